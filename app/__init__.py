@@ -1,0 +1,85 @@
+"""Reseller Payment Portal: the application factory."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import Flask, g, request
+
+from .config import load_config
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_dumps(value) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, overrides))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"], "json_serializer": json_dumps,
+    }
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    app.config.setdefault("API_RATE_LIMIT", os.environ.get("API_RATE_LIMIT", "100000 per minute"))
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    with app.app_context():
+        from .db_setup import configure_engine
+
+        configure_engine(db.engine)
+
+    from . import models  # noqa: F401  (registers tables)
+    from .blueprints import ops
+    from .blueprints.api import bp as api_bp
+
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API authenticates with keys, not cookies
+
+    from .metrics import init_metrics
+
+    init_metrics(app)
+
+    @app.before_request
+    def _request_id():
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming[:64] if incoming and incoming.isprintable() else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def _not_found(err):
+        if request.path.startswith("/api/"):
+            code = "NOT_FOUND" if err.code == 404 else "BAD_REQUEST"
+            return {"code": code, "message": err.description}, err.code
+        return err
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,54 @@
+"""API-key authentication and scope checks (API.md §1)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+
+from ...domain.errors import Forbidden
+from ...services import api_clients
+from ...services.actor import Actor
+from .http import ApiError
+
+
+def current_actor() -> Actor:
+    return g.api_actor
+
+
+def require_scopes(*any_of: str):
+    """The key must exist and hold at least one of ``any_of``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise ApiError(401, "UNAUTHORIZED", "missing API key: send Authorization: Bearer <key>")
+            client = api_clients.authenticate(token.strip())
+            if client is None:
+                raise ApiError(401, "UNAUTHORIZED", "invalid API key")
+            if any_of and not (client.scopes & set(any_of)):
+                raise ApiError(403, "FORBIDDEN", f"this API key lacks the scope: {' or '.join(any_of)}")
+            g.api_actor = Actor(type="api_client", id=client.name, ip=request.remote_addr,
+                                request_id=g.get("request_id"), client_id=client.id, scopes=client.scopes)
+            return view(*args, **kwargs)
+
+        wrapper.required_scopes = any_of
+        return wrapper
+
+    return decorator
+
+
+def require_scope_for(scope: str, what: str) -> None:
+    if scope not in current_actor().scopes:
+        raise Forbidden(f"{what} needs the '{scope}' scope")
+
+
+def api_rate_key() -> str:
+    """Rate-limit bucket: the API key's hash (so one client cannot starve another), else the address."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "key:" + api_clients.hash_key(header)[:32]
+    return "ip:" + (request.remote_addr or "?")

@@ -1,0 +1,71 @@
+"""Credit routes (API.md §5)."""
+
+from __future__ import annotations
+
+from ...domain.enums import PaymentType, Scope
+from ...services import credit as credit_service
+from ...services.idempotency import request_fingerprint
+from ...services.order_view import order_dict
+from ...services.payment_orders import NewPaymentOrder, create_payment_order
+from . import bp
+from .auth import current_actor, require_scopes
+from .http import ok, page_data, query_args, json_body, validate
+from .openapi import operation
+from .payment_orders import idempotency_key, respond_created
+from .schemas import (
+    CreateRepayment,
+    CreditLimitOut,
+    CreditRecordOut,
+    CreditRecordsQuery,
+    PageOut,
+    PaymentOrderOut,
+    RepaymentsQuery,
+)
+
+
+@bp.post("/integration/credit/repayment")
+@operation("post", "/integration/credit/repayment", "Create a credit repayment order", scopes=("credit",),
+           body=CreateRepayment, response=PaymentOrderOut, status=201, extra_statuses=(200,), tag="credit")
+@require_scopes(Scope.CREDIT)
+def create_repayment():
+    body = validate(CreateRepayment, json_body())
+    desc = body.repaymentReason or ""
+    if body.businessRemark:
+        desc = f"{desc} — {body.businessRemark}" if desc else body.businessRemark
+    new = NewPaymentOrder(
+        order_id=body.orderId, reseller_code=body.resellerId, payment_type=PaymentType.CREDIT_REPAYMENT,
+        payment_amount=body.repaymentAmount, payment_deadline=body.repaymentDeadline, business_desc=desc[:500],
+        credit_record_id=body.creditRecordId,
+    )
+    fingerprint = request_fingerprint({"op": "repayment", **body.model_dump(exclude={"requestId"}, mode="json")})
+    outcome = create_payment_order(current_actor(), new, idempotency_key=idempotency_key(body.requestId),
+                                   fingerprint=fingerprint)
+    return respond_created(outcome)
+
+
+@bp.get("/integration/credit/<reseller_id>/limit")
+@operation("get", "/integration/credit/{resellerId}/limit", "A reseller's credit limit", scopes=("credit",),
+           response=CreditLimitOut, tag="credit")
+@require_scopes(Scope.CREDIT)
+def credit_limit(reseller_id: str):
+    return ok(credit_service.credit_limit_dict(reseller_id))
+
+
+@bp.get("/integration/credit/records")
+@operation("get", "/integration/credit/records", "Credit records", scopes=("credit",), query=CreditRecordsQuery,
+           response=PageOut[CreditRecordOut], tag="credit")
+@require_scopes(Scope.CREDIT)
+def credit_records():
+    q = query_args(CreditRecordsQuery)
+    page = credit_service.list_credit_records(q.resellerId, q.orderId, q.page or 1, q.pageSize or 50)
+    return ok(page_data(page.items, page.page, page.page_size, page.total))
+
+
+@bp.get("/integration/credit/repayment")
+@operation("get", "/integration/credit/repayment", "Repayment orders of a credit record or order",
+           scopes=("credit",), query=RepaymentsQuery, response=PageOut[PaymentOrderOut], tag="credit")
+@require_scopes(Scope.CREDIT)
+def repayment_orders():
+    q = query_args(RepaymentsQuery)
+    page = credit_service.list_repayment_orders(q.creditRecordId, q.orderId, q.page or 1, q.pageSize or 50)
+    return ok(page_data([order_dict(o, c) for o, c in page.items], page.page, page.page_size, page.total))

@@ -1,0 +1,124 @@
+"""Request parsing and response envelopes of the JSON API (API.md §1)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from flask import current_app, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from ...domain.errors import DomainError
+
+
+class ApiError(Exception):
+    def __init__(self, http_status: int, code: str, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.http_status, self.code, self.message, self.errors = http_status, code, message, errors
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "BAD_REQUEST", message)
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _no_duplicate_keys(pairs):
+    obj = {}
+    for k, v in pairs:
+        if k in obj:
+            raise ValueError(f"duplicate key {k!r}")
+        obj[k] = v
+    return obj
+
+
+def _drop_nulls(value):
+    """``null`` means absent (API.md §1)."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def json_body() -> dict:
+    """The request body as a dict; numbers are read as Decimal from their literal text."""
+    mimetype = request.mimetype
+    if mimetype != "application/json":
+        raise bad_request("Content-Type must be application/json")
+    limit = current_app.config["API_MAX_BODY_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        raise bad_request(f"body too large (at most {limit} bytes)")
+    raw = request.get_data(cache=True)
+    if len(raw) > limit:
+        raise bad_request(f"body too large (at most {limit} bytes)")
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant,
+                          object_pairs_hook=_no_duplicate_keys)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad_request(f"body is not valid UTF-8 JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise bad_request("body must be a JSON object")
+    return _drop_nulls(data)
+
+
+def _error_list(exc: ValidationError) -> list[dict]:
+    errors = []
+    for e in exc.errors(include_url=False):
+        ctx = e.get("ctx") or {}
+        if e["type"] == "field_rule":
+            field, message = ctx["field"], ctx["message"]
+        else:
+            field = ".".join(str(p) for p in e["loc"]) or "body"
+            if e["type"] == "extra_forbidden":
+                message = "unknown field"
+            elif e["type"] == "missing":
+                message = "is required"
+            else:
+                message = e["msg"].removeprefix("Value error, ")
+        errors.append({"field": field, "message": message})
+    return errors
+
+
+def validate(model: type[BaseModel], data: dict) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = _error_list(exc)
+        names = ", ".join(sorted({e["field"] for e in errors}))
+        raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {names}", errors) from None
+
+
+def query_args(model: type[BaseModel]) -> BaseModel:
+    """Query parameters validated by a model; numbers are converted here, money stays text."""
+    data = {}
+    fields = model.model_fields
+    for key in request.args:
+        value = request.args.get(key)
+        if value == "":
+            continue
+        if key in fields and key in ("page", "pageSize"):
+            try:
+                data[key] = int(value)
+            except ValueError:
+                data[key] = value
+        else:
+            data[key] = value
+    return validate(model, data)
+
+
+def ok(data, status: int = 200, message: str = "ok"):
+    return jsonify({"code": "OK", "message": message, "data": data}), status
+
+
+def error_response(err: ApiError | DomainError):
+    body = {"code": err.code, "message": err.message}
+    if err.errors:
+        body["errors"] = err.errors
+    status = err.http_status
+    return jsonify(body), status
+
+
+def page_data(items: list, page: int, page_size: int, total: int) -> dict:
+    return {"items": items, "page": page, "pageSize": page_size, "total": total}

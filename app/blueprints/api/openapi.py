@@ -1,0 +1,121 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models the routes validate with.
+
+Routes declare their contract with ``@operation(...)``; ``build_document`` turns the declarations
+into an ``openapi_pydantic.OpenAPI`` object whose component schemas pydantic generates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from openapi_pydantic import (
+    Components,
+    Info,
+    MediaType,
+    OpenAPI,
+    Operation,
+    Parameter,
+    PathItem,
+    Reference,
+    RequestBody,
+    Response,
+    SecurityScheme,
+)
+from openapi_pydantic.util import PydanticSchema, construct_open_api_with_schema_class
+from pydantic import BaseModel, create_model
+
+from .schemas import ErrorOut
+
+_ERRORS = {
+    "400": "BAD_REQUEST: not JSON, wrong content type, body too large",
+    "401": "UNAUTHORIZED: no or bad API key",
+    "403": "FORBIDDEN: the key lacks the scope",
+    "404": "NOT_FOUND",
+    "409": "STATE_CONFLICT, DUPLICATE_PAYMENT_ORDER or REQUEST_IN_PROGRESS",
+    "422": "VALIDATION_ERROR, IDEMPOTENCY_KEY_REUSED or CREDIT_RECORD_MISMATCH",
+    "429": "RATE_LIMITED",
+}
+
+
+@dataclass
+class OperationSpec:
+    method: str
+    path: str
+    summary: str
+    scopes: tuple[str, ...]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    extra_statuses: tuple[int, ...] = ()
+    path_params: list[str] = field(default_factory=list)
+    tag: str = "payments"
+    auth: bool = True
+
+
+_REGISTRY: list[OperationSpec] = []
+
+
+def operation(method: str, path: str, summary: str, *, scopes: tuple[str, ...] = (), body=None, query=None,
+              response=None, status: int = 200, extra_statuses: tuple[int, ...] = (), tag: str = "payments",
+              auth: bool = True):
+    """Record a route's contract. ``path`` is the OpenAPI path, e.g. /payment/{paymentId}/status."""
+
+    def decorator(view):
+        _REGISTRY.append(OperationSpec(method.lower(), path, summary, scopes, body, query, response, status,
+                                       extra_statuses, re.findall(r"{(\w+)}", path), tag, auth))
+        return view
+
+    return decorator
+
+
+def _envelope(model: type[BaseModel]) -> type[BaseModel]:
+    return create_model(f"{model.__name__}Envelope", code=(str, ...), message=(str, ...), data=(model, ...))
+
+
+def _schema(model) -> PydanticSchema:
+    return PydanticSchema(schema_class=model)
+
+
+def build_document(server_prefix: str = "/api/v1") -> dict:
+    paths: dict[str, PathItem] = {}
+    for spec in _REGISTRY:
+        params = [Parameter(name=p, param_in="path", required=True, param_schema={"type": "string"})
+                  for p in spec.path_params]
+        if spec.query is not None:
+            for name, f in spec.query.model_fields.items():
+                schema = spec.query.model_json_schema()["properties"][name]
+                params.append(Parameter(name=name, param_in="query", required=False, param_schema=schema,
+                                        description=f.description))
+        responses: dict[str, Response | Reference] = {}
+        ok = Response(description="success")
+        if spec.response is not None:
+            ok = Response(description="success",
+                          content={"application/json": MediaType(media_type_schema=_schema(_envelope(spec.response)))})
+        responses[str(spec.status)] = ok
+        for extra in spec.extra_statuses:
+            responses[str(extra)] = ok
+        for code, text in _ERRORS.items():
+            if not spec.auth and code in ("401", "403"):
+                continue
+            responses[code] = Response(description=text,
+                                       content={"application/json": MediaType(media_type_schema=_schema(ErrorOut))})
+        op = Operation(summary=spec.summary, tags=[spec.tag], parameters=params or None, responses=responses,
+                       security=[{"apiKey": []}] if spec.auth else [],
+                       description=f"Scopes: {', '.join(spec.scopes)}" if spec.scopes else None)
+        if spec.body is not None:
+            op.requestBody = RequestBody(required=True, content={
+                "application/json": MediaType(media_type_schema=_schema(spec.body))})
+        item = paths.setdefault(spec.path, PathItem())
+        setattr(item, spec.method, op)
+    doc = OpenAPI(
+        openapi="3.1.0",
+        info=Info(title="Reseller Payment Portal API", version="1.0.0",
+                  description="Payment orders, refunds, credit, resellers, finance and disbursements."),
+        servers=[{"url": server_prefix}],
+        paths=paths,
+        components=Components(securitySchemes={"apiKey": SecurityScheme(type="http", scheme="bearer")}),
+    )
+    doc = construct_open_api_with_schema_class(doc)
+    return doc.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,0 +1,259 @@
+"""Request and response schemas of the JSON API. Requests are validated with these models and
+the OpenAPI document is generated from them (``openapi.py``)."""
+
+from __future__ import annotations
+
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from ...domain.enums import OrderAction, PaymentStatus, PaymentType, RefundStatus
+from .fields import DateIn, DateTimeIn, Ident, MoneyIn, MoneyInNonNeg, MoneyOut, Tags, Text, TimeOut
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- payment orders ---------------------------------------------------------------------------
+
+class CreatePaymentOrder(Request):
+    requestId: Text(128, 1) | None = None
+    orderId: Ident
+    resellerId: Ident
+    paymentType: PaymentType
+    paymentAmount: MoneyIn
+    paymentDeadline: DateTimeIn | None = None
+    businessDesc: Text(500) | None = None
+    priority: StrictInt | None = Field(default=None, ge=0, le=99)
+    relatedBusinessId: Ident | None = None
+    relatedBusinessType: Text(32) | None = None
+    businessExpireDate: DateIn | None = None
+    tags: Tags | None = None
+    creditRecordId: Ident | None = None
+
+    @model_validator(mode="after")
+    def _repayment_fields(self):
+        if self.paymentType == PaymentType.CREDIT_REPAYMENT:
+            if not self.creditRecordId:
+                raise _field_error("creditRecordId", "is required for CREDIT_REPAYMENT")
+            if self.relatedBusinessId and self.relatedBusinessId != self.creditRecordId:
+                raise _field_error("relatedBusinessId", "is the creditRecordId for CREDIT_REPAYMENT")
+        elif self.creditRecordId:
+            raise _field_error("creditRecordId", "is only allowed for CREDIT_REPAYMENT")
+        return self
+
+
+class UpdatePaymentOrder(Request):
+    paymentAmount: MoneyIn | None = None
+    paymentDeadline: DateTimeIn | None = None
+    businessDesc: Text(500) | None = None
+    priority: StrictInt | None = Field(default=None, ge=0, le=99)
+    tags: Tags | None = None
+    action: OrderAction | None = None
+    reason: Text(500) | None = None
+
+    @model_validator(mode="after")
+    def _something_to_do(self):
+        fields = self.model_fields_set - {"reason"}
+        if not fields:
+            raise _field_error("action", "nothing to change: give a field to update or an action")
+        if self.action and fields != {"action"}:
+            raise _field_error("action", "an action cannot be combined with field updates")
+        return self
+
+
+class ListPaymentOrdersQuery(Request):
+    orderId: str | None = Field(default=None, description="one or more order ids, comma separated")
+    resellerId: str | None = None
+    channelTransactionId: str | None = None
+    relatedBusinessId: str | None = None
+    paymentStatus: str | None = Field(default=None, description="comma list of PaymentStatus")
+    paymentType: str | None = Field(default=None, description="comma list of PaymentType")
+    createdFrom: DateIn | None = None
+    createdTo: DateIn | None = None
+    minAmount: MoneyInNonNeg | None = None
+    maxAmount: MoneyInNonNeg | None = None
+    channel: str | None = Field(default=None, description="channel code used by a transaction of the order")
+    page: StrictInt | None = Field(default=None, ge=1)
+    pageSize: StrictInt | None = Field(default=None, ge=1)
+
+
+class PageQuery(Request):
+    page: StrictInt | None = Field(default=None, ge=1)
+    pageSize: StrictInt | None = Field(default=None, ge=1)
+
+
+class PaymentOrderOut(Response):
+    paymentId: str
+    orderId: str
+    resellerId: str
+    paymentType: PaymentType
+    paymentAmount: MoneyOut
+    paidAmount: MoneyOut
+    refundedAmount: MoneyOut
+    actualAmount: MoneyOut
+    remainingAmount: MoneyOut
+    reservedAmount: MoneyOut
+    payableAmount: MoneyOut
+    currency: Literal["CNY"]
+    paymentStatus: PaymentStatus
+    refundStatus: RefundStatus
+    paymentDeadline: TimeOut
+    businessDesc: str
+    priority: int
+    relatedBusinessId: str | None
+    relatedBusinessType: str | None
+    businessExpireDate: str | None
+    tags: dict
+    overdue: bool
+    createdAt: TimeOut
+    updatedAt: TimeOut
+    duplicate: bool | None = None
+
+
+class TransactionOut(Response):
+    transactionId: str
+    paymentId: str
+    orderId: str
+    transactionType: Literal["PAYMENT", "REFUND"]
+    transactionStatus: Literal["PROCESSING", "SUCCESS", "FAILED"]
+    transactionAmount: MoneyOut
+    refundableAmount: MoneyOut
+    paymentChannel: str | None
+    channelTransactionId: str | None
+    mergedPaymentId: str | None
+    originalTransactionId: str | None
+    businessOrderId: str | None
+    createTime: TimeOut
+    completeTime: TimeOut
+    remark: str | None
+
+
+class PaymentOrderStatusOut(PaymentOrderOut):
+    paymentTransactions: list[TransactionOut]
+    refundTransactions: list[TransactionOut]
+
+
+# --- credit ------------------------------------------------------------------------------------
+
+class CreateRepayment(Request):
+    requestId: Text(128, 1) | None = None
+    creditRecordId: Ident
+    orderId: Ident
+    resellerId: Ident
+    repaymentAmount: MoneyIn
+    repaymentReason: Text(500) | None = None
+    repaymentDeadline: DateTimeIn | None = None
+    businessRemark: Text(500) | None = None
+
+
+class CreditLimitOut(Response):
+    resellerId: str
+    totalCreditLimit: MoneyOut
+    availableCreditLimit: MoneyOut
+    usedCreditLimit: MoneyOut
+    creditStatus: Literal["ACTIVE", "SUSPENDED"]
+    creditTermDays: int
+
+
+class CreditRecordOut(Response):
+    creditRecordId: str
+    orderId: str
+    resellerId: str
+    amount: MoneyOut
+    outstandingAmount: MoneyOut
+    dueDate: str
+    status: Literal["OPEN", "REPAID", "OVERDUE"]
+
+
+class CreditRecordsQuery(Request):
+    resellerId: str | None = None
+    orderId: str | None = None
+    page: StrictInt | None = Field(default=None, ge=1)
+    pageSize: StrictInt | None = Field(default=None, ge=1)
+
+
+class RepaymentsQuery(Request):
+    creditRecordId: str | None = None
+    orderId: str | None = None
+    page: StrictInt | None = Field(default=None, ge=1)
+    pageSize: StrictInt | None = Field(default=None, ge=1)
+
+
+# --- resellers ---------------------------------------------------------------------------------
+
+class BankAccountIn(Request):
+    accountNo: str = Field(pattern=r"^\d{6,32}$", description="6–32 digits")
+    accountName: Text(200, 1)
+    bankCode: str = Field(pattern=r"^[A-Z]{2,10}$")
+
+
+class UpsertReseller(Request):
+    name: Text(200, 1) | None = None
+    status: Literal["ACTIVE", "SUSPENDED"] | None = None
+    creditLimit: MoneyInNonNeg | None = None
+    creditTermDays: StrictInt | None = Field(default=None, ge=0, le=3650)
+    creditStatus: Literal["ACTIVE", "SUSPENDED"] | None = None
+    approvalThreshold: MoneyInNonNeg | None = None
+    refundBankAccount: BankAccountIn | None = None
+
+
+class BankAccountOut(Response):
+    accountNo: str = Field(description="masked: first 4 and last 4 digits")
+    accountName: str | None
+    bankCode: str | None
+
+
+class ResellerOut(Response):
+    resellerId: str
+    name: str
+    status: Literal["ACTIVE", "SUSPENDED"]
+    creditLimit: MoneyOut
+    creditTermDays: int
+    creditStatus: Literal["ACTIVE", "SUSPENDED"]
+    approvalThreshold: MoneyOut
+    refundBankAccount: BankAccountOut | None
+    walletBalance: MoneyOut
+    createdAt: TimeOut
+    updatedAt: TimeOut
+
+
+# --- envelopes ---------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class PageOut(Response, Generic[T]):
+    items: list[T]
+    page: int
+    pageSize: int
+    total: int
+
+
+class FieldError(Response):
+    field: str
+    message: str
+
+
+class ErrorOut(Response):
+    code: str
+    message: str
+    errors: list[FieldError] | None = None
+
+
+class Health(Response):
+    status: str
+    checks: dict[str, str] | None = None
+
+
+def _field_error(field: str, message: str):
+    from pydantic_core import PydanticCustomError
+
+    return PydanticCustomError("field_rule", "{field}: {message}", {"field": field, "message": message})
+
+

@@ -1,0 +1,41 @@
+"""Operations endpoints (API.md §10): liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify
+
+from ..extensions import db
+from ..metrics import metrics_response
+from ..services.queues import redis_connection
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = {}
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.rollback()
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready
+        db.session.rollback()
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        redis_connection().ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return jsonify({"status": "ok" if ready else "unavailable", "checks": checks}), 200 if ready else 503
+
+
+@bp.get("/metrics")
+def metrics():
+    return metrics_response(current_app.config["METRICS_ALLOW"])

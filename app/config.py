@@ -1,0 +1,68 @@
+"""Configuration from environment variables, with safe defaults.
+
+Secrets that are not given are generated once and kept under ``instance/`` so
+that restarts keep sessions and encrypted columns readable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+def _instance_secret(instance_path: Path, name: str, factory) -> str:
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = factory()
+    # Written with 0600 so that other local users cannot read it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    return value
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    ipath = Path(instance_path)
+    env = os.environ
+    overrides = overrides or {}
+
+    def get(name, default=None):
+        if name in overrides:
+            return overrides[name]
+        return env.get(name, default)
+
+    database_url = get("DATABASE_URL") or f"sqlite:///{ipath / 'portal.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    secret_key = get("SECRET_KEY") or _instance_secret(ipath, "secret_key", lambda: secrets.token_hex(32))
+    # Comma-separated Fernet keys, newest first: encrypt with the first, decrypt with any.
+    enc_keys = get("ENCRYPTION_KEYS") or _instance_secret(
+        ipath, "encryption_keys", lambda: Fernet.generate_key().decode()
+    )
+
+    cfg = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+        "SECRET_KEY": secret_key,
+        "ENCRYPTION_KEYS": [k.strip() for k in enc_keys.split(",") if k.strip()],
+        "REDIS_URL": get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "RQ_QUEUE_PREFIX": get("RQ_QUEUE_PREFIX", ""),
+        "MAX_CONTENT_LENGTH": int(get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024))),
+        "API_MAX_BODY_BYTES": int(get("API_MAX_BODY_BYTES", str(64 * 1024))),
+        "METRICS_ALLOW": [a.strip() for a in get("METRICS_ALLOW", "").split(",") if a.strip()],
+        "IDEMPOTENCY_TTL_DAYS": int(get("IDEMPOTENCY_TTL_DAYS", "7")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": get("SESSION_COOKIE_SECURE", "0") == "1",
+        "TESTING": get("TESTING", False),
+    }
+    cfg.update({k: v for k, v in overrides.items() if k.isupper() and k not in cfg})
+    return cfg

@@ -1,0 +1,1 @@
+"""Pure domain: money, enums, status rules and errors. Imports nothing from Flask."""

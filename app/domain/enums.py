@@ -1,0 +1,161 @@
+"""The product's words as enums (DESIGN.md §2–§9). Values are the API strings."""
+
+from enum import StrEnum
+
+
+class PaymentType(StrEnum):
+    ADVANCE_PAYMENT = "ADVANCE_PAYMENT"
+    FINAL_PAYMENT = "FINAL_PAYMENT"
+    OTHER_FEE = "OTHER_FEE"
+    CREDIT_REPAYMENT = "CREDIT_REPAYMENT"
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "UNPAID"
+    PAYING = "PAYING"
+    PARTIAL_PAID = "PARTIAL_PAID"
+    PAID = "PAID"
+    FAILED = "FAILED"
+    STOPPED = "STOPPED"
+    FROZEN = "FROZEN"
+
+
+class RefundStatus(StrEnum):
+    NO_REFUND = "NO_REFUND"
+    REFUNDING = "REFUNDING"
+    PARTIAL_REFUNDED = "PARTIAL_REFUNDED"
+    FULL_REFUNDED = "FULL_REFUNDED"
+    REFUND_FAILED = "REFUND_FAILED"
+
+
+class OrderAction(StrEnum):
+    STOP = "STOP"
+    FREEZE = "FREEZE"
+    UNFREEZE = "UNFREEZE"
+
+
+class TransactionType(StrEnum):
+    PAYMENT = "PAYMENT"
+    REFUND = "REFUND"
+
+
+class TransactionStatus(StrEnum):
+    PROCESSING = "PROCESSING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
+class MergedPaymentStatus(StrEnum):
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    PROCESSING = "PROCESSING"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIALLY_SUCCEEDED = "PARTIALLY_SUCCEEDED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+
+class ChannelPaymentStatus(StrEnum):
+    PENDING = "PENDING"  # created, waiting for approval; nothing asked of the channel yet
+    PROCESSING = "PROCESSING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+class ChannelKind(StrEnum):
+    ONLINE = "ONLINE"
+    WALLET = "WALLET"
+    WIRE = "WIRE"
+    CREDIT = "CREDIT"
+
+
+class Role(StrEnum):
+    RESELLER_OPERATOR = "reseller_operator"
+    RESELLER_APPROVER = "reseller_approver"
+    FINANCE = "finance"
+    ADMIN = "admin"
+
+
+RESELLER_ROLES = frozenset({Role.RESELLER_OPERATOR, Role.RESELLER_APPROVER})
+
+
+class ResellerStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+
+
+class Scope(StrEnum):
+    PAYMENTS = "payments"
+    REFUNDS = "refunds"
+    CREDIT = "credit"
+    FINANCE = "finance"
+    DISBURSE = "disburse"
+    RESELLERS = "resellers"
+
+
+class CreditRecordStatus(StrEnum):
+    OPEN = "OPEN"
+    REPAID = "REPAID"
+    OVERDUE = "OVERDUE"
+
+
+class RefundOrderStatus(StrEnum):
+    PROCESSING = "PROCESSING"
+    SUCCESS = "SUCCESS"
+    PARTIALLY_FAILED = "PARTIALLY_FAILED"
+    FAILED = "FAILED"
+
+
+class RefundType(StrEnum):
+    FULL = "FULL"
+    PARTIAL = "PARTIAL"
+
+
+class RefundStrategy(StrEnum):
+    LATEST = "LATEST"
+    SPECIFIED = "SPECIFIED"
+    PROPORTIONAL = "PROPORTIONAL"
+
+
+class DisbursementStatus(StrEnum):
+    INIT = "INIT"
+    PROCESSING = "PROCESSING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    MANUAL = "MANUAL"
+
+
+class VoucherStatus(StrEnum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    REJECTED = "REJECTED"
+
+
+class WalletEntryType(StrEnum):
+    TOPUP = "TOPUP"
+    PAYMENT = "PAYMENT"
+    PAYMENT_RELEASE = "PAYMENT_RELEASE"
+    EXCESS = "EXCESS"
+    REFUND = "REFUND"
+    ADJUST = "ADJUST"
+
+
+class CreditEntryType(StrEnum):
+    USE = "USE"
+    RELEASE = "RELEASE"
+    REPAY = "REPAY"
+    REFUND = "REFUND"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "PENDING"
+    DISPATCHED = "DISPATCHED"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    DEAD = "DEAD"

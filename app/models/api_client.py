@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, now_utc
+
+
+class ApiClient(db.Model):
+    """An upstream system. Its key is stored only as a SHA-256 hash (generated keys are 256-bit
+    random, so a fast hash is enough); the hash is the lookup key, the prefix is for display."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    key_prefix: Mapped[str] = mapped_column(sa.String(16))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(sa.String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+
+    endpoints = relationship("WebhookEndpoint", back_populates="client", cascade="all, delete-orphan")
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(s for s in self.scopes.split(",") if s)
+
+
+class WebhookEndpoint(db.Model):
+    """Where the outbox delivers one API client's events (Standard Webhooks)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("api_clients.id"), index=True)
+    url: Mapped[str] = mapped_column(sa.String(500))
+    secret_enc: Mapped[str] = mapped_column(sa.Text)
+    event_types: Mapped[str] = mapped_column(sa.Text, default="*")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    allow_private_network: Mapped[bool] = mapped_column(default=False)
+    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+
+    client = relationship("ApiClient", back_populates="endpoints")
+
+
+class IdempotencyKey(db.Model):
+    """A client's idempotency key for one operation, written in the same transaction as the
+    object it created, so a key can never point at nothing nor be left 'in progress'."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("client_id", "operation", "key", name="uq_idempotency_client_op_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("api_clients.id"))
+    operation: Mapped[str] = mapped_column(sa.String(40))
+    key: Mapped[str] = mapped_column(sa.String(128))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    response_code: Mapped[int] = mapped_column()
+    resource_id: Mapped[str] = mapped_column(sa.String(64))
+    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False, index=True)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import Money, UTCDateTime, now_utc
+
+MERGED_STATUSES = (
+    "('PENDING_APPROVAL','PROCESSING','SUCCEEDED','PARTIALLY_SUCCEEDED','FAILED','EXPIRED','CANCELLED','REJECTED')"
+)
+CHANNEL_PAYMENT_STATUSES = "('PENDING','PROCESSING','SUCCESS','FAILED','EXPIRED','CANCELLED')"
+
+
+class MergedPayment(db.Model):
+    """One checkout by a reseller (合并支付): allocations grouped by channel into channel payments.
+    Its total equals the sum of its allocations and of its channel payments."""
+
+    __tablename__ = "merged_payments"
+    __table_args__ = (
+        sa.CheckConstraint("total_amount > 0", name="total_positive"),
+        sa.CheckConstraint(f"status IN {MERGED_STATUSES}", name="status"),
+        sa.Index("ix_merged_payments_reseller_created", "reseller_id", "created_at"),
+        sa.Index("ix_merged_payments_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    merged_payment_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    reseller_id: Mapped[int] = mapped_column(sa.ForeignKey("resellers.id"))
+    status: Mapped[str] = mapped_column(sa.String(24))
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    # A client-chosen token from the checkout form, so that a double submit makes one payment.
+    submit_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    approved_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    approved_at = mapped_column(UTCDateTime)
+    reject_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    completed_at = mapped_column(UTCDateTime)
+
+    channel_payments = relationship("ChannelPayment", back_populates="merged_payment", order_by="ChannelPayment.id")
+
+
+class ChannelPayment(db.Model):
+    """One request to one channel for the sum of its allocations."""
+
+    __tablename__ = "channel_payments"
+    __table_args__ = (
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint(f"status IN {CHANNEL_PAYMENT_STATUSES}", name="status"),
+        sa.CheckConstraint("received_amount IS NULL OR received_amount >= 0", name="received_nonneg"),
+        sa.UniqueConstraint("channel_id", "channel_transaction_id", name="uq_channel_payments_channel_txn"),
+        sa.Index("ix_channel_payments_status_due", "status", "confirm_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    channel_payment_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    merged_payment_id: Mapped[int] = mapped_column(sa.ForeignKey("merged_payments.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("channels.id"))
+    channel_code: Mapped[str] = mapped_column(sa.String(32))
+    channel_kind: Mapped[str] = mapped_column(sa.String(16))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    channel_transaction_id: Mapped[str | None] = mapped_column(sa.String(64))
+    wire_reference: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    pay_url: Mapped[str | None] = mapped_column(sa.String(500))
+    received_amount: Mapped[Decimal | None] = mapped_column(Money)
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    expires_at = mapped_column(UTCDateTime)
+    confirm_due_at = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    completed_at = mapped_column(UTCDateTime)
+
+    merged_payment = relationship("MergedPayment", back_populates="channel_payments")

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, now_utc
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in. Reseller roles belong to exactly one reseller; staff roles to none."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role IN ('reseller_operator','reseller_approver','finance','admin')", name="role"
+        ),
+        sa.CheckConstraint(
+            "(role IN ('reseller_operator','reseller_approver')) = (reseller_id IS NOT NULL)",
+            name="reseller_role_has_reseller",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    reseller_id: Mapped[int | None] = mapped_column(sa.ForeignKey("resellers.id"), index=True)
+    locale: Mapped[str] = mapped_column(sa.String(8), default="zh")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on password change and logout-everywhere; part of the session identity.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    last_login_at = mapped_column(UTCDateTime)
+
+    reseller = relationship("Reseller", lazy="joined")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active

@@ -1,0 +1,314 @@
+"""Payment orders: creation (idempotent, natural-key aware), the order system's updates, and
+the status rules applied after every change (DESIGN.md §3, API.md §2–3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.enums import OrderAction, PaymentStatus, PaymentType
+from ..domain.errors import (
+    CreditRecordMismatch,
+    DuplicatePaymentOrder,
+    NotFound,
+    StateConflict,
+    ValidationFailed,
+)
+from ..domain.order_status import ADMINISTRATIVE, derive_payment_status
+from ..extensions import db
+from ..models import CreditRecord, PaymentOrder, Reseller, StatusLog
+from ..models.types import now_utc
+from . import audit, idempotency, ids, outbox
+from .actor import Actor
+from .order_view import order_dict
+from .tx import transaction
+
+CREATE_OPERATION = "payment_order.create"
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class NewPaymentOrder:
+    order_id: str
+    reseller_code: str
+    payment_type: str
+    payment_amount: Decimal
+    payment_deadline: datetime | None = None
+    business_desc: str = ""
+    priority: int = 0
+    related_business_id: str | None = None
+    related_business_type: str | None = None
+    business_expire_date: date | None = None
+    tags: dict = field(default_factory=dict)
+    credit_record_id: str | None = None
+
+
+@dataclass
+class CreateOutcome:
+    order: PaymentOrder
+    reseller_code: str
+    status_code: int
+    duplicate: bool
+
+
+def create_payment_order(actor: Actor, new: NewPaymentOrder, *, idempotency_key: str | None,
+                         fingerprint: str) -> CreateOutcome:
+    """Create one order in one transaction with its status log, audit entry, outbox event and
+    idempotency key. A replay answers the stored status with the order as it is now."""
+    try:
+        with transaction():
+            if idempotency_key:
+                stored = idempotency.claim(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint)
+                if stored:
+                    return _replay(stored.resource_id, stored.response_code)
+            order, reseller_code = _insert_order(actor, new)
+            if idempotency_key:
+                idempotency.store(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint, 201,
+                                  order.payment_id)
+        return CreateOutcome(order, reseller_code, 201, False)
+    except IntegrityError:
+        db.session.rollback()
+    # A concurrent request won the race on the idempotency key or on the natural key.
+    with transaction():
+        if idempotency_key:
+            stored = idempotency.lookup(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint)
+            if stored:
+                return _replay(stored.resource_id, stored.response_code)
+        existing = _find_by_natural_key(new)
+        if existing is None:
+            raise StateConflict("the order could not be stored because of a concurrent change; retry")
+        return _natural_key_duplicate(existing, new)
+
+
+def _replay(payment_id: str, status_code: int) -> CreateOutcome:
+    order, code = get_order_with_reseller(payment_id)
+    return CreateOutcome(order, code, status_code, True)
+
+
+def _natural_key_duplicate(existing: PaymentOrder, new: NewPaymentOrder) -> CreateOutcome:
+    if existing.payment_amount != new.payment_amount:
+        raise DuplicatePaymentOrder(
+            f"order {existing.order_id} already has a {existing.payment_type} payment order "
+            f"({existing.payment_id}) with a different amount"
+        )
+    return CreateOutcome(existing, new.reseller_code, 200, True)
+
+
+def _find_by_natural_key(new: NewPaymentOrder) -> PaymentOrder | None:
+    return db.session.scalar(
+        sa.select(PaymentOrder).where(
+            PaymentOrder.order_id == new.order_id,
+            PaymentOrder.payment_type == new.payment_type,
+            PaymentOrder.related_business_id == (_related_id(new) or ""),
+            PaymentOrder.payment_status != PaymentStatus.STOPPED,
+        )
+    )
+
+
+def _related_id(new: NewPaymentOrder) -> str | None:
+    if new.payment_type == PaymentType.CREDIT_REPAYMENT:
+        return new.credit_record_id
+    return new.related_business_id
+
+
+def _active_reseller(code: str) -> Reseller:
+    row = db.session.execute(
+        sa.select(Reseller.id, Reseller.status).where(Reseller.code == code)
+    ).first()
+    if row is None:
+        raise ValidationFailed(f"reseller {code} is not known", field="resellerId")
+    if row.status != "ACTIVE":
+        raise ValidationFailed(f"reseller {code} is suspended", field="resellerId")
+    return row
+
+
+def _check_credit_repayment(new: NewPaymentOrder, reseller_id: int, exclude_order_id: int | None = None) -> None:
+    """The record must be the reseller's and bound to ``order_id``; the amount may not exceed the
+    outstanding amount minus the unpaid part of other open repayment orders. Locks the record."""
+    record = db.session.scalar(
+        sa.select(CreditRecord).where(CreditRecord.credit_record_id == new.credit_record_id).with_for_update()
+    )
+    if record is None or record.reseller_id != reseller_id or record.order_id != new.order_id:
+        raise CreditRecordMismatch(
+            "credit record is unknown, belongs to another reseller or is bound to another order",
+            field="creditRecordId",
+        )
+    conditions = [
+        PaymentOrder.payment_type == PaymentType.CREDIT_REPAYMENT,
+        PaymentOrder.related_business_id == record.credit_record_id,
+        PaymentOrder.payment_status.not_in([PaymentStatus.STOPPED, PaymentStatus.PAID]),
+    ]
+    if exclude_order_id is not None:
+        conditions.append(PaymentOrder.id != exclude_order_id)
+    open_unpaid = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(PaymentOrder.payment_amount - PaymentOrder.paid_amount), 0))
+        .where(*conditions)
+    )
+    room = record.outstanding_amount - Decimal(open_unpaid)
+    if new.payment_amount > room:
+        raise ValidationFailed(
+            f"repayment exceeds what is still owed on credit record {record.credit_record_id} "
+            f"(at most {max(room, ZERO):.2f})",
+            field="paymentAmount",
+        )
+
+
+def _insert_order(actor: Actor, new: NewPaymentOrder) -> tuple[PaymentOrder, str]:
+    reseller = _active_reseller(new.reseller_code)
+    related_type = new.related_business_type
+    if new.payment_type == PaymentType.CREDIT_REPAYMENT:
+        _check_credit_repayment(new, reseller.id)
+        related_type = "CREDIT_RECORD"
+    now = now_utc()
+    values = dict(
+        payment_id=ids.payment_id(), order_id=new.order_id, reseller_id=reseller.id,
+        payment_type=new.payment_type, payment_amount=new.payment_amount, paid_amount=ZERO,
+        refunded_amount=ZERO, reserved_amount=ZERO, refunding_amount=ZERO, currency="CNY",
+        payment_status=PaymentStatus.UNPAID.value, refund_status="NO_REFUND", last_attempt_failed=False,
+        last_refund_failed=False, payment_deadline=new.payment_deadline, business_desc=new.business_desc or "",
+        priority=new.priority, related_business_id=_related_id(new) or "", related_business_type=related_type,
+        business_expire_date=new.business_expire_date, tags=new.tags or {}, created_by_client_id=actor.client_id,
+        version=1, created_at=now, updated_at=now,
+    )
+    order_pk = db.session.execute(sa.insert(PaymentOrder).values(**values).returning(PaymentOrder.id)).scalar_one()
+    # A transient instance: the response needs no SELECT after the insert.
+    order = PaymentOrder(id=order_pk, **values)
+    db.session.execute(
+        sa.insert(StatusLog).values(
+            payment_order_id=order_pk, field="payment", from_status=None, to_status="UNPAID",
+            reason="created", actor=actor.label, created_at=now,
+        )
+    )
+    view = order_dict(order, new.reseller_code)
+    audit.record(actor, "payment_order.create", "payment_order", order.payment_id, None, view)
+    outbox.emit("payment_order.created", "payment_order", order.payment_id, view)
+    return order, new.reseller_code
+
+
+def get_order_with_reseller(payment_id: str) -> tuple[PaymentOrder, str]:
+    row = db.session.execute(
+        sa.select(PaymentOrder, Reseller.code)
+        .join(Reseller, Reseller.id == PaymentOrder.reseller_id)
+        .where(PaymentOrder.payment_id == payment_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"payment order {payment_id} does not exist")
+    return row[0], row[1]
+
+
+def _lock_order(payment_id: str) -> tuple[PaymentOrder, str]:
+    row = db.session.execute(
+        sa.select(PaymentOrder, Reseller.code)
+        .join(Reseller, Reseller.id == PaymentOrder.reseller_id)
+        .where(PaymentOrder.payment_id == payment_id)
+        .with_for_update(of=PaymentOrder)
+    ).first()
+    if row is None:
+        raise NotFound(f"payment order {payment_id} does not exist")
+    return row[0], row[1]
+
+
+def apply_status(order: PaymentOrder, actor: Actor, reason: str) -> tuple[str, str] | None:
+    """Recompute the derived payment status (unless STOPPED/FROZEN) and log a change.
+    Returns (from, to) when it changed."""
+    if order.payment_status in ADMINISTRATIVE:
+        return None
+    new_status = derive_payment_status(
+        amount=order.payment_amount, paid=order.paid_amount, reserved=order.reserved_amount,
+        last_attempt_failed=order.last_attempt_failed,
+    ).value
+    return set_status(order, new_status, actor, reason)
+
+
+def set_status(order: PaymentOrder, new_status: str, actor: Actor, reason: str) -> tuple[str, str] | None:
+    old = order.payment_status
+    if old == new_status:
+        return None
+    order.payment_status = new_status
+    db.session.add(StatusLog(payment_order_id=order.id, field="payment", from_status=old, to_status=new_status,
+                             reason=reason, actor=actor.label))
+    return old, new_status
+
+
+@dataclass
+class OrderChanges:
+    payment_amount: Decimal | None = None
+    payment_deadline: datetime | None = None
+    business_desc: str | None = None
+    priority: int | None = None
+    tags: dict | None = None
+    action: str | None = None
+    reason: str | None = None
+    present: frozenset[str] = frozenset()  # which fields the request named
+
+
+def update_payment_order(actor: Actor, payment_id: str, changes: OrderChanges) -> tuple[PaymentOrder, str]:
+    """The order system's PATCH: field updates or STOP / FREEZE / UNFREEZE, under a row lock."""
+    with transaction():
+        order, reseller_code = _lock_order(payment_id)
+        before = order_dict(order, reseller_code)
+        if order.payment_status == PaymentStatus.STOPPED:
+            raise StateConflict("the payment order is STOPPED and can no longer be changed")
+        in_flight = order.reserved_amount > 0 or order.refunding_amount > 0
+        reason = changes.reason or ""
+        transition = None
+        if changes.action == OrderAction.FREEZE:
+            if order.payment_status == PaymentStatus.FROZEN:
+                raise StateConflict("the payment order is already FROZEN")
+            if in_flight:
+                raise StateConflict("money is in flight on this order; freeze it after the payment settles")
+            transition = set_status(order, PaymentStatus.FROZEN.value, actor, reason or "frozen")
+        elif changes.action == OrderAction.STOP:
+            if in_flight:
+                raise StateConflict("money is in flight on this order; stop it after the payment settles")
+            transition = set_status(order, PaymentStatus.STOPPED.value, actor, reason or "stopped")
+        elif changes.action == OrderAction.UNFREEZE:
+            if order.payment_status != PaymentStatus.FROZEN:
+                raise StateConflict("the payment order is not FROZEN")
+            derived = derive_payment_status(
+                amount=order.payment_amount, paid=order.paid_amount, reserved=order.reserved_amount,
+                last_attempt_failed=order.last_attempt_failed,
+            ).value
+            transition = set_status(order, derived, actor, reason or "unfrozen")
+        _apply_field_changes(order, reseller_code, changes)
+        if "paymentAmount" in changes.present:
+            transition = apply_status(order, actor, reason or "amount changed") or transition
+        order.version += 1
+        order.updated_at = now_utc()
+        after = order_dict(order, reseller_code)
+        audit.record(actor, f"payment_order.{(changes.action or 'update').lower()}", "payment_order",
+                     order.payment_id, before, after)
+        outbox.emit("payment_order.updated", "payment_order", order.payment_id, after)
+        if transition:
+            outbox.emit("payment_order.status_changed", "payment_order", order.payment_id,
+                        {**after, "fromStatus": transition[0], "reason": reason})
+    return order, reseller_code
+
+
+def _apply_field_changes(order: PaymentOrder, reseller_code: str, changes: OrderChanges) -> None:
+    if "paymentAmount" in changes.present:
+        amount = changes.payment_amount
+        if amount < order.paid_amount + order.reserved_amount:
+            raise StateConflict(
+                f"paymentAmount may not be below paid + reserved ({order.paid_amount + order.reserved_amount:.2f})"
+            )
+        if order.payment_type == PaymentType.CREDIT_REPAYMENT and amount > order.payment_amount:
+            _check_credit_repayment(
+                NewPaymentOrder(order_id=order.order_id, reseller_code=reseller_code,
+                                payment_type=order.payment_type, payment_amount=amount - order.paid_amount,
+                                credit_record_id=order.related_business_id),
+                order.reseller_id, exclude_order_id=order.id,
+            )
+        order.payment_amount = amount
+    if "paymentDeadline" in changes.present:
+        order.payment_deadline = changes.payment_deadline
+    if "businessDesc" in changes.present:
+        order.business_desc = changes.business_desc or ""
+    if "priority" in changes.present:
+        order.priority = changes.priority or 0
+    if "tags" in changes.present:
+        order.tags = changes.tags or {}

@@ -1,0 +1,169 @@
+"""Test setup: a real database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set) migrated
+to head once per session, a real Redis, and helpers to make API clients and resellers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.extensions import db
+from app.services import api_clients
+from app.services.actor import Actor
+
+TEST_ACTOR = Actor(type="system", id="tests")
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    return url if url.startswith("postgres") else None
+
+
+def _make_pg_database(base_url: str) -> tuple[str, str]:
+    """A fresh database on the test server, named for this run (dropped at the end)."""
+    url = sa.engine.make_url(base_url.replace("postgresql://", "postgresql+psycopg://", 1)
+                             if base_url.startswith("postgresql://") else base_url)
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_pg_database(base_url: str, name: str) -> None:
+    url = sa.engine.make_url(base_url.replace("postgresql://", "postgresql+psycopg://", 1)
+                             if base_url.startswith("postgresql://") else base_url)
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    base = _postgres_url()
+    if base:
+        url, name = _make_pg_database(base)
+        yield url
+        _drop_pg_database(base, name)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ["INSTANCE_PATH"] = str(instance)
+    app = create_app({
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "RQ_QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:6]}-",
+        "TESTING": True,
+        "API_RATE_LIMIT": "100000 per minute",
+    })
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _truncate_all():
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for t in tables:
+            db.session.execute(sa.text(f'DELETE FROM "{t}"'))
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def clean_db(app):
+    with app.app_context():
+        _truncate_all()
+        api_clients.clear_cache()
+    yield
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def make_api_key(app):
+    """make_api_key("payments,credit") -> a Bearer key of a new client with those scopes."""
+
+    def make(scopes: str = "payments,refunds,credit,finance,disburse,resellers", name: str | None = None) -> str:
+        with app.app_context():
+            _, key = api_clients.create_client(TEST_ACTOR, name or f"client-{uuid.uuid4().hex[:8]}",
+                                               api_clients.parse_scopes(scopes))
+        return key
+
+    return make
+
+
+@pytest.fixture
+def make_reseller(app):
+    def make(code: str = "R1001", status: str = "ACTIVE", credit_limit: str = "0.00", wallet: str = "0.00"):
+        from app.models import Reseller
+
+        with app.app_context():
+            r = Reseller(code=code, name=f"Reseller {code}", status=status, credit_limit=Decimal(credit_limit),
+                         credit_used=Decimal("0.00"), wallet_balance=Decimal(wallet), credit_term_days=30,
+                         credit_status="ACTIVE", approval_threshold=Decimal("1000000.00"), version=1)
+            db.session.add(r)
+            db.session.commit()
+            return r.id
+
+    return make
+
+
+class Api:
+    """A small wrapper around the test client that sends the Bearer key."""
+
+    def __init__(self, client, key: str):
+        self.client, self.key = client, key
+
+    def _headers(self, extra=None):
+        h = {"Authorization": f"Bearer {self.key}"}
+        h.update(extra or {})
+        return h
+
+    def post(self, path, json=None, data=None, headers=None, content_type="application/json"):
+        if json is not None:
+            return self.client.post(path, json=json, headers=self._headers(headers))
+        return self.client.post(path, data=data, headers=self._headers(headers), content_type=content_type)
+
+    def patch(self, path, json=None, headers=None):
+        return self.client.patch(path, json=json, headers=self._headers(headers))
+
+    def put(self, path, json=None, headers=None):
+        return self.client.put(path, json=json, headers=self._headers(headers))
+
+    def get(self, path, headers=None, query_string=None):
+        return self.client.get(path, headers=self._headers(headers), query_string=query_string)
+
+
+@pytest.fixture
+def api(client, make_api_key):
+    return Api(client, make_api_key())
