@@ -4,6 +4,7 @@ to head once per session, a real Redis, and helpers to make API clients and rese
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from decimal import Decimal
 
@@ -70,25 +71,39 @@ def app(database_url, tmp_path_factory):
         from flask_migrate import upgrade
 
         upgrade()
+        if db.engine.dialect.name == "sqlite":
+            # Append-only triggers refuse DELETE, so each test starts from a copy of the migrated file.
+            db.engine.dispose()
+            path = db.engine.url.database
+            shutil.copyfile(path, path + ".template")
+            app.config["TEST_SQLITE_TEMPLATE"] = path + ".template"
     yield app
     with app.app_context():
         db.engine.dispose()
 
 
-def _truncate_all():
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+def _truncate_all(app):
     if db.engine.dialect.name == "postgresql":
+        # TRUNCATE fires no row triggers, so the append-only ledgers can be emptied between tests.
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         db.session.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        db.session.commit()
     else:
-        for t in tables:
-            db.session.execute(sa.text(f'DELETE FROM "{t}"'))
-    db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+        path = db.engine.url.database
+        tmp = path + ".fresh"
+        shutil.copyfile(app.config["TEST_SQLITE_TEMPLATE"], tmp)
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        os.replace(tmp, path)
 
 
 @pytest.fixture(autouse=True)
 def clean_db(app):
     with app.app_context():
-        _truncate_all()
+        _truncate_all(app)
         api_clients.clear_cache()
     yield
 

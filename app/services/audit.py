@@ -86,18 +86,25 @@ class ChainReport:
     problem: str | None = None
 
 
-def verify() -> ChainReport:
+def verify(batch: int = 2000) -> ChainReport:
     prev = GENESIS
     expected_seq = 0
     checked = 0
-    stmt = sa.select(AuditEntry).where(AuditEntry.chain_seq.is_not(None)).order_by(AuditEntry.chain_seq)
-    for e in db.session.scalars(stmt.execution_options(yield_per=2000)):
-        expected_seq += 1
-        if e.chain_seq != expected_seq:
-            return ChainReport(False, checked, 0, e.chain_seq, f"gap before seq {e.chain_seq}")
-        if e.prev_hash != prev or _entry_digest(prev, e) != e.entry_hash:
-            return ChainReport(False, checked, 0, e.chain_seq, f"entry {e.chain_seq} (id {e.id}) was altered")
-        prev = e.entry_hash
-        checked += 1
+    while True:
+        rows = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.chain_seq > expected_seq)
+            .order_by(AuditEntry.chain_seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for e in rows:
+            expected_seq += 1
+            if e.chain_seq != expected_seq:
+                return ChainReport(False, checked, 0, e.chain_seq, f"entry before seq {e.chain_seq} is missing")
+            if e.prev_hash != prev or _entry_digest(prev, e) != e.entry_hash:
+                return ChainReport(False, checked, 0, e.chain_seq, f"entry {e.chain_seq} (id {e.id}) was altered")
+            prev = e.entry_hash
+            checked += 1
+        db.session.expunge_all()
     unsealed = db.session.scalar(sa.select(sa.func.count()).where(AuditEntry.chain_seq.is_(None)))
     return ChainReport(True, checked, unsealed)

@@ -1,0 +1,109 @@
+"""The audit chain detects tampering; ledgers and the audit log refuse updates and deletes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DatabaseError
+
+from app.extensions import db
+from app.models import AuditEntry, CreditEntry, PaymentOrder, StatusLog, WalletEntry
+from app.services import audit
+from app.services.actor import Actor
+
+ACTOR = Actor(type="system", id="test", ip="127.0.0.1")
+
+
+def _write_entries(n: int) -> None:
+    for i in range(n):
+        audit.record(ACTOR, "thing.update", "thing", f"T{i}", {"v": i}, {"v": i + 1, "amount": Decimal("1.50")})
+    db.session.commit()
+
+
+def _tamper(sql: str, params: dict) -> None:
+    """What an attacker with table-owner rights would do: bypass the triggers, then edit."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+        db.session.execute(sa.text(sql), params)
+        db.session.execute(sa.text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
+    else:
+        db.session.execute(sa.text("DROP TRIGGER audit_log_seal_only"))
+        db.session.execute(sa.text("DROP TRIGGER audit_log_no_delete"))
+        db.session.execute(sa.text(sql), params)
+    db.session.commit()
+
+
+def test_seal_links_entries_and_verify_passes(ctx):
+    _write_entries(5)
+    assert audit.seal() == 5
+    _write_entries(3)
+    assert audit.seal() == 3
+    assert audit.seal() == 0
+    report = audit.verify()
+    assert report.ok and report.checked == 8 and report.unsealed == 0
+    seqs = db.session.scalars(sa.select(AuditEntry.chain_seq).order_by(AuditEntry.id)).all()
+    assert seqs == list(range(1, 9))
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE audit_log SET actor_id = 'mallory' WHERE chain_seq = :seq",
+    "UPDATE audit_log SET target_id = 'T999' WHERE chain_seq = :seq",
+    "DELETE FROM audit_log WHERE chain_seq = :seq",
+])
+def test_tampering_is_detected(ctx, sql):
+    _write_entries(6)
+    audit.seal()
+    _tamper(sql, {"seq": 3})
+    report = audit.verify()
+    assert not report.ok
+    assert report.first_bad_seq in (3, 4)
+
+
+def test_cli_verify_exits_nonzero_on_tampering(app, ctx):
+    _write_entries(3)
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "audit chain OK" in ok.output
+    _tamper("UPDATE audit_log SET action = 'x' WHERE chain_seq = 2", {})
+    bad = runner.invoke(args=["audit", "verify"])
+    assert bad.exit_code == 1 and "TAMPERED" in bad.output
+
+
+def test_audit_entries_cannot_be_edited_or_deleted(ctx):
+    _write_entries(2)
+    with pytest.raises(DatabaseError):
+        db.session.execute(sa.text("UPDATE audit_log SET actor_id = 'x'"))
+    db.session.rollback()
+    with pytest.raises(DatabaseError):
+        db.session.execute(sa.text("DELETE FROM audit_log"))
+    db.session.rollback()
+    audit.seal()
+    # Once sealed, even the chain columns are frozen.
+    with pytest.raises(DatabaseError):
+        db.session.execute(sa.text("UPDATE audit_log SET entry_hash = 'x'"))
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("table", ["wallet_entries", "credit_entries", "status_log"])
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET actor = 'mallory'", "DELETE FROM {t}"])
+def test_ledger_entries_cannot_be_edited_or_deleted(ctx, make_reseller, table, statement):
+    rid = make_reseller("R1001", wallet="100.00")
+    order = PaymentOrder(payment_id="PAY1", order_id="SO1", reseller_id=rid, payment_type="OTHER_FEE",
+                         payment_amount=Decimal("10.00"))
+    db.session.add(order)
+    db.session.flush()
+    db.session.add_all([
+        WalletEntry(reseller_id=rid, entry_type="TOPUP", amount=Decimal("100.00"), balance_after=Decimal("100.00"),
+                    actor="test"),
+        CreditEntry(reseller_id=rid, entry_type="USE", amount=Decimal("5.00"), used_after=Decimal("5.00"),
+                    actor="test"),
+        StatusLog(payment_order_id=order.id, from_status=None, to_status="UNPAID", actor="test"),
+    ])
+    db.session.commit()
+    with pytest.raises(DatabaseError):
+        db.session.execute(sa.text(statement.format(t=table)))
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(sa.table(table))) == 1
+    assert db.session.scalar(sa.select(WalletEntry.amount)) == Decimal("100.00")

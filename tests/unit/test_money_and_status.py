@@ -1,0 +1,66 @@
+from decimal import Decimal
+
+import pytest
+
+from app.domain.enums import PaymentStatus, RefundStatus
+from app.domain.money import MoneyFormatError, format_cny, money_str, parse_money
+from app.domain.order_status import derive_payment_status, derive_refund_status
+from app.services.crypto import mask_account
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("1250000.00", Decimal("1250000.00")), ("0.1", Decimal("0.10")), (5, Decimal("5.00")),
+    (Decimal("0.30"), Decimal("0.30")), (Decimal("1E+2"), Decimal("100.00")), (" 7.5 ", Decimal("7.50")),
+])
+def test_parse_money_accepts(value, expected):
+    assert parse_money(value) == expected
+    assert parse_money(value).as_tuple().exponent == -2
+
+
+@pytest.mark.parametrize("value", [
+    0.1, True, "1.001", Decimal("0.30000000000000004"), "abc", "", "1e3", "NaN", Decimal("NaN"),
+    Decimal("Infinity"), None, [], "100000000000.00", "1,000.00",
+])
+def test_parse_money_rejects(value):
+    with pytest.raises(MoneyFormatError):
+        parse_money(value)
+
+
+def test_money_text():
+    assert money_str(Decimal("1250000")) == "1250000.00"
+    assert format_cny(Decimal("1250000")) == "¥1,250,000.00"
+    assert format_cny(Decimal("-3.5")) == "-¥3.50"
+
+
+@pytest.mark.parametrize("amount, paid, reserved, failed, expected", [
+    ("100", "100", "0", False, PaymentStatus.PAID),
+    ("100", "30", "70", False, PaymentStatus.PAYING),
+    ("100", "0", "10", True, PaymentStatus.PAYING),
+    ("100", "30", "0", True, PaymentStatus.PARTIAL_PAID),
+    ("100", "0", "0", True, PaymentStatus.FAILED),
+    ("100", "0", "0", False, PaymentStatus.UNPAID),
+])
+def test_payment_status_rules_in_order(amount, paid, reserved, failed, expected):
+    got = derive_payment_status(amount=Decimal(amount), paid=Decimal(paid), reserved=Decimal(reserved),
+                                last_attempt_failed=failed)
+    assert got == expected
+
+
+@pytest.mark.parametrize("paid, refunded, refunding, failed, expected", [
+    ("100", "0", "10", True, RefundStatus.REFUNDING),
+    ("100", "10", "0", True, RefundStatus.REFUND_FAILED),
+    ("100", "100", "0", False, RefundStatus.FULL_REFUNDED),
+    ("100", "40", "0", False, RefundStatus.PARTIAL_REFUNDED),
+    ("100", "0", "0", False, RefundStatus.NO_REFUND),
+])
+def test_refund_status_rules(paid, refunded, refunding, failed, expected):
+    got = derive_refund_status(paid=Decimal(paid), refunded=Decimal(refunded), refunding=Decimal(refunding),
+                               last_refund_failed=failed)
+    assert got == expected
+
+
+@pytest.mark.parametrize("number, masked", [
+    ("6222020200112233445", "6222 **** **** 3445"), ("6222 0202 0011 2233", "6222 **** **** 2233"),
+])
+def test_mask_account_shows_first_and_last_four(number, masked):
+    assert mask_account(number) == masked
