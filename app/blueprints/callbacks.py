@@ -1,0 +1,15 @@
+"""Callbacks from channels (API.md §8): no API key, a signature instead."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from ..services.callbacks import handle_payment_callback
+
+bp = Blueprint("callbacks", __name__, url_prefix="/api/v1/payment/callback")
+
+
+@bp.post("/online/<channel_code>")
+def online_payment(channel_code: str):
+    answer = handle_payment_callback(channel_code, dict(request.headers), request.get_data(cache=False))
+    return Response(answer.text, status=answer.status, mimetype="text/plain")

@@ -1,0 +1,152 @@
+"""ONLINE channels: a bank gateway over HTTP (the sandbox gateway speaks this protocol; see
+sandbox/PROTOCOL.md). Redirect to the bank's pay page; results by signed callback or query."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+import httpx
+
+from ...domain.money import money_str
+from ..base import (
+    CallbackEvent,
+    CallbackRejected,
+    Capabilities,
+    ChannelAdapter,
+    ChannelConfig,
+    ChannelError,
+    ChannelUnavailable,
+    PaymentRequest,
+    PaymentResult,
+    PaymentStart,
+    RefundRequest,
+    RefundResult,
+    StatementLine,
+)
+from ..registry import register
+from . import signature
+
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+def _secrets(cfg: ChannelConfig, name: str) -> list[str]:
+    """The current secret and, while rotating, the previous one."""
+    values = [cfg.secrets.get(name), cfg.secrets.get(f"{name}_previous")]
+    return [v for v in values if v]
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class OnlineAdapter(ChannelAdapter):
+    kind = "ONLINE"
+    capabilities = Capabilities(redirects_to_bank=True, async_results=True)
+
+    def _post(self, cfg: ChannelConfig, path: str, payload: dict, *, timeout=TIMEOUT) -> httpx.Response:
+        body = json.dumps({"merchantNo": cfg.config["merchant_no"], **payload}, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json",
+                   signature.HEADER: signature.sign(_secrets(cfg, "api_secret")[0], body)}
+        url = cfg.config["base_url"].rstrip("/") + path
+        try:
+            response = httpx.post(url, content=body, headers=headers, timeout=timeout, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(f"{cfg.code}: {type(exc).__name__} calling {path}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ChannelUnavailable(f"{cfg.code}: HTTP {response.status_code} from {path}")
+        return response
+
+    @staticmethod
+    def _json(response: httpx.Response) -> dict:
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError as exc:
+            raise ChannelUnavailable(f"unreadable answer (HTTP {response.status_code})") from exc
+
+    def create_payment(self, cfg: ChannelConfig, req: PaymentRequest) -> PaymentStart:
+        r = self._post(cfg, "/api/payments", {
+            "merchantOrderNo": req.channel_payment_no, "amount": money_str(req.amount), "currency": "CNY",
+            "subject": req.subject, "notifyUrl": req.notify_url, "returnUrl": req.return_url,
+            "expireSeconds": req.expire_seconds,
+        })
+        data = self._json(r)
+        if r.status_code != 200 or data.get("code") != "OK":
+            raise ChannelError(f"{data.get('code', r.status_code)}: {data.get('message', '')}")
+        return PaymentStart(status="PROCESSING", channel_transaction_id=data["gatewayTxnId"], pay_url=data["payUrl"])
+
+    def query_payment(self, cfg: ChannelConfig, channel_payment_no: str) -> PaymentResult:
+        r = self._post(cfg, "/api/payments/query", {"merchantOrderNo": channel_payment_no})
+        data = self._json(r)
+        if r.status_code == 404:
+            return PaymentResult(status="NOT_FOUND", channel_payment_no=channel_payment_no)
+        if r.status_code != 200:
+            raise ChannelUnavailable(f"query answered {r.status_code}: {data.get('code')}")
+        return PaymentResult(
+            status=data["status"], channel_payment_no=channel_payment_no, amount=Decimal(str(data["amount"])),
+            channel_transaction_id=data.get("gatewayTxnId"), completed_at=_parse_time(data.get("paidAt")),
+            failure_reason=data.get("failReason"),
+        )
+
+    def refund(self, cfg: ChannelConfig, req: RefundRequest) -> RefundResult:
+        r = self._post(cfg, "/api/refunds", {
+            "merchantRefundNo": req.refund_no, "merchantOrderNo": req.channel_payment_no,
+            "amount": money_str(req.amount), "reason": req.reason, "notifyUrl": req.notify_url,
+        })
+        data = self._json(r)
+        if r.status_code != 200:
+            raise ChannelError(f"{data.get('code', r.status_code)}: {data.get('message', '')}")
+        return RefundResult(status=data["status"], refund_no=req.refund_no, channel_refund_id=data.get("refundId"),
+                            amount=req.amount)
+
+    def query_refund(self, cfg: ChannelConfig, refund_no: str) -> RefundResult:
+        r = self._post(cfg, "/api/refunds/query", {"merchantRefundNo": refund_no})
+        data = self._json(r)
+        if r.status_code == 404:
+            return RefundResult(status="NOT_FOUND", refund_no=refund_no)
+        if r.status_code != 200:
+            raise ChannelUnavailable(f"refund query answered {r.status_code}")
+        return RefundResult(status=data["status"], refund_no=refund_no, channel_refund_id=data.get("refundId"),
+                            amount=Decimal(str(data["amount"])), failure_reason=data.get("failReason"))
+
+    def fetch_statement(self, cfg: ChannelConfig, day: date) -> list[StatementLine]:
+        r = self._post(cfg, "/api/statements", {"date": day.isoformat()})
+        if r.status_code != 200:
+            raise ChannelUnavailable(f"statement answered {r.status_code}")
+        return [
+            StatementLine(channel_transaction_id=row["gatewayTxnId"], channel_payment_no=row["merchantOrderNo"],
+                          type=row["type"], amount=Decimal(row["amount"]), status=row["status"],
+                          completed_at=_parse_time(row.get("completedAt")))
+            for row in csv.DictReader(io.StringIO(r.text))
+        ]
+
+    def parse_callback(self, cfg: ChannelConfig, headers: dict, body: bytes) -> CallbackEvent:
+        if not signature.verify(_secrets(cfg, "callback_secret"), headers.get(signature.HEADER), body):
+            raise CallbackRejected("bad or stale signature")
+        try:
+            data = json.loads(body, parse_float=Decimal)
+        except ValueError:
+            raise CallbackRejected("body is not JSON") from None
+        if not isinstance(data, dict) or data.get("merchantNo") != cfg.config.get("merchant_no"):
+            raise CallbackRejected("callback for another merchant")
+        try:
+            if data.get("type") == "payment":
+                return CallbackEvent(kind="payment", raw=data, payment=PaymentResult(
+                    status=data["status"], channel_payment_no=data["merchantOrderNo"],
+                    amount=Decimal(str(data["amount"])), channel_transaction_id=data.get("gatewayTxnId"),
+                    completed_at=_parse_time(data.get("paidAt")), failure_reason=data.get("failReason"),
+                    event_id=data["eventId"]))
+            if data.get("type") == "refund":
+                return CallbackEvent(kind="refund", raw=data, refund=RefundResult(
+                    status=data["status"], refund_no=data["merchantRefundNo"], channel_refund_id=data.get("refundId"),
+                    amount=Decimal(str(data["amount"])), failure_reason=data.get("failReason"),
+                    event_id=data["eventId"]))
+        except (KeyError, ArithmeticError, ValueError) as exc:
+            raise CallbackRejected(f"malformed callback: {exc}") from None
+        raise CallbackRejected(f"unknown callback type {data.get('type')!r}")
+
+
+register(OnlineAdapter())

@@ -1,0 +1,24 @@
+"""WIRE: a bank transfer. The reseller gets our receiving account and a unique reference code,
+uploads a voucher, and finance confirms the amount actually received."""
+
+from __future__ import annotations
+
+from ...services import ids
+from ..base import Capabilities, ChannelAdapter, ChannelConfig, PaymentRequest, PaymentStart
+from ..registry import register
+
+
+class WireAdapter(ChannelAdapter):
+    kind = "WIRE"
+    capabilities = Capabilities(needs_voucher=True, supports_partial_refund=True)
+
+    def create_payment(self, cfg: ChannelConfig, req: PaymentRequest) -> PaymentStart:
+        return PaymentStart(status="PROCESSING", wire_reference=ids.wire_reference())
+
+    @staticmethod
+    def instructions(cfg: ChannelConfig) -> dict:
+        """The receiving account shown to the reseller (public information, kept in the config)."""
+        return {k: cfg.config.get(k) for k in ("account_name", "account_no", "bank_name")}
+
+
+register(WireAdapter())

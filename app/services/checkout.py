@@ -1,0 +1,266 @@
+"""Checkout (UC-PM-002/003): validate a reseller's allocations, then create the merged payment, its
+channel payments and one PROCESSING transaction per allocation, reserving the amounts — all in one
+transaction with the payment orders locked, so concurrent checkouts can never over-reserve.
+
+``validate`` is also what the portal's live validation calls (without locks)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.enums import PaymentType
+from ..domain.errors import NotFound, ValidationFailed
+from ..domain.money import MoneyFormatError, parse_money
+from ..domain.timeutil import shanghai_day_bounds, shanghai_today
+from ..extensions import db
+from ..models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
+from ..models.types import now_utc
+from . import audit, channels, credit_line, ids, outbox, payment_start
+from .actor import Actor
+from .payment_orders import apply_status
+from .tx import transaction
+
+ZERO = Decimal("0.00")
+NOT_PAYABLE = frozenset({"STOPPED", "FROZEN", "PAID"})
+DEAD_CHANNEL_PAYMENT = ("FAILED", "EXPIRED", "CANCELLED")
+
+
+@dataclass(frozen=True)
+class AllocationIn:
+    payment_id: str
+    amount: object  # as typed: text, int or Decimal
+    channel_code: str
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    index: int
+    payment_id: str
+    field: str  # order | amount | channel
+    code: str
+    message: str
+    params: dict = field(default_factory=dict)
+
+
+class CheckoutRejected(ValidationFailed):
+    def __init__(self, problems: list[RowProblem]):
+        self.problems = problems
+        super().__init__("; ".join(f"row {p.index + 1}: {p.message}" for p in problems),
+                         errors=[{"field": f"allocations[{p.index}].{p.field}", "message": p.message,
+                                  "code": p.code} for p in problems])
+
+
+@dataclass
+class PlannedRow:
+    index: int
+    order: PaymentOrder
+    amount: Decimal
+    channel: Channel
+
+
+@dataclass
+class Plan:
+    rows: list[PlannedRow]
+    total: Decimal
+    by_channel: dict[int, list[PlannedRow]]
+
+
+def _load_orders(reseller_id: int, payment_ids: list[str], lock: bool) -> dict[str, PaymentOrder]:
+    stmt = (sa.select(PaymentOrder).where(PaymentOrder.payment_id.in_(payment_ids),
+                                          PaymentOrder.reseller_id == reseller_id).order_by(PaymentOrder.id))
+    if lock:
+        stmt = stmt.with_for_update()
+    return {o.payment_id: o for o in db.session.scalars(stmt)}
+
+
+def _spent_today(reseller_id: int, channel_id: int) -> Decimal:
+    start, end = shanghai_day_bounds(shanghai_today())
+    return Decimal(db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(ChannelPayment.amount), 0))
+        .join(MergedPayment, MergedPayment.id == ChannelPayment.merged_payment_id)
+        .where(MergedPayment.reseller_id == reseller_id, ChannelPayment.channel_id == channel_id,
+               ChannelPayment.status.not_in(DEAD_CHANNEL_PAYMENT),
+               ChannelPayment.created_at >= start, ChannelPayment.created_at < end)
+    ))
+
+
+def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) -> Plan:
+    """Check every row and every channel total; raise CheckoutRejected listing every problem."""
+    problems: list[RowProblem] = []
+
+    def problem(i, pid, fld, code, msg, **params):
+        problems.append(RowProblem(i, pid, fld, code, msg, params))
+
+    if not rows:
+        raise CheckoutRejected([RowProblem(0, "", "order", "NO_ROWS", "select at least one payment order")])
+    orders = _load_orders(reseller_id, [r.payment_id for r in rows], lock)
+    reseller_stmt = sa.select(Reseller).where(Reseller.id == reseller_id)
+    # Locked after the orders: the global lock order is orders, then reseller (see settlement).
+    reseller = db.session.scalar(reseller_stmt.with_for_update() if lock else reseller_stmt)
+    channel_rows = {c.code: c for c in db.session.scalars(
+        sa.select(Channel).where(Channel.code.in_({r.channel_code for r in rows})))}
+    planned: list[PlannedRow] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        order = orders.get(row.payment_id)
+        if order is None:
+            problem(i, row.payment_id, "order", "ORDER_NOT_FOUND", "this payment order does not exist")
+            continue
+        if row.payment_id in seen:
+            problem(i, row.payment_id, "order", "ORDER_DUPLICATE", "this payment order is listed twice")
+            continue
+        seen.add(row.payment_id)
+        if order.payment_status in NOT_PAYABLE:
+            problem(i, row.payment_id, "order", "ORDER_NOT_PAYABLE",
+                    f"a {order.payment_status} order cannot be paid", status=order.payment_status)
+            continue
+        try:
+            amount = parse_money(row.amount)
+        except MoneyFormatError as exc:
+            problem(i, row.payment_id, "amount", "AMOUNT_FORMAT", f"amount {exc}")
+            continue
+        if amount <= 0:
+            problem(i, row.payment_id, "amount", "AMOUNT_NOT_POSITIVE", "amount must be greater than 0")
+            continue
+        if amount > order.payable_amount:
+            problem(i, row.payment_id, "amount", "AMOUNT_ABOVE_PAYABLE",
+                    f"amount is more than the payable {order.payable_amount:.2f}", payable=order.payable_amount)
+            continue
+        channel = channel_rows.get(row.channel_code)
+        if channel is None:
+            problem(i, row.payment_id, "channel", "CHANNEL_UNKNOWN", "choose a payment channel")
+            continue
+        if not channel.enabled:
+            problem(i, row.payment_id, "channel", "CHANNEL_DISABLED", f"channel {channel.code} is disabled")
+            continue
+        if not channels.is_available_to(channel, reseller_id):
+            problem(i, row.payment_id, "channel", "CHANNEL_NOT_AVAILABLE",
+                    f"channel {channel.code} is not available to your company")
+            continue
+        if channel.kind == "CREDIT" and order.payment_type == PaymentType.CREDIT_REPAYMENT:
+            problem(i, row.payment_id, "channel", "CREDIT_NOT_FOR_REPAYMENT",
+                    "a credit repayment cannot be paid with credit")
+            continue
+        planned.append(PlannedRow(i, order, amount, channel))
+
+    by_channel: dict[int, list[PlannedRow]] = defaultdict(list)
+    for p in planned:
+        by_channel[p.channel.id].append(p)
+    for group in by_channel.values():
+        ch = group[0].channel
+        total = sum((p.amount for p in group), ZERO)
+
+        def group_problem(code, msg, **params):
+            for p in group:
+                problem(p.index, p.order.payment_id, "channel", code, msg, **params)
+
+        if total < ch.min_amount:
+            group_problem("CHANNEL_BELOW_MIN", f"{ch.code} takes at least {ch.min_amount:.2f} per payment",
+                          minimum=ch.min_amount)
+        elif ch.max_amount is not None and total > ch.max_amount:
+            group_problem("CHANNEL_ABOVE_MAX", f"{ch.code} takes at most {ch.max_amount:.2f} per payment",
+                          maximum=ch.max_amount)
+        elif ch.daily_limit_per_reseller is not None and \
+                _spent_today(reseller_id, ch.id) + total > ch.daily_limit_per_reseller:
+            group_problem("CHANNEL_DAILY_LIMIT",
+                          f"{ch.code} allows {ch.daily_limit_per_reseller:.2f} per day for your company",
+                          limit=ch.daily_limit_per_reseller)
+        elif ch.kind == "WALLET" and total > reseller.wallet_balance:
+            group_problem("WALLET_INSUFFICIENT", f"the wallet balance is {reseller.wallet_balance:.2f}",
+                          balance=reseller.wallet_balance)
+        elif ch.kind == "CREDIT" and total > credit_line.available(reseller):
+            group_problem("CREDIT_INSUFFICIENT", f"available credit is {credit_line.available(reseller):.2f}",
+                          available=credit_line.available(reseller))
+    if problems:
+        raise CheckoutRejected(sorted(problems, key=lambda p: p.index))
+    return Plan(planned, sum((p.amount for p in planned), ZERO), dict(by_channel))
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    merged_payment_id: str
+    merged_pk: int
+    status: str
+    duplicate: bool = False
+
+
+def submit(actor: Actor, user_id: int | None, reseller_id: int, rows: list[AllocationIn],
+           submit_token: str | None = None) -> CheckoutResult:
+    """Create the merged payment (see module docstring); then start its channels unless it waits for
+    approval. A repeated ``submit_token`` answers the payment it made the first time."""
+    try:
+        with transaction():
+            if submit_token:
+                existing = _by_token(submit_token, reseller_id)
+                if existing:
+                    return existing
+            result = _create(actor, user_id, reseller_id, rows, submit_token)
+    except IntegrityError:
+        db.session.rollback()
+        existing = _by_token(submit_token, reseller_id) if submit_token else None
+        db.session.rollback()
+        if existing is None:
+            raise
+        return existing
+    if result.status == "PROCESSING":
+        payment_start.start_online_payments(result.merged_pk, actor)
+    return result
+
+
+def _by_token(token: str, reseller_id: int) -> CheckoutResult | None:
+    row = db.session.execute(sa.select(MergedPayment.id, MergedPayment.merged_payment_id, MergedPayment.status,
+                                       MergedPayment.reseller_id).where(MergedPayment.submit_token == token)).first()
+    if row is None:
+        return None
+    if row.reseller_id != reseller_id:
+        raise NotFound("no such payment")
+    return CheckoutResult(row.merged_payment_id, row.id, row.status, duplicate=True)
+
+
+def _create(actor: Actor, user_id: int | None, reseller_id: int, rows: list[AllocationIn],
+            submit_token: str | None) -> CheckoutResult:
+    plan = validate(reseller_id, rows, lock=True)
+    reseller = db.session.get(Reseller, reseller_id)
+    needs_approval = plan.total > reseller.approval_threshold
+    now = now_utc()
+    mp = MergedPayment(merged_payment_id=ids.merged_payment_id(), reseller_id=reseller_id,
+                       status="PENDING_APPROVAL" if needs_approval else "PROCESSING", total_amount=plan.total,
+                       submit_token=submit_token, created_by_user_id=user_id, created_at=now, updated_at=now)
+    db.session.add(mp)
+    db.session.flush()
+    for group in plan.by_channel.values():
+        ch = group[0].channel
+        cp = ChannelPayment(channel_payment_id=ids.channel_payment_id(), merged_payment_id=mp.id, channel_id=ch.id,
+                            channel_code=ch.code, channel_kind=ch.kind, amount=sum((p.amount for p in group), ZERO),
+                            status="PENDING" if needs_approval else "PROCESSING", created_at=now, updated_at=now)
+        db.session.add(cp)
+        db.session.flush()
+        for p in group:
+            db.session.add(PaymentTransaction(
+                transaction_id=ids.transaction_id(), payment_order_id=p.order.id, order_id=p.order.order_id,
+                reseller_id=reseller_id, transaction_type="PAYMENT", status="PROCESSING", amount=p.amount,
+                channel_id=ch.id, channel_code=ch.code, channel_kind=ch.kind, channel_payment_id=cp.id,
+                merged_payment_id=mp.id, created_at=now))
+            p.order.reserved_amount += p.amount
+            p.order.updated_at = now
+            p.order.version += 1
+            apply_status(p.order, actor, f"merged payment {mp.merged_payment_id}")
+    db.session.flush()
+    audit.record(actor, "merged_payment.create", "merged_payment", mp.merged_payment_id, None, {
+        "total": f"{plan.total:.2f}", "status": mp.status,
+        "allocations": [{"paymentId": p.order.payment_id, "amount": f"{p.amount:.2f}", "channel": p.channel.code}
+                        for p in plan.rows]})
+    for p in plan.rows:
+        outbox.emit("payment_order.status_changed", "payment_order", p.order.payment_id,
+                    {"paymentId": p.order.payment_id, "orderId": p.order.order_id,
+                     "paymentStatus": p.order.payment_status, "reservedAmount": f"{p.order.reserved_amount:.2f}",
+                     "mergedPaymentId": mp.merged_payment_id})
+    if not needs_approval:
+        payment_start.start_internal_channels(mp, actor)
+    return CheckoutResult(mp.merged_payment_id, mp.id, mp.status)
+

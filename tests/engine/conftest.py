@@ -1,0 +1,123 @@
+"""Fixtures for the payment engine: channels of every kind, orders, and an invariant checker."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import (
+    Channel,
+    ChannelPayment,
+    CreditEntry,
+    CreditRecord,
+    MergedPayment,
+    PaymentOrder,
+    PaymentTransaction,
+    Reseller,
+    User,
+    WalletEntry,
+)
+from app.services import crypto, wallet
+from app.services.actor import Actor
+from app.services.payment_orders import NewPaymentOrder, create_payment_order
+
+OPERATOR = Actor(type="user", id="operator@r1001.example")
+FINANCE = Actor(type="user", id="finance@example.com")
+
+
+def add_channel(code, kind, **kw) -> int:
+    defaults = dict(name=code, name_en=code, enabled=True, min_amount=Decimal("0.01"), max_amount=None,
+                    daily_limit_per_reseller=None, supports_refund=True, supports_partial_refund=True,
+                    confirm_timeout_seconds=900, expire_seconds=86400, available_to_all=True, config={},
+                    sort_order=0)
+    defaults.update(kw)
+    secrets = defaults.pop("secrets", None)
+    ch = Channel(code=code, kind=kind, **defaults)
+    if secrets:
+        ch.secrets_enc = crypto.encrypt(json.dumps(secrets))
+    db.session.add(ch)
+    db.session.commit()
+    return ch.id
+
+
+@pytest.fixture
+def engine_setup(ctx, make_reseller):
+    """R1001 (wallet 500,000.00, credit 1,000,000.00) and R1002; WALLET, CREDIT and WIRE channels."""
+    r1 = make_reseller("R1001", credit_limit="1000000.00")
+    r2 = make_reseller("R1002")
+    wallet.post(r1, Decimal("500000.00"), "TOPUP", reference=None, actor="test")
+    db.session.commit()
+    users = {}
+    for email, role, code in (("op1@r1001.example", "reseller_operator", "R1001"),
+                              ("ap1@r1001.example", "reseller_approver", "R1001"),
+                              ("op2@r1002.example", "reseller_operator", "R1002"),
+                              ("fin@example.com", "finance", None)):
+        u = User(email=email, name=email, password_hash="x", role=role, locale="zh", active=True,
+                 session_version=1, reseller_id={"R1001": r1, "R1002": r2}.get(code))
+        db.session.add(u)
+        db.session.flush()
+        users[email.split("@")[0]] = u.id
+    add_channel("WALLET", "WALLET")
+    add_channel("CREDIT", "CREDIT")
+    add_channel("WIRE_ICBC", "WIRE", expire_seconds=7 * 86400,
+                config={"account_name": "收款公司", "account_no": "6222020200112233445", "bank_name": "ICBC"})
+    return {"R1001": r1, "R1002": r2, "users": users}
+
+
+_counter = {"n": 0}
+
+
+def make_order(reseller="R1001", amount="1000.00", payment_type="ADVANCE_PAYMENT", deadline=None, **kw) -> str:
+    _counter["n"] += 1
+    outcome = create_payment_order(
+        Actor(type="api_client", id="test", client_id=None),
+        NewPaymentOrder(order_id=f"SO{_counter['n']:06d}", reseller_code=reseller, payment_type=payment_type,
+                        payment_amount=Decimal(amount), payment_deadline=deadline, **kw),
+        idempotency_key=None, fingerprint="x")
+    return outcome.order.payment_id
+
+
+def order(payment_id: str) -> PaymentOrder:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.payment_id == payment_id))
+
+
+def check_invariants() -> None:
+    """DESIGN.md §3 and the ledgers, over the whole database."""
+    db.session.expire_all()
+    zero = Decimal("0.00")
+    for o in db.session.scalars(sa.select(PaymentOrder)):
+        txns = db.session.scalars(sa.select(PaymentTransaction).where(
+            PaymentTransaction.payment_order_id == o.id)).all()
+        paid = sum((t.amount for t in txns if t.transaction_type == "PAYMENT" and t.status == "SUCCESS"), zero)
+        refunded = -sum((t.amount for t in txns if t.transaction_type == "REFUND" and t.status == "SUCCESS"), zero)
+        reserved = sum((t.amount for t in txns if t.transaction_type == "PAYMENT" and t.status == "PROCESSING"),
+                       zero)
+        assert o.paid_amount == paid, (o.payment_id, o.paid_amount, paid)
+        assert o.refunded_amount == refunded, o.payment_id
+        assert o.reserved_amount == reserved, (o.payment_id, o.reserved_amount, reserved)
+        assert zero <= o.refunded_amount <= o.paid_amount <= o.payment_amount
+        assert o.reserved_amount + o.paid_amount <= o.payment_amount
+    for mp in db.session.scalars(sa.select(MergedPayment)):
+        cps = db.session.scalars(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == mp.id)).all()
+        allocations = db.session.scalars(sa.select(PaymentTransaction).where(
+            PaymentTransaction.merged_payment_id == mp.id, PaymentTransaction.transaction_type == "PAYMENT")).all()
+        assert mp.total_amount == sum((cp.amount for cp in cps), zero) == sum((t.amount for t in allocations), zero)
+        for cp in cps:
+            assert cp.amount == sum((t.amount for t in allocations if t.channel_payment_id == cp.id), zero)
+    for r in db.session.scalars(sa.select(Reseller)):
+        entries = db.session.scalars(sa.select(WalletEntry).where(WalletEntry.reseller_id == r.id)
+                                     .order_by(WalletEntry.id)).all()
+        assert r.wallet_balance == sum((e.amount for e in entries), zero) >= zero
+        if entries:
+            assert entries[-1].balance_after == r.wallet_balance
+        assert all(e.balance_after >= 0 for e in entries)
+        used = sum((e.amount for e in db.session.scalars(sa.select(CreditEntry).where(
+            CreditEntry.reseller_id == r.id))), zero)
+        outstanding = sum((c.outstanding_amount for c in db.session.scalars(sa.select(CreditRecord).where(
+            CreditRecord.reseller_id == r.id))), zero)
+        assert r.credit_used == used == outstanding, (r.code, r.credit_used, used, outstanding)
