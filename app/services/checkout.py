@@ -155,7 +155,7 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
         ch = group[0].channel
         total = sum((p.amount for p in group), ZERO)
 
-        def group_problem(code, msg, **params):
+        def group_problem(code, msg, group=group, **params):
             for p in group:
                 problem(p.index, p.order.payment_id, "channel", code, msg, **params)
 

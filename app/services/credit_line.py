@@ -34,7 +34,8 @@ def available(r: Reseller) -> Decimal:
     return max(ZERO, r.credit_limit - r.credit_used)
 
 
-def book(reseller_id: int, parts: list[tuple[int, int, str, Decimal]], reference: str, actor: str) -> list[CreditRecord]:
+def book(reseller_id: int, parts: list[tuple[int, int, str, Decimal]], reference: str,
+         actor: str) -> list[CreditRecord]:
     """Pay order parts with credit: one credit record per (transaction pk, order pk, order id, amount)."""
     r = lock_reseller(reseller_id)
     total = sum((p[3] for p in parts), ZERO)

@@ -36,7 +36,8 @@ def sniff(data: bytes) -> str | None:
 def _safe_display_name(name: str) -> str:
     # Strip paths and bidi/control characters; it is only ever shown, never used as a path.
     name = os.path.basename((name or "voucher").replace("\\", "/"))
-    return "".join(ch for ch in name if ch.isprintable() and ch not in "\u202a\u202b\u202c\u202d\u202e")[:200] or "voucher"
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    return "".join(ch for ch in name if ch.isprintable() and ch not in bidi)[:200] or "voucher"
 
 
 def upload(actor: Actor, user_id: int, reseller_id: int, channel_payment_id: str, filename: str,

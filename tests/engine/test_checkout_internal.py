@@ -6,9 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.services import checkout, vouchers
+from app.services import checkout, vouchers, wallet
 from app.services.checkout import AllocationIn, CheckoutRejected
-from app.services import wallet
 
 from .conftest import FINANCE, OPERATOR, check_invariants, make_order, order
 
@@ -30,14 +29,16 @@ def test_wire_waits_for_voucher_then_finance_confirms_more(engine_setup, app, tm
     res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [
         AllocationIn(a, "300.00", "WIRE_ICBC"), AllocationIn(b, "700.00", "WIRE_ICBC")])
     assert order(a).payment_status == "PAYING"
+    import sqlalchemy as sa
+
     from app.extensions import db
     from app.models import ChannelPayment, MergedPayment
-    import sqlalchemy as sa
     cp = db.session.scalar(sa.select(ChannelPayment).join(MergedPayment).where(
         MergedPayment.merged_payment_id == res.merged_payment_id))
     assert cp.wire_reference and cp.status == "PROCESSING"
     users = engine_setup["users"]
-    v = vouchers.upload(OPERATOR, users["op1"], engine_setup["R1001"], cp.channel_payment_id, "slip.pdf", b"%PDF-1.4 test")
+    v = vouchers.upload(OPERATOR, users["op1"], engine_setup["R1001"], cp.channel_payment_id, "slip.pdf",
+                        b"%PDF-1.4 test")
     vouchers.confirm(FINANCE, "finance", users["fin"], v.id, "1200.00")
     assert order(a).payment_status == "PAID" and order(b).payment_status == "PAID"
     assert wallet.balance(engine_setup["R1001"]) == Decimal("500200.00")
