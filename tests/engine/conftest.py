@@ -40,8 +40,10 @@ def add_channel(code, kind, **kw) -> int:
     if secrets:
         ch.secrets_enc = crypto.encrypt(json.dumps(secrets))
     db.session.add(ch)
+    db.session.flush()
+    channel_id = ch.id
     db.session.commit()
-    return ch.id
+    return channel_id
 
 
 @pytest.fixture
@@ -81,9 +83,18 @@ def make_order(reseller="R1001", amount="1000.00", payment_type="ADVANCE_PAYMENT
     return outcome.order.payment_id
 
 
+def detached(obj):
+    """A loaded copy that needs no open transaction: on SQLite every transaction holds the write
+    lock, so a test that keeps one open while polling would block the portal it is waiting for."""
+    if obj is not None:
+        db.session.expunge(obj)
+    db.session.rollback()
+    return obj
+
+
 def order(payment_id: str) -> PaymentOrder:
     db.session.expire_all()
-    return db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.payment_id == payment_id))
+    return detached(db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.payment_id == payment_id)))
 
 
 def check_invariants() -> None:
@@ -121,3 +132,4 @@ def check_invariants() -> None:
         outstanding = sum((c.outstanding_amount for c in db.session.scalars(sa.select(CreditRecord).where(
             CreditRecord.reseller_id == r.id))), zero)
         assert r.credit_used == used == outstanding, (r.code, r.credit_used, used, outstanding)
+    db.session.rollback()
