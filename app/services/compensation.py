@@ -103,3 +103,13 @@ def expire_due(limit: int = 500) -> int:
             if still_due and not db.session.scalar(pending_voucher.where(Voucher.channel_payment_id == cp_pk)):
                 expired += settlement.apply(cp, settlement.Outcome(status="EXPIRED", reason="expired"), SYSTEM)
     return expired
+
+
+def enqueue_refresh(cp_pk: int):
+    """The reseller's refresh button: query the bank in the worker, retried if the worker dies."""
+    from rq import Retry
+
+    from .queues import queue
+
+    return queue("high").enqueue("app.jobs.payments.refresh_channel_payment", cp_pk,
+                                 retry=Retry(max=3, interval=[5, 30, 120]), job_timeout=60)

@@ -25,6 +25,8 @@ from app.services import crypto, wallet
 from app.services.actor import Actor
 from app.services.payment_orders import NewPaymentOrder, create_payment_order
 
+from .online_fixtures import gateway, online, portal_http  # noqa: E402,F401  (fixtures for ONLINE tests)
+
 OPERATOR = Actor(type="user", id="operator@r1001.example")
 FINANCE = Actor(type="user", id="finance@example.com")
 

@@ -19,7 +19,7 @@ from sandbox import signing
 from sandbox.testing import http_request, wait_until
 
 from .conftest import OPERATOR, check_invariants, detached, make_order, order
-from .online_fixtures import CALLBACK_SECRET, gateway, online, portal_http  # noqa: F401
+from .online_fixtures import CALLBACK_SECRET
 
 CALLBACK_PATH = "/api/v1/payment/callback/online/ONLINE_UNIONPAY"
 
@@ -206,11 +206,11 @@ def test_callback_and_compensation_at_the_same_time_apply_once(app, online, engi
         online.complete_payment(cp.channel_transaction_id, "SUCCESS")
         barrier = threading.Barrier(2)
 
-        def by_callback(cp=cp):
+        def by_callback(cp=cp, barrier=barrier):
             barrier.wait()
             return _signed_callback(portal_http, cp, event_id=f"ev-{cp.id}").status
 
-        def by_query(cp_id=cp.id):
+        def by_query(cp_id=cp.id, barrier=barrier):
             with app.app_context():
                 barrier.wait()
                 try:
@@ -219,8 +219,8 @@ def test_callback_and_compensation_at_the_same_time_apply_once(app, online, engi
                     db.session.remove()
 
         results = {}
-        threads = [threading.Thread(target=lambda: results.__setitem__("cb", by_callback())),
-                   threading.Thread(target=lambda: results.__setitem__("q", by_query()))]
+        threads = [threading.Thread(target=lambda r=results, f=by_callback: r.__setitem__("cb", f())),
+                   threading.Thread(target=lambda r=results, f=by_query: r.__setitem__("q", f()))]
         for t in threads:
             t.start()
         for t in threads:

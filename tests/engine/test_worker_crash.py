@@ -1,0 +1,74 @@
+"""A worker killed in the middle of a job: the job is retried and its result is applied once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import sqlalchemy as sa
+from rq.registry import StartedJobRegistry
+
+from app.extensions import db
+from app.models import ChannelPayment, OutboxEvent
+from app.services import compensation
+from app.services.queues import queue
+from sandbox.testing import wait_until
+
+from .conftest import check_invariants, detached, order
+from .test_online_channel import _checkout
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _worker(app, *args) -> subprocess.Popen:
+    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
+               RQ_QUEUE_PREFIX=app.config["RQ_QUEUE_PREFIX"])
+    return subprocess.Popen([sys.executable, "worker.py", "--queues", "high", *args], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_killed_worker_job_is_retried_and_applied_once(app, online, engine_setup):
+    online.set_faults(drop_rate=1.0)
+    pids, res, cp = _checkout(engine_setup)
+    online.complete_payment(cp.channel_transaction_id, "SUCCESS")
+    queue("high").empty()
+
+    # Hold the channel payment's row (the whole database on SQLite) so the job blocks mid-settlement.
+    blocker = db.engine.connect()
+    tx = blocker.begin()
+    blocker.execute(sa.select(ChannelPayment.id).where(ChannelPayment.id == cp.id).with_for_update())
+    if db.engine.dialect.name == "sqlite":
+        blocker.execute(sa.text("UPDATE channel_payments SET updated_at = updated_at WHERE id = :i"), {"i": cp.id})
+    job = compensation.enqueue_refresh(cp.id)
+    worker = _worker(app)
+    try:
+        registry = StartedJobRegistry(queue=queue("high"))
+        wait_until(lambda: job.id in registry.get_job_ids(), timeout=30)
+        time.sleep(0.5)  # it is now inside the job, waiting for the lock
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        tx.rollback()
+        blocker.close()
+    assert detached(db.session.get(ChannelPayment, cp.id)).status == "PROCESSING"
+
+    # The next worker's maintenance finds the abandoned job and puts it back (its retry policy).
+    registry.cleanup(timestamp=time.time() + 3600)
+    job.refresh()
+    assert job.get_status() in ("scheduled", "queued"), job.get_status()
+    for job_id in queue("high").scheduled_job_registry.get_job_ids():
+        queue("high").scheduled_job_registry.remove(job_id)
+        queue("high").enqueue_job(queue("high").fetch_job(job_id))
+    runner = _worker(app, "--burst")
+    assert runner.wait(60) == 0
+    db.session.expire_all()
+    assert detached(db.session.get(ChannelPayment, cp.id)).status == "SUCCESS"
+    assert [order(p).payment_status for p in pids] == ["PAID", "PAID"]
+    succeeded = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent).where(
+        OutboxEvent.event_type == "transaction.succeeded"))
+    db.session.rollback()
+    assert succeeded == 2
+    check_invariants()
