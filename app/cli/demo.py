@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..domain.errors import DomainError
+
 
 @click.group("demo")
 def demo():
@@ -12,9 +14,16 @@ def demo():
 
 @demo.command("seed")
 def seed():
-    """Create demo resellers, users, channels, orders, credit and wallets; running twice changes nothing."""
-    from ..services.demo_seed import seed_demo
+    """Create demo resellers, users, channels, orders, credit and wallets; running twice changes nothing.
 
-    report = seed_demo()
+    DEMO_PASSWORD and DEMO_API_KEY choose the users' password and the API key (else generated and
+    printed once); SANDBOX_MERCHANTS (the sandbox gateway's setting) gives the ONLINE channels' secrets."""
+    from ..services.demo_seed import seed_demo
+    from . import _fail
+
+    try:
+        report = seed_demo()
+    except DomainError as err:
+        _fail(err)
     for line in report.lines:
         click.echo(line)

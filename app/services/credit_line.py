@@ -66,7 +66,7 @@ def repay(record_id: str, amount: Decimal, reference: str, actor: str) -> Decima
     applied = min(amount, rec.outstanding_amount)
     if applied > 0:
         rec.outstanding_amount -= applied
-        rec.status = "REPAID" if rec.outstanding_amount == 0 else "OPEN"
+        rec.status = "REPAID" if rec.outstanding_amount == 0 else rec.status
         r.credit_used -= applied
         _entry(r, rec.id, "REPAY", -applied, reference, actor)
     payload = {"creditRecordId": rec.credit_record_id, "orderId": rec.order_id, "resellerId": r.code,
