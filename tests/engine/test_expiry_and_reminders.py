@@ -1,0 +1,81 @@
+"""Expiry releases reservations; deadline reminders go out once per stage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from app.domain.timeutil import SHANGHAI, shanghai_today
+from app.extensions import db
+from app.models import ChannelPayment, MergedPayment, OutboxEvent, Reseller
+from app.models.types import now_utc
+from app.services import checkout, compensation, reminders, vouchers
+from app.services.checkout import AllocationIn
+
+from .conftest import OPERATOR, check_invariants, make_order, order
+
+
+def _age_all(seconds: int) -> None:
+    db.session.execute(sa.update(ChannelPayment).values(expires_at=now_utc() - timedelta(seconds=seconds)))
+    db.session.commit()
+
+
+def test_wire_without_voucher_expires_and_releases(engine_setup):
+    pid = make_order(amount="100.00")
+    checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "60.00", "WIRE_ICBC")])
+    assert compensation.expire_due() == 0  # seven days to go
+    _age_all(1)
+    assert compensation.expire_due() == 1
+    o = order(pid)
+    assert o.reserved_amount == 0 and o.payment_status == "UNPAID" and o.payable_amount == Decimal("100.00")
+    assert db.session.scalar(sa.select(MergedPayment.status)) == "EXPIRED"
+    assert compensation.expire_due() == 0
+    check_invariants()
+
+
+def test_wire_with_a_voucher_waiting_does_not_expire(engine_setup, app, tmp_path):
+    app.config["VOUCHER_DIR"] = str(tmp_path)
+    pid = make_order(amount="100.00")
+    checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "100.00", "WIRE_ICBC")])
+    cp = db.session.scalar(sa.select(ChannelPayment))
+    vouchers.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], cp.channel_payment_id, "v.pdf",
+                    b"%PDF-1")
+    _age_all(1)
+    assert compensation.expire_due() == 0
+    assert order(pid).payment_status == "PAYING"
+
+
+def test_payment_never_approved_expires(engine_setup):
+    db.session.execute(sa.update(Reseller).values(approval_threshold=Decimal("10.00")))
+    db.session.commit()
+    pid = make_order(amount="100.00")
+    res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "100.00", "WALLET")])
+    assert res.status == "PENDING_APPROVAL"
+    _age_all(1)
+    assert compensation.expire_due() == 1
+    assert order(pid).payment_status == "UNPAID"
+    check_invariants()
+
+
+def _reminders():
+    rows = db.session.execute(sa.select(OutboxEvent.aggregate_id, OutboxEvent.payload).where(
+        OutboxEvent.event_type == "payment_order.deadline_reminder")).all()
+    db.session.rollback()
+    return sorted((a, p["reminderStage"]) for a, p in rows)
+
+
+def test_deadline_reminders_three_days_before_and_on_the_day_once(engine_setup):
+    from datetime import datetime, time
+
+    def at(days):
+        return datetime.combine(shanghai_today() + timedelta(days=days), time(18, 0), SHANGHAI)
+
+    in3, today, in5, paid = (make_order(deadline=at(3)), make_order(deadline=at(0)), make_order(deadline=at(5)),
+                             make_order(amount="10.00", deadline=at(3)))
+    checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(paid, "10.00", "WALLET")])
+    assert reminders.send_due() == 2
+    assert _reminders() == sorted([(in3, "3d"), (today, "day")])
+    assert reminders.send_due() == 0
+    assert in5 not in dict(_reminders())
