@@ -34,6 +34,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     }
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # A Redis hiccup must not turn every API call into a 500; /readyz reports Redis separately.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("API_RATE_LIMIT", os.environ.get("API_RATE_LIMIT", "100000 per minute"))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -50,12 +52,14 @@ def create_app(overrides: dict | None = None) -> Flask:
         configure_engine(db.engine)
 
     from . import models  # noqa: F401  (registers tables)
-    from .blueprints import ops
+    from .blueprints import callbacks, ops
     from .blueprints.api import bp as api_bp
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(callbacks.bp)
     csrf.exempt(api_bp)  # the API authenticates with keys, not cookies
+    csrf.exempt(callbacks.bp)  # channels sign their callbacks
 
     from .metrics import init_metrics
 
@@ -68,7 +72,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     @app.after_request
     def _echo_request_id(response):
-        response.headers["X-Request-Id"] = g.get("request_id", "")
+        if not g.get("request_id"):  # a before_request that ran earlier (the rate limiter) refused it
+            _request_id()
+        response.headers["X-Request-Id"] = g.request_id
         return response
 
     @app.errorhandler(404)

@@ -19,10 +19,19 @@ def _instance_secret(instance_path: Path, name: str, factory) -> str:
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
     value = factory()
-    # Written with 0600 so that other local users cannot read it.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value)
+    # Written with 0600 so that other local users cannot read it, to a private temporary name that
+    # is then linked into place: processes starting together (gunicorn workers, the worker, the
+    # scheduler) never read a half-written file, and the first to link wins for all of them.
+    tmp = instance_path / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(value)
+        os.link(tmp, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
     return value
 
 
@@ -63,6 +72,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": get("SESSION_COOKIE_SECURE", "0") == "1",
         "TESTING": get("TESTING", False),
+        # Where banks send callbacks and browsers come back to.
+        "PUBLIC_BASE_URL": get("PUBLIC_BASE_URL", f"http://127.0.0.1:{get('PORT', '8000')}"),
+        "VOUCHER_DIR": get("VOUCHER_DIR", str(ipath / "vouchers")),
+        "VOUCHER_MAX_BYTES": int(get("VOUCHER_MAX_BYTES", str(10 * 1024 * 1024))),
     }
     cfg.update({k: v for k, v in overrides.items() if k.isupper() and k not in cfg})
     return cfg

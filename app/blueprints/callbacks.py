@@ -5,11 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from ..services.callbacks import handle_payment_callback
+from .api.openapi import operation
 
 bp = Blueprint("callbacks", __name__, url_prefix="/api/v1/payment/callback")
 
 
 @bp.post("/online/<channel_code>")
+@operation("post", "/payment/callback/online/{channelCode}",
+           "Payment result from an online channel (signed; answers the text 'success')", auth=False,
+           tag="callbacks")
 def online_payment(channel_code: str):
     answer = handle_payment_callback(channel_code, dict(request.headers), request.get_data(cache=False))
     return Response(answer.text, status=answer.status, mimetype="text/plain")

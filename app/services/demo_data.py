@@ -3,10 +3,11 @@ the generated payment orders are made of. Pure data; ``demo_plan`` and ``demo_se
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 SEED = 20261122
-GATEWAY_URL = "http://127.0.0.1:8001"
+GATEWAY_URL = f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT', '8001')}"
 API_CLIENT_NAME = "demo-upstream"
 API_CLIENT_SCOPES = frozenset({"payments", "refunds", "credit", "finance", "disburse", "resellers"})
 

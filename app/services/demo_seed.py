@@ -138,8 +138,13 @@ def _seed_channels(resellers: dict[str, Reseller]) -> tuple[int, list[str]]:
             created += 1
             audit.record(SEED_ACTOR, "channel.create", "channel", ch.code, None,
                          {"kind": ch.kind, "name": ch.name, "availableToAll": ch.available_to_all})
-        elif env and (not ch.secrets_enc or any(json.loads(crypto.decrypt(ch.secrets_enc)).get(k) != v
-                                                 for k, v in env.items())):
+            continue
+        if ch.kind == "ONLINE" and ch.config.get("base_url") != spec["config"]["base_url"]:
+            # The sandbox listens elsewhere now (another SANDBOX_PORT): follow it.
+            ch.config = {**ch.config, "base_url": spec["config"]["base_url"]}
+            updated.append(ch.code)
+        if env and (not ch.secrets_enc or any(json.loads(crypto.decrypt(ch.secrets_enc)).get(k) != v
+                                              for k, v in env.items())):
             channels.set_secrets(ch, env)
             updated.append(ch.code)
             audit.record(SEED_ACTOR, "channel.set_secrets", "channel", ch.code, None, {"source": "SANDBOX_MERCHANTS"})

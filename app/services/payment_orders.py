@@ -20,7 +20,7 @@ from ..domain.errors import (
 )
 from ..domain.order_status import ADMINISTRATIVE, derive_payment_status
 from ..extensions import db
-from ..models import CreditRecord, PaymentOrder, Reseller, StatusLog
+from ..models import AuditEntry, CreditRecord, IdempotencyKey, OutboxEvent, PaymentOrder, Reseller, StatusLog
 from ..models.types import now_utc
 from . import audit, idempotency, ids, outbox
 from .actor import Actor
@@ -65,10 +65,7 @@ def create_payment_order(actor: Actor, new: NewPaymentOrder, *, idempotency_key:
                 stored = idempotency.claim(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint)
                 if stored:
                     return _replay(stored.resource_id, stored.response_code)
-            order, reseller_code = _insert_order(actor, new)
-            if idempotency_key:
-                idempotency.store(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint, 201,
-                                  order.payment_id)
+            order, reseller_code = _insert_order(actor, new, idempotency_key, fingerprint)
         return CreateOutcome(order, reseller_code, 201, False)
     except IntegrityError:
         db.session.rollback()
@@ -115,10 +112,14 @@ def _related_id(new: NewPaymentOrder) -> str | None:
     return new.related_business_id
 
 
+# The create path's statements, built once; the values are bound per call (no statement building
+# or cache-key walk per request).
+_SELECT_RESELLER = sa.select(Reseller.id, Reseller.status).where(Reseller.code == sa.bindparam("code"))
+_INSERT_ORDER = sa.insert(PaymentOrder.__table__).returning(PaymentOrder.__table__.c.id)
+
+
 def _active_reseller(code: str) -> Reseller:
-    row = db.session.execute(
-        sa.select(Reseller.id, Reseller.status).where(Reseller.code == code)
-    ).first()
+    row = db.session.execute(_SELECT_RESELLER, {"code": code}).first()
     if row is None:
         raise ValidationFailed(f"reseller {code} is not known", field="resellerId")
     if row.status != "ACTIVE":
@@ -137,6 +138,12 @@ def _check_credit_repayment(new: NewPaymentOrder, reseller_id: int, exclude_orde
             "credit record is unknown, belongs to another reseller or is bound to another order",
             field="creditRecordId",
         )
+    if exclude_order_id is None:
+        twin = _find_by_natural_key(new)
+        if twin is not None and twin.payment_amount == new.payment_amount:
+            # A resend of the live repayment order: the natural-key rule answers it (200, duplicate),
+            # its own amount must not count against it.
+            return
     conditions = [
         PaymentOrder.payment_type == PaymentType.CREDIT_REPAYMENT,
         PaymentOrder.related_business_id == record.credit_record_id,
@@ -157,7 +164,10 @@ def _check_credit_repayment(new: NewPaymentOrder, reseller_id: int, exclude_orde
         )
 
 
-def _insert_order(actor: Actor, new: NewPaymentOrder) -> tuple[PaymentOrder, str]:
+def _insert_order(actor: Actor, new: NewPaymentOrder, idempotency_key: str | None = None,
+                  fingerprint: str | None = None) -> tuple[PaymentOrder, str]:
+    """Insert the order with its status-log row, audit entry, outbox event and (given a key) the
+    stored 201 for the idempotency key."""
     reseller = _active_reseller(new.reseller_code)
     related_type = new.related_business_type
     if new.payment_type == PaymentType.CREDIT_REPAYMENT:
@@ -174,19 +184,54 @@ def _insert_order(actor: Actor, new: NewPaymentOrder) -> tuple[PaymentOrder, str
         business_expire_date=new.business_expire_date, tags=new.tags or {}, created_by_client_id=actor.client_id,
         version=1, created_at=now, updated_at=now,
     )
-    order_pk = db.session.execute(sa.insert(PaymentOrder).values(**values).returning(PaymentOrder.id)).scalar_one()
     # A transient instance: the response needs no SELECT after the insert.
-    order = PaymentOrder(id=order_pk, **values)
-    db.session.execute(
-        sa.insert(StatusLog).values(
-            payment_order_id=order_pk, field="payment", from_status=None, to_status="UNPAID",
-            reason="created", actor=actor.label, created_at=now,
-        )
-    )
+    order = PaymentOrder(**values)
     view = order_dict(order, new.reseller_code)
-    audit.record(actor, "payment_order.create", "payment_order", order.payment_id, None, view)
-    outbox.emit("payment_order.created", "payment_order", order.payment_id, view)
+    rows = [
+        (StatusLog.__table__, {"field": "payment", "from_status": None, "to_status": "UNPAID", "reason": "created",
+                               "actor": actor.label, "created_at": now}),
+        (AuditEntry.__table__, audit.entry_row(actor, "payment_order.create", "payment_order", order.payment_id,
+                                               None, view)),
+        (OutboxEvent.__table__, outbox.event_row("payment_order.created", "payment_order", order.payment_id, view)),
+    ]
+    if idempotency_key:
+        rows.append((IdempotencyKey.__table__, idempotency.key_row(
+            actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint, 201, order.payment_id)))
+    if db.engine.dialect.name == "postgresql":
+        order.id = _insert_all_at_once(values, rows)
+    else:
+        order.id = db.session.execute(_INSERT_ORDER, values).scalar_one()
+        rows[0][1]["payment_order_id"] = order.id
+        for table, row in rows:
+            db.session.execute(sa.insert(table), row)
     return order, new.reseller_code
+
+
+_COMBINED_INSERTS: dict = {}
+
+
+def _insert_all_at_once(order_values: dict, rows: list[tuple[sa.Table, dict]]) -> int:
+    """PostgreSQL: the order and its companion rows in ONE statement (data-modifying CTEs), one
+    round trip instead of one per row; rows[0] is the status-log row, which gets the new order's id.
+    Same transaction, same constraints: a unique violation raises IntegrityError as before."""
+    signature = (tuple(order_values), *((t.name, tuple(r)) for t, r in rows))
+    stmt = _COMBINED_INSERTS.get(signature)
+    if stmt is None:
+        po = PaymentOrder.__table__
+        order_cte = (sa.insert(po).values({c: sa.bindparam(f"o_{c}", type_=po.c[c].type) for c in order_values})
+                     .returning(po.c.id).cte("new_order"))
+        ctes = []
+        for i, (table, row) in enumerate(rows):
+            vals = {c: sa.bindparam(f"r{i}_{c}", type_=table.c[c].type) for c in row}
+            if i == 0:
+                vals["payment_order_id"] = sa.select(order_cte.c.id).scalar_subquery()
+            ctes.append(sa.insert(table).values(vals).cte(f"new_{table.name}"))
+        stmt = sa.select(order_cte.c.id).add_cte(*ctes)
+        _COMBINED_INSERTS[signature] = stmt
+    params = {f"o_{c}": v for c, v in order_values.items()}
+    for i, (_, row) in enumerate(rows):
+        params.update({f"r{i}_{c}": v for c, v in row.items()})
+    return db.session.execute(stmt, params).scalar_one()
 
 
 def get_order_with_reseller(payment_id: str) -> tuple[PaymentOrder, str]:

@@ -45,6 +45,7 @@ def _api_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
 
 
-limiter.limit(_api_limit, key_func=api_rate_key)(bp)
+# One budget per API key across the whole API (a plain ``limit`` would give every route its own).
+limiter.shared_limit(_api_limit, scope="api", key_func=api_rate_key)(bp)
 
 from . import credit, docs, payment_orders, resellers  # noqa: E402,F401  (routes register on bp)

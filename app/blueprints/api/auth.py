@@ -33,6 +33,8 @@ def require_scopes(*any_of: str):
                 raise ApiError(403, "FORBIDDEN", f"this API key lacks the scope: {' or '.join(any_of)}")
             g.api_actor = Actor(type="api_client", id=client.name, ip=request.remote_addr,
                                 request_id=g.get("request_id"), client_id=client.id, scopes=client.scopes)
+            if any("\x00" in str(v) for v in kwargs.values()):  # no id holds one (nor can PostgreSQL)
+                raise ApiError(404, "NOT_FOUND", "no such object")
             return view(*args, **kwargs)
 
         wrapper.required_scopes = any_of

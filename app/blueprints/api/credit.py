@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from ...domain.enums import PaymentType, Scope
+from ...domain.errors import ValidationFailed
 from ...services import credit as credit_service
 from ...services.idempotency import request_fingerprint
 from ...services.order_view import order_dict
 from ...services.payment_orders import NewPaymentOrder, create_payment_order
 from . import bp
 from .auth import current_actor, require_scopes
-from .http import ok, page_data, query_args, json_body, validate
+from .http import json_body, ok, page_data, query_args, validate
 from .openapi import operation
 from .payment_orders import idempotency_key, respond_created
 from .schemas import (
@@ -21,6 +22,9 @@ from .schemas import (
     PaymentOrderOut,
     RepaymentsQuery,
 )
+
+# The service names the payment order's fields; this request calls them repayment*.
+_REQUEST_FIELDS = {"paymentAmount": "repaymentAmount", "paymentDeadline": "repaymentDeadline"}
 
 
 @bp.post("/integration/credit/repayment")
@@ -38,8 +42,12 @@ def create_repayment():
         credit_record_id=body.creditRecordId,
     )
     fingerprint = request_fingerprint({"op": "repayment", **body.model_dump(exclude={"requestId"}, mode="json")})
-    outcome = create_payment_order(current_actor(), new, idempotency_key=idempotency_key(body.requestId),
-                                   fingerprint=fingerprint)
+    try:
+        outcome = create_payment_order(current_actor(), new, idempotency_key=idempotency_key(body.requestId),
+                                       fingerprint=fingerprint)
+    except ValidationFailed as err:
+        err.errors = [{**e, "field": _REQUEST_FIELDS.get(e["field"], e["field"])} for e in err.errors or []] or None
+        raise
     return respond_created(outcome)
 
 

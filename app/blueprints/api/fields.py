@@ -54,10 +54,12 @@ def _date(value):
 
 
 _MONEY_SCHEMA = {
-    "type": "string",
-    "pattern": r"^\d{1,11}(\.\d{1,2})?$",
+    "anyOf": [
+        {"type": "string", "pattern": r"^\d{1,11}(\.\d{1,2})?$"},
+        {"type": "number", "multipleOf": 0.01},
+    ],
     "examples": ["1250000.00"],
-    "description": "CNY amount with at most two decimals; a JSON number with at most two decimals is accepted too",
+    "description": "CNY amount with at most two decimals, as a string or a JSON number (read as a decimal)",
 }
 
 MoneyIn = Annotated[Decimal, BeforeValidator(_money), AfterValidator(_positive), WithJsonSchema(_MONEY_SCHEMA)]

@@ -41,6 +41,27 @@ def _drop_nulls(value):
     return value
 
 
+def _nul_fields(value, path: str = "") -> list[str]:
+    """Where a string holds a NUL character (PostgreSQL text cannot store one)."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for k, v in value.items():
+            name = f"{path}.{k}" if path else k
+            found += [name.replace("\x00", "\\u0000")] if "\x00" in k else _nul_fields(v, name)
+        return found
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{path}.{i}")]
+    return []
+
+
+def _reject_nul(fields: list[str]) -> None:
+    if fields:
+        raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {', '.join(fields)}",
+                       [{"field": f, "message": "must not contain NUL characters"} for f in fields])
+
+
 def json_body() -> dict:
     """The request body as a dict; numbers are read as Decimal from their literal text."""
     mimetype = request.mimetype
@@ -60,6 +81,8 @@ def json_body() -> dict:
         raise bad_request(f"body is not valid UTF-8 JSON: {exc}") from None
     if not isinstance(data, dict):
         raise bad_request("body must be a JSON object")
+    if b"\\u0000" in raw:  # JSON can carry a NUL only as this escape
+        _reject_nul(_nul_fields(data))
     return _drop_nulls(data)
 
 
@@ -94,6 +117,7 @@ def query_args(model: type[BaseModel]) -> BaseModel:
     """Query parameters validated by a model; numbers are converted here, money stays text."""
     data = {}
     fields = model.model_fields
+    _reject_nul([k.replace("\x00", "\\u0000") for k, v in request.args.items(multi=True) if "\x00" in k + v])
     for key in request.args:
         value = request.args.get(key)
         if value == "":

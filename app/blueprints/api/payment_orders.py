@@ -23,8 +23,8 @@ from .openapi import operation
 from .schemas import (
     CreatePaymentOrder,
     ListPaymentOrdersQuery,
-    PageQuery,
     PageOut,
+    PageQuery,
     PaymentOrderOut,
     PaymentOrderStatusOut,
     TransactionOut,

@@ -17,7 +17,9 @@ from .schemas import ResellerOut, UpsertReseller
            tag="resellers")
 @require_scopes(Scope.RESELLERS, Scope.CREDIT)
 def upsert_reseller(reseller_id: str):
-    if not (1 <= len(reseller_id) <= 32) or not reseller_id.replace("-", "").replace("_", "").isalnum():
+    # ASCII only: the id must also pass as ``resellerId`` in payment-order requests (fields.Ident).
+    if not (1 <= len(reseller_id) <= 32) or not (reseller_id.isascii()
+                                                 and reseller_id.replace("-", "").replace("_", "").isalnum()):
         raise ApiError(422, "VALIDATION_ERROR", "invalid fields: resellerId",
                        [{"field": "resellerId", "message": "must be 1–32 letters, digits, - or _"}])
     body = validate(UpsertReseller, json_body())

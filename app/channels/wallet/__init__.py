@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from ...services import wallet
-from ..base import Capabilities, ChannelAdapter, ChannelConfig, PaymentRequest, PaymentStart, RefundRequest, RefundResult
+from ..base import (
+    Capabilities,
+    ChannelAdapter,
+    ChannelConfig,
+    PaymentRequest,
+    PaymentStart,
+    RefundRequest,
+    RefundResult,
+)
 from ..registry import register
 
 

@@ -1,0 +1,33 @@
+"""The schedule, in ``rq cron``'s config format (``rq.cron.register``).
+
+Run it with ``python worker.py cron``, not with the stock ``rq cron app.jobs.cron``: RQ 3.0's
+``rq cron`` enqueues with pickle whatever ``--serializer`` says, and the worker reads JSON only.
+``worker.py cron`` loads this module into ``AppCronScheduler``, which enqueues the same entries
+as JSON. Queue names carry RQ_QUEUE_PREFIX from the environment, as the app's queues do.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rq import cron
+
+from .maintenance import purge_idempotency_keys, seal_audit_log
+from .payments import compensate_payments, expire_payments, send_deadline_reminders
+
+_prefix = os.environ.get("RQ_QUEUE_PREFIX", "")
+
+# Every 10 s, so the chain is never far behind; a tick that waited 30 s in the queue is dropped
+# (ttl), since the next one seals the same rows.
+cron.register(seal_audit_log, f"{_prefix}default", interval=10, ttl=30, result_ttl=60, failure_ttl=7 * 86400,
+              job_timeout=300)
+cron.register(purge_idempotency_keys, f"{_prefix}low", cron="17 * * * *", result_ttl=86400,
+              failure_ttl=7 * 86400, job_timeout=1800)
+
+# Compensation: ONLINE payments past their confirmation time are queried at the bank.
+cron.register(compensate_payments, f"{_prefix}default", interval=30, ttl=60, result_ttl=300, failure_ttl=7 * 86400,
+              job_timeout=600)
+cron.register(expire_payments, f"{_prefix}default", interval=60, ttl=120, result_ttl=300, failure_ttl=7 * 86400,
+              job_timeout=600)
+cron.register(send_deadline_reminders, f"{_prefix}low", cron="5 * * * *", result_ttl=86400, failure_ttl=7 * 86400,
+              job_timeout=1800)

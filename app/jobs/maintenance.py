@@ -1,0 +1,24 @@
+"""Housekeeping jobs, enqueued by the scheduler (``app.jobs.cron``)."""
+
+from __future__ import annotations
+
+import logging
+
+from ..services import audit, idempotency
+
+log = logging.getLogger(__name__)
+
+
+def seal_audit_log() -> int:
+    """Link committed, unsealed audit rows into the hash chain; returns how many were sealed."""
+    sealed = audit.seal()
+    if sealed:
+        log.info("sealed %d audit entries", sealed)
+    return sealed
+
+
+def purge_idempotency_keys() -> int:
+    """Delete idempotency keys past their TTL; returns how many were deleted."""
+    purged = idempotency.purge_expired()
+    log.info("purged %d expired idempotency keys", purged)
+    return purged

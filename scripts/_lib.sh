@@ -1,0 +1,106 @@
+# Shared by scripts/run and scripts/test (sourced, not executed).
+# Expects ROOT (the repository) to be set and the current directory to be ROOT.
+
+VENV=${VENV:-$ROOT/.venv}
+PY=$VENV/bin/python
+STAMP=$VENV/.portal-installed   # line 1: sha256 of pyproject.toml; line 2: extras installed with it
+
+say() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [[ $(id -u) -eq 0 ]]; }
+can_apt() { is_root && command -v apt-get >/dev/null 2>&1; }
+
+apt_install() {
+    # apt_install PKG...: install Debian packages (root only), updating the index once per run.
+    can_apt || return 1
+    if [[ -z ${_APT_UPDATED:-} ]]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || return 1
+        _APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# ensure_venv EXTRAS: a virtualenv in $VENV with the project installed editable with these extras
+# (comma list, e.g. "test"). pip runs only when pyproject.toml changed since the last install, or
+# when an extra is asked for that was not installed with it.
+ensure_venv() {
+    local extras=$1
+    command -v python3 >/dev/null 2>&1 || die "python3 is needed (Debian: apt-get install python3 python3-venv)"
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || die "Python >= 3.11 is needed; python3 is $(python3 -V 2>&1)"
+    if [[ ! -x $PY ]]; then
+        say "creating $VENV"
+        if ! python3 -m venv "$VENV" 2>/dev/null; then
+            # Debian ships venv (ensurepip) as a separate package.
+            rm -rf "$VENV"
+            apt_install python3-venv || die "python3 -m venv failed; install python3-venv and run again"
+            python3 -m venv "$VENV"
+        fi
+    fi
+    local hash installed_hash="" installed_extras="" want e
+    hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [[ -f $STAMP ]]; then
+        { read -r installed_hash; read -r installed_extras; } <"$STAMP" || true
+    fi
+    want=$extras
+    if [[ $installed_hash == "$hash" ]]; then
+        local missing=0
+        IFS=, read -ra e <<<"$extras"
+        for x in "${e[@]}"; do
+            [[ ,$installed_extras, == *",$x,"* ]] || missing=1
+        done
+        [[ $missing -eq 0 ]] && return 0
+        # Keep what was installed with this pyproject, add what is asked for now.
+        want=$(printf '%s\n' ${installed_extras//,/ } ${extras//,/ } | sort -u | paste -sd, -)
+    fi
+    say "installing the project and its dependencies into $VENV (extras: $want)"
+    "$PY" -m pip install --disable-pip-version-check -q -e ".[$want]" >&2 || die "pip install failed"
+    printf '%s\n%s\n' "$hash" "$want" >"$STAMP"
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# redis_ping URL: true when a Redis answers PING at URL within 2 s.
+redis_ping() {
+    "$PY" - "$1" <<'EOF' 2>/dev/null
+import sys
+import redis
+try:
+    ok = redis.Redis.from_url(sys.argv[1], socket_connect_timeout=1, socket_timeout=1).ping()
+except Exception:
+    ok = False
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# start_private_redis BINARY DIR: a throw-away redis-server on a free port, no persistence, its
+# files in DIR. Sets PRIVATE_REDIS_PID and PRIVATE_REDIS_URL.
+start_private_redis() {
+    local bin=$1 dir=$2 port i
+    mkdir -p "$dir"
+    port=$(free_port)
+    "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+        --logfile "$dir/redis.log" --daemonize no </dev/null >/dev/null 2>&1 &
+    PRIVATE_REDIS_PID=$!
+    PRIVATE_REDIS_URL="redis://127.0.0.1:$port/0"
+    for i in $(seq 1 50); do
+        redis_ping "$PRIVATE_REDIS_URL" && return 0
+        kill -0 "$PRIVATE_REDIS_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 20 "$dir/redis.log" >&2 2>/dev/null || true
+    die "the private redis-server ($bin) did not start"
+}
+
+stop_private_redis() {
+    if [[ -n ${PRIVATE_REDIS_PID:-} ]] && kill -0 "$PRIVATE_REDIS_PID" 2>/dev/null; then
+        kill -TERM "$PRIVATE_REDIS_PID" 2>/dev/null || true
+        wait "$PRIVATE_REDIS_PID" 2>/dev/null || true
+    fi
+    PRIVATE_REDIS_PID=
+}
