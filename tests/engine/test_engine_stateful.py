@@ -27,8 +27,8 @@ from tests.conftest import _truncate_all
 from .conftest import FINANCE, OPERATOR, add_channel, check_invariants, make_order
 
 CALLBACK_SECRET = "cb-secret-for-tests"
-EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "60"))
-STEPS = int(os.environ.get("STATEFUL_STEPS", "30"))
+EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "200"))  # SECURITY.md: CI runs >= 200 x 50
+STEPS = int(os.environ.get("STATEFUL_STEPS", "50"))
 
 cents = st.integers(min_value=1, max_value=500_000_00)
 
