@@ -73,6 +73,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": get("SESSION_COOKIE_SECURE", "0") == "1",
         "TESTING": get("TESTING", False),
         # Where banks send callbacks and browsers come back to.
+        # The portal creates a CREDIT_REPAYMENT order per credit record itself (else the credit system does).
+        "AUTO_CREDIT_REPAYMENT_ORDERS": get("AUTO_CREDIT_REPAYMENT_ORDERS", "0") == "1",
         "PUBLIC_BASE_URL": get("PUBLIC_BASE_URL", f"http://127.0.0.1:{get('PORT', '8000')}"),
         "VOUCHER_DIR": get("VOUCHER_DIR", str(ipath / "vouchers")),
         "VOUCHER_MAX_BYTES": int(get("VOUCHER_MAX_BYTES", str(10 * 1024 * 1024))),

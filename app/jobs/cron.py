@@ -13,7 +13,7 @@ import os
 from rq import cron
 
 from .maintenance import purge_idempotency_keys, seal_audit_log
-from .payments import compensate_payments, expire_payments, send_deadline_reminders
+from .payments import compensate_payments, create_repayment_orders, expire_payments, send_deadline_reminders
 
 _prefix = os.environ.get("RQ_QUEUE_PREFIX", "")
 
@@ -30,4 +30,6 @@ cron.register(compensate_payments, f"{_prefix}default", interval=30, ttl=60, res
 cron.register(expire_payments, f"{_prefix}default", interval=60, ttl=120, result_ttl=300, failure_ttl=7 * 86400,
               job_timeout=600)
 cron.register(send_deadline_reminders, f"{_prefix}low", cron="5 * * * *", result_ttl=86400, failure_ttl=7 * 86400,
+              job_timeout=1800)
+cron.register(create_repayment_orders, f"{_prefix}low", interval=300, ttl=600, result_ttl=3600, failure_ttl=7 * 86400,
               job_timeout=1800)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ..services import compensation, reminders
+from ..services import compensation, reminders, repayment_orders
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +31,8 @@ def expire_payments() -> int:
 
 def send_deadline_reminders() -> int:
     return reminders.send_due()
+
+
+def create_repayment_orders() -> int:
+    """Sweep: the automatic repayment orders that a crash after checkout may have left out."""
+    return repayment_orders.create_missing()

@@ -20,7 +20,7 @@ from ..domain.timeutil import shanghai_day_bounds, shanghai_today
 from ..extensions import db
 from ..models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
 from ..models.types import now_utc
-from . import audit, channels, credit_line, ids, outbox, payment_start
+from . import audit, channels, credit_line, ids, outbox, payment_start, repayment_orders
 from .actor import Actor
 from .payment_orders import apply_status
 from .tx import transaction
@@ -209,6 +209,7 @@ def submit(actor: Actor, user_id: int | None, reseller_id: int, rows: list[Alloc
         return existing
     if result.status == "PROCESSING":
         payment_start.start_online_payments(result.merged_pk, actor)
+    repayment_orders.create_missing(merged_pk=result.merged_pk)
     return result
 
 

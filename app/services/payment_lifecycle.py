@@ -13,7 +13,7 @@ from ..domain.errors import Forbidden, NotFound, StateConflict, ValidationFailed
 from ..extensions import db
 from ..models import ChannelPayment, MergedPayment, Voucher
 from ..models.types import now_utc
-from . import audit, channels, payment_start, settlement
+from . import audit, channels, payment_start, repayment_orders, settlement
 from .actor import Actor
 from .tx import transaction
 
@@ -52,6 +52,7 @@ def approve(actor: Actor, user_id: int, role: str, reseller_id: int, merged_paym
         payment_start.start_internal_channels(mp, actor)
         merged_pk = mp.id
     payment_start.start_online_payments(merged_pk, actor)
+    repayment_orders.create_missing(merged_pk=merged_pk)
 
 
 def reject(actor: Actor, role: str, reseller_id: int, merged_payment_id: str, reason: str) -> None:

@@ -300,3 +300,25 @@ def test_rejected_voucher_keeps_the_transfer_open(engine_setup, wire_payment):
     assert v2.id != v.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "voucher.reject")) == 1
+
+
+def test_automatic_repayment_orders_when_configured(app, engine_setup):
+    a, b = make_order(amount="1000.00"), make_order(amount="2000.00")
+    app.config["AUTO_CREDIT_REPAYMENT_ORDERS"] = True
+    try:
+        checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(a, "1000.00", "CREDIT"),
+                                                                AllocationIn(b, "500.00", "CREDIT")])
+        from app.models import PaymentOrder
+        from app.services import repayment_orders
+
+        repayments = db.session.scalars(sa.select(PaymentOrder).where(
+            PaymentOrder.payment_type == "CREDIT_REPAYMENT").order_by(PaymentOrder.payment_amount)).all()
+        assert [r.payment_amount for r in repayments] == [Decimal("500.00"), Decimal("1000.00")]
+        records = {r.credit_record_id: r for r in db.session.scalars(sa.select(CreditRecord))}
+        assert {r.related_business_id for r in repayments} == set(records)
+        assert all(r.related_business_type == "CREDIT_RECORD" for r in repayments)
+        db.session.rollback()
+        assert repayment_orders.create_missing() == 0  # the sweep finds nothing missing
+    finally:
+        app.config["AUTO_CREDIT_REPAYMENT_ORDERS"] = False
+    check_invariants()
