@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -45,15 +46,25 @@ def _drop_pg_database(base_url: str, name: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+@contextmanager
+def fresh_database(directory):
+    """A new empty database: on the PostgreSQL test server if TEST_DATABASE_URL names one (dropped
+    afterwards), else a SQLite file in ``directory``."""
     base = _postgres_url()
     if base:
         url, name = _make_pg_database(base)
-        yield url
-        _drop_pg_database(base, name)
+        try:
+            yield url
+        finally:
+            _drop_pg_database(base, name)
     else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield f"sqlite:///{directory / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -12,18 +12,13 @@ from flask_migrate import downgrade, upgrade
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import _drop_pg_database, _make_pg_database, _postgres_url
+from tests.conftest import fresh_database
 
 
 @pytest.fixture
 def empty_database_url(tmp_path):
-    base = _postgres_url()
-    if base:
-        url, name = _make_pg_database(base)
+    with fresh_database(tmp_path) as url:
         yield url
-        _drop_pg_database(base, name)
-    else:
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
 
 
 def _diff(app):
