@@ -14,6 +14,7 @@ from rq import cron
 
 from .maintenance import purge_idempotency_keys, seal_audit_log
 from .payments import compensate_payments, create_repayment_orders, expire_payments, send_deadline_reminders
+from .webhooks import dispatch_outbox
 
 _prefix = os.environ.get("RQ_QUEUE_PREFIX", "")
 
@@ -33,3 +34,6 @@ cron.register(send_deadline_reminders, f"{_prefix}low", cron="5 * * * *", result
               job_timeout=1800)
 cron.register(create_repayment_orders, f"{_prefix}low", interval=300, ttl=600, result_ttl=3600, failure_ttl=7 * 86400,
               job_timeout=1800)
+# Outbox -> webhooks every 5 s; a tick that waited 10 s is dropped (the next one does the same work).
+cron.register(dispatch_outbox, f"{_prefix}default", interval=5, ttl=10, result_ttl=60, failure_ttl=7 * 86400,
+              job_timeout=300)

@@ -10,10 +10,11 @@ from .payment_order import PaymentOrder, StatusLog
 from .reseller import Reseller
 from .transaction import ChannelEvent, PaymentTransaction, Refund, Voucher
 from .user import User
+from .webhook import WebhookAttempt
 
 __all__ = [
     "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
     "Disbursement", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent", "PaymentOrder",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletEntry",
-    "WebhookDelivery", "WebhookEndpoint", "channel_resellers",
+    "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "channel_resellers",
 ]

@@ -37,6 +37,10 @@ class WebhookEndpoint(db.Model):
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("api_clients.id"), index=True)
     url: Mapped[str] = mapped_column(sa.String(500))
     secret_enc: Mapped[str] = mapped_column(sa.Text)
+    # After a rotation the old secret still signs (a second ``v1,`` signature) until it expires,
+    # so receivers can switch secrets without rejecting anything in between.
+    previous_secret_enc: Mapped[str | None] = mapped_column(sa.Text)
+    previous_secret_expires_at = mapped_column(UTCDateTime)
     event_types: Mapped[str] = mapped_column(sa.Text, default="*")
     enabled: Mapped[bool] = mapped_column(default=True)
     allow_private_network: Mapped[bool] = mapped_column(default=False)

@@ -13,6 +13,7 @@ ENCRYPTED_COLUMNS = (
     (Reseller, "refund_account_no_enc"),
     (Channel, "secrets_enc"),
     (WebhookEndpoint, "secret_enc"),
+    (WebhookEndpoint, "previous_secret_enc"),
     (Disbursement, "account_no_enc"),
 )
 
