@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from app.domain.errors import StateConflict, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.services import api_clients, crypto, outbox, webhooks
+from app.services import api_clients, crypto, outbox, webhook_endpoints, webhooks
 from app.services.queues import resolve_job_function
 from app.services.tx import transaction
 from tests.conftest import TEST_ACTOR
@@ -160,7 +160,7 @@ def client_id(ctx):
 
 
 def register(client_id, url, event_types="*", allow=True):
-    return webhooks.register_endpoint(TEST_ACTOR, client_id, url, event_types, allow_private_network=allow)
+    return webhook_endpoints.register_endpoint(TEST_ACTOR, client_id, url, event_types, allow_private_network=allow)
 
 
 def emit(*types: str, order: str = "PO-1") -> list[str]:
@@ -231,7 +231,7 @@ def test_secret_is_stored_encrypted_and_rotation_signs_with_both(ctx, client_id,
     db.session.commit()
     assert old not in raw and old[6:] not in raw and crypto.decrypt(raw) == old
 
-    new = webhooks.rotate_secret(TEST_ACTOR, ep.id, grace=timedelta(hours=1), now=T0)
+    new = webhook_endpoints.rotate_secret(TEST_ACTOR, ep.id, grace=timedelta(hours=1), now=T0)
     assert new != old
     emit("payment_order.updated")
     webhooks.fan_out(now=T0)
@@ -341,7 +341,7 @@ def test_410_disables_the_endpoint_and_kills_the_delivery(ctx, client_id, receiv
 
     # The receiver is back: the admin enables the endpoint and replays its dead deliveries.
     receiver.reply("/gone", always=Reply(200))
-    webhooks.update_endpoint(TEST_ACTOR, gone.id, enabled=True)
+    webhook_endpoints.update_endpoint(TEST_ACTOR, gone.id, enabled=True)
     assert webhooks.replay_dead(TEST_ACTOR, endpoint_id=gone.id, now=T0) == 1
     assert webhooks.deliver_due(now=T0)["delivered"] == 1
     assert webhooks.webhook_stats()["DELIVERED"] == 1
@@ -367,7 +367,7 @@ def test_fan_out_follows_each_endpoints_event_types_once(ctx, client_id, receive
     orders, _ = register(client_id, receiver.url("/orders"), "payment_order.*")
     money, _ = register(client_id, receiver.url("/money"), ["transaction.succeeded", " alert.raised "])
     off, _ = register(client_id, receiver.url("/off"), "*")
-    webhooks.update_endpoint(TEST_ACTOR, off.id, enabled=False)
+    webhook_endpoints.update_endpoint(TEST_ACTOR, off.id, enabled=False)
     assert money.event_types == "transaction.succeeded,alert.raised"
     emit("payment_order.created", "transaction.succeeded", "transaction.failed", "alert.raised",
          "payment_order.status_changed", "refund.failed", "payment_orderx.created")
