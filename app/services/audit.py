@@ -21,15 +21,23 @@ from .actor import Actor
 GENESIS = "0" * 64
 
 
+# Built once; the values are bound per call (no statement building or cache-key walk per insert).
+_INSERT = sa.insert(AuditEntry.__table__)
+
+
+def entry_row(actor: Actor, action: str, target_type: str, target_id: str,
+              before: dict | None = None, after: dict | None = None) -> dict:
+    """The column values of one audit entry (for callers that write it in a combined statement)."""
+    return {
+        "actor_type": actor.type, "actor_id": actor.id, "action": action, "target_type": target_type,
+        "target_id": target_id, "before": before, "after": after, "ip": actor.ip, "request_id": actor.request_id,
+        "created_at": now_utc(),
+    }
+
+
 def record(actor: Actor, action: str, target_type: str, target_id: str,
            before: dict | None = None, after: dict | None = None) -> None:
-    db.session.execute(
-        sa.insert(AuditEntry).values(
-            actor_type=actor.type, actor_id=actor.id, action=action, target_type=target_type,
-            target_id=target_id, before=before, after=after, ip=actor.ip, request_id=actor.request_id,
-            created_at=now_utc(),
-        )
-    )
+    db.session.execute(_INSERT, entry_row(actor, action, target_type, target_id, before, after))
 
 
 def _entry_digest(prev_hash: str, e: AuditEntry) -> str:

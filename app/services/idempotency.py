@@ -40,24 +40,43 @@ def _lock_id(client_id: int, operation: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# Built once; the values are bound per call (no statement building or cache-key walk per request).
+_keys = IdempotencyKey.__table__
+_LOOKUP = sa.select(_keys.c.request_hash, _keys.c.response_code, _keys.c.resource_id).where(
+    _keys.c.client_id == sa.bindparam("client_id"), _keys.c.operation == sa.bindparam("operation"),
+    _keys.c.key == sa.bindparam("key"),
+)
+# PostgreSQL: the lock and the lookup in one round trip. The lookup's snapshot is taken when the
+# statement starts, a moment before the lock: a request that commits the same key in between is not
+# seen here, and the unique index turns this one into a replay (``payment_orders`` retries the
+# lookup after an IntegrityError), exactly as when it slips past the lock.
+_lookup_sq = _LOOKUP.subquery("k")
+_LOCK_AND_LOOKUP = sa.select(
+    sa.func.pg_try_advisory_xact_lock(sa.bindparam("lock", type_=sa.BigInteger)).label("got"),
+    _lookup_sq.c.request_hash, _lookup_sq.c.response_code, _lookup_sq.c.resource_id,
+).select_from(sa.select(sa.literal_column("1").label("one")).subquery("one").outerjoin(_lookup_sq, sa.true()))
+_INSERT = sa.insert(_keys)
+
+
 def claim(client_id: int, operation: str, key: str, fingerprint: str) -> StoredResponse | None:
     """Inside the caller's transaction: take the key's lock and return the stored response of an
     earlier call, or None if the key is new. Raises RequestInProgress or IdempotencyKeyReused."""
-    if db.engine.dialect.name == "postgresql":
-        got = db.session.execute(
-            sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_id(client_id, operation, key)}
-        ).scalar()
-        if not got:
-            raise RequestInProgress("a request with this idempotency key is being processed; retry later")
-    return lookup(client_id, operation, key, fingerprint)
+    if db.engine.dialect.name != "postgresql":
+        return lookup(client_id, operation, key, fingerprint)
+    row = db.session.execute(_LOCK_AND_LOOKUP, {
+        "lock": _lock_id(client_id, operation, key), "client_id": client_id, "operation": operation, "key": key,
+    }).one()
+    if not row.got:
+        raise RequestInProgress("a request with this idempotency key is being processed; retry later")
+    return _stored(row if row.request_hash is not None else None, fingerprint)
 
 
 def lookup(client_id: int, operation: str, key: str, fingerprint: str) -> StoredResponse | None:
-    row = db.session.execute(
-        sa.select(IdempotencyKey.request_hash, IdempotencyKey.response_code, IdempotencyKey.resource_id).where(
-            IdempotencyKey.client_id == client_id, IdempotencyKey.operation == operation, IdempotencyKey.key == key
-        )
-    ).first()
+    row = db.session.execute(_LOOKUP, {"client_id": client_id, "operation": operation, "key": key}).first()
+    return _stored(row, fingerprint)
+
+
+def _stored(row, fingerprint: str) -> StoredResponse | None:
     if row is None:
         return None
     if row.request_hash != fingerprint:
@@ -65,15 +84,19 @@ def lookup(client_id: int, operation: str, key: str, fingerprint: str) -> Stored
     return StoredResponse(row.response_code, row.resource_id)
 
 
-def store(client_id: int, operation: str, key: str, fingerprint: str, response_code: int, resource_id: str) -> None:
+def key_row(client_id: int, operation: str, key: str, fingerprint: str, response_code: int,
+            resource_id: str) -> dict:
+    """The column values of a stored response (for callers that write it in a combined statement)."""
     now = now_utc()
-    db.session.execute(
-        sa.insert(IdempotencyKey).values(
-            client_id=client_id, operation=operation, key=key, request_hash=fingerprint,
-            response_code=response_code, resource_id=resource_id, created_at=now,
-            expires_at=now + timedelta(days=current_app.config["IDEMPOTENCY_TTL_DAYS"]),
-        )
-    )
+    return {
+        "client_id": client_id, "operation": operation, "key": key, "request_hash": fingerprint,
+        "response_code": response_code, "resource_id": resource_id, "created_at": now,
+        "expires_at": now + timedelta(days=current_app.config["IDEMPOTENCY_TTL_DAYS"]),
+    }
+
+
+def store(client_id: int, operation: str, key: str, fingerprint: str, response_code: int, resource_id: str) -> None:
+    db.session.execute(_INSERT, key_row(client_id, operation, key, fingerprint, response_code, resource_id))
 
 
 def purge_expired() -> int:

@@ -10,13 +10,22 @@ from ..extensions import db
 from ..models import OutboxEvent
 from ..models.types import now_utc
 
+# Built once; the values are bound per call (no statement building or cache-key walk per insert).
+_INSERT = sa.insert(OutboxEvent.__table__)
 
-def emit(event_type: str, aggregate_type: str, aggregate_id: str, payload: dict) -> str:
-    event_id = f"evt_{uuid.uuid4().hex}"
-    db.session.execute(
-        sa.insert(OutboxEvent).values(
-            event_id=event_id, event_type=event_type, aggregate_type=aggregate_type,
-            aggregate_id=aggregate_id, payload=payload, status="PENDING", created_at=now_utc(),
-        )
-    )
-    return event_id
+
+def event_row(event_type: str, aggregate_type: str, aggregate_id: str, payload: dict,
+              event_id: str | None = None) -> dict:
+    """The column values of one event (for callers that write it in a combined statement)."""
+    return {
+        "event_id": event_id or f"evt_{uuid.uuid4().hex}", "event_type": event_type,
+        "aggregate_type": aggregate_type, "aggregate_id": aggregate_id, "payload": payload, "status": "PENDING",
+        "created_at": now_utc(),
+    }
+
+
+def emit(event_type: str, aggregate_type: str, aggregate_id: str, payload: dict, event_id: str | None = None) -> str:
+    """Add an event; a given ``event_id`` makes the event unique (a second insert fails)."""
+    row = event_row(event_type, aggregate_type, aggregate_id, payload, event_id)
+    db.session.execute(_INSERT, row)
+    return row["event_id"]

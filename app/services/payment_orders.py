@@ -20,7 +20,7 @@ from ..domain.errors import (
 )
 from ..domain.order_status import ADMINISTRATIVE, derive_payment_status
 from ..extensions import db
-from ..models import AuditEntry, CreditRecord, IdempotencyKey, OutboxEvent, PaymentOrder, Reseller, StatusLog
+from ..models import AuditEntry, CreditRecord, OutboxEvent, PaymentOrder, Reseller, StatusLog
 from ..models.types import now_utc
 from . import audit, idempotency, ids, outbox
 from .actor import Actor
@@ -65,7 +65,10 @@ def create_payment_order(actor: Actor, new: NewPaymentOrder, *, idempotency_key:
                 stored = idempotency.claim(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint)
                 if stored:
                     return _replay(stored.resource_id, stored.response_code)
-            order, reseller_code = _insert_order(actor, new, idempotency_key, fingerprint)
+            order, reseller_code = _insert_order(actor, new)
+            if idempotency_key:
+                idempotency.store(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint, 201,
+                                  order.payment_id)
         return CreateOutcome(order, reseller_code, 201, False)
     except IntegrityError:
         db.session.rollback()
@@ -114,7 +117,8 @@ def _related_id(new: NewPaymentOrder) -> str | None:
 
 # The create path's statements, built once; the values are bound per call (no statement building
 # or cache-key walk per request).
-_SELECT_RESELLER = sa.select(Reseller.id, Reseller.status).where(Reseller.code == sa.bindparam("code"))
+_resellers = Reseller.__table__
+_SELECT_RESELLER = sa.select(_resellers.c.id, _resellers.c.status).where(_resellers.c.code == sa.bindparam("code"))
 _INSERT_ORDER = sa.insert(PaymentOrder.__table__).returning(PaymentOrder.__table__.c.id)
 
 
@@ -164,10 +168,7 @@ def _check_credit_repayment(new: NewPaymentOrder, reseller_id: int, exclude_orde
         )
 
 
-def _insert_order(actor: Actor, new: NewPaymentOrder, idempotency_key: str | None = None,
-                  fingerprint: str | None = None) -> tuple[PaymentOrder, str]:
-    """Insert the order with its status-log row, audit entry, outbox event and (given a key) the
-    stored 201 for the idempotency key."""
+def _insert_order(actor: Actor, new: NewPaymentOrder) -> tuple[PaymentOrder, str]:
     reseller = _active_reseller(new.reseller_code)
     related_type = new.related_business_type
     if new.payment_type == PaymentType.CREDIT_REPAYMENT:
@@ -187,23 +188,21 @@ def _insert_order(actor: Actor, new: NewPaymentOrder, idempotency_key: str | Non
     # A transient instance: the response needs no SELECT after the insert.
     order = PaymentOrder(**values)
     view = order_dict(order, new.reseller_code)
-    rows = [
-        (StatusLog.__table__, {"field": "payment", "from_status": None, "to_status": "UNPAID", "reason": "created",
-                               "actor": actor.label, "created_at": now}),
-        (AuditEntry.__table__, audit.entry_row(actor, "payment_order.create", "payment_order", order.payment_id,
-                                               None, view)),
-        (OutboxEvent.__table__, outbox.event_row("payment_order.created", "payment_order", order.payment_id, view)),
-    ]
-    if idempotency_key:
-        rows.append((IdempotencyKey.__table__, idempotency.key_row(
-            actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint, 201, order.payment_id)))
+    status_row = {"field": "payment", "from_status": None, "to_status": "UNPAID", "reason": "created",
+                  "actor": actor.label, "created_at": now}
     if db.engine.dialect.name == "postgresql":
-        order.id = _insert_all_at_once(values, rows)
+        order.id = _insert_all_at_once(values, [
+            (StatusLog.__table__, status_row),
+            (AuditEntry.__table__, audit.entry_row(actor, "payment_order.create", "payment_order",
+                                                   order.payment_id, None, view)),
+            (OutboxEvent.__table__, outbox.event_row("payment_order.created", "payment_order", order.payment_id,
+                                                     view)),
+        ])
     else:
         order.id = db.session.execute(_INSERT_ORDER, values).scalar_one()
-        rows[0][1]["payment_order_id"] = order.id
-        for table, row in rows:
-            db.session.execute(sa.insert(table), row)
+        db.session.execute(sa.insert(StatusLog.__table__), {"payment_order_id": order.id, **status_row})
+        audit.record(actor, "payment_order.create", "payment_order", order.payment_id, None, view)
+        outbox.emit("payment_order.created", "payment_order", order.payment_id, view)
     return order, new.reseller_code
 
 
@@ -213,24 +212,44 @@ _COMBINED_INSERTS: dict = {}
 def _insert_all_at_once(order_values: dict, rows: list[tuple[sa.Table, dict]]) -> int:
     """PostgreSQL: the order and its companion rows in ONE statement (data-modifying CTEs), one
     round trip instead of one per row; rows[0] is the status-log row, which gets the new order's id.
-    Same transaction, same constraints: a unique violation raises IntegrityError as before."""
-    signature = (tuple(order_values), *((t.name, tuple(r)) for t, r in rows))
+    Same transaction, same constraints: a unique violation raises IntegrityError as before.
+
+    A value given to several columns of the same type (the payment id, the order view, timestamps,
+    constants) is bound once: fewer parameters to adapt, and the driver keeps the statement's
+    parsed form (psycopg caches it only up to 50 parameters)."""
+    po = PaymentOrder.__table__
+    params: dict = {}
+    slots: dict = {}
+    layout = []
+    for table, prefix, row in ((po, "o", order_values), *((t, f"r{i}", r) for i, (t, r) in enumerate(rows))):
+        names = []
+        for column, value in row.items():
+            col_type = table.c[column].type
+            if value is None:
+                name = f"{prefix}_{column}"  # None is NULL or JSON null depending on the column: never shared
+            else:
+                token = id(value) if isinstance(value, dict | list) else value
+                name = slots.setdefault((type(col_type), type(value), token), f"p{len(slots)}")
+            params[name] = value
+            names.append((column, name))
+        layout.append((table.name, tuple(names)))
+    signature = tuple(layout)
     stmt = _COMBINED_INSERTS.get(signature)
     if stmt is None:
-        po = PaymentOrder.__table__
-        order_cte = (sa.insert(po).values({c: sa.bindparam(f"o_{c}", type_=po.c[c].type) for c in order_values})
-                     .returning(po.c.id).cte("new_order"))
+        def bound(table, names):
+            return {c: sa.bindparam(n, type_=table.c[c].type) for c, n in names}
+
+        order_cte = sa.insert(po).values(bound(po, layout[0][1])).returning(po.c.id).cte("new_order")
         ctes = []
-        for i, (table, row) in enumerate(rows):
-            vals = {c: sa.bindparam(f"r{i}_{c}", type_=table.c[c].type) for c in row}
+        for i, (table, _) in enumerate(rows):
+            vals = bound(table, layout[i + 1][1])
             if i == 0:
                 vals["payment_order_id"] = sa.select(order_cte.c.id).scalar_subquery()
             ctes.append(sa.insert(table).values(vals).cte(f"new_{table.name}"))
         stmt = sa.select(order_cte.c.id).add_cte(*ctes)
+        if len(_COMBINED_INSERTS) > 256:
+            _COMBINED_INSERTS.clear()
         _COMBINED_INSERTS[signature] = stmt
-    params = {f"o_{c}": v for c, v in order_values.items()}
-    for i, (_, row) in enumerate(rows):
-        params.update({f"r{i}_{c}": v for c, v in row.items()})
     return db.session.execute(stmt, params).scalar_one()
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the Reseller Payment Portal (see bench/README.md)."""

@@ -1,0 +1,147 @@
+"""Where the time of one create goes: a single process, the Flask test client, PostgreSQL.
+
+    .venv/bin/python bench/profile_create.py [--requests 2000] [--profiler pyinstrument|cprofile|none]
+
+Creates a throw-away database (like bench/create_order.py), sends --requests creates through the
+whole WSGI stack (auth, limiter, validation, service, commit, JSON answer) one after the other,
+and prints the mean wall time per create, the SQL statements (round trips) per create, and a
+profile. pyinstrument is not a project dependency: ``.venv/bin/pip install pyinstrument``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.create_order import create_database, drop_database, prepare  # noqa: E402
+from bench.loadgen import body_for  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--profiler", choices=["pyinstrument", "cprofile", "none"], default="pyinstrument")
+    ap.add_argument("--target", choices=["create", "naive", "bare"], default="create")
+    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
+                                                             "postgresql://postgres@127.0.0.1:5432/test"))
+    args = ap.parse_args(argv)
+
+    from cryptography.fernet import Fernet
+
+    tmp = Path(tempfile.mkdtemp(prefix="portal-prof-"))
+    db_url, db_name = create_database(args.database_url)
+    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp),
+           "SECRET_KEY": secrets.token_hex(32), "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+           "API_RATE_LIMIT": "10000000 per minute", "PYTHONPATH": str(ROOT)}
+    try:
+        key = prepare(env)
+        from sqlalchemy import event
+
+        import bench.wsgi as w
+        from app.extensions import db
+        from bench.baseline_app import naive_db
+
+        client = w.portal.test_client()
+        path = "/api/v1/integration/payment/create"
+        if args.target != "create":
+            client = w.baseline.test_client()
+            path = f"/{args.target}"
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        statements: Counter = Counter()
+
+        with (w.portal if args.target == "create" else w.baseline).app_context():
+            engine = db.engine if args.target == "create" else naive_db.engine
+
+        spent: Counter = Counter()
+        started: dict = {}
+
+        def _label(statement: str) -> str:
+            return statement.split()[0].upper() + " " + " ".join(statement.split()[1:4])[:60]
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _count(conn, cursor, statement, parameters, context, executemany):
+            statements[_label(statement)] += 1
+            started[id(conn)] = time.perf_counter()
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _timed(conn, cursor, statement, parameters, context, executemany):
+            spent[_label(statement)] += time.perf_counter() - started.pop(id(conn), time.perf_counter())
+
+        @event.listens_for(engine, "commit")
+        def _commit(conn):
+            statements["COMMIT"] += 1
+            started[("c", id(conn))] = time.perf_counter()
+
+        @event.listens_for(engine, "commit_twophase")
+        def _noop(*a):
+            pass
+
+        @event.listens_for(engine, "rollback")
+        def _rollback(conn):
+            statements["ROLLBACK"] += 1
+
+        def send(i: int, prefix: str):
+            r = client.post(path, data=body_for(prefix, "p", i), headers=headers)
+            assert r.status_code in (200, 201), (r.status_code, r.get_data(as_text=True))
+
+        for i in range(200):  # warm-up: caches, pools, compiled statements
+            send(i, "warm")
+        statements.clear()
+        spent.clear()
+
+        profiler = None
+        if args.profiler == "pyinstrument":
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
+        elif args.profiler == "cprofile":
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        for i in range(args.requests):
+            send(i, "prof")
+        elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        if args.profiler == "pyinstrument":
+            profiler.stop()
+        elif args.profiler == "cprofile":
+            profiler.disable()
+
+        n = args.requests
+        print(f"{args.target}: {n} requests in {elapsed:.2f} s -> {elapsed / n * 1000:.2f} ms each, "
+              f"{n / elapsed:.0f} req/s in one process, one client; CPU of this process {cpu / n * 1000:.2f} ms each")
+        total = sum(statements.values())
+        print(f"database calls per request: {total / n:.2f}")
+        print("  per request   ms in driver+server   statement")
+        for stmt, count in statements.most_common():
+            print(f"  {count / n:5.2f}        {spent[stmt] / n * 1000:6.3f}          {stmt}")
+        if args.profiler == "pyinstrument":
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+        elif args.profiler == "cprofile":
+            import pstats
+
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        with (w.portal if args.target == "create" else w.baseline).app_context():
+            engine.dispose()
+    finally:
+        drop_database(args.database_url, db_name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
