@@ -53,6 +53,12 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)  # plugin chatter on import
+    # RQ logs four lines per job at INFO; with jobs every few seconds that drowns the app's own
+    # lines in a terminal. RQ_LOG_LEVEL (e.g. WARNING, set by scripts/run) quiets RQ alone.
+    rq_level = os.environ.get("RQ_LOG_LEVEL")
+    if rq_level:
+        for name in ("rq.worker", "rq.scheduler", "rq.cron", "rq.queue"):
+            logging.getLogger(name).setLevel(rq_level.upper())
 
 
 class _OrphanSafeSchedulerMixin:
