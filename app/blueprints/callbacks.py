@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ..services.callbacks import handle_payment_callback
+from ..services.callbacks import handle_payment_callback, handle_refund_callback
 from .api.openapi import operation
 
 bp = Blueprint("callbacks", __name__, url_prefix="/api/v1/payment/callback")
@@ -16,4 +16,13 @@ bp = Blueprint("callbacks", __name__, url_prefix="/api/v1/payment/callback")
            tag="callbacks")
 def online_payment(channel_code: str):
     answer = handle_payment_callback(channel_code, dict(request.headers), request.get_data(cache=False))
+    return Response(answer.text, status=answer.status, mimetype="text/plain")
+
+
+@bp.post("/refund/<channel_code>")
+@operation("post", "/payment/callback/refund/{channelCode}",
+           "Refund result from an online channel (signed; answers the text 'success')", auth=False,
+           tag="callbacks")
+def online_refund(channel_code: str):
+    answer = handle_refund_callback(channel_code, dict(request.headers), request.get_data(cache=False))
     return Response(answer.text, status=answer.status, mimetype="text/plain")

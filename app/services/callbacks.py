@@ -66,3 +66,48 @@ def handle_payment_callback(channel_code: str, headers: dict, body: bytes) -> Ca
     except IntegrityError:
         db.session.rollback()  # the same event id was recorded already: a duplicate
     return CallbackAnswer(200, "success")
+
+
+def handle_refund_callback(channel_code: str, headers: dict, body: bytes) -> CallbackAnswer:
+    """A refund result from an online channel: verified, recorded by its event id and settled in one
+    transaction (lock order of refunds.settle_refund_part: refund transaction first)."""
+    from ..models import PaymentTransaction
+    from . import refunds
+
+    cfg = channels.config_by_code(channel_code)
+    db.session.rollback()
+    if cfg is None or cfg.kind != "ONLINE":
+        return CallbackAnswer(404, "unknown channel")
+    try:
+        event = adapter_for(cfg.kind).parse_callback(cfg, headers, body)
+    except CallbackRejected as exc:
+        return CallbackAnswer(400, f"rejected: {exc}")
+    if event.kind != "refund":
+        return CallbackAnswer(400, "not a refund callback")
+    result = event.refund
+    actor = Actor(type="channel", id=channel_code)
+    try:
+        with transaction():
+            part = db.session.scalar(sa.select(PaymentTransaction).where(
+                PaymentTransaction.transaction_id == result.refund_no,
+                PaymentTransaction.transaction_type == "REFUND",
+                PaymentTransaction.channel_id == cfg.id).with_for_update())
+            if part is None:
+                raise CallbackRejected("unknown merchant refund")
+            if result.amount != -part.amount:
+                raise CallbackRejected(f"amount {result.amount} does not match {-part.amount}")
+            db.session.add(ChannelEvent(channel_code=channel_code, kind="refund", event_key=result.event_id,
+                                        body=body.decode("utf-8", "replace"), received_at=now_utc()))
+            db.session.flush()
+            if result.status not in ("SUCCESS", "FAILED"):
+                return CallbackAnswer(200, "success")
+            applied = refunds.apply_part_outcome(part, result.status, result.failure_reason or "", actor,
+                                                 result.channel_refund_id)
+            if not applied and part.status != result.status:
+                alerts.raise_alert("late_refund_callback", f"{result.status} after {part.status}",
+                                   transaction=part.transaction_id, channel=channel_code)
+    except CallbackRejected as exc:
+        return CallbackAnswer(400, f"rejected: {exc}")
+    except IntegrityError:
+        db.session.rollback()  # the same event id was recorded already: a duplicate
+    return CallbackAnswer(200, "success")

@@ -113,6 +113,18 @@ def check_invariants() -> None:
         assert o.paid_amount == paid, (o.payment_id, o.paid_amount, paid)
         assert o.refunded_amount == refunded, o.payment_id
         assert o.reserved_amount == reserved, (o.payment_id, o.reserved_amount, reserved)
+        refunding = -sum((t.amount for t in txns if t.transaction_type == "REFUND" and t.status == "PROCESSING"),
+                         zero)
+        assert o.refunding_amount == refunding, (o.payment_id, o.refunding_amount, refunding)
+        assert o.refunded_amount + o.refunding_amount <= o.paid_amount
+        for p in txns:
+            if p.transaction_type != "PAYMENT":
+                continue
+            children = [t for t in txns if t.transaction_type == "REFUND" and t.original_transaction_id == p.id]
+            done = -sum((t.amount for t in children if t.status == "SUCCESS"), zero)
+            flight = -sum((t.amount for t in children if t.status == "PROCESSING"), zero)
+            assert (p.refunded_amount, p.refunding_amount) == (done, flight), (p.transaction_id, done, flight)
+            assert p.refunded_amount + p.refunding_amount <= p.amount
         assert zero <= o.refunded_amount <= o.paid_amount <= o.payment_amount
         assert o.reserved_amount + o.paid_amount <= o.payment_amount
     for mp in db.session.scalars(sa.select(MergedPayment)):

@@ -48,4 +48,4 @@ def _api_limit() -> str:
 # One budget per API key across the whole API (a plain ``limit`` would give every route its own).
 limiter.shared_limit(_api_limit, scope="api", key_func=api_rate_key)(bp)
 
-from . import credit, docs, payment_orders, resellers  # noqa: E402,F401  (routes register on bp)
+from . import credit, disbursements, docs, payment_orders, refunds, resellers  # noqa: E402,F401  (routes register on bp)

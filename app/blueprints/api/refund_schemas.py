@@ -1,0 +1,43 @@
+"""Request and response schemas of the refund routes (API.md §4)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .fields import Ident, MoneyIn, MoneyOut, Text, TimeOut
+from .schemas import Request, Response, TransactionOut, _field_error
+
+
+class CreateRefund(Request):
+    refundOrderId: Ident
+    paymentId: Ident
+    refundAmount: MoneyIn
+    refundReason: Text(500) | None = None
+    approvalInfo: dict[str, Text(200) | int | bool] | None = Field(default=None, max_length=20)
+    refundType: Literal["FULL", "PARTIAL"] = "PARTIAL"
+    strategy: Literal["LATEST", "SPECIFIED", "PROPORTIONAL"] = "LATEST"
+    transactionId: Ident | None = None
+
+    @model_validator(mode="after")
+    def _transaction_for_specified(self):
+        if self.strategy == "SPECIFIED" and not self.transactionId:
+            raise _field_error("transactionId", "is required for the SPECIFIED strategy")
+        if self.strategy != "SPECIFIED" and self.transactionId:
+            raise _field_error("transactionId", "is only allowed with the SPECIFIED strategy")
+        return self
+
+
+class RefundOut(Response):
+    refundId: str
+    refundOrderId: str
+    paymentId: str
+    refundAmount: MoneyOut
+    refundType: Literal["FULL", "PARTIAL"]
+    strategy: Literal["LATEST", "SPECIFIED", "PROPORTIONAL"]
+    status: Literal["PROCESSING", "SUCCESS", "PARTIALLY_FAILED", "FAILED"]
+    parts: list[TransactionOut]
+    createdAt: TimeOut
+    completedAt: TimeOut
+    duplicate: bool | None = None

@@ -1,0 +1,37 @@
+"""Refund routes (API.md §4)."""
+
+from __future__ import annotations
+
+from ...domain.enums import Scope
+from ...services.refunds import RefundInstruction, create_refund, get_refund, refund_dict
+from . import bp
+from .auth import current_actor, require_scopes
+from .http import json_body, ok, validate
+from .openapi import operation
+from .refund_schemas import CreateRefund, RefundOut
+
+
+@bp.post("/integration/payment/refund")
+@operation("post", "/integration/payment/refund", "Execute an approved refund instruction (keyed by refundOrderId)",
+           scopes=("refunds",), body=CreateRefund, response=RefundOut, status=202, extra_statuses=(201,),
+           tag="refunds")
+@require_scopes(Scope.REFUNDS)
+def create():
+    body = validate(CreateRefund, json_body())
+    ins = RefundInstruction(
+        refund_order_id=body.refundOrderId, payment_id=body.paymentId, amount=body.refundAmount,
+        refund_type=body.refundType, strategy=body.strategy, transaction_id=body.transactionId,
+        reason=body.refundReason or "", approval_info=body.approvalInfo or {},
+    )
+    refund, status, duplicate = create_refund(current_actor(), ins)
+    data = refund_dict(refund)
+    data["duplicate"] = duplicate
+    return ok(data, status, "duplicate" if duplicate else "accepted")
+
+
+@bp.get("/integration/payment/refund/<refund_order_id>")
+@operation("get", "/integration/payment/refund/{refundOrderId}", "A refund with its parts", scopes=("refunds",),
+           response=RefundOut, tag="refunds")
+@require_scopes(Scope.REFUNDS)
+def show(refund_order_id: str):
+    return ok(refund_dict(get_refund(refund_order_id)))

@@ -1,0 +1,117 @@
+"""The refund API (API.md §4): status codes, validation, idempotency by refundOrderId, the Refund shape."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from apikit import API, CREATE, assert_error, assert_ok, conforms, order_body, order_row, send, with_raw
+
+from app.blueprints.api.refund_schemas import RefundOut
+from app.extensions import db
+from app.models import Channel, Refund
+from app.services import checkout
+from app.services.actor import Actor
+from app.services.checkout import AllocationIn
+
+REFUND = f"{API}/payment/refund"
+
+
+def _channel(code: str, kind: str) -> None:
+    db.session.add(Channel(code=code, kind=kind, name=code, name_en=code, enabled=True, min_amount=Decimal("0.01"),
+                           supports_refund=True, supports_partial_refund=True, confirm_timeout_seconds=900,
+                           expire_seconds=86400, available_to_all=True, config={}, sort_order=0))
+
+
+@pytest.fixture
+def paid(app, api, make_reseller) -> dict:
+    """An order of 1000.00 paid 600.00 by WALLET and 400.00 by CREDIT."""
+    rid = make_reseller("R1001", credit_limit="100000.00", wallet="100000.00")
+    o = assert_ok(api.post(CREATE, json=order_body(paymentAmount="1000.00")), 201)
+    with app.app_context():
+        _channel("WALLET", "WALLET")
+        _channel("CREDIT", "CREDIT")
+        db.session.commit()
+        op = Actor(type="user", id="op")
+        checkout.submit(op, None, rid, [AllocationIn(o["paymentId"], "600.00", "WALLET")])
+        checkout.submit(op, None, rid, [AllocationIn(o["paymentId"], "400.00", "CREDIT")])
+        db.session.remove()
+    return o
+
+
+def _body(payment_id, **over):
+    body = {"refundOrderId": "RO-5501", "paymentId": payment_id, "refundAmount": "100.00",
+            "refundReason": "spec change",
+            "approvalInfo": {"approver": "li.wei", "approvedAt": "2026-11-22T10:00:00+08:00"},
+            "refundType": "PARTIAL", "strategy": "LATEST", "transactionId": None}
+    body.update(over)
+    return body
+
+
+def _refunds(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Refund))
+
+
+def test_refund_created_replayed_and_read(app, api, paid):
+    data = assert_ok(api.post(REFUND, json=_body(paid["paymentId"])), 201)
+    conforms(RefundOut, data)
+    assert data["status"] == "SUCCESS" and data["duplicate"] is False and data["refundAmount"] == "100.00"
+    assert [p["transactionAmount"] for p in data["parts"]] == ["-100.00"]
+    assert data["parts"][0]["paymentChannel"] == "CREDIT"  # LATEST: the newest payment
+    again = assert_ok(api.post(REFUND, json=_body(paid["paymentId"])), 201)
+    assert again["duplicate"] is True and again["refundId"] == data["refundId"]
+    assert_error(api.post(REFUND, json=_body(paid["paymentId"], refundAmount="100.01")), 422,
+                 "IDEMPOTENCY_KEY_REUSED")
+    got = assert_ok(api.get(f"{REFUND}/RO-5501"))
+    conforms(RefundOut, got)
+    assert got["refundId"] == data["refundId"] and got["status"] == "SUCCESS"
+    assert_error(api.get(f"{REFUND}/RO-NOPE"), 404, "NOT_FOUND")
+    row = order_row(app, paid["paymentId"])
+    assert row["refunded_amount"] == Decimal("100.00") and row["refund_status"] == "PARTIAL_REFUNDED"
+    assert _refunds(app) == 1
+
+
+def test_proportional_full_refund(app, api, paid):
+    data = assert_ok(api.post(REFUND, json=_body(paid["paymentId"], refundAmount="1000.00", refundType="FULL",
+                                                 strategy="PROPORTIONAL")), 201)
+    assert sorted(p["transactionAmount"] for p in data["parts"]) == ["-400.00", "-600.00"]
+    assert order_row(app, paid["paymentId"])["refund_status"] == "FULL_REFUNDED"
+
+
+@pytest.mark.parametrize("over, fields", [
+    ({"refundAmount": "0.00"}, ["refundAmount"]),
+    ({"refundAmount": "-5.00"}, ["refundAmount"]),
+    ({"refundAmount": "1.005"}, ["refundAmount"]),
+    ({"refundType": "HALF"}, ["refundType"]),
+    ({"strategy": "SPECIFIED"}, ["transactionId"]),
+    ({"transactionId": "TXN1"}, ["transactionId"]),
+    ({"refundAmount": "999.00", "refundType": "FULL"}, ["refundAmount"]),
+    ({"colour": "red"}, ["colour"]),
+])
+def test_invalid_instructions_are_422(app, api, paid, over, fields):
+    assert_error(api.post(REFUND, json=_body(paid["paymentId"], **over)), 422, "VALIDATION_ERROR", fields)
+    assert _refunds(app) == 0
+
+
+def test_three_decimals_as_a_json_number_is_422(api, paid):
+    raw = with_raw({"refundOrderId": "RO-1", "paymentId": paid["paymentId"]}, "refundAmount", "1.005")
+    assert_error(send(api, "post", REFUND, raw), 422, "VALIDATION_ERROR", ["refundAmount"])
+
+
+def test_conflicts_and_unknowns(app, api, paid):
+    assert_error(api.post(REFUND, json=_body("PAY-NOPE")), 404, "NOT_FOUND")
+    body = assert_error(api.post(REFUND, json=_body(paid["paymentId"], refundAmount="1000.01")), 409,
+                        "STATE_CONFLICT")
+    assert "exceeds the refundable amount 1000.00" in body["message"]
+    other = assert_ok(api.post(CREATE, json=order_body(orderId="SO-OTHER", paymentAmount="10.00")), 201)
+    assert_error(api.post(REFUND, json=_body(other["paymentId"])), 409, "STATE_CONFLICT")  # nothing paid
+    assert_error(api.post(REFUND, json=_body(paid["paymentId"], strategy="SPECIFIED", transactionId="TXN-NOPE")),
+                 422, "VALIDATION_ERROR", ["transactionId"])
+    assert _refunds(app) == 0
+
+
+def test_refund_scope_is_required(api_with, paid):
+    assert_error(api_with("payments").post(REFUND, json=_body(paid["paymentId"])), 403, "FORBIDDEN")
+    assert_error(api_with("payments").get(f"{REFUND}/RO-5501"), 403, "FORBIDDEN")
