@@ -52,14 +52,16 @@ def create_app(overrides: dict | None = None) -> Flask:
         configure_engine(db.engine)
 
     from . import models  # noqa: F401  (registers tables)
-    from .blueprints import callbacks, ops
+    from .blueprints import callbacks, disburse_callbacks, ops
     from .blueprints.api import bp as api_bp
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(callbacks.bp)
+    app.register_blueprint(disburse_callbacks.bp)
     csrf.exempt(api_bp)  # the API authenticates with keys, not cookies
     csrf.exempt(callbacks.bp)  # channels sign their callbacks
+    csrf.exempt(disburse_callbacks.bp)  # the payout gateway signs its callbacks
 
     from .metrics import init_metrics
 

@@ -20,7 +20,7 @@ def _fail(err: DomainError):
 
 
 def register_cli(app: Flask) -> None:
-    from . import admin, demo
+    from . import admin, demo, merchants
 
     app.cli.add_command(admin.users)
     app.cli.add_command(admin.resellers)
@@ -28,6 +28,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(admin.audit_cli)
     app.cli.add_command(admin.keys)
     app.cli.add_command(demo.demo)
+    app.cli.add_command(merchants.merchants)
 
 
 def main():

@@ -12,8 +12,10 @@ import os
 
 from rq import cron
 
+from .disbursements import deliver_disbursement_notifications, poll_disbursements
 from .maintenance import purge_idempotency_keys, seal_audit_log
 from .payments import compensate_payments, create_repayment_orders, expire_payments, send_deadline_reminders
+from .refunds import compensate_refunds
 from .webhooks import dispatch_outbox
 
 _prefix = os.environ.get("RQ_QUEUE_PREFIX", "")
@@ -37,3 +39,11 @@ cron.register(create_repayment_orders, f"{_prefix}low", interval=300, ttl=600, r
 # Outbox -> webhooks every 5 s; a tick that waited 10 s is dropped (the next one does the same work).
 cron.register(dispatch_outbox, f"{_prefix}default", interval=5, ttl=10, result_ttl=60, failure_ttl=7 * 86400,
               job_timeout=300)
+# ONLINE refund parts still PROCESSING after a minute are queried at the bank.
+cron.register(compensate_refunds, f"{_prefix}default", interval=60, ttl=120, result_ttl=300, failure_ttl=7 * 86400,
+              job_timeout=600)
+# Payouts with an unknown outcome: each is due by its own backoff (5 s doubling), so a 5 s tick is enough.
+cron.register(poll_disbursements, f"{_prefix}default", interval=5, ttl=10, result_ttl=60, failure_ttl=7 * 86400,
+              job_timeout=300)
+cron.register(deliver_disbursement_notifications, f"{_prefix}default", interval=10, ttl=20, result_ttl=60,
+              failure_ttl=7 * 86400, job_timeout=300)

@@ -1,0 +1,18 @@
+"""The payout gateway's callback (API.md §8): no API key, the gateway's signature instead."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from ..services.disbursements import handle_callback
+from .api.openapi import operation
+
+bp = Blueprint("disburse_callbacks", __name__, url_prefix="/api/v1/disburse")
+
+
+@bp.post("/callback")
+@operation("post", "/disburse/callback", "Payout result from the bank (signed; answers the text 'success')",
+           auth=False, tag="callbacks")
+def payout_callback():
+    answer = handle_callback(dict(request.headers), request.get_data(cache=False))
+    return Response(answer.text, status=answer.status, mimetype="text/plain")

@@ -1,0 +1,25 @@
+"""Scheduled disbursement jobs: poll the bank about unknown payouts, deliver notifyUrl notifications."""
+
+from __future__ import annotations
+
+import logging
+
+from ..services import disbursements
+
+log = logging.getLogger(__name__)
+
+
+def poll_disbursements() -> dict:
+    """Query the bank about due INIT/PROCESSING payouts (backoff 5 s doubling; MANUAL after the bound)."""
+    counts = disbursements.poll_due()
+    if counts.get("polled"):
+        log.info("disbursement poll: %s", counts)
+    return counts
+
+
+def deliver_disbursement_notifications() -> dict:
+    """POST final disbursement states to their notifyUrl (signed, retried with backoff)."""
+    counts = disbursements.deliver_notifications()
+    if any(counts.values()):
+        log.info("disbursement notify: %s", counts)
+    return counts
