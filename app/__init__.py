@@ -63,6 +63,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(callbacks.bp)  # channels sign their callbacks
     csrf.exempt(disburse_callbacks.bp)  # the payout gateway signs its callbacks
 
+    from .blueprints.web import register_web
+    from .i18n import init_i18n
+    from .web_setup import init_web
+
+    init_i18n(app)
+    init_web(app)
+    register_web(app)
+
     from .metrics import init_metrics
 
     init_metrics(app)
@@ -78,14 +86,6 @@ def create_app(overrides: dict | None = None) -> Flask:
             _request_id()
         response.headers["X-Request-Id"] = g.request_id
         return response
-
-    @app.errorhandler(404)
-    @app.errorhandler(405)
-    def _not_found(err):
-        if request.path.startswith("/api/"):
-            code = "NOT_FOUND" if err.code == 404 else "BAD_REQUEST"
-            return {"code": code, "message": err.description}, err.code
-        return err
 
     from .cli import register_cli
 

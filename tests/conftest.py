@@ -77,6 +77,7 @@ def app(database_url, tmp_path_factory):
         "RQ_QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:6]}-",
         "TESTING": True,
         "API_RATE_LIMIT": "100000 per minute",
+        "LOGIN_RATE_LIMIT": "100000 per minute",
     })
     with app.app_context():
         from flask_migrate import upgrade

@@ -20,7 +20,7 @@ def _fail(err: DomainError):
 
 
 def register_cli(app: Flask) -> None:
-    from . import admin, demo, merchants
+    from . import admin, demo, i18n, merchants
 
     app.cli.add_command(admin.users)
     app.cli.add_command(admin.resellers)
@@ -29,6 +29,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(admin.keys)
     app.cli.add_command(demo.demo)
     app.cli.add_command(merchants.merchants)
+    app.cli.add_command(i18n.i18n)
 
 
 def main():

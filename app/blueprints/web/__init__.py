@@ -1,0 +1,28 @@
+"""The portal's screens (UI.md): one module per screen area, each with its own blueprint ``bp``."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from flask import Flask
+
+# Every module here defines ``bp``; its views are wrapped with ``access.allow``.
+SCREEN_MODULES = (
+    "auth",  # /login, /logout, language
+    "home",  # /  (reseller dashboard; staff are sent to their desk)
+    "orders",  # /orders, /orders/<paymentId>, exports
+    "checkout",  # /checkout
+    "payments",  # /payments, /payments/<mergedPaymentId>, voucher upload
+    "approvals",  # /approvals
+    "wallet",  # /wallet
+    "credit",  # /credit
+    "finance_vouchers",  # /finance/vouchers
+    "finance_refunds",  # /finance/refunds
+    "finance_disbursements",  # /finance/disbursements
+)
+
+
+def register_web(app: Flask) -> None:
+    for name in SCREEN_MODULES:
+        module = import_module(f"{__name__}.{name}")
+        app.register_blueprint(module.bp)

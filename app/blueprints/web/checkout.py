@@ -1,0 +1,15 @@
+"""/checkout: not built yet (placeholder so that navigation resolves)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+
+from .access import RESELLER, allow
+
+bp = Blueprint("checkout", __name__)
+
+
+@bp.get("/checkout")
+@allow(RESELLER)
+def index():
+    abort(404)

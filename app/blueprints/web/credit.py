@@ -1,0 +1,15 @@
+"""/credit: not built yet (placeholder so that navigation resolves)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+
+from .access import RESELLER, allow
+
+bp = Blueprint("credit", __name__)
+
+
+@bp.get("/credit")
+@allow(RESELLER)
+def index():
+    abort(404)

@@ -1,0 +1,20 @@
+"""``/``: the reseller's dashboard; finance and admin are sent to their desks."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+
+from .access import ANY_USER, FINANCE, allow
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@allow(ANY_USER)
+def index():
+    if current_user.role in FINANCE:
+        return redirect(url_for("finance_vouchers.index"))
+    if current_user.role == "admin":
+        return render_template("admin_home.html")
+    return render_template("reseller/dashboard.html")

@@ -1,0 +1,15 @@
+"""/payments: not built yet (placeholder so that navigation resolves)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+
+from .access import RESELLER, allow
+
+bp = Blueprint("payments", __name__)
+
+
+@bp.get("/payments")
+@allow(RESELLER)
+def index():
+    abort(404)

@@ -1,0 +1,15 @@
+"""/wallet: not built yet (placeholder so that navigation resolves)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+
+from .access import RESELLER, allow
+
+bp = Blueprint("wallet", __name__)
+
+
+@bp.get("/wallet")
+@allow(RESELLER)
+def index():
+    abort(404)

@@ -1,0 +1,46 @@
+"""Words for codes on the screens: statuses, types, channel kinds, roles (codes stay in the URL and
+in ``data-*`` attributes; people read these)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    # payment order status
+    "UNPAID": _l("Unpaid"), "PAYING": _l("Paying"), "PARTIAL_PAID": _l("Partially paid"), "PAID": _l("Paid"),
+    "STOPPED": _l("Stopped"), "FROZEN": _l("Frozen"),
+    # refund status of an order
+    "NO_REFUND": _l("No refund"), "REFUNDING": _l("Refunding"), "PARTIAL_REFUNDED": _l("Partially refunded"),
+    "FULL_REFUNDED": _l("Fully refunded"), "REFUND_FAILED": _l("Refund failed"),
+    # payment types
+    "ADVANCE_PAYMENT": _l("Advance payment"), "FINAL_PAYMENT": _l("Final payment"), "OTHER_FEE": _l("Other fee"),
+    "CREDIT_REPAYMENT": _l("Credit repayment"),
+    # merged / channel payments, transactions, refunds, disbursements, vouchers
+    "PENDING_APPROVAL": _l("Waiting for approval"), "PROCESSING": _l("Processing"), "SUCCEEDED": _l("Succeeded"),
+    "PARTIALLY_SUCCEEDED": _l("Partially succeeded"), "FAILED": _l("Failed"), "EXPIRED": _l("Expired"),
+    "CANCELLED": _l("Cancelled"), "REJECTED": _l("Rejected"), "PENDING": _l("Pending"), "SUCCESS": _l("Succeeded"),
+    "PARTIALLY_FAILED": _l("Partially failed"), "INIT": _l("Created"), "MANUAL": _l("Needs manual check"),
+    "CONFIRMED": _l("Confirmed"), "OPEN": _l("Open"), "REPAID": _l("Repaid"), "OVERDUE": _l("Overdue"),
+    "PAYMENT": _l("Payment"), "REFUND": _l("Refund"),
+    # channel kinds
+    "ONLINE": _l("Online bank"), "WALLET": _l("Enterprise wallet"), "WIRE": _l("Wire transfer"),
+    "CREDIT": _l("Credit line"),
+    # refund strategies and types
+    "LATEST": _l("Newest first"), "SPECIFIED": _l("Specified transaction"), "PROPORTIONAL": _l("Proportional"),
+    "FULL": _l("Full"), "PARTIAL": _l("Partial"),
+    # wallet and credit entries
+    "TOPUP": _l("Top-up"), "PAYMENT_RELEASE": _l("Released reservation"), "EXCESS": _l("Overpayment credited"),
+    "ADJUST": _l("Adjustment"), "USE": _l("Credit used"), "RELEASE": _l("Credit released"),
+    "REPAY": _l("Repayment"),
+    # roles
+    "reseller_operator": _l("Reseller operator"), "reseller_approver": _l("Reseller approver"),
+    "finance": _l("Finance"), "admin": _l("Administrator"),
+}
+
+
+def label(code: str | None) -> str:
+    """The person's word for a code; an unknown code is shown as it is."""
+    if not code:
+        return ""
+    text = LABELS.get(code)
+    return str(text) if text is not None else code

@@ -1,0 +1,106 @@
+"""What the screens need from the app: sign-in sessions, security headers (CSP without inline
+script or style), ``Vary: HX-Request``, error pages in the user's language, template helpers."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Flask, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_talisman import Talisman
+from flask_wtf.csrf import CSRFError
+
+from .extensions import login_manager
+from .labels import label
+
+talisman = Talisman()
+
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+_ERROR_TEXT = {
+    400: _l("The request could not be processed. Reload the page and try again."),
+    403: _l("You do not have access to this page."),
+    404: _l("This page does not exist, or you do not have access to it."),
+    405: _l("This action is not available here."),
+    413: _l("The file is too large."),
+    429: _l("Too many attempts. Wait a minute and try again."),
+}
+
+
+def _is_web(path: str) -> bool:
+    return not path.startswith(("/api/", "/static/", "/metrics", "/healthz", "/readyz", "/sandbox"))
+
+
+def init_web(app: Flask) -> None:
+    from .services.sign_in import load_session_user
+
+    app.config.setdefault("LOGIN_RATE_LIMIT", "10 per minute")
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(load_session_user)
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        target = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request") == "true":  # a fragment request: send the whole page away
+            return "", 204, {"HX-Redirect": target}
+        return redirect(target)
+
+    talisman.init_app(
+        app,
+        content_security_policy=CSP,
+        force_https=app.config.get("FORCE_HTTPS", False),
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        strict_transport_security=app.config.get("FORCE_HTTPS", False),
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+
+    @app.after_request
+    def _vary_on_htmx(response):
+        if _is_web(request.path):
+            response.vary.add("HX-Request")
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def _error_page(err):
+        code = getattr(err, "code", 500) or 500
+        if request.path.startswith("/api/") and code in (404, 405):
+            return {"code": "NOT_FOUND" if code == 404 else "BAD_REQUEST", "message": err.description}, code
+        if not _is_web(request.path):
+            return err
+        text = _ERROR_TEXT.get(code, err.description)
+        return render_template("errors.html", code=code, text=text), code
+
+    for code in _ERROR_TEXT:
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(CSRFError, _error_page)
+
+    @app.context_processor
+    def _template_helpers():
+        return {"current_lang": str(get_locale() or "zh"), "url_with": url_with, "status_label": label}
+
+
+def url_with(**changes) -> str:
+    """This page's URL with some query parameters changed (``None`` removes one); filters and
+    pagination stay in the URL so that links, refresh and back keep them."""
+    args = request.args.copy()
+    for key, value in changes.items():
+        args.pop(key, None)
+        if value is not None and value != "":
+            args[key] = value
+    query = urlencode(list(args.items(multi=True)))
+    return f"{request.path}?{query}" if query else request.path
