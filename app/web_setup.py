@@ -78,8 +78,10 @@ def init_web(app: Flask) -> None:
 
     def _error_page(err):
         code = getattr(err, "code", 500) or 500
-        if request.path.startswith("/api/") and code in (404, 405):
-            return {"code": "NOT_FOUND" if code == 404 else "BAD_REQUEST", "message": err.description}, code
+        if request.path.startswith("/api/"):  # the API answers in its own envelope (API.md §1)
+            from .blueprints.api import _http_error
+
+            return _http_error(err)
         if not _is_web(request.path):
             return err
         text = _ERROR_TEXT.get(code, err.description)
