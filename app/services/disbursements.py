@@ -60,6 +60,7 @@ NOTIFY_MAX_ATTEMPTS = 8
 NOTIFY_BASE = timedelta(seconds=5)
 NOTIFY_LEASE = timedelta(seconds=60)
 OPEN = ("INIT", "PROCESSING")
+RESERVED_REQUEST_PREFIX = "refund:"  # request ids of the payouts that pay WIRE refunds (refund_wire)
 FINAL = ("SUCCESS", "FAILED")
 ACCOUNT_RE = re.compile(r"^\d{6,32}$")
 
@@ -164,9 +165,16 @@ def create(actor: Actor, req: DisbursementRequest, now: datetime | None = None) 
         existing = _existing(req.request_id)
         if existing is not None:
             return _replay(existing, fingerprint)
+    if req.request_id.startswith(RESERVED_REQUEST_PREFIX):
+        raise ValidationFailed(f"requestId may not start with {RESERVED_REQUEST_PREFIX!r}", field="requestId")
     _validate(req)
     try:
-        order_no = _insert(actor, req, fingerprint, now or now_utc())
+        with transaction():
+            merchant = _lock_merchant(req.merchant_id)
+            existing = _existing(req.request_id)  # a concurrent first call committed meanwhile
+            if existing is not None:
+                return _replay(existing, fingerprint)
+            order_no = insert_order(actor, req, fingerprint, now or now_utc(), merchant=merchant).order_no
     except IntegrityError:
         db.session.rollback()
         with transaction():
@@ -174,58 +182,69 @@ def create(actor: Actor, req: DisbursementRequest, now: datetime | None = None) 
             if existing is None:
                 raise
             return _replay(existing, fingerprint)
-    if isinstance(order_no, Created):
-        return order_no
-    answer = _call_bank(order_no)
-    _apply(order_no, answer, SYSTEM, now=now, from_create=True)
+    send(order_no, now)
     with transaction():
         return Created(get(order_no), duplicate=False)
 
 
-def _insert(actor: Actor, req: DisbursementRequest, fingerprint: str, now: datetime) -> str | Created:
-    with transaction():
-        stmt = sa.select(Merchant).where(Merchant.merchant_id == req.merchant_id)
-        if _is_pg():
-            stmt = stmt.with_for_update()  # serialises the daily-limit check per merchant
-        merchant = db.session.scalar(stmt)
-        if merchant is None or not merchant.active:
-            raise ValidationFailed("unknown or inactive merchant", field="merchantId")
-        existing = _existing(req.request_id)  # a concurrent first call committed meanwhile
-        if existing is not None:
-            return _replay(existing, fingerprint)
-        if req.amount > merchant.single_limit:
-            raise ValidationFailed(f"amount above the single limit {money_str(merchant.single_limit)}",
-                                   field="amount")
-        start, end = shanghai_day_bounds(now.astimezone(SHANGHAI).date())
-        used = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Disbursement.amount), 0)).where(
-            Disbursement.merchant_id == merchant.id, Disbursement.status != "FAILED",
-            Disbursement.created_at >= start, Disbursement.created_at < end)) or Decimal("0")
-        if Decimal(used) + req.amount > merchant.daily_limit:
-            raise ValidationFailed(f"amount above the daily limit {money_str(merchant.daily_limit)} "
-                                   f"(used today {money_str(Decimal(used))})", field="amount")
-        masked = crypto.mask_account(req.bank_account_no)
-        d = Disbursement(
-            order_no=ids.disbursement_no(), request_id=req.request_id, request_hash=fingerprint,
-            merchant_id=merchant.id, account_no_enc=crypto.encrypt(req.bank_account_no),
-            account_no_masked=masked, account_name=req.bank_account_name, bank_code=req.bank_code,
-            amount=req.amount, currency=req.currency, purpose=req.purpose or "", client_ip=req.client_ip,
-            notify_url=req.notify_url, status="INIT", poll_attempts=0, next_poll_at=now + INIT_GRACE,
-            created_at=now, updated_at=now,
-        )
-        db.session.add(d)
-        db.session.flush()
-        audit.record(actor, "disbursement.create", "disbursement", d.order_no, None, {
-            "merchantId": req.merchant_id, "amount": money_str(req.amount), "bankCode": req.bank_code,
-            "bankAccountNo": masked, "requestId": req.request_id, "status": "INIT"})
-        return d.order_no
+def send(order_no: str, now: datetime | None = None) -> str:
+    """Call the bank for a stored INIT order (no transaction open) and apply its answer."""
+    return _apply(order_no, _call_bank(order_no), SYSTEM, now=now, from_create=True)
+
+
+def _lock_merchant(merchant_id: str) -> Merchant:
+    stmt = sa.select(Merchant).where(Merchant.merchant_id == merchant_id)
+    if _is_pg():
+        stmt = stmt.with_for_update()  # serialises the daily-limit check per merchant
+    merchant = db.session.scalar(stmt)
+    if merchant is None or not merchant.active:
+        raise ValidationFailed("unknown or inactive merchant", field="merchantId")
+    return merchant
+
+
+def insert_order(actor: Actor, req: DisbursementRequest, fingerprint: str, now: datetime, source: str = "API",
+                 refund_transaction_pk: int | None = None, merchant: Merchant | None = None) -> Disbursement:
+    """Store a request as an INIT order, in the caller's transaction: valid, the merchant active and
+    the amount within its single and daily limits (ValidationFailed otherwise)."""
+    _validate(req)
+    merchant = merchant or _lock_merchant(req.merchant_id)
+    if req.amount > merchant.single_limit:
+        raise ValidationFailed(f"amount above the single limit {money_str(merchant.single_limit)}",
+                               field="amount")
+    start, end = shanghai_day_bounds(now.astimezone(SHANGHAI).date())
+    used = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Disbursement.amount), 0)).where(
+        Disbursement.merchant_id == merchant.id, Disbursement.status != "FAILED",
+        Disbursement.created_at >= start, Disbursement.created_at < end)) or Decimal("0")
+    if Decimal(used) + req.amount > merchant.daily_limit:
+        raise ValidationFailed(f"amount above the daily limit {money_str(merchant.daily_limit)} "
+                               f"(used today {money_str(Decimal(used))})", field="amount")
+    masked = crypto.mask_account(req.bank_account_no)
+    d = Disbursement(
+        order_no=ids.disbursement_no(), request_id=req.request_id, request_hash=fingerprint,
+        merchant_id=merchant.id, account_no_enc=crypto.encrypt(req.bank_account_no),
+        account_no_masked=masked, account_name=req.bank_account_name, bank_code=req.bank_code,
+        amount=req.amount, currency=req.currency, purpose=req.purpose or "", client_ip=req.client_ip,
+        notify_url=req.notify_url, status="INIT", source=source, refund_transaction_id=refund_transaction_pk,
+        poll_attempts=0, next_poll_at=now + INIT_GRACE, created_at=now, updated_at=now,
+    )
+    db.session.add(d)
+    db.session.flush()
+    audit.record(actor, "disbursement.create", "disbursement", d.order_no, None, {
+        "merchantId": req.merchant_id, "amount": money_str(req.amount), "bankCode": req.bank_code,
+        "bankAccountNo": masked, "requestId": req.request_id, "source": source, "status": "INIT"})
+    return d
 
 
 # --- the bank -----------------------------------------------------------------------------------
 
+def payout_channel_code() -> str:
+    return current_app.config.get("DISBURSE_CHANNEL_CODE") or "ONLINE_UNIONPAY"
+
+
 def _gateway():
     from .channels import config_by_code
 
-    code = current_app.config.get("DISBURSE_CHANNEL_CODE", "ONLINE_UNIONPAY")
+    code = payout_channel_code()
     with transaction():
         cfg = config_by_code(code)
     if cfg is None:
@@ -309,7 +328,7 @@ def _finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reas
     payload = {"orderNo": d.order_no, "requestId": d.request_id, "merchantId": merchant.merchant_id,
                "status": status, "amount": money_str(d.amount), "currency": d.currency,
                "bankCode": d.bank_code, "bankAccountNo": d.account_no_masked, "bankSerialNo": serial,
-               "failReason": d.fail_reason, "completedAt": to_shanghai_iso(now)}
+               "failReason": d.fail_reason, "completedAt": to_shanghai_iso(now), "source": d.source}
     audit.record(actor, action, "disbursement", d.order_no, before,
                  {"status": status, "bankSerialNo": serial, "failReason": d.fail_reason})
     event_id = outbox.emit("disbursement.completed", "disbursement", d.order_no, payload)
@@ -319,6 +338,10 @@ def _finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reas
                                      "nextAt": now.isoformat()}})
         row["status"] = "NOTIFY"  # not PENDING: the webhook fan-out leaves it alone
         db.session.execute(sa.insert(OutboxEvent.__table__), row)
+    if d.refund_transaction_id is not None:  # a WIRE refund's payout: its part settles with it
+        from . import refund_wire
+
+        refund_wire.on_final(d, actor)
 
 
 def _apply(order_no: str, answer: BankAnswer, actor: Actor, now: datetime | None = None,

@@ -5,7 +5,9 @@ Creation runs in ONE transaction: the payment order is locked (``FOR UPDATE``), 
 PAYMENT transactions (id order); the parts are inserted PROCESSING and counted as ``refunding`` on
 the original transaction and on the order. WALLET and CREDIT parts are settled in the same
 transaction; ONLINE parts are sent to the gateway after commit and settled by the refund callback
-or by the compensation query (``refresh_refund`` / ``compensate_refunds``).
+or by the compensation query (``refresh_refund`` / ``compensate_refunds``); WIRE parts become a
+payout to the reseller's refund account, inserted in the same transaction, sent after commit and
+settled when the payout is final (``refund_wire``).
 
 Settling a part (``settle_refund_part``) is idempotent; its lock order is
 refund transaction -> payment order -> original transaction -> reseller.
@@ -32,7 +34,7 @@ from ..extensions import db
 from ..models import Channel, ChannelPayment, CreditRecord, PaymentOrder, PaymentTransaction, Refund, Reseller
 from ..models.payment_order import StatusLog
 from ..models.types import now_utc
-from . import audit, channels, ids, outbox, wallet
+from . import audit, channels, ids, outbox, refund_wire, wallet
 from .actor import SYSTEM, Actor
 from .credit_line import _entry as credit_entry
 from .idempotency import request_fingerprint
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-WIRE_REFUSED = "wire refunds are paid out by the disbursement service (not available yet)"
+ASYNC_KINDS = ("ONLINE", "WIRE")  # parts settled later: by the gateway's refund, or by a payout
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def status_code_of(refund: Refund) -> int:
     """201 when every part settled at once, 202 when some went to an asynchronous channel."""
     kinds = db.session.scalars(sa.select(PaymentTransaction.channel_kind).where(
         PaymentTransaction.refund_id == refund.id)).all()
-    return 202 if any(k == "ONLINE" for k in kinds) else 201
+    return 202 if any(k in ASYNC_KINDS for k in kinds) else 201
 
 
 def _replay(existing: Refund, fingerprint: str) -> tuple[Refund, int, bool]:
@@ -170,15 +172,15 @@ def _check_channel(orig: PaymentTransaction, part: Decimal, ins: RefundInstructi
                    channel_rows: dict[int, Channel]) -> None:
     ch = channel_rows.get(orig.channel_id) if orig.channel_id else None
     name = orig.channel_code or "unknown"
-    if orig.channel_kind == "WIRE":
-        raise StateConflict(WIRE_REFUSED)
-    if orig.channel_kind not in ("WALLET", "CREDIT", "ONLINE"):
+    if orig.channel_kind not in ("WALLET", "CREDIT", "ONLINE", "WIRE"):
         raise StateConflict(f"channel {name} cannot refund")
     if ch is not None and not ch.supports_refund:
         raise StateConflict(f"channel {name} does not support refunds")
     partial = ins.refund_type == "PARTIAL" or part < orig.amount
     if ch is not None and partial and not ch.supports_partial_refund:
         raise StateConflict(f"channel {name} does not support partial refunds")
+    if orig.channel_kind == "WIRE":
+        refund_wire.refund_account(orig.reseller_id)
 
 
 def _new_part(refund: Refund, order: PaymentOrder, orig: PaymentTransaction, amount: Decimal,
@@ -206,6 +208,7 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
     """Create (or replay) a refund. Returns (refund, HTTP status code, duplicate)."""
     fingerprint = ins.fingerprint()
     online_parts: list[int] = []
+    payouts: list[str] = []
     try:
         with transaction():
             existing = find_refund(ins.refund_order_id)
@@ -239,11 +242,13 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
             for p, (orig, _) in zip(parts, plan, strict=True):
                 if p.channel_kind in ("WALLET", "CREDIT"):
                     _execute_internal(p, order, orig, refund, actor, code)
+                elif p.channel_kind == "WIRE":
+                    payouts.append(refund_wire.start(actor, p, refund))
                 else:
                     online_parts.append(p.id)
             _refresh_refund_status(refund)
             refund_pk = refund.id
-            status_code = 202 if online_parts else 201
+            status_code = 202 if online_parts or payouts else 201
     except IntegrityError:
         db.session.rollback()
         existing = find_refund(ins.refund_order_id)
@@ -252,6 +257,8 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
         return _replay(existing, fingerprint)
     for pk in online_parts:
         dispatch_online(pk, actor)
+    for order_no in payouts:
+        refund_wire.send(order_no)
     refund = db.session.get(Refund, refund_pk)
     return refund, status_code, False
 
@@ -499,10 +506,15 @@ def retry_part(actor: Actor, txn_pk: int) -> PaymentTransaction:
         _refresh_refund_status(refund)
         audit.record(actor, "refund_part.retried", "transaction", failed.transaction_id, None,
                      {"newTransactionId": part.transaction_id, "amount": money_str(amount)})
+        payout = None
         if part.channel_kind in ("WALLET", "CREDIT"):
             _execute_internal(part, order, orig, refund, actor, _reseller_code(order.reseller_id))
+        elif part.channel_kind == "WIRE":
+            payout = refund_wire.start(actor, part, refund)
         new_pk = part.id
-    if db.session.get(PaymentTransaction, new_pk).channel_kind == "ONLINE":
+    if payout is not None:
+        refund_wire.send(payout)
+    elif db.session.get(PaymentTransaction, new_pk).channel_kind == "ONLINE":
         dispatch_online(new_pk, actor)
     db.session.expire_all()
     return db.session.get(PaymentTransaction, new_pk)

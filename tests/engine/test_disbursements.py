@@ -234,6 +234,7 @@ def test_callback_route_is_in_openapi(client):
     ({"amount": "-1.00"}, "amount"),
     ({"amount": "1.005"}, "amount"),
     ({"currency": "USD"}, "currency"),
+    ({"requestId": "refund:TXN20261123000001"}, "requestId"),  # reserved for the payouts of WIRE refunds
 ])
 def test_bad_input_is_422_naming_the_field_and_nothing_is_stored(client, payouts, change, field):
     gw, key = payouts

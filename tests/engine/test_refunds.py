@@ -227,17 +227,6 @@ def test_partial_refund_on_a_channel_without_partial_refunds_is_refused(engine_s
     check_invariants()
 
 
-def test_wire_refunds_are_refused_until_the_disbursement_service(engine_setup):
-    pid = make_order(amount="1000.00")
-    _pay(engine_setup, pid, ("1000.00", "WALLET"))
-    db.session.execute(sa.update(PaymentTransaction).values(channel_kind="WIRE", channel_code="WIRE_ICBC"))
-    db.session.commit()
-    with pytest.raises(StateConflict, match="disbursement service"):
-        _refund(pid, "100.00")
-    assert _count(Refund) == 0
-    check_invariants()
-
-
 # --- ONLINE against the sandbox gateway -----------------------------------------------------------
 
 def _pay_online(online, engine_setup, pid, amount):
