@@ -22,6 +22,11 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
+# deb_installed PKG: true when the Debian package PKG is installed (false where there is no dpkg).
+deb_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
 # ensure_venv EXTRAS: a virtualenv in $VENV with the project installed editable with these extras
 # (comma list, e.g. "test"). pip runs only when pyproject.toml changed since the last install, or
 # when an extra is asked for that was not installed with it.
