@@ -31,15 +31,13 @@ from ..domain.money import money_str
 from ..domain.order_status import derive_refund_status
 from ..domain.timeutil import to_shanghai_iso
 from ..extensions import db
-from ..models import Channel, ChannelPayment, CreditRecord, PaymentOrder, PaymentTransaction, Refund, Reseller
+from ..models import Channel, ChannelPayment, PaymentOrder, PaymentTransaction, Refund, Reseller
 from ..models.payment_order import StatusLog
 from ..models.types import now_utc
-from . import audit, channels, ids, outbox, refund_wire, wallet
+from . import audit, channels, ids, outbox, refund_credit, refund_wire, wallet
 from .actor import SYSTEM, Actor
-from .credit_line import _entry as credit_entry
 from .idempotency import request_fingerprint
 from .tx import transaction
-from .wallet import lock_reseller
 
 log = logging.getLogger(__name__)
 
@@ -273,32 +271,8 @@ def _execute_internal(part, order, orig, refund, actor, reseller_code) -> None:
                             memo=f"refund {refund.refund_order_id}")
         part.channel_transaction_id = f"WL{entry.id:010d}"
     else:
-        _refund_credit(part, order, orig, refund, actor)
+        refund_credit.refund_credit_part(part, order, orig, refund, actor)
     _apply(part, order, orig, "SUCCESS", "", actor, reseller_code)
-
-
-def _refund_credit(part, order, orig, refund, actor) -> None:
-    """Reduce the credit record the original transaction opened; what was already repaid goes to the wallet."""
-    amount = -part.amount
-    rec = db.session.scalar(sa.select(CreditRecord).where(CreditRecord.transaction_id == orig.id).with_for_update())
-    r = lock_reseller(order.reseller_id)
-    applied = ZERO
-    if rec is not None:
-        applied = min(amount, rec.outstanding_amount)
-        if applied > 0:
-            rec.outstanding_amount -= applied
-            rec.status = "REPAID" if rec.outstanding_amount == 0 else rec.status
-            r.credit_used -= applied
-            credit_entry(r, rec.id, "REFUND", -applied, part.transaction_id, actor.label)
-        outbox.emit("credit_repayment.completed", "credit_record", rec.credit_record_id, {
-            "creditRecordId": rec.credit_record_id, "orderId": rec.order_id, "resellerId": r.code,
-            "repaidAmount": money_str(applied), "outstandingAmount": money_str(rec.outstanding_amount),
-            "status": rec.status, "source": "refund", "refundOrderId": refund.refund_order_id})
-    rest = amount - applied
-    if rest > 0:
-        wallet.post(order.reseller_id, rest, "REFUND", reference=part.transaction_id, actor=actor.label,
-                    memo=f"refund {refund.refund_order_id}: credit already repaid")
-    part.channel_transaction_id = rec.credit_record_id if rec is not None else None
 
 
 def _apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransaction, status: str, reason: str,
@@ -309,16 +283,18 @@ def _apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransacti
     part.completed_at = now
     orig.refunding_amount -= amount
     order.refunding_amount -= amount
+    refund = db.session.get(Refund, part.refund_id)
     if status == "SUCCESS":
         orig.refunded_amount += amount
         order.refunded_amount += amount
         order.last_refund_failed = False
+        if order.payment_type == "CREDIT_REPAYMENT":
+            refund_credit.reverse_repayment(part, order, orig, refund, actor)
     else:
         part.failure_reason = (reason or "refund failed")[:500]
         order.last_refund_failed = True
     order.updated_at = now
     order.version += 1
-    refund = db.session.get(Refund, part.refund_id)
     _apply_refund_status(order, actor, f"refund part {part.transaction_id} {status.lower()}")
     _refresh_refund_status(refund)
     payload = {**refund_event(refund, order, reseller_code), "transactionId": part.transaction_id,

@@ -147,3 +147,6 @@ def check_invariants() -> None:
             CreditRecord.reseller_id == r.id))), zero)
         assert r.credit_used == used == outstanding, (r.code, r.credit_used, used, outstanding)
     db.session.rollback()
+
+
+from .refund_fixtures import wire  # noqa: E402,F401  (a fixture for refund tests; it uses the helpers above)

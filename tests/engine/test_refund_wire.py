@@ -19,94 +19,30 @@ from app.domain.errors import DomainError, StateConflict
 from app.extensions import db
 from app.models import AuditEntry, Disbursement, Merchant, OutboxEvent, PaymentTransaction, Refund, Reseller
 from app.models.types import now_utc
-from app.services import checkout, crypto, disbursements, refunds, vouchers
-from app.services.actor import Actor
-from app.services.checkout import AllocationIn
+from app.services import disbursements, refunds
 from app.services.refunds import RefundInstruction, create_refund
 from sandbox.testing import wait_until
 
-from .conftest import FINANCE, OPERATOR, check_invariants, detached, make_order, order
+from .conftest import FINANCE, check_invariants, detached, make_order, order
 from .online_fixtures import CALLBACK_SECRET, MERCHANT
-
-ORDER_SYSTEM = Actor(type="api_client", id="order-system", client_id=None)
-ACCOUNT = "6222021234567890123"
-_n = {"n": 0}
-
-
-@pytest.fixture
-def wire(app, online, engine_setup, tmp_path):
-    """M1001 (single 50,000, daily 100,000) pays; R1001 has a refund account at ICBC."""
-    app.config["VOUCHER_DIR"] = str(tmp_path)
-    db.session.add(Merchant(merchant_id="M1001", name="Payouts", active=True, single_limit=Decimal("50000.00"),
-                            daily_limit=Decimal("100000.00")))
-    r = db.session.get(Reseller, engine_setup["R1001"])
-    r.refund_account_no_enc, r.refund_account_name, r.refund_bank_code = crypto.encrypt(ACCOUNT), "华东设备", "ICBC"
-    db.session.commit()
-    online.set_faults(payout_outcome="success", payout_delay_ms=100, payout_timeout_sleep_ms=15000)
-    saved = app.config.get("DISBURSE_BANK_TIMEOUT_SECONDS")
-    yield online
-    app.config["DISBURSE_BANK_TIMEOUT_SECONDS"] = saved
-
-
-def pay_by_wire(engine_setup, pid, amount):
-    """Checkout on WIRE_ICBC, voucher uploaded, finance confirms the amount received."""
-    res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, amount, "WIRE_ICBC")])
-    db.session.remove()
-    from app.models import ChannelPayment
-
-    number = db.session.scalar(sa.select(ChannelPayment.channel_payment_id).where(
-        ChannelPayment.merged_payment_id == res.merged_pk))
-    db.session.rollback()
-    users = engine_setup["users"]
-    v = vouchers.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "slip.pdf", b"%PDF-1.7 slip")
-    vouchers.confirm(FINANCE, "finance", users["fin"], v.id, amount)
-    db.session.remove()
-
-
-def _pay(engine_setup, pid, *rows):
-    for a, c in rows:
-        checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, a, c)])
-        db.session.remove()
-
-
-def _refund(pid, amount, ro=None, **kw):
-    _n["n"] += 1
-    ins = RefundInstruction(refund_order_id=ro or f"RW-{_n['n']:05d}", payment_id=pid, amount=Decimal(amount), **kw)
-    refund, code, dup = create_refund(ORDER_SYSTEM, ins)
-    data = refunds.refund_dict(refund)
-    db.session.rollback()
-    return data, code, dup
+from .refund_fixtures import (
+    ACCOUNT,
+    ORDER_SYSTEM,
+    count,
+    events,
+    part,
+    pay,
+    pay_by_wire,
+    pay_online,
+    refund,
+    refund_status,
+)
 
 
 def payout_of(part_txn_id: str) -> Disbursement:
     db.session.expire_all()
     pk = db.session.scalar(sa.select(PaymentTransaction.id).where(PaymentTransaction.transaction_id == part_txn_id))
     return detached(db.session.scalar(sa.select(Disbursement).where(Disbursement.refund_transaction_id == pk)))
-
-
-def part(txn_id) -> PaymentTransaction:
-    db.session.expire_all()
-    return detached(db.session.scalar(sa.select(PaymentTransaction).where(PaymentTransaction.transaction_id == txn_id)))
-
-
-def refund_status(ro):
-    db.session.expire_all()
-    s = db.session.scalar(sa.select(Refund.status).where(Refund.refund_order_id == ro))
-    db.session.rollback()
-    return s
-
-
-def count(model, *where):
-    n = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
-    db.session.rollback()
-    return n
-
-
-def events(event_type):
-    rows = [e.payload for e in db.session.scalars(sa.select(OutboxEvent).where(OutboxEvent.event_type == event_type)
-                                                  .order_by(OutboxEvent.id))]
-    db.session.rollback()
-    return rows
 
 
 def gateway_payout(gw, order_no) -> dict:
@@ -119,7 +55,7 @@ def gateway_payout(gw, order_no) -> dict:
 def test_wire_refund_is_paid_out_to_the_registered_account(wire, engine_setup):
     pid = make_order(amount="1000.00")
     pay_by_wire(engine_setup, pid, "1000.00")
-    data, code, dup = _refund(pid, "300.00", ro="RW-PAY")
+    data, code, dup = refund(pid, "300.00", ro="RW-PAY")
     assert (code, dup) == (202, False)
     (p,) = data["parts"]
     assert (p["paymentChannel"], p["transactionAmount"]) == ("WIRE_ICBC", "-300.00")
@@ -140,7 +76,7 @@ def test_wire_refund_is_paid_out_to_the_registered_account(wire, engine_setup):
     assert ev["refundOrderId"] == "RW-PAY" and ev["transactionAmount"] == "300.00"
     (completed,) = events("disbursement.completed")
     assert completed["source"] == "REFUND" and ACCOUNT not in json.dumps(completed)
-    again, code2, dup2 = _refund(pid, "300.00", ro="RW-PAY")
+    again, code2, dup2 = refund(pid, "300.00", ro="RW-PAY")
     assert (code2, dup2, again["status"]) == (202, True, "SUCCESS")
     assert count(Disbursement) == 1
     check_invariants()
@@ -151,7 +87,7 @@ def test_asynchronous_payout_settles_the_part_by_callback(wire, engine_setup, ou
     wire.set_faults(payout_outcome=outcome)
     pid = make_order(amount="1000.00")
     pay_by_wire(engine_setup, pid, "1000.00")
-    data, code, _ = _refund(pid, "1000.00", ro="RW-ASYNC", refund_type="FULL")
+    data, code, _ = refund(pid, "1000.00", ro="RW-ASYNC", refund_type="FULL")
     assert code == 202 and data["status"] == "PROCESSING" and order(pid).refund_status == "REFUNDING"
     txn_id = data["parts"][0]["transactionId"]
     assert payout_of(txn_id).status == "PROCESSING"
@@ -171,7 +107,7 @@ def test_failed_payout_is_retried_by_finance_as_a_new_payout(wire, engine_setup)
     wire.set_faults(payout_outcome="fail")
     pid = make_order(amount="800.00")
     pay_by_wire(engine_setup, pid, "800.00")
-    data, _, _ = _refund(pid, "500.00", ro="RW-RETRY")
+    data, _, _ = refund(pid, "500.00", ro="RW-RETRY")
     failed = part(data["parts"][0]["transactionId"])
     assert failed.status == "FAILED" and refund_status("RW-RETRY") == "FAILED"
     assert order(pid).refund_status == "REFUND_FAILED"
@@ -193,7 +129,7 @@ def test_payout_never_answered_goes_manual_and_finance_settles_the_part(wire, en
     wire.set_faults(payout_outcome="processing_forever")
     pid = make_order(amount="1000.00")
     pay_by_wire(engine_setup, pid, "1000.00")
-    data, _, _ = _refund(pid, "400.00", ro="RW-MANUAL")
+    data, _, _ = refund(pid, "400.00", ro="RW-MANUAL")
     txn_id = data["parts"][0]["transactionId"]
     now = now_utc()
     for _ in range(disbursements.MAX_POLL_ATTEMPTS):
@@ -220,7 +156,7 @@ def test_payout_timeout_sends_no_second_payout_and_the_query_settles_the_part(ap
     wire.set_faults(payout_outcome="timeout", payout_timeout_sleep_ms=3000, drop_rate=1.0)
     pid = make_order(amount="1000.00")
     pay_by_wire(engine_setup, pid, "1000.00")
-    data, code, _ = _refund(pid, "250.00", ro="RW-TIMEOUT")
+    data, code, _ = refund(pid, "250.00", ro="RW-TIMEOUT")
     txn_id = data["parts"][0]["transactionId"]
     d = payout_of(txn_id)
     assert code == 202 and d.status == "PROCESSING" and part(txn_id).status == "PROCESSING"
@@ -240,7 +176,7 @@ def test_forged_payout_callback_changes_neither_payout_nor_part(app, client, wir
     wire.set_faults(payout_outcome="processing_forever")
     pid = make_order(amount="1000.00")
     pay_by_wire(engine_setup, pid, "1000.00")
-    data, _, _ = _refund(pid, "100.00", ro="RW-FORGE")
+    data, _, _ = refund(pid, "100.00", ro="RW-FORGE")
     txn_id = data["parts"][0]["transactionId"]
     d = payout_of(txn_id)
 
@@ -272,7 +208,7 @@ def test_crash_before_the_bank_call_is_sent_by_the_poller(app, wire, engine_setu
     base = ch.config["base_url"]
     ch.config = {**ch.config, "base_url": unreachable}
     db.session.commit()
-    data, _, _ = _refund(pid, "100.00", ro="RW-CRASH")
+    data, _, _ = refund(pid, "100.00", ro="RW-CRASH")
     txn_id = data["parts"][0]["transactionId"]
     assert payout_of(txn_id).status == "PROCESSING" and wire.stats()["payouts"] == 0
     ch = db.session.scalar(sa.select(Channel).where(Channel.code == "ONLINE_UNIONPAY"))
@@ -332,7 +268,7 @@ def test_unpayable_wire_refunds_are_refused_and_nothing_is_stored(app, wire, eng
         monkeypatch.setitem(app.config, "DISBURSE_CHANNEL_CODE", "NOPE")
     db.session.commit()
     with pytest.raises(StateConflict, match=match):
-        _refund(pid, amount)
+        refund(pid, amount)
     _nothing_stored(pid)
     assert wire.stats()["payouts"] == 0
     check_invariants()
@@ -342,34 +278,23 @@ def test_daily_limit_counts_refund_payouts(wire, engine_setup):
     pid = make_order(amount="100000.01")
     pay_by_wire(engine_setup, pid, "100000.01")
     for _ in range(2):
-        data, _, _ = _refund(pid, "50000.00")
+        data, _, _ = refund(pid, "50000.00")
         assert data["status"] == "SUCCESS"
     with pytest.raises(StateConflict, match="daily limit 100000.00"):
-        _refund(pid, "0.01")
+        refund(pid, "0.01")
     assert count(Disbursement) == 2
     check_invariants()
 
 
 # --- every channel, every strategy ----------------------------------------------------------------------
 
-def _pay_online(gw, engine_setup, pid, amount):
-    from app.models import ChannelPayment
-
-    before = order(pid).paid_amount
-    res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, amount, "ONLINE_UNIONPAY")])
-    db.session.expire_all()
-    cp = detached(db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == res.merged_pk)))
-    gw.complete_payment(cp.channel_transaction_id, "SUCCESS")
-    wait_until(lambda: order(pid).paid_amount == before + Decimal(amount))
-
-
 def _four_channels(wire, engine_setup):
     """An order of 4000.00 paid 1000.00 on each of ONLINE, WALLET, CREDIT and WIRE, in that order (the
     gateway's paidAt has whole seconds, so ONLINE goes first to keep LATEST's order certain)."""
     wire.set_faults(refund_delay_ms=50, refund_outcome="SUCCESS", payout_outcome="async_success")
     pid = make_order(amount="4000.00")
-    _pay_online(wire, engine_setup, pid, "1000.00")
-    _pay(engine_setup, pid, ("1000.00", "WALLET"), ("1000.00", "CREDIT"))
+    pay_online(wire, engine_setup, pid, "1000.00")
+    pay(engine_setup, pid, ("1000.00", "WALLET"), ("1000.00", "CREDIT"))
     pay_by_wire(engine_setup, pid, "1000.00")
     return pid
 
@@ -391,24 +316,24 @@ def test_every_strategy_over_every_channel(wire, engine_setup):
     pid = _four_channels(wire, engine_setup)
     txns = _payments(pid)
     # PROPORTIONAL: 1000.00 over four equal payments.
-    data, code, _ = _refund(pid, "1000.00", ro="RW-P", strategy="PROPORTIONAL")
+    data, code, _ = refund(pid, "1000.00", ro="RW-P", strategy="PROPORTIONAL")
     assert code == 202 and _by_channel(data) == {"WALLET": "-250.00", "CREDIT": "-250.00",
                                                  "ONLINE_UNIONPAY": "-250.00", "WIRE_ICBC": "-250.00"}
     # LATEST: newest first (WIRE has 750.00 left), spilling into the next newest, CREDIT.
-    data, _, _ = _refund(pid, "800.00", ro="RW-L")
+    data, _, _ = refund(pid, "800.00", ro="RW-L")
     assert _by_channel(data) == {"WIRE_ICBC": "-750.00", "CREDIT": "-50.00"}
     # SPECIFIED on each channel.
     for kind, ro in (("WALLET", "RW-S1"), ("CREDIT", "RW-S2"), ("ONLINE", "RW-S3")):
-        data, _, _ = _refund(pid, "100.00", ro=ro, strategy="SPECIFIED", transaction_id=txns[kind])
+        data, _, _ = refund(pid, "100.00", ro=ro, strategy="SPECIFIED", transaction_id=txns[kind])
         assert [p["originalTransactionId"] for p in data["parts"]] == [txns[kind]]
     for ro in ("RW-P", "RW-L", "RW-S1", "RW-S2", "RW-S3"):
         wait_until(lambda ro=ro: refund_status(ro) == "SUCCESS", timeout=10)
     o = order(pid)
     assert (o.refunded_amount, o.refunding_amount) == (Decimal("2100.00"), 0)
     with pytest.raises(StateConflict, match="refundable amount 0.00 of transaction"):
-        _refund(pid, "0.01", strategy="SPECIFIED", transaction_id=txns["WIRE"])
+        refund(pid, "0.01", strategy="SPECIFIED", transaction_id=txns["WIRE"])
     # FULL refunds what is left, on every channel that has something left.
-    data, _, _ = _refund(pid, "1900.00", ro="RW-F", refund_type="FULL", strategy="PROPORTIONAL")
+    data, _, _ = refund(pid, "1900.00", ro="RW-F", refund_type="FULL", strategy="PROPORTIONAL")
     assert set(_by_channel(data)) == {"WALLET", "CREDIT", "ONLINE_UNIONPAY"}
     wait_until(lambda: refund_status("RW-F") == "SUCCESS", timeout=10)
     assert order(pid).refund_status == "FULL_REFUNDED"

@@ -1,0 +1,104 @@
+"""Refund test helpers: the payout merchant and the reseller's refund account (``wire``), paying an
+order by wire (voucher confirmed by finance) or online (the sandbox's pay page), and making refunds."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import ChannelPayment, Merchant, OutboxEvent, PaymentTransaction, Refund, Reseller
+from app.services import checkout, crypto, refunds, vouchers
+from app.services.actor import Actor
+from app.services.checkout import AllocationIn
+from app.services.refunds import RefundInstruction, create_refund
+from sandbox.testing import wait_until
+
+from .conftest import FINANCE, OPERATOR, detached, order
+
+ORDER_SYSTEM = Actor(type="api_client", id="order-system", client_id=None)
+ACCOUNT = "6222021234567890123"
+_n = {"n": 0}
+
+
+@pytest.fixture
+def wire(app, online, engine_setup, tmp_path):
+    """The sandbox gateway with M1001 (single 50,000, daily 100,000) paying out; R1001 has a refund
+    account at ICBC."""
+    app.config["VOUCHER_DIR"] = str(tmp_path)
+    db.session.add(Merchant(merchant_id="M1001", name="Payouts", active=True, single_limit=Decimal("50000.00"),
+                            daily_limit=Decimal("100000.00")))
+    r = db.session.get(Reseller, engine_setup["R1001"])
+    r.refund_account_no_enc, r.refund_account_name, r.refund_bank_code = crypto.encrypt(ACCOUNT), "华东设备", "ICBC"
+    db.session.commit()
+    online.set_faults(payout_outcome="success", payout_delay_ms=100, payout_timeout_sleep_ms=15000)
+    saved = app.config.get("DISBURSE_BANK_TIMEOUT_SECONDS")
+    yield online
+    app.config["DISBURSE_BANK_TIMEOUT_SECONDS"] = saved
+
+
+def pay(engine_setup, pid, *rows):
+    """(amount, channel) rows, one checkout each; for WALLET and CREDIT, which settle at once."""
+    for a, c in rows:
+        checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, a, c)])
+        db.session.remove()
+
+
+def pay_by_wire(engine_setup, pid, amount):
+    """Checkout on WIRE_ICBC, voucher uploaded, finance confirms the amount received."""
+    res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, amount, "WIRE_ICBC")])
+    db.session.remove()
+    number = db.session.scalar(sa.select(ChannelPayment.channel_payment_id).where(
+        ChannelPayment.merged_payment_id == res.merged_pk))
+    db.session.rollback()
+    users = engine_setup["users"]
+    v = vouchers.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "slip.pdf", b"%PDF-1.7 slip")
+    vouchers.confirm(FINANCE, "finance", users["fin"], v.id, amount)
+    db.session.remove()
+
+
+def pay_online(gw, engine_setup, pid, amount):
+    """Checkout on ONLINE_UNIONPAY, paid on the gateway, settled by its callback."""
+    before = order(pid).paid_amount
+    res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, amount, "ONLINE_UNIONPAY")])
+    db.session.expire_all()
+    cp = detached(db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == res.merged_pk)))
+    gw.complete_payment(cp.channel_transaction_id, "SUCCESS")
+    wait_until(lambda: order(pid).paid_amount == before + Decimal(amount))
+
+
+def refund(pid, amount, ro=None, **kw):
+    """create_refund as the order system; returns (Refund dict, HTTP status, duplicate)."""
+    _n["n"] += 1
+    ins = RefundInstruction(refund_order_id=ro or f"RW-{_n['n']:05d}", payment_id=pid, amount=Decimal(amount), **kw)
+    r, code, dup = create_refund(ORDER_SYSTEM, ins)
+    data = refunds.refund_dict(r)
+    db.session.rollback()
+    return data, code, dup
+
+
+def refund_status(ro):
+    db.session.expire_all()
+    s = db.session.scalar(sa.select(Refund.status).where(Refund.refund_order_id == ro))
+    db.session.rollback()
+    return s
+
+
+def part(txn_id) -> PaymentTransaction:
+    db.session.expire_all()
+    return detached(db.session.scalar(sa.select(PaymentTransaction).where(PaymentTransaction.transaction_id == txn_id)))
+
+
+def count(model, *where):
+    n = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+    db.session.rollback()
+    return n
+
+
+def events(event_type):
+    rows = [e.payload for e in db.session.scalars(sa.select(OutboxEvent).where(OutboxEvent.event_type == event_type)
+                                                  .order_by(OutboxEvent.id))]
+    db.session.rollback()
+    return rows
