@@ -1,15 +1,38 @@
-"""/credit: not built yet (placeholder so that navigation resolves)."""
+"""/credit: the signed-in reseller's credit line (信用额度): limit, used and available credit, the credit
+records (one per order paid with credit: outstanding amount, due date, OPEN/OVERDUE/REPAID) and the
+CREDIT_REPAYMENT payment orders that repay them. Only that company's rows are ever read."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, render_template, request
 
-from .access import RESELLER, allow
+from ...services import ledger_queries
+from .access import RESELLER, allow, is_htmx, reseller_id
+from .finance_vouchers import page_arg
 
 bp = Blueprint("credit", __name__)
+
+
+def _int_arg(name: str) -> int:
+    try:
+        return max(1, min(int(request.args.get(name, "1")), 100000))
+    except ValueError:
+        return 1
 
 
 @bp.get("/credit")
 @allow(RESELLER)
 def index():
-    abort(404)
+    rid = reseller_id()
+    status = request.args.get("status")
+    status = status if status in ledger_queries.RECORD_STATUSES else None
+    context = {
+        "summary": ledger_queries.credit_summary(rid),
+        "records": ledger_queries.credit_records(rid, page_arg(), status),
+        "repayments": ledger_queries.repayment_orders(rid, _int_arg("rpage")),
+        "status": status or "",
+        "statuses": ledger_queries.RECORD_STATUSES,
+    }
+    if is_htmx():
+        return render_template("reseller/credit_records.html", **context)
+    return render_template("reseller/credit.html", **context)

@@ -1,10 +1,13 @@
-"""/wallet: not built yet (placeholder so that navigation resolves)."""
+"""/wallet: the signed-in reseller's enterprise wallet (企业寄存资金): balance and its ledger, newest
+first, paginated, optionally by entry type. Only that company's entries are ever read."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, render_template, request
 
-from .access import RESELLER, allow
+from ...services import ledger_queries
+from .access import RESELLER, allow, is_htmx, reseller_id
+from .finance_vouchers import page_arg
 
 bp = Blueprint("wallet", __name__)
 
@@ -12,4 +15,16 @@ bp = Blueprint("wallet", __name__)
 @bp.get("/wallet")
 @allow(RESELLER)
 def index():
-    abort(404)
+    rid = reseller_id()
+    entry_type = request.args.get("type")
+    entry_type = entry_type if entry_type in ledger_queries.WALLET_TYPES else None
+    context = {
+        "balance": ledger_queries.wallet_balance(rid),
+        "totals": ledger_queries.wallet_totals(rid),
+        "entries": ledger_queries.wallet_entries(rid, page_arg(), entry_type),
+        "entry_type": entry_type or "",
+        "types": ledger_queries.WALLET_TYPES,
+    }
+    if is_htmx():
+        return render_template("reseller/wallet_entries.html", **context)
+    return render_template("reseller/wallet.html", **context)
