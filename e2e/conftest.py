@@ -16,6 +16,7 @@ a failing test leaves ``FAILED-<test>-<n>.png`` there too.
     E2E_REDIS_URL      default redis://127.0.0.1:6379/12 (a private redis-server when nothing answers)
     E2E_CHROMIUM       default /usr/bin/chromium
     E2E_HEADED=1       show the browser (E2E_SLOWMO=ms to slow it down)
+    E2E_ATTACH=FILE    use the stack that ``python -m e2e.serve`` keeps running (it prints FILE)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -257,6 +259,17 @@ class Stack:
         data = self.api("GET", f"/api/v1/integration/payment/{payment_id}/transactions")["data"]
         return data["items"] if isinstance(data, dict) else data
 
+    def wallet_balance(self, reseller: str = "R1001") -> Decimal:
+        return Decimal(self.api("GET", f"/api/v1/integration/resellers/{reseller}")["data"]["walletBalance"])
+
+    def credit_available(self, reseller: str = "R1001") -> Decimal:
+        data = self.api("GET", f"/api/v1/integration/credit/{reseller}/limit")["data"]
+        return Decimal(data["availableCreditLimit"])
+
+    def credit_records(self, order_id: str, reseller: str = "R1001") -> list[dict]:
+        data = self.api("GET", f"/api/v1/integration/credit/records?resellerId={reseller}&orderId={order_id}")["data"]
+        return data["items"] if isinstance(data, dict) else data
+
     def check_alive(self) -> None:
         dead = [c for c in self.children if not c.alive()]
         if dead:
@@ -317,9 +330,9 @@ def _wait_ready(stack: Stack, timeout: float = 90.0) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def running_stack(tmp: Path) -> Iterator[Stack]:
+    """The whole stack with its files under ``tmp``; stopped (and its database dropped) on exit."""
     log_dir = tmp / "logs"
     log_dir.mkdir()
     _LOG_DIRS.append(log_dir)
@@ -359,7 +372,6 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         })
         flask = [PY, "-m", "flask", "--app", "app"]
         _run(flask + ["db", "upgrade"], env, "flask db upgrade", log_dir)
-        _run(flask + ["i18n", "compile"], env, "flask i18n compile", log_dir)
         _run(flask + ["demo", "seed"], env, "flask demo seed", log_dir)
 
         # The sign-in limit is read from the app's config only: the factory gets it as an override.
@@ -385,6 +397,24 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             gateway.stop()
         for cleanup in reversed(cleanups):
             cleanup()
+
+
+def attached_stack(path: str) -> Stack:
+    """The stack that ``python -m e2e.serve`` runs, from the JSON file it wrote (E2E_ATTACH)."""
+    info = json.loads(Path(path).read_text())
+    gateway = SandboxProcess(None, info["gateway"], "", "", "", {}, None, False)
+    return Stack(info["base_url"], gateway, info["password"], info["api_key"], info["database_url"],
+                 info["redis_url"], info["queue_prefix"], Path(info["log_dir"]))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    if os.environ.get("E2E_ATTACH"):  # write and rerun tests against a stack that keeps running
+        SCREENSHOTS.mkdir(exist_ok=True)
+        yield attached_stack(os.environ["E2E_ATTACH"])
+        return
+    with running_stack(tmp_path_factory.mktemp("e2e")) as s:
+        yield s
 
 
 # ---------------------------------------------------------------------------------------------- the browser
@@ -466,6 +496,12 @@ def shot(page: Page, name: str) -> None:
 
 
 _LOGIN_URL = re.compile(r"/login(\?|$)")
+
+
+def pytest_sessionstart(session):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for old in SCREENSHOTS.glob("FAILED-*"):  # what the last run's failures left
+        old.unlink()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
