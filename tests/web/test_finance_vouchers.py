@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from functools import wraps
@@ -366,6 +368,28 @@ def test_double_confirm_by_two_finance_users_one_wins_the_other_is_told(desk, si
     assert snapshot([a], vid) == after_first
     assert voucher(vid).reviewed_by_user_id == user_id("finance@example.com")
     assert wallet_of("R1001") - Decimal("500000.00") == Decimal("200.00")  # the excess, once
+
+
+def test_two_finance_users_confirming_at_the_same_moment_pay_once(desk, signed_in):
+    first, first_token = desk
+    second = signed_in("finance2@example.com")
+    second_token = csrf_token(second, "/finance/vouchers")
+    a = make_order(amount="1000.00")
+    vid = upload(wire_payment([(a, "1000.00")]))
+    barrier = threading.Barrier(2)
+
+    def confirm(client, token, amount):
+        barrier.wait()
+        return post(client, f"/finance/vouchers/{vid}/confirm", {"receivedAmount": amount}, token, htmx=True)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(confirm, (first, second), (first_token, second_token), ("1100.00", "1300.00")))
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    winner = next(r for r in answers if r.status_code == 200).get_data(as_text=True)
+    excess = Decimal("100.00") if "¥1,100.00" in winner else Decimal("300.00")
+    assert wallet_of("R1001") == Decimal("500000.00") + excess  # credited once, by the winner
+    assert order(a).payment_status == "PAID"
+    assert count(AuditEntry, AuditEntry.action == "voucher.confirm") == 1
 
 
 def test_unknown_voucher_is_404(desk):
