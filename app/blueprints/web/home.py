@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from .access import ANY_USER, FINANCE, allow
+from ...services.dashboard import DUE_SOON_DAYS, reseller_dashboard
+from .access import ANY_USER, FINANCE, allow, reseller_id
 
 bp = Blueprint("home", __name__)
 
@@ -17,4 +18,4 @@ def index():
         return redirect(url_for("finance_vouchers.index"))
     if current_user.role == "admin":
         return render_template("admin_home.html")
-    return render_template("reseller/dashboard.html")
+    return render_template("reseller/dashboard.html", d=reseller_dashboard(reseller_id()), due_days=DUE_SOON_DAYS)
