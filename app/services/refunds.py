@@ -28,15 +28,14 @@ from ..channels.base import ChannelError, ChannelUnavailable, RefundRequest, Ref
 from ..channels.registry import adapter_for
 from ..domain.errors import IdempotencyKeyReused, NotFound, StateConflict, ValidationFailed
 from ..domain.money import money_str
-from ..domain.order_status import derive_refund_status
 from ..domain.timeutil import to_shanghai_iso
 from ..extensions import db
 from ..models import Channel, ChannelPayment, PaymentOrder, PaymentTransaction, Refund, Reseller
-from ..models.payment_order import StatusLog
 from ..models.types import now_utc
 from . import audit, channels, ids, outbox, refund_credit, refund_wire, wallet
 from .actor import SYSTEM, Actor
 from .idempotency import request_fingerprint
+from .payment_orders import apply_refund_status
 from .tx import transaction
 
 log = logging.getLogger(__name__)
@@ -230,7 +229,7 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
             db.session.add(refund)
             db.session.flush()
             parts = [_new_part(refund, order, orig, amount) for orig, amount in plan]
-            _apply_refund_status(order, actor, f"refund {refund.refund_order_id} requested")
+            apply_refund_status(order, actor, f"refund {refund.refund_order_id} requested")
             code = _reseller_code(order.reseller_id)
             audit.record(actor, "refund.created", "refund", refund.refund_id, None, {
                 "refundOrderId": refund.refund_order_id, "paymentId": order.payment_id,
@@ -295,7 +294,7 @@ def _apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransacti
         order.last_refund_failed = True
     order.updated_at = now
     order.version += 1
-    _apply_refund_status(order, actor, f"refund part {part.transaction_id} {status.lower()}")
+    apply_refund_status(order, actor, f"refund part {part.transaction_id} {status.lower()}")
     _refresh_refund_status(refund)
     payload = {**refund_event(refund, order, reseller_code), "transactionId": part.transaction_id,
                "transactionAmount": money_str(amount), "channelInfo": {
@@ -304,15 +303,6 @@ def _apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransacti
     outbox.emit(f"refund.{'succeeded' if status == 'SUCCESS' else 'failed'}", "refund", refund.refund_id, payload)
     audit.record(actor, f"refund_part.{status.lower()}", "transaction", part.transaction_id, None,
                  {"amount": money_str(amount), "refundOrderId": refund.refund_order_id, "reason": reason or None})
-
-
-def _apply_refund_status(order: PaymentOrder, actor: Actor, reason: str) -> None:
-    new = derive_refund_status(paid=order.paid_amount, refunded=order.refunded_amount,
-                               refunding=order.refunding_amount, last_refund_failed=order.last_refund_failed).value
-    if new != order.refund_status:
-        db.session.add(StatusLog(payment_order_id=order.id, field="refund", from_status=order.refund_status,
-                                 to_status=new, reason=reason[:500], actor=actor.label))
-        order.refund_status = new
 
 
 def _refresh_refund_status(refund: Refund) -> None:
@@ -478,7 +468,7 @@ def retry_part(actor: Actor, txn_pk: int) -> PaymentTransaction:
             raise StateConflict(f"transaction {orig.transaction_id} has only {orig.refundable_amount:.2f} "
                                 f"left to refund")
         part = _new_part(refund, order, orig, amount, remark=f"retry of {failed.transaction_id}")
-        _apply_refund_status(order, actor, f"refund part {failed.transaction_id} retried")
+        apply_refund_status(order, actor, f"refund part {failed.transaction_id} retried")
         _refresh_refund_status(refund)
         audit.record(actor, "refund_part.retried", "transaction", failed.transaction_id, None,
                      {"newTransactionId": part.transaction_id, "amount": money_str(amount)})

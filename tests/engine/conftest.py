@@ -8,15 +8,19 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.domain.order_status import derive_refund_status
 from app.extensions import db
 from app.models import (
     Channel,
     ChannelPayment,
     CreditEntry,
     CreditRecord,
+    Disbursement,
     MergedPayment,
+    OutboxEvent,
     PaymentOrder,
     PaymentTransaction,
+    Refund,
     Reseller,
     User,
     WalletEntry,
@@ -127,6 +131,10 @@ def check_invariants() -> None:
             assert p.refunded_amount + p.refunding_amount <= p.amount
         assert zero <= o.refunded_amount <= o.paid_amount <= o.payment_amount
         assert o.reserved_amount + o.paid_amount <= o.payment_amount
+        assert o.refund_status == derive_refund_status(
+            paid=o.paid_amount, refunded=o.refunded_amount, refunding=o.refunding_amount,
+            last_refund_failed=o.last_refund_failed).value, (o.payment_id, o.refund_status)
+    _check_refunds()
     for mp in db.session.scalars(sa.select(MergedPayment)):
         cps = db.session.scalars(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == mp.id)).all()
         allocations = db.session.scalars(sa.select(PaymentTransaction).where(
@@ -147,6 +155,69 @@ def check_invariants() -> None:
             CreditRecord.reseller_id == r.id))), zero)
         assert r.credit_used == used == outstanding, (r.code, r.credit_used, used, outstanding)
     db.session.rollback()
+
+
+FINAL_EVENT = {"SUCCESS": "refund.succeeded", "FAILED": "refund.failed"}
+PAYOUT_OF_PART = {"SUCCESS": {"SUCCESS"}, "FAILED": {"FAILED"}, "PROCESSING": {"INIT", "PROCESSING", "MANUAL"}}
+
+
+def _check_refunds() -> None:
+    """Each REFUND part: negative, on its original SUCCESS payment's order and channel, keyed by its
+    refund; a WIRE part has exactly one payout, in the matching state, and other parts none; a final
+    part has exactly one refund.succeeded|failed event, a PROCESSING one none. Each refund: its parts
+    (before any retry) sum to its amount, at most its amount succeeds or is in flight, and its status
+    follows its parts."""
+    zero = Decimal("0.00")
+    parts = db.session.scalars(sa.select(PaymentTransaction).where(
+        PaymentTransaction.transaction_type == "REFUND")).all()
+    if not parts and not db.session.scalar(sa.select(sa.func.count()).select_from(Disbursement).where(
+            Disbursement.refund_transaction_id.is_not(None))):
+        return
+    originals = {t.id: t for t in db.session.scalars(sa.select(PaymentTransaction).where(
+        PaymentTransaction.id.in_({p.original_transaction_id for p in parts})))}
+    refunds = {r.id: r for r in db.session.scalars(sa.select(Refund))}
+    payouts: dict[int, list[Disbursement]] = {}
+    for d in db.session.scalars(sa.select(Disbursement).where(Disbursement.refund_transaction_id.is_not(None))):
+        payouts.setdefault(d.refund_transaction_id, []).append(d)
+    sent: dict[str, list[str]] = {}
+    for event_type, payload in db.session.execute(sa.select(OutboxEvent.event_type, OutboxEvent.payload).where(
+            OutboxEvent.event_type.in_(FINAL_EVENT.values()))):
+        sent.setdefault(payload["transactionId"], []).append(event_type)
+    by_refund: dict[int, list[PaymentTransaction]] = {r: [] for r in refunds}
+    for t in parts:
+        orig, refund = originals.get(t.original_transaction_id), refunds[t.refund_id]
+        by_refund[t.refund_id].append(t)
+        assert t.amount < 0 and orig is not None, t.transaction_id
+        assert (orig.transaction_type, orig.status, orig.payment_order_id) == ("PAYMENT", "SUCCESS",
+                                                                               t.payment_order_id), t.transaction_id
+        assert (t.channel_code, t.channel_kind) == (orig.channel_code, orig.channel_kind), t.transaction_id
+        assert refund.payment_order_id == t.payment_order_id and t.business_order_id == refund.refund_order_id
+        mine = payouts.pop(t.id, [])
+        if t.channel_kind == "WIRE":
+            assert len(mine) == 1, (t.transaction_id, len(mine))
+            d = mine[0]
+            assert d.status in PAYOUT_OF_PART[t.status], (t.transaction_id, t.status, d.status)
+            assert (d.amount, d.source, t.channel_transaction_id) == (-t.amount, "REFUND", d.order_no)
+        else:
+            assert mine == [], t.transaction_id
+        expected = [FINAL_EVENT[t.status]] if t.status in FINAL_EVENT else []
+        assert sent.get(t.transaction_id, []) == expected, (t.transaction_id, sent.get(t.transaction_id))
+    assert payouts == {}  # no payout pays a part that does not exist
+    for refund in refunds.values():
+        mine = by_refund[refund.id]
+        first = [p for p in mine if not (p.remark or "").startswith("retry of ")]
+        assert -sum((p.amount for p in first), zero) == refund.amount, refund.refund_order_id
+        succeeded = -sum((p.amount for p in mine if p.status == "SUCCESS"), zero)
+        flight = -sum((p.amount for p in mine if p.status == "PROCESSING"), zero)
+        assert succeeded + flight <= refund.amount, refund.refund_order_id
+        if flight:
+            expected_status = "PROCESSING"
+        elif succeeded == refund.amount:
+            expected_status = "SUCCESS"
+        else:
+            expected_status = "FAILED" if succeeded == 0 else "PARTIALLY_FAILED"
+        assert refund.status == expected_status, (refund.refund_order_id, refund.status, expected_status)
+        assert (refund.completed_at is None) == (expected_status == "PROCESSING"), refund.refund_order_id
 
 
 from .refund_fixtures import wire  # noqa: E402,F401  (a fixture for refund tests; it uses the helpers above)

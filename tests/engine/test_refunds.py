@@ -135,6 +135,41 @@ def test_wallet_full_refund_is_credited_at_once(engine_setup):
     check_invariants()
 
 
+def test_refund_status_follows_a_later_payment(engine_setup):
+    """Derived from the paid amount too: a FULL_REFUNDED order paid again is PARTIAL_REFUNDED."""
+    pid = make_order(amount="1000.00")
+    _pay(engine_setup, pid, ("400.00", "WALLET"))
+    _refund(pid, "400.00", refund_type="FULL")
+    assert order(pid).refund_status == "FULL_REFUNDED"
+    _pay(engine_setup, pid, ("100.00", "CREDIT"))
+    o = order(pid)
+    assert (o.paid_amount, o.refunded_amount, o.refund_status) == (Decimal("500.00"), Decimal("400.00"),
+                                                                   "PARTIAL_REFUNDED")
+    logs = db.session.scalars(sa.select(StatusLog.to_status).where(
+        StatusLog.payment_order_id == o.id, StatusLog.field == "refund").order_by(StatusLog.id)).all()
+    db.session.rollback()
+    assert logs == ["REFUNDING", "FULL_REFUNDED", "PARTIAL_REFUNDED"]
+    check_invariants()
+
+
+def test_amounts_that_add_up_exactly_are_accepted_on_every_database(engine_setup):
+    """1237.97 + 1118.67 and 0.01 + 118.12 are not exact in binary floats (SQLite's NUMERIC): the
+    rest of a partly paid order is payable, the rest of a partly refunded one refundable."""
+    pid = make_order(amount="2356.64")
+    _pay(engine_setup, pid, ("1237.97", "WALLET"), ("1118.67", "WALLET"))
+    assert order(pid).payment_status == "PAID"
+    _refund(pid, "1237.97")
+    data, _, _ = _refund(pid, "1118.67", refund_type="FULL")
+    assert data["status"] == "SUCCESS" and order(pid).refund_status == "FULL_REFUNDED"
+    other = make_order(amount="118.13")
+    _pay(engine_setup, other, ("118.13", "WALLET"))
+    txn = _payments(other)[0].transaction_id
+    _refund(other, "0.01", strategy="SPECIFIED", transaction_id=txn)
+    data, _, _ = _refund(other, "118.12", strategy="SPECIFIED", transaction_id=txn, refund_type="FULL")
+    assert data["status"] == "SUCCESS" and _txn(txn).refunded_amount == Decimal("118.13")
+    check_invariants()
+
+
 def test_latest_spills_from_newest_into_older(engine_setup):
     pid = make_order(amount="1000.00")
     _pay(engine_setup, pid, ("600.00", "WALLET"))
