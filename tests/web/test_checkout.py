@@ -493,3 +493,14 @@ def test_live_validation_without_htmx_answers_the_whole_page(app, operator):
         "csrf_token": csrf_token(operator, "/checkout"), "token": "t" * 32, **form_rows([(a, "200.00", "WALLET")])})
     assert response.status_code == 422
     assert dom(response).one("alloc-row").all("alloc-error")
+
+
+def test_an_order_whose_rest_is_in_flight_says_so(app, operator):
+    (a,) = orders(app, "100.00")
+    pay(operator, [(a, "100.00", "WIRE_ICBC")])  # all of it reserved by a wire transfer in progress
+    response = operator.get(f"/checkout?ids={a}&lang=en")
+    row = dom(response).one("alloc-row")
+    assert row.one("alloc-amount")["value"] == ""
+    assert "Nothing is payable on this order now" in row.one("alloc-error").text
+    refused = submit(operator, [(a, "10.00", "WIRE_ICBC")])
+    assert refused.status_code == 422 and "Nothing is payable" in " ".join(row_errors(refused)[a])

@@ -154,6 +154,10 @@ def _check(rid: int, rows: list[RowView], token: str) -> CheckoutState:
                 state.general_errors.append(problem_text(p, ""))
                 continue
             row = rows[p.index]
+            if p.field == "amount" and row.order is not None and row.order.payable_amount <= 0:
+                row.errors.append(_("Nothing is payable on this order now: the rest is in a payment that is "
+                                    "still in progress."))
+                continue
             hint = by_code.get(row.channel)
             row.errors.append(problem_text(p, hint.display_name(_language()) if hint else row.channel))
     return state
