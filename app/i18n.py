@@ -135,10 +135,9 @@ def extracted_message_ids() -> dict[str, str]:
         str(APP_DIR), METHOD_MAP, keywords=KEYWORDS,
         options_map={"templates/**.html": {"trimmed": "true", "silent": "false"}},
     ):
-        ids = message if isinstance(message, tuple) else (message,)
-        for mid in ids:
-            if mid:
-                found.setdefault(mid, f"app/{filename}:{lineno}")
+        mid = message[0] if isinstance(message, tuple) else message  # a plural is keyed by its singular
+        if mid:
+            found.setdefault(mid, f"app/{filename}:{lineno}")
     return found
 
 
