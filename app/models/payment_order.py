@@ -46,7 +46,11 @@ class PaymentOrder(db.Model):
             sqlite_where=sa.text("payment_status <> 'STOPPED'"),
             postgresql_where=sa.text("payment_status <> 'STOPPED'"),
         ),
-        sa.Index("ix_payment_orders_reseller_created", "reseller_id", "created_at"),
+        # Covers the portal's order list (app/services/order_list.py): filters, sorts and sums read the
+        # index only (PostgreSQL's INCLUDE; plain on SQLite).
+        sa.Index("ix_payment_orders_reseller_list", "reseller_id", "created_at",
+                 postgresql_include=["id", "payment_status", "payment_type", "payment_amount", "paid_amount",
+                                     "reserved_amount", "payment_deadline", "order_id"]),
         sa.Index("ix_payment_orders_reseller_status_created", "reseller_id", "payment_status", "created_at"),
         sa.Index("ix_payment_orders_reseller_deadline", "reseller_id", "payment_deadline"),
         sa.Index("ix_payment_orders_status_created", "payment_status", "created_at"),

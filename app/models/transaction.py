@@ -28,6 +28,7 @@ class PaymentTransaction(db.Model):
         sa.Index("ix_transactions_order_created", "payment_order_id", "created_at"),
         sa.Index("ix_transactions_channel_txn", "channel_transaction_id"),
         sa.Index("ix_transactions_channel_code_order", "channel_code", "payment_order_id"),
+        sa.Index("ix_transactions_reseller_channel_order", "reseller_id", "channel_code", "payment_order_id"),
         sa.Index("ix_transactions_completed", "completed_at"),
     )
 
@@ -35,7 +36,7 @@ class PaymentTransaction(db.Model):
     transaction_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
     payment_order_id: Mapped[int] = mapped_column(sa.ForeignKey("payment_orders.id"))
     order_id: Mapped[str] = mapped_column(sa.String(64))
-    reseller_id: Mapped[int] = mapped_column(sa.ForeignKey("resellers.id"), index=True)
+    reseller_id: Mapped[int] = mapped_column(sa.ForeignKey("resellers.id"))
     transaction_type: Mapped[str] = mapped_column(sa.String(8))
     status: Mapped[str] = mapped_column(sa.String(12))
     amount: Mapped[Decimal] = mapped_column(Money)

@@ -36,7 +36,8 @@ from ..domain.timeutil import SHANGHAI, utcnow
 from ..extensions import db
 from ..labels import label
 from ..models import PaymentOrder
-from .order_queries import SORTS, OrderFilter, _conditions
+from .order_list import conditions, order_by
+from .order_queries import OrderFilter
 from .queues import queue
 
 FORMATS = {
@@ -97,14 +98,9 @@ def _shanghai(value: datetime | None) -> datetime | None:
 def export_query(f: OrderFilter, sort: str = "-created") -> sa.Select:
     """The filtered orders, in the list's order (``order_queries.list_orders``), only the columns
     the file needs."""
-    desc = sort.startswith("-")
-    column = SORTS.get(sort.lstrip("-"), PaymentOrder.created_at)
     deadline = PaymentOrder.payment_deadline
-    return (
-        sa.select(*(c[1] for c in COLUMNS), deadline.label("deadline_for_overdue"))
-        .where(*_conditions(f))
-        .order_by(column.desc() if desc else column.asc(), PaymentOrder.id.desc() if desc else PaymentOrder.id.asc())
-    )
+    return (sa.select(*(c[1] for c in COLUMNS), deadline.label("deadline_for_overdue"))
+            .where(*conditions(f)).order_by(*order_by(sort)))
 
 
 def iter_values(f: OrderFilter, sort: str, now: datetime | None = None) -> Iterator[list]:

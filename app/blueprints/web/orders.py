@@ -32,13 +32,13 @@ from flask_wtf import FlaskForm
 from redis.exceptions import RedisError
 from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, DateInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...domain.enums import PaymentStatus, PaymentType
-from ...labels import LABELS
-from ...services import order_export
+from ...labels import LABELS, label
+from ...services import order_export, order_list
 from ...services.order_detail import filter_channels, order_detail
-from ...services.order_queries import OrderFilter, list_orders, order_totals
+from ...services.order_queries import OrderFilter
 from ...services.order_view import is_overdue
 from .access import RESELLER, allow, is_htmx, reseller_id
 
@@ -92,8 +92,6 @@ class AmountField(StringField):
 
 
 class DayField(StringField):
-    widget = DateInput()
-
     def pre_validate(self, form):
         self.parsed = parse_date(self.data) if (self.data or "").strip() else None
 
@@ -116,10 +114,9 @@ class OrderFilterForm(FlaskForm):
                                invalid_choice_message=_l("Unknown status: %(value)s"))
     paymentType = CodesField(_l("Type"), choices=[SelectChoice(t.value, LABELS[t.value]) for t in PaymentType],
                              invalid_choice_message=_l("Unknown type: %(value)s"))
-    orderId = StringField(_l("Order IDs"), render_kw={"placeholder": _l("One or more, separated by commas"),
-                                                      "autocomplete": "off"})
-    minAmount = AmountField(_l("Amount from"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    maxAmount = AmountField(_l("Amount to"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    orderId = StringField(_l("Order IDs"))
+    minAmount = AmountField(_l("Amount from"))
+    maxAmount = AmountField(_l("Amount to"))
     createdFrom = DayField(_l("Created from"))
     createdTo = DayField(_l("Created to"))
     deadlineFrom = DayField(_l("Deadline from"))
@@ -194,6 +191,18 @@ def list_url(**changes) -> str:
     return url_for("orders.index") + (f"?{query}" if query else "")
 
 
+def _label_memo():
+    """``label`` remembered for the request (a page repeats a handful of codes many times)."""
+    cache: dict[str, str] = {}
+
+    def lab(code: str) -> str:
+        if code not in cache:
+            cache[code] = label(code)
+        return cache[code]
+
+    return lab
+
+
 def _partial_request() -> bool:
     return is_htmx() and request.headers.get("HX-History-Restore-Request") != "true"
 
@@ -206,13 +215,11 @@ def index():
     page = totals = None
     if valid:
         f = order_filter(form, rid)
-        totals = order_totals(f)
-        size = int(form.pageSize.data)
-        last = max(1, -(-totals["count"] // size))
-        number = min(max(request.args.get("page", 1, type=int) or 1, 1), last)
-        page = list_orders(f, number, size, form.sort.data)
+        totals = order_list.totals(f)
+        page = order_list.page_of(f, totals["count"], request.args.get("page", 1, type=int) or 1,
+                                  int(form.pageSize.data), form.sort.data)
     context = {"form": form, "page": page, "totals": totals, "sort": form.sort.data, "list_url": list_url,
-               "list_args": list_args, "is_overdue": is_overdue}
+               "list_args": list_args, "is_overdue": is_overdue, "lab": _label_memo()}
     status = 200 if valid else 422
     if _partial_request():
         response = make_response(render_template("reseller/_orders_fragment.html", oob=True, **context), status)
@@ -234,7 +241,7 @@ def export():
         flash(_("Fix the filters before exporting."), "error")
         return redirect(list_url(page=None), 303)
     f = order_filter(form, rid)
-    total = order_totals(f)["count"]
+    total = order_list.totals(f)["count"]
     if total <= order_export.direct_max_rows():
         return _direct_download(f, form.sort.data, fmt)
     try:
