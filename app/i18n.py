@@ -9,17 +9,18 @@ merged and compiled into ``app/translations/zh/LC_MESSAGES/messages.mo`` by ``bu
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
 from flask import Flask, request, session
 from flask_babel import Babel, format_datetime
 from flask_login import current_user
+
+from .domain.timeutil import SHANGHAI
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -90,7 +91,7 @@ def money(value, currency: str = "¥") -> str:
     if value is None or value == "":
         return ""
     amount = Decimal(value)
-    text = format_decimal(abs(amount), format="#,##0.00", locale="en")
+    text = f"{abs(amount):,.2f}"  # = babel's "#,##0.00" in locale en (half-even), ~100x cheaper
     return f"-{currency}{text}" if amount < 0 else f"{currency}{text}"
 
 
@@ -100,7 +101,8 @@ def datetime_short(value) -> str:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return format_datetime(value, "yyyy-MM-dd HH:mm")
+    # = format_datetime(value, "yyyy-MM-dd HH:mm") (the zone is fixed), without its per-call cost
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def datetime_full(value) -> str:
