@@ -93,14 +93,29 @@
     }
   });
 
-  // /checkout?ids=<paymentId>,<paymentId>,... with every selected order, on any page.
+  // /checkout?ids=<paymentId>,<paymentId>,... with every selected order, on any page. The selection
+  // goes with it (an order paid there must not sit unseen in the next selection).
   document.addEventListener("submit", function (event) {
     if (!box || event.target.id !== "checkout-form") { return; }
     var ids = Object.keys(load());
     event.preventDefault();
     if (ids.length === 0) { return; }
+    save({});
     window.location.assign(event.target.action + "?ids=" + ids.map(encodeURIComponent).join(","));
   });
+
+  // The language switch (base layout) links to the URL the page was loaded with; after a filter
+  // pushed a new URL, point it at that one so that switching keeps the filter.
+  function followUrl() {
+    var link = document.querySelector('[data-testid="lang-switch"]');
+    if (!link) { return; }
+    var lang = new URL(link.href, window.location.href).searchParams.get("lang");
+    var here = new URL(window.location.href);
+    if (lang) { here.searchParams.set("lang", lang); }
+    link.setAttribute("href", here.pathname + here.search);
+  }
+  document.addEventListener("htmx:pushedIntoHistory", followUrl);
+  document.addEventListener("htmx:replacedInHistory", followUrl);
 
   // A filter with a mistake answers 422 with the form and its messages: show them (htmx would not).
   document.addEventListener("htmx:beforeSwap", function (event) {
