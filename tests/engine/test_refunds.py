@@ -403,3 +403,14 @@ def test_concurrent_replays_make_one_refund(app, engine_setup):
     assert results.count(201) == 1 and results.count("duplicate") == 19, results
     assert _count(Refund) == 1 and order(pid).refunded_amount == Decimal("250.00")
     check_invariants()
+
+
+def test_concurrent_online_refunds_send_each_part_to_the_gateway_once(app, online, engine_setup):
+    online.set_faults(refund_delay_ms=50, refund_outcome="SUCCESS")
+    pid = make_order(amount="1000.00")
+    _pay_online(online, engine_setup, pid, "1000.00")
+    results = _race(app, [RefundInstruction(f"RO-O{i:02d}", pid, Decimal("150.00")) for i in range(20)])
+    assert results.count(202) == 6 and results.count("StateConflict") == 14, results
+    wait_until(lambda: order(pid).refunded_amount == Decimal("900.00"), timeout=10)
+    assert online.stats()["refunds"] == 6 and order(pid).refunding_amount == 0
+    check_invariants()

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from apikit import API, CREATE, assert_error, assert_ok, conforms, order_body, order_row, send, with_raw
+from apikit import API, CREATE, assert_error, assert_ok, conforms, order_body, order_row, send, txns_url, with_raw
 
 from app.blueprints.api.refund_schemas import RefundOut
 from app.extensions import db
-from app.models import Channel, Refund
+from app.models import Channel, Refund, Reseller
 from app.services import checkout
 from app.services.actor import Actor
 from app.services.checkout import AllocationIn
@@ -110,6 +110,37 @@ def test_conflicts_and_unknowns(app, api, paid):
     assert_error(api.post(REFUND, json=_body(paid["paymentId"], strategy="SPECIFIED", transactionId="TXN-NOPE")),
                  422, "VALIDATION_ERROR", ["transactionId"])
     assert _refunds(app) == 0
+
+
+def test_specified_with_another_orders_transaction_is_422(app, api, paid):
+    other = assert_ok(api.post(CREATE, json=order_body(orderId="SO-OTHER", paymentAmount="50.00")), 201)
+    with app.app_context():
+        rid = db.session.scalar(sa.select(Reseller.id).where(Reseller.code == "R1001"))
+        checkout.submit(Actor(type="user", id="op"), None, rid, [AllocationIn(other["paymentId"], "50.00", "WALLET")])
+        db.session.remove()
+    (foreign,) = assert_ok(api.get(txns_url(other["paymentId"])))["items"]
+    body = _body(paid["paymentId"], strategy="SPECIFIED", transactionId=foreign["transactionId"])
+    assert_error(api.post(REFUND, json=body), 422, "VALIDATION_ERROR", ["transactionId"])
+    assert _refunds(app) == 0
+    # ... while on its own order it is refunded.
+    data = assert_ok(api.post(REFUND, json=_body(other["paymentId"], refundOrderId="RO-OWN", refundAmount="50.00",
+                                                 strategy="SPECIFIED", transactionId=foreign["transactionId"])), 201)
+    assert data["parts"][0]["originalTransactionId"] == foreign["transactionId"]
+
+
+@pytest.mark.parametrize("flag, message", [("supports_partial_refund", "does not support partial refunds"),
+                                           ("supports_refund", "does not support refunds")])
+def test_channel_that_cannot_refund_is_409_and_nothing_is_stored(app, api, paid, flag, message):
+    with app.app_context():
+        db.session.execute(sa.update(Channel).where(Channel.code == "CREDIT").values({flag: False}))
+        db.session.commit()
+    body = assert_error(api.post(REFUND, json=_body(paid["paymentId"])), 409, "STATE_CONFLICT")
+    assert body["message"] == f"channel CREDIT {message}"
+    assert _refunds(app) == 0 and order_row(app, paid["paymentId"])["refund_status"] == "NO_REFUND"
+    if flag == "supports_partial_refund":  # the whole of each payment is a full refund of it
+        data = assert_ok(api.post(REFUND, json=_body(paid["paymentId"], refundAmount="1000.00",
+                                                     refundType="FULL")), 201)
+        assert data["status"] == "SUCCESS"
 
 
 def test_refund_scope_is_required(api_with, paid):
