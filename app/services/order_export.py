@@ -68,8 +68,8 @@ COLUMNS = (
     (_l("Payable"), o.payment_amount - o.paid_amount - o.reserved_amount, "money"),
     (_l("Payment deadline"), o.payment_deadline, "time"),
     (_l("Overdue"), o.payment_status.label("status_for_overdue"), "overdue"),
-    (_l("Created"), o.created_at, "time"),
-    (_l("Updated"), o.updated_at, "time"),
+    (_l("Created at"), o.created_at, "time"),
+    (_l("Updated at"), o.updated_at, "time"),
     (_l("Description"), o.business_desc, "text"),
 )
 del o

@@ -276,7 +276,8 @@ def test_payable_rows_have_a_checkbox_and_the_selection_hooks(orders, op1):
 
 
 def test_htmx_filter_answers_the_table_partial_and_the_form_out_of_band(orders, op1):
-    response = op1.get("/orders?paymentStatus=UNPAID&orderId=&minAmount=", headers={"HX-Request": "true"})
+    response = op1.get("/orders?paymentStatus=UNPAID&orderId=&minAmount=&sort=-created&pageSize=20",
+                       headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<html" not in body and "<header" not in body
@@ -288,6 +289,8 @@ def test_htmx_filter_answers_the_table_partial_and_the_form_out_of_band(orders, 
     restore = op1.get("/orders?paymentStatus=UNPAID", headers={"HX-Request": "true",
                                                                 "HX-History-Restore-Request": "true"})
     assert "<html" in restore.get_data(as_text=True)
+    bad = op1.get("/orders?minAmount=abc", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert bad.status_code == 200 and 'id="minAmount-error"' in bad.get_data(as_text=True)  # htmx drops a 4xx
     # the full page of the same URL
     page = op1.get("/orders?paymentStatus=UNPAID").get_data(as_text=True)
     assert "<html" in page and 'data-testid="order-filter-form"' in page and 'hx-swap-oob' not in page

@@ -48,7 +48,7 @@ MAX_AMOUNT = Decimal("99999999999.99")
 MAX_ORDER_IDS = 100
 PAGE_SIZES = (20, 50, 100)
 SORT_CHOICES = [SelectChoice(key, text) for key, text in (
-    ("-created", _l("Newest first")), ("created", _l("Oldest first")),
+    ("-created", _l("Created, newest first")), ("created", _l("Created, oldest first")),
     ("deadline", _l("Deadline, earliest first")), ("-deadline", _l("Deadline, latest first")),
     ("-amount", _l("Amount, largest first")), ("amount", _l("Amount, smallest first")),
     ("status", _l("Status")), ("orderId", _l("Order ID")),
@@ -179,11 +179,14 @@ def order_filter(form: OrderFilterForm, rid: int) -> OrderFilter:
     )
 
 
+DEFAULTS = {("sort", "-created"), ("pageSize", str(PAGE_SIZES[0])), ("page", "1")}
+
+
 def list_args(**changes) -> list[tuple[str, str]]:
-    """The list's state from this request's URL (non-empty parameters only), with changes."""
+    """The list's state from this request's URL (non-empty, non-default parameters only), with changes."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k in LIST_PARAMS and k not in changes and v.strip()]
     args += [(k, str(v)) for k, v in changes.items() if v not in (None, "")]
-    return args
+    return [a for a in args if a not in DEFAULTS]
 
 
 def list_url(**changes) -> str:
@@ -220,10 +223,11 @@ def index():
                                   int(form.pageSize.data), form.sort.data)
     context = {"form": form, "page": page, "totals": totals, "sort": form.sort.data, "list_url": list_url,
                "list_args": list_args, "is_overdue": is_overdue, "lab": _label_memo()}
-    status = 200 if valid else 422
+    # A history restore (back button) must get its page even with a bad filter: htmx drops a 4xx one.
+    status = 200 if valid or request.headers.get("HX-History-Restore-Request") == "true" else 422
     if _partial_request():
         response = make_response(render_template("reseller/_orders_fragment.html", oob=True, **context), status)
-        response.headers["HX-Push-Url"] = list_url(page=page.page if page and page.page > 1 else None)
+        response.headers["HX-Push-Url"] = list_url(page=page.page if page else None)
         return response
     return render_template("reseller/orders.html", **context), status
 
