@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from app.i18n import merged_catalog
@@ -32,7 +31,6 @@ def test_order_list_in_chinese_and_english(browsing, stack):
     expect(page.locator("h1")).to_have_text(zh("Payment orders"))
     expect(row).to_contain_text(zh("Unpaid"))
     expect(row).to_contain_text("¥4,321.00")
-    expect(page.get_by_test_id("checkout-button")).to_have_text(zh("Pay selected orders"))
     shot(page, "60-orders-zh")
 
     # the switch keeps the page and its filter
@@ -42,7 +40,6 @@ def test_order_list_in_chinese_and_english(browsing, stack):
     expect(page.locator("h1")).to_have_text("Payment orders")
     expect(row).to_contain_text("Unpaid")
     expect(row).to_contain_text("¥4,321.00")
-    expect(page.get_by_test_id("checkout-button")).to_have_text("Pay selected orders")
     shot(page, "61-orders-en")
 
     # and back
@@ -63,15 +60,14 @@ def test_order_list_in_chinese_and_english(browsing, stack):
     expect(other.locator("h1")).to_have_text("Payment orders")
 
 
-@pytest.mark.xfail(reason="the header's lang-switch link is rendered with the URL the page was loaded with; a filter "
-                          "applied afterwards through HTMX (hx-push-url) is not in it, so switching the language "
-                          "drops the filter (templates/base.html url_with + app.js)", strict=False)
 def test_language_switch_keeps_a_filter_applied_on_the_page(browsing, stack):
+    """The header's switch is rendered with the URL the page was loaded with; a filter applied
+    afterwards through HTMX (hx-push-url) must go with it (app/static/orders.js)."""
     (order,) = stack.create_orders(["4322.00"], desc="语言")
     page = browsing.as_user(OPERATOR)
     steps.filter_orders(page, [order["orderId"]])
     expect(page.get_by_test_id("order-row")).to_have_count(1)
     page.get_by_test_id("lang-switch").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page).to_have_url(re.compile(r"orderId="), timeout=3000)
+    expect(page).to_have_url(re.compile(r"orderId="))
     expect(page.get_by_test_id("order-row")).to_have_count(1)

@@ -91,6 +91,11 @@ def test_merged_online_and_wire_payment_with_overpaid_voucher(browsing, stack):
     expect(steps.by_testid(page.get_by_test_id("status-timeline"), "timeline-entry",
                            to_status="PARTIAL_PAID")).to_have_count(1)
 
+    page.goto("/payments")  # the history, newest first
+    expect(steps.by_testid(page, "payment-row", merged_payment_id=merged_id)).to_have_attribute(
+        "data-status", "SUCCEEDED")
+    shot(page, "19-payments-history")
+
     # the engine agrees: amounts as allocated, the excess in the wallet, nothing left in flight
     assert Decimal(stack.order(a["paymentId"])["paidAmount"]) == part_a
     assert stack.order(b["paymentId"])["paymentStatus"] == "PAID"
