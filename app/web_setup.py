@@ -3,6 +3,7 @@ script or style), ``Vary: HX-Request``, error pages in the user's language, temp
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlencode
 
 from flask import Flask, redirect, render_template, request, url_for
@@ -44,7 +45,7 @@ def _is_web(path: str) -> bool:
 def init_web(app: Flask) -> None:
     from .services.sign_in import load_session_user
 
-    app.config.setdefault("LOGIN_RATE_LIMIT", "10 per minute")
+    app.config.setdefault("LOGIN_RATE_LIMIT", os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"))
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.login_message_category = "info"
