@@ -523,3 +523,18 @@ def test_large_export_goes_through_the_worker_with_progress(orders, op1, signed_
         assert someone.get(f"{progress_url}/download").status_code == 404
     assert op1.get("/orders/exports/export-nothing").status_code == 404
     assert op1.get("/orders/exports/" + "export-" + "0" * 32).status_code == 404
+
+
+def test_export_helpers_guard_formulas_and_carry_the_filter_to_the_worker():
+    from datetime import date
+
+    from app.services import order_export
+    from app.services.order_queries import OrderFilter
+
+    for text in ("=1+1", "+86 21", "-5", "@SUM(A1)", "\tx", "\rx"):
+        assert order_export._safe_text(text) == "'" + text
+    assert order_export._safe_text("SO-1=2") == "SO-1=2" and order_export._safe_text(None) == ""
+    f = OrderFilter(reseller_id=7, order_ids=["A", "B"], payment_statuses=["UNPAID"], created_from=date(2026, 1, 2),
+                    max_amount=Decimal("10.50"), channel="WALLET", overdue=True)
+    assert order_export.filter_from_json(order_export.filter_to_json(f)) == f
+    assert order_export.DIRECT_MAX_ROWS == 2000
