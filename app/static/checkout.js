@@ -1,15 +1,6 @@
 // Checkout and payment screens (loaded as a file: the CSP allows no inline script).
 "use strict";
 
-// Validation answers come with status 422 and carry the form with its messages: swap them in like
-// any other answer (htmx leaves 4xx answers out by default).
-document.addEventListener("htmx:beforeSwap", function (event) {
-  if (event.detail.xhr && event.detail.xhr.status === 422) {
-    event.detail.shouldSwap = true;
-    event.detail.isError = false;
-  }
-});
-
 // Controls that only work with this script stay hidden without it.
 function showScriptControls() {
   document.querySelectorAll("[data-js-only]").forEach(function (el) { el.hidden = false; });

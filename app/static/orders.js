@@ -117,14 +117,6 @@
   document.addEventListener("htmx:pushedIntoHistory", followUrl);
   document.addEventListener("htmx:replacedInHistory", followUrl);
 
-  // A filter with a mistake answers 422 with the form and its messages: show them (htmx would not).
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.xhr.status === 422 && event.detail.target && event.detail.target.id === "orders-results") {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
-
   document.addEventListener("htmx:afterSettle", sync);
   document.addEventListener("DOMContentLoaded", function () {
     box = document.getElementById("order-selection");
