@@ -26,7 +26,8 @@ class CallbackAnswer:
     text: str
 
 
-def handle_payment_callback(channel_code: str, headers: dict, body: bytes) -> CallbackAnswer:
+def _verified_event(channel_code: str, headers: dict, body: bytes, kind: str):
+    """(channel config, event) of a correctly signed callback of this kind, else the answer refusing it."""
     cfg = channels.config_by_code(channel_code)
     db.session.rollback()
     if cfg is None or cfg.kind != "ONLINE":
@@ -35,8 +36,16 @@ def handle_payment_callback(channel_code: str, headers: dict, body: bytes) -> Ca
         event = adapter_for(cfg.kind).parse_callback(cfg, headers, body)
     except CallbackRejected as exc:
         return CallbackAnswer(400, f"rejected: {exc}")
-    if event.kind != "payment":
-        return CallbackAnswer(400, "not a payment callback")
+    if event.kind != kind:
+        return CallbackAnswer(400, f"not a {kind} callback")
+    return cfg, event
+
+
+def handle_payment_callback(channel_code: str, headers: dict, body: bytes) -> CallbackAnswer:
+    verified = _verified_event(channel_code, headers, body, "payment")
+    if isinstance(verified, CallbackAnswer):
+        return verified
+    cfg, event = verified
     result = event.payment
     actor = Actor(type="channel", id=channel_code)
     try:
@@ -74,16 +83,10 @@ def handle_refund_callback(channel_code: str, headers: dict, body: bytes) -> Cal
     from ..models import PaymentTransaction
     from . import refunds
 
-    cfg = channels.config_by_code(channel_code)
-    db.session.rollback()
-    if cfg is None or cfg.kind != "ONLINE":
-        return CallbackAnswer(404, "unknown channel")
-    try:
-        event = adapter_for(cfg.kind).parse_callback(cfg, headers, body)
-    except CallbackRejected as exc:
-        return CallbackAnswer(400, f"rejected: {exc}")
-    if event.kind != "refund":
-        return CallbackAnswer(400, "not a refund callback")
+    verified = _verified_event(channel_code, headers, body, "refund")
+    if isinstance(verified, CallbackAnswer):
+        return verified
+    cfg, event = verified
     result = event.refund
     actor = Actor(type="channel", id=channel_code)
     try:
