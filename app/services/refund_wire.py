@@ -92,7 +92,7 @@ def send(order_no: str) -> str:
 
 def on_final(d: Disbursement, actor: Actor) -> None:
     """Called in the transaction that makes ``d`` final: the part it pays settles the same way."""
-    from .refunds import apply_part_outcome
+    from .refund_settlement import apply_part_outcome
 
     part = db.session.scalar(sa.select(PaymentTransaction).where(
         PaymentTransaction.id == d.refund_transaction_id).with_for_update())
