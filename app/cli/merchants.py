@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from ..domain.errors import DomainError
-from ..services import disbursements
+from ..services import payout_merchants
 from . import CLI_ACTOR, _fail
 
 
@@ -29,7 +29,7 @@ def create_merchant(merchant_id, name, single_limit, daily_limit, inactive):
     except InvalidOperation:
         raise click.BadParameter("limits must be decimal amounts") from None
     try:
-        m, created = disbursements.upsert_merchant(CLI_ACTOR, merchant_id, name, single, daily, active=not inactive)
+        m, created = payout_merchants.upsert_merchant(CLI_ACTOR, merchant_id, name, single, daily, active=not inactive)
     except DomainError as err:
         _fail(err)
     click.echo(f"{'created' if created else 'updated'} merchant {m.merchant_id}")

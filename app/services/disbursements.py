@@ -1,54 +1,53 @@
-"""Disbursements (代付, DESIGN.md §9, API.md §9): payouts to bank accounts through the payout
-gateway (the ONLINE channel row named by ``DISBURSE_CHANNEL_CODE``; sandbox/PROTOCOL.md §4.5–4.6).
+"""Disbursements (代付, DESIGN.md §9, API.md §9): payouts to bank accounts, instructed by settlement
+through the API or caused by a WIRE refund (refund_wire).
 
 Flow: ``create`` validates, inserts an INIT row (unique ``request_id``) and commits, then calls the
-bank with no transaction open, using our ``order_no`` as ``merchantPayoutNo`` (the gateway is
-idempotent per number, so any repeat of the call never pays twice). A synchronous answer is final;
-PROCESSING, a timeout or a connection error leave the order PROCESSING with ``next_poll_at``.
-``poll_due`` (worker) queries due orders with backoff (5 s doubling, MAX_POLL_ATTEMPTS), then parks
-them as MANUAL for finance (``settle_manual``). ``handle_callback`` applies the bank's signed payout
-callback. A final state writes ``disbursement.completed`` to the outbox (webhooks) and, when the
-order has a ``notifyUrl``, a ``disbursement.notify`` outbox row that ``deliver_notifications``
-POSTs, signed, with retries.
-
-Notify rows live in ``outbox_events`` with status NOTIFY (the webhook fan-out takes only PENDING
-rows), then SENT or DEAD; attempts and the next due time are kept in the payload's ``_delivery``.
-They are signed Standard-Webhooks style (``webhook-id``/``webhook-timestamp``/``webhook-signature``,
-see webhook_send) with ``DISBURSE_NOTIFY_SECRET`` (a ``whsec_`` secret; derived from SECRET_KEY when
-unset) and sent under webhook_send's address policy (``DISBURSE_NOTIFY_ALLOW_PRIVATE`` allows
-loopback/private receivers, for the demo and tests).
+bank with no transaction open (disbursement_bank), using our ``order_no`` as ``merchantPayoutNo``
+(the gateway is idempotent per number, so any repeat of the call never pays twice). A synchronous
+answer is final; PROCESSING, a timeout or a connection error leave the order PROCESSING with
+``next_poll_at``. ``poll_due`` (worker) queries due orders with backoff (5 s doubling,
+MAX_POLL_ATTEMPTS), then parks them as MANUAL for finance (``settle_manual``). The bank's signed
+callback is disbursement_callback. A final state (``finish``) writes ``disbursement.completed`` to
+the outbox (webhooks), queues the notifyUrl delivery (disbursement_notify) and settles the refund
+part a refund payout pays, all in one transaction. Merchants and their limits: payout_merchants.
 
 Account numbers: encrypted (``account_no_enc``) plus a masked copy; only the masked form is put in
 audit rows, outbox payloads, logs and responses.
+
+The names other modules use are importable from here.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import httpx
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..channels.online import signature
 from ..domain.errors import Forbidden, IdempotencyKeyReused, NotFound, StateConflict, ValidationFailed
 from ..domain.money import money_str
 from ..domain.timeutil import SHANGHAI, shanghai_day_bounds, to_shanghai_iso
 from ..extensions import db
-from ..models import Disbursement, Merchant, OutboxEvent
+from ..models import Disbursement, Merchant
 from ..models.types import now_utc
-from . import audit, crypto, ids, outbox, webhook_send
+from . import audit, crypto, disbursement_bank, disbursement_notify, ids, outbox
 from .actor import SYSTEM, Actor
+from .disbursement_bank import BankAnswer, payout_channel_code
+from .disbursement_notify import deliver_notifications, notify_secret
 from .idempotency import request_fingerprint
+from .payout_merchants import lock_merchant, upsert_merchant
 from .tx import transaction
+
+__all__ = [
+    "DisbursementRequest", "Created", "BankAnswer", "create", "send", "insert_order", "get", "view",
+    "poll_due", "settle_manual", "deliver_notifications", "notify_secret", "upsert_merchant",
+    "bank_codes", "payout_channel_code", "MAX_POLL_ATTEMPTS", "RESERVED_REQUEST_PREFIX",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +55,6 @@ DEFAULT_BANK_CODES = ("ICBC", "ABC", "BOC", "CCB", "BOCOM", "CMB", "SPDB", "CITI
 FIRST_POLL = timedelta(seconds=5)
 MAX_POLL_ATTEMPTS = 8
 INIT_GRACE = timedelta(seconds=60)  # an INIT order whose bank call never finished is retried after this
-NOTIFY_MAX_ATTEMPTS = 8
-NOTIFY_BASE = timedelta(seconds=5)
-NOTIFY_LEASE = timedelta(seconds=60)
 OPEN = ("INIT", "PROCESSING")
 RESERVED_REQUEST_PREFIX = "refund:"  # request ids of the payouts that pay WIRE refunds (refund_wire)
 FINAL = ("SUCCESS", "FAILED")
@@ -95,14 +91,6 @@ class Created:
     @property
     def status_code(self) -> int:
         return 200 if self.duplicate else 201
-
-
-@dataclass(frozen=True)
-class BankAnswer:
-    status: str  # SUCCESS | FAILED | PROCESSING | UNKNOWN | NOT_FOUND
-    bank_serial_no: str | None = None
-    fail_reason: str | None = None
-    amount: Decimal | None = None
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -170,7 +158,7 @@ def create(actor: Actor, req: DisbursementRequest, now: datetime | None = None) 
     _validate(req)
     try:
         with transaction():
-            merchant = _lock_merchant(req.merchant_id)
+            merchant = lock_merchant(req.merchant_id)
             existing = _existing(req.request_id)  # a concurrent first call committed meanwhile
             if existing is not None:
                 return _replay(existing, fingerprint)
@@ -192,22 +180,12 @@ def send(order_no: str, now: datetime | None = None) -> str:
     return _apply(order_no, _call_bank(order_no), SYSTEM, now=now, from_create=True)
 
 
-def _lock_merchant(merchant_id: str) -> Merchant:
-    stmt = sa.select(Merchant).where(Merchant.merchant_id == merchant_id)
-    if _is_pg():
-        stmt = stmt.with_for_update()  # serialises the daily-limit check per merchant
-    merchant = db.session.scalar(stmt)
-    if merchant is None or not merchant.active:
-        raise ValidationFailed("unknown or inactive merchant", field="merchantId")
-    return merchant
-
-
 def insert_order(actor: Actor, req: DisbursementRequest, fingerprint: str, now: datetime, source: str = "API",
                  refund_transaction_pk: int | None = None, merchant: Merchant | None = None) -> Disbursement:
     """Store a request as an INIT order, in the caller's transaction: valid, the merchant active and
     the amount within its single and daily limits (ValidationFailed otherwise)."""
     _validate(req)
-    merchant = merchant or _lock_merchant(req.merchant_id)
+    merchant = merchant or lock_merchant(req.merchant_id)
     if req.amount > merchant.single_limit:
         raise ValidationFailed(f"amount above the single limit {money_str(merchant.single_limit)}",
                                field="amount")
@@ -235,90 +213,29 @@ def insert_order(actor: Actor, req: DisbursementRequest, fingerprint: str, now: 
     return d
 
 
-# --- the bank -----------------------------------------------------------------------------------
-
-def payout_channel_code() -> str:
-    return current_app.config.get("DISBURSE_CHANNEL_CODE") or "ONLINE_UNIONPAY"
-
-
-def _gateway():
-    from .channels import config_by_code
-
-    code = payout_channel_code()
-    with transaction():
-        cfg = config_by_code(code)
-    if cfg is None:
-        raise StateConflict(f"payout channel {code} is not configured")
-    return cfg
-
-
-def _post(path: str, payload: dict) -> httpx.Response:
-    cfg = _gateway()
-    body = json.dumps({"merchantNo": cfg.config["merchant_no"], **payload}, separators=(",", ":")).encode()
-    secret = cfg.secrets.get("api_secret")
-    headers = {"Content-Type": "application/json", signature.HEADER: signature.sign(secret, body)}
-    timeout = float(current_app.config.get("DISBURSE_BANK_TIMEOUT_SECONDS") or 10.0)
-    return httpx.post(cfg.config["base_url"].rstrip("/") + path, content=body, headers=headers,
-                      timeout=httpx.Timeout(timeout, connect=min(3.0, timeout)), follow_redirects=False)
-
-
-def _answer(response: httpx.Response) -> BankAnswer:
-    try:
-        data = json.loads(response.content, parse_float=Decimal)
-    except ValueError:
-        return BankAnswer("UNKNOWN")
-    if response.status_code == 404:
-        return BankAnswer("NOT_FOUND")
-    if response.status_code >= 500 or response.status_code == 429:
-        return BankAnswer("UNKNOWN")
-    if response.status_code != 200:
-        # A 4xx: the gateway created nothing (PROTOCOL §2) — the channel rejected it, fail fast.
-        reason = f"{data.get('code', response.status_code)}: {data.get('message', '')}"
-        return BankAnswer("FAILED", fail_reason=reason[:500])
-    status = data.get("status")
-    if status not in ("SUCCESS", "FAILED", "PROCESSING"):
-        return BankAnswer("UNKNOWN")
-    return BankAnswer(status, data.get("bankSerialNo"), data.get("failReason"),
-                      Decimal(str(data["amount"])) if data.get("amount") is not None else None)
-
-
 def _call_bank(order_no: str) -> BankAnswer:
-    """POST /api/payouts with our order number (idempotent at the bank). No transaction is open."""
+    """Send a stored order to the bank (no transaction open while it runs)."""
     with transaction():
         d = get(order_no)
-        payload = {"merchantPayoutNo": d.order_no, "accountNo": crypto.decrypt(d.account_no_enc),
-                   "accountName": d.account_name, "bankCode": d.bank_code, "amount": money_str(d.amount),
-                   "purpose": d.purpose or "", "notifyUrl": _callback_url()}
-    try:
-        return _answer(_post("/api/payouts", payload))
-    except httpx.HTTPError as exc:
-        log.warning("payout %s: %s calling the bank; will query", order_no, type(exc).__name__)
-        return BankAnswer("UNKNOWN")
-
-
-def _query_bank(order_no: str) -> BankAnswer:
-    try:
-        return _answer(_post("/api/payouts/query", {"merchantPayoutNo": order_no}))
-    except httpx.HTTPError as exc:
-        log.warning("payout query %s: %s", order_no, type(exc).__name__)
-        return BankAnswer("UNKNOWN")
-
-
-def _callback_url() -> str:
-    return current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/") + "/api/v1/disburse/callback"
+        payload = {"accountNo": crypto.decrypt(d.account_no_enc), "accountName": d.account_name,
+                   "bankCode": d.bank_code, "amount": money_str(d.amount), "purpose": d.purpose or "",
+                   "notifyUrl": disbursement_bank.callback_url()}
+    return disbursement_bank.pay(order_no, payload)
 
 
 # --- applying answers ---------------------------------------------------------------------------
 
-def _lock(order_no: str) -> Disbursement | None:
+def lock(order_no: str) -> Disbursement | None:
     stmt = sa.select(Disbursement).where(Disbursement.order_no == order_no)
     if _is_pg():
         stmt = stmt.with_for_update()
     return db.session.scalar(stmt)
 
 
-def _finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reason: str | None,
-            now: datetime, action: str = "disbursement.complete") -> None:
+def finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reason: str | None,
+           now: datetime, action: str = "disbursement.complete") -> None:
+    """Make a locked open order final, in the caller's transaction: audit, ``disbursement.completed``,
+    the notifyUrl delivery, and the refund part it pays (refund_wire)."""
     before = {"status": d.status}
     d.status, d.bank_serial_no, d.fail_reason = status, serial, reason if status == "FAILED" else None
     d.completed_at = now
@@ -333,11 +250,7 @@ def _finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reas
                  {"status": status, "bankSerialNo": serial, "failReason": d.fail_reason})
     event_id = outbox.emit("disbursement.completed", "disbursement", d.order_no, payload)
     if d.notify_url:
-        row = outbox.event_row("disbursement.notify", "disbursement", d.order_no, {
-            **payload, "_delivery": {"url": d.notify_url, "eventId": event_id, "attempts": 0,
-                                     "nextAt": now.isoformat()}})
-        row["status"] = "NOTIFY"  # not PENDING: the webhook fan-out leaves it alone
-        db.session.execute(sa.insert(OutboxEvent.__table__), row)
+        disbursement_notify.queue(d, payload, event_id, now)
     if d.refund_transaction_id is not None:  # a WIRE refund's payout: its part settles with it
         from . import refund_wire
 
@@ -349,11 +262,11 @@ def _apply(order_no: str, answer: BankAnswer, actor: Actor, now: datetime | None
     """Record the bank's answer; returns the order's status afterwards."""
     now = now or now_utc()
     with transaction():
-        d = _lock(order_no)
+        d = lock(order_no)
         if d.status in FINAL:
             return d.status
         if answer.status in FINAL:
-            _finish(d, actor, answer.status, answer.bank_serial_no, answer.fail_reason, now)
+            finish(d, actor, answer.status, answer.bank_serial_no, answer.fail_reason, now)
         elif from_create and d.status == "INIT":
             d.status = "PROCESSING"
             d.poll_attempts = 0
@@ -380,7 +293,7 @@ def poll_due(now: datetime | None = None, batch: int = 50) -> dict[str, int]:
             d.next_poll_at = now + timedelta(minutes=2)  # a lease: no other worker takes it meanwhile
     for order_no, status in due:
         counts["polled"] += 1
-        answer = _call_bank(order_no) if status == "INIT" else _query_bank(order_no)
+        answer = _call_bank(order_no) if status == "INIT" else disbursement_bank.query(order_no)
         if answer.status == "NOT_FOUND":  # the first call never reached the bank: send it (same number)
             answer = _call_bank(order_no)
         if answer.status in FINAL:
@@ -388,7 +301,7 @@ def poll_due(now: datetime | None = None, batch: int = 50) -> dict[str, int]:
             counts["final"] += 1
             continue
         with transaction():
-            d = _lock(order_no)
+            d = lock(order_no)
             if d.status not in OPEN:
                 continue
             d.poll_attempts += 1
@@ -403,53 +316,6 @@ def poll_due(now: datetime | None = None, batch: int = 50) -> dict[str, int]:
                     d.status = "PROCESSING"
                 d.next_poll_at = now + FIRST_POLL * (2 ** d.poll_attempts)
     return counts
-
-
-# --- the bank's callback ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CallbackAnswer:
-    status: int
-    text: str
-
-
-def handle_callback(headers: dict, body: bytes) -> CallbackAnswer:
-    try:
-        cfg = _gateway()
-    except StateConflict:
-        return CallbackAnswer(404, "unknown channel")
-    secrets = [s for s in (cfg.secrets.get("callback_secret"), cfg.secrets.get("callback_secret_previous")) if s]
-    header = next((v for k, v in headers.items() if k.lower() == signature.HEADER.lower()), None)
-    if not signature.verify(secrets, header, body):
-        return CallbackAnswer(400, "bad or stale signature")
-    try:
-        data = json.loads(body, parse_float=Decimal)
-        if data.get("type") != "payout" or data.get("merchantNo") != cfg.config.get("merchant_no"):
-            return CallbackAnswer(400, "not a payout callback for us")
-        order_no, status = data["merchantPayoutNo"], data["status"]
-        amount = Decimal(str(data["amount"]))
-    except (ValueError, KeyError, TypeError, ArithmeticError, AttributeError):
-        return CallbackAnswer(400, "malformed callback")
-    with transaction():
-        d = db.session.scalar(sa.select(Disbursement).where(Disbursement.order_no == order_no))
-        if d is None:
-            return CallbackAnswer(400, "unknown payout")
-        if d.amount != amount:
-            log.warning("payout callback %s: amount %s differs from ours %s", order_no, amount, d.amount)
-            return CallbackAnswer(400, "amount mismatch")
-    if status not in FINAL:
-        return CallbackAnswer(200, "success")
-    answer = BankAnswer(status, data.get("bankSerialNo"), data.get("failReason"), amount)
-    with transaction():
-        d = _lock(order_no)
-        if d.status in FINAL:
-            if d.status != status:
-                log.error("payout callback %s says %s but the order is %s; left as is", order_no, status, d.status)
-            return CallbackAnswer(200, "success")
-        # MANUAL too: the bank's word settles an order finance has not settled yet.
-        _finish(d, Actor(type="channel", id=cfg.code), answer.status, answer.bank_serial_no, answer.fail_reason,
-                now_utc())
-    return CallbackAnswer(200, "success")
 
 
 # --- finance ------------------------------------------------------------------------------------
@@ -467,94 +333,21 @@ def settle_manual(actor: Actor, role: str, order_no: str, outcome: str, bank_ser
     if outcome == "FAILED" and not (reason or "").strip():
         raise ValidationFailed("a reason is required", field="reason")
     with transaction():
-        d = _lock(order_no)
+        d = lock(order_no)
         if d is None:
             raise NotFound(f"no disbursement {order_no}")
         if d.status != "MANUAL":
             raise StateConflict(f"disbursement {order_no} is {d.status}, not MANUAL")
-        _finish(d, actor, outcome, (bank_serial_no or "").strip() or None, (reason or "").strip() or None,
+        finish(d, actor, outcome, (bank_serial_no or "").strip() or None, (reason or "").strip() or None,
                 now_utc(), action="disbursement.settle_manual")
     with transaction():
         return get(order_no)
 
 
-# --- notifyUrl ----------------------------------------------------------------------------------
+def __getattr__(name: str):
+    """``handle_callback`` and ``CallbackAnswer`` live in disbursement_callback, which imports this module."""
+    if name in ("handle_callback", "CallbackAnswer"):
+        from . import disbursement_callback
 
-def notify_secret() -> str:
-    secret = current_app.config.get("DISBURSE_NOTIFY_SECRET")
-    if secret:
-        return secret
-    derived = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:disburse-notify".encode()).digest()
-    return webhook_send.SECRET_PREFIX + base64.b64encode(derived).decode()
-
-
-def deliver_notifications(now: datetime | None = None, batch: int = 50) -> dict[str, int]:
-    """POST due ``disbursement.notify`` rows to their notifyUrl (signed), retrying with backoff
-    (5 s doubling) up to NOTIFY_MAX_ATTEMPTS, then DEAD. 2xx = delivered."""
-    now = now or now_utc()
-    counts = {"sent": 0, "retrying": 0, "dead": 0}
-    with transaction():
-        stmt = (sa.select(OutboxEvent.id, OutboxEvent.payload).where(
-            OutboxEvent.event_type == "disbursement.notify", OutboxEvent.status == "NOTIFY")
-            .order_by(OutboxEvent.id).limit(batch * 4))
-        if _is_pg():
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = db.session.execute(stmt).all()
-        due = [(r.id, r.payload) for r in rows
-               if datetime.fromisoformat(r.payload["_delivery"]["nextAt"]) <= now][:batch]
-        for row_id, payload in due:  # a lease: another worker does not send it meanwhile
-            leased = {**payload, "_delivery": {**payload["_delivery"], "nextAt": (now + NOTIFY_LEASE).isoformat()}}
-            db.session.execute(sa.update(OutboxEvent.__table__).where(OutboxEvent.id == row_id)
-                               .values(payload=leased))
-    allow_private = bool(current_app.config.get("DISBURSE_NOTIFY_ALLOW_PRIVATE", False))
-    timeout = float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS") or 10.0)
-    secret = notify_secret()
-    for row_id, payload in due:
-        delivery = payload["_delivery"]
-        body = json.dumps({"type": "disbursement.completed",
-                           "data": {k: v for k, v in payload.items() if k != "_delivery"}},
-                          separators=(",", ":"), ensure_ascii=False).encode()
-        target = webhook_send.Target(delivery_id=row_id, attempt_no=delivery["attempts"] + 1, endpoint_id=0,
-                                     url=delivery["url"], allow_private=allow_private, secrets=(secret,),
-                                     msg_id=delivery["eventId"], body=body)
-        with webhook_send.make_client(timeout) as client:
-            result = webhook_send.send(target, webhook_send.route(target.url, allow_private), client, timeout)
-        attempts = delivery["attempts"] + 1
-        if result.ok:
-            status, counts["sent"] = "SENT", counts["sent"] + 1
-        elif attempts >= NOTIFY_MAX_ATTEMPTS:
-            status, counts["dead"] = "DEAD", counts["dead"] + 1
-        else:
-            status, counts["retrying"] = "NOTIFY", counts["retrying"] + 1
-        new_payload = {**payload, "_delivery": {**delivery, "attempts": attempts, "lastError": result.error,
-                                                "nextAt": (now + NOTIFY_BASE * 2 ** (attempts - 1)).isoformat()}}
-        with transaction():
-            db.session.execute(sa.update(OutboxEvent.__table__).where(OutboxEvent.id == row_id)
-                               .values(status=status, payload=new_payload, dispatched_at=now))
-    return counts
-
-
-# --- merchants (admin / CLI) --------------------------------------------------------------------
-
-def upsert_merchant(actor: Actor, merchant_id: str, name: str, single_limit: Decimal, daily_limit: Decimal,
-                    active: bool = True) -> tuple[Merchant, bool]:
-    """Create or update a payout merchant and its limits (audited). Returns (merchant, created)."""
-    if not re.match(r"^[A-Za-z0-9_-]{1,32}$", merchant_id or ""):
-        raise ValidationFailed("merchant id must be 1–32 of A-Z a-z 0-9 _ -", field="merchantId")
-    if single_limit <= 0 or daily_limit <= 0 or single_limit.as_tuple().exponent < -2 \
-            or daily_limit.as_tuple().exponent < -2:
-        raise ValidationFailed("limits must be positive with at most two decimals", field="singleLimit")
-    with transaction():
-        m = db.session.scalar(sa.select(Merchant).where(Merchant.merchant_id == merchant_id))
-        created = m is None
-        before = None if created else {"name": m.name, "active": m.active, "singleLimit": money_str(m.single_limit),
-                                       "dailyLimit": money_str(m.daily_limit)}
-        if created:
-            m = Merchant(merchant_id=merchant_id)
-            db.session.add(m)
-        m.name, m.active, m.single_limit, m.daily_limit = name, active, single_limit, daily_limit
-        db.session.flush()
-        audit.record(actor, "merchant.create" if created else "merchant.update", "merchant", merchant_id, before,
-                     {"name": name, "active": active, "singleLimit": money_str(single_limit),
-                      "dailyLimit": money_str(daily_limit)})
-    return m, created
+        return getattr(disbursement_callback, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
