@@ -35,7 +35,7 @@ class StoredResponse:
     resource_id: str
 
 
-def _lock_id(client_id: int, operation: str, key: str) -> int:
+def lock_id(client_id: int, operation: str, key: str) -> int:
     digest = hashlib.blake2b(f"{client_id}|{operation}|{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
@@ -64,7 +64,7 @@ def claim(client_id: int, operation: str, key: str, fingerprint: str) -> StoredR
     if db.engine.dialect.name != "postgresql":
         return lookup(client_id, operation, key, fingerprint)
     row = db.session.execute(_LOCK_AND_LOOKUP, {
-        "lock": _lock_id(client_id, operation, key), "client_id": client_id, "operation": operation, "key": key,
+        "lock": lock_id(client_id, operation, key), "client_id": client_id, "operation": operation, "key": key,
     }).one()
     if not row.got:
         raise RequestInProgress("a request with this idempotency key is being processed; retry later")

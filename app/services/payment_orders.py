@@ -22,7 +22,7 @@ from ..domain.order_status import ADMINISTRATIVE, derive_payment_status, derive_
 from ..extensions import db
 from ..models import AuditEntry, CreditRecord, OutboxEvent, PaymentOrder, Reseller, StatusLog
 from ..models.types import now_utc
-from . import audit, idempotency, ids, outbox
+from . import audit, idempotency, ids, order_create_pg, outbox
 from .actor import Actor
 from .order_view import order_dict
 from .tx import transaction
@@ -53,12 +53,17 @@ class CreateOutcome:
     reseller_code: str
     status_code: int
     duplicate: bool
+    view: dict | None = None  # the order's API view when already built (a fresh create)
 
 
 def create_payment_order(actor: Actor, new: NewPaymentOrder, *, idempotency_key: str | None,
                          fingerprint: str) -> CreateOutcome:
     """Create one order in one transaction with its status log, audit entry, outbox event and
     idempotency key. A replay answers the stored status with the order as it is now."""
+    if db.engine.dialect.name == "postgresql" and new.payment_type != PaymentType.CREDIT_REPAYMENT:
+        created = _create_in_one_statement(actor, new, idempotency_key, fingerprint)
+        if created is not None:
+            return created
     try:
         with transaction():
             if idempotency_key:
@@ -82,6 +87,27 @@ def create_payment_order(actor: Actor, new: NewPaymentOrder, *, idempotency_key:
         if existing is None:
             raise StateConflict("the order could not be stored because of a concurrent change; retry")
         return _natural_key_duplicate(existing, new)
+
+
+def _create_in_one_statement(actor: Actor, new: NewPaymentOrder, idempotency_key: str | None,
+                             fingerprint: str) -> CreateOutcome | None:
+    """PostgreSQL, the plain case in one round trip (``order_create_pg``); None when anything is
+    not plain (unknown or suspended reseller, key in use or stored, natural-key twin): nothing was
+    written and the general path above decides."""
+    rows = _new_order_rows(actor, new, reseller_id=None)
+    companions = {"status": rows.status_row, "audit": rows.audit_row, "outbox": rows.outbox_row}
+    lock = None
+    if idempotency_key:
+        companions["key"] = idempotency.key_row(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint,
+                                                201, rows.order.payment_id)
+        lock = idempotency.lock_id(actor.client_id, CREATE_OPERATION, idempotency_key)
+    order_row = dict(rows.values)
+    del order_row["reseller_id"]
+    order_id = order_create_pg.insert_order(new.reseller_code, order_row, companions, lock)
+    if order_id is None:
+        return None
+    rows.order.id = order_id
+    return CreateOutcome(rows.order, new.reseller_code, 201, False, rows.view)
 
 
 def _replay(payment_id: str, status_code: int) -> CreateOutcome:
@@ -120,6 +146,8 @@ def _related_id(new: NewPaymentOrder) -> str | None:
 _resellers = Reseller.__table__
 _SELECT_RESELLER = sa.select(_resellers.c.id, _resellers.c.status).where(_resellers.c.code == sa.bindparam("code"))
 _INSERT_ORDER = sa.insert(PaymentOrder.__table__).returning(PaymentOrder.__table__.c.id)
+_INSERT_AUDIT = sa.insert(AuditEntry.__table__)
+_INSERT_OUTBOX = sa.insert(OutboxEvent.__table__)
 
 
 def _active_reseller(code: str) -> Reseller:
@@ -168,89 +196,55 @@ def _check_credit_repayment(new: NewPaymentOrder, reseller_id: int, exclude_orde
         )
 
 
-def _insert_order(actor: Actor, new: NewPaymentOrder) -> tuple[PaymentOrder, str]:
-    reseller = _active_reseller(new.reseller_code)
-    related_type = new.related_business_type
-    if new.payment_type == PaymentType.CREDIT_REPAYMENT:
-        _check_credit_repayment(new, reseller.id)
-        related_type = "CREDIT_RECORD"
+@dataclass
+class _NewOrderRows:
+    order: PaymentOrder  # transient: the response needs no SELECT after the insert
+    values: dict
+    view: dict
+    status_row: dict
+    audit_row: dict
+    outbox_row: dict
+
+
+def _new_order_rows(actor: Actor, new: NewPaymentOrder, reseller_id: int | None,
+                    related_type: str | None = None) -> _NewOrderRows:
     now = now_utc()
     values = dict(
-        payment_id=ids.payment_id(), order_id=new.order_id, reseller_id=reseller.id,
+        payment_id=ids.payment_id(), order_id=new.order_id, reseller_id=reseller_id,
         payment_type=new.payment_type, payment_amount=new.payment_amount, paid_amount=ZERO,
         refunded_amount=ZERO, reserved_amount=ZERO, refunding_amount=ZERO, currency="CNY",
         payment_status=PaymentStatus.UNPAID.value, refund_status="NO_REFUND", last_attempt_failed=False,
         last_refund_failed=False, payment_deadline=new.payment_deadline, business_desc=new.business_desc or "",
-        priority=new.priority, related_business_id=_related_id(new) or "", related_business_type=related_type,
+        priority=new.priority, related_business_id=_related_id(new) or "",
+        related_business_type=related_type or new.related_business_type,
         business_expire_date=new.business_expire_date, tags=new.tags or {}, created_by_client_id=actor.client_id,
         version=1, created_at=now, updated_at=now,
     )
-    # A transient instance: the response needs no SELECT after the insert.
     order = PaymentOrder(**values)
     view = order_dict(order, new.reseller_code)
-    status_row = {"field": "payment", "from_status": None, "to_status": "UNPAID", "reason": "created",
-                  "actor": actor.label, "created_at": now}
-    if db.engine.dialect.name == "postgresql":
-        order.id = _insert_all_at_once(values, [
-            (StatusLog.__table__, status_row),
-            (AuditEntry.__table__, audit.entry_row(actor, "payment_order.create", "payment_order",
-                                                   order.payment_id, None, view)),
-            (OutboxEvent.__table__, outbox.event_row("payment_order.created", "payment_order", order.payment_id,
-                                                     view)),
-        ])
-    else:
-        order.id = db.session.execute(_INSERT_ORDER, values).scalar_one()
-        db.session.execute(sa.insert(StatusLog.__table__), {"payment_order_id": order.id, **status_row})
-        audit.record(actor, "payment_order.create", "payment_order", order.payment_id, None, view)
-        outbox.emit("payment_order.created", "payment_order", order.payment_id, view)
+    return _NewOrderRows(
+        order=order, values=values, view=view,
+        status_row={"field": "payment", "from_status": None, "to_status": "UNPAID", "reason": "created",
+                    "actor": actor.label, "created_at": now},
+        audit_row=audit.entry_row(actor, "payment_order.create", "payment_order", order.payment_id, None, view),
+        outbox_row=outbox.event_row("payment_order.created", "payment_order", order.payment_id, view),
+    )
+
+
+def _insert_order(actor: Actor, new: NewPaymentOrder) -> tuple[PaymentOrder, str]:
+    """The general path: checks, then the order and its companion rows one statement each."""
+    reseller = _active_reseller(new.reseller_code)
+    related_type = None
+    if new.payment_type == PaymentType.CREDIT_REPAYMENT:
+        _check_credit_repayment(new, reseller.id)
+        related_type = "CREDIT_RECORD"
+    rows = _new_order_rows(actor, new, reseller.id, related_type)
+    order = rows.order
+    order.id = db.session.execute(_INSERT_ORDER, rows.values).scalar_one()
+    db.session.execute(sa.insert(StatusLog.__table__), {"payment_order_id": order.id, **rows.status_row})
+    db.session.execute(_INSERT_AUDIT, rows.audit_row)
+    db.session.execute(_INSERT_OUTBOX, rows.outbox_row)
     return order, new.reseller_code
-
-
-_COMBINED_INSERTS: dict = {}
-
-
-def _insert_all_at_once(order_values: dict, rows: list[tuple[sa.Table, dict]]) -> int:
-    """PostgreSQL: the order and its companion rows in ONE statement (data-modifying CTEs), one
-    round trip instead of one per row; rows[0] is the status-log row, which gets the new order's id.
-    Same transaction, same constraints: a unique violation raises IntegrityError as before.
-
-    A value given to several columns of the same type (the payment id, the order view, timestamps,
-    constants) is bound once: fewer parameters to adapt, and the driver keeps the statement's
-    parsed form (psycopg caches it only up to 50 parameters)."""
-    po = PaymentOrder.__table__
-    params: dict = {}
-    slots: dict = {}
-    layout = []
-    for table, prefix, row in ((po, "o", order_values), *((t, f"r{i}", r) for i, (t, r) in enumerate(rows))):
-        names = []
-        for column, value in row.items():
-            col_type = table.c[column].type
-            if value is None:
-                name = f"{prefix}_{column}"  # None is NULL or JSON null depending on the column: never shared
-            else:
-                token = id(value) if isinstance(value, dict | list) else value
-                name = slots.setdefault((type(col_type), type(value), token), f"p{len(slots)}")
-            params[name] = value
-            names.append((column, name))
-        layout.append((table.name, tuple(names)))
-    signature = tuple(layout)
-    stmt = _COMBINED_INSERTS.get(signature)
-    if stmt is None:
-        def bound(table, names):
-            return {c: sa.bindparam(n, type_=table.c[c].type) for c, n in names}
-
-        order_cte = sa.insert(po).values(bound(po, layout[0][1])).returning(po.c.id).cte("new_order")
-        ctes = []
-        for i, (table, _) in enumerate(rows):
-            vals = bound(table, layout[i + 1][1])
-            if i == 0:
-                vals["payment_order_id"] = sa.select(order_cte.c.id).scalar_subquery()
-            ctes.append(sa.insert(table).values(vals).cte(f"new_{table.name}"))
-        stmt = sa.select(order_cte.c.id).add_cte(*ctes)
-        if len(_COMBINED_INSERTS) > 256:
-            _COMBINED_INSERTS.clear()
-        _COMBINED_INSERTS[signature] = stmt
-    return db.session.execute(stmt, params).scalar_one()
 
 
 def get_order_with_reseller(payment_id: str) -> tuple[PaymentOrder, str]:

@@ -25,7 +25,7 @@ from apikit import (
 from app import create_app
 from app.extensions import db
 from app.models import ApiClient, AuditEntry
-from app.services import api_clients, idempotency, outbox
+from app.services import api_clients, idempotency, order_create_pg, outbox
 from app.services.payment_orders import CREATE_OPERATION
 
 ALL_SCOPES = {"payments", "refunds", "credit", "finance", "disburse", "resellers"}
@@ -136,7 +136,7 @@ def test_same_key_while_the_first_is_running_is_409(app, api, reseller, row_coun
         pytest.skip("the in-progress lock is a PostgreSQL advisory lock")
     with app.app_context():
         client_id = api_clients.authenticate(api.key).id
-        lock = idempotency._lock_id(client_id, CREATE_OPERATION, "busy-1")
+        lock = idempotency.lock_id(client_id, CREATE_OPERATION, "busy-1")
         conn = db.engine.connect()
     body, headers = (order_body(requestId="busy-1"), None) if via == "requestId" else (
         order_body(), {"Idempotency-Key": "busy-1"})
@@ -207,6 +207,8 @@ def _fail_after(monkeypatch, module, name):
 
 
 def test_crash_during_create_is_500_and_stores_nothing(api, reseller, row_counts, monkeypatch):
+    # The general path (PostgreSQL takes it when the one-statement path declines).
+    monkeypatch.setattr(order_create_pg, "insert_order", lambda *args, **kwargs: None)
     _fail_after(monkeypatch, idempotency, "store")
     before = row_counts()
     b = assert_error(api.post(CREATE, json=order_body(requestId="crash-1")), 500, "INTERNAL_ERROR")
@@ -214,6 +216,22 @@ def test_crash_during_create_is_500_and_stores_nothing(api, reseller, row_counts
     assert row_counts() == before
     monkeypatch.undo()
     assert_ok(api.post(CREATE, json=order_body(requestId="crash-1")), 201)
+
+
+def test_one_statement_create_failing_in_its_last_insert_stores_nothing(api, reseller, row_counts, monkeypatch,
+                                                                         is_postgres):
+    """PostgreSQL's one-statement create: the idempotency key is its last insert; when that one
+    fails (here: a value too long for its column) the order and every other row go with it."""
+    if not is_postgres:
+        pytest.skip("the one-statement create is PostgreSQL's")
+    real = idempotency.key_row
+    monkeypatch.setattr(idempotency, "key_row", lambda *a, **kw: real(*a, **kw) | {"operation": "x" * 41})
+    before = row_counts()
+    assert_error(api.post(CREATE, json=order_body(requestId="crash-2")), 500, "INTERNAL_ERROR")
+    assert row_counts() == before
+    monkeypatch.undo()
+    assert_ok(api.post(CREATE, json=order_body(requestId="crash-2")), 201)
+    assert row_counts()["payment_orders"] == before["payment_orders"] + 1
 
 
 def test_crash_during_patch_is_500_and_changes_nothing(app, api, order, row_counts, monkeypatch):

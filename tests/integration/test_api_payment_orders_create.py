@@ -4,6 +4,7 @@ refused with the right code and nothing stored, idempotency and the natural key.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from apikit import (
@@ -46,7 +47,8 @@ def test_create_answers_the_full_payment_order(app, api, reseller, row_counts):
     assert d["paymentDeadline"] == "2026-12-01T18:00:00+08:00"
     assert (d["businessDesc"], d["priority"], d["tags"]) == ("30% advance", 1, {"line": "boilers"})
     assert d["relatedBusinessId"] is d["relatedBusinessType"] is d["businessExpireDate"] is None
-    assert d["overdue"] is False
+    # The example's deadline is a fixed date: overdue once the clock has passed it.
+    assert d["overdue"] is (datetime.now(UTC) > datetime.fromisoformat(EXAMPLE["paymentDeadline"]))
     after = row_counts()
     assert {k: after[k] - before[k] for k in after} == {
         "payment_orders": 1, "idempotency_keys": 1, "audit_log": 1, "outbox_events": 1, "status_log": 1}

@@ -46,7 +46,7 @@ def idempotency_key(body_request_id: str | None) -> str | None:
 
 
 def respond_created(outcome) -> tuple:
-    data = order_dict(outcome.order, outcome.reseller_code)
+    data = dict(outcome.view) if outcome.view is not None else order_dict(outcome.order, outcome.reseller_code)
     data["duplicate"] = outcome.duplicate
     if outcome.status_code == 201 and not outcome.duplicate:
         ORDERS_CREATED.labels(outcome.order.payment_type).inc()
