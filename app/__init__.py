@@ -11,7 +11,8 @@ from decimal import Decimal
 from flask import Flask, g, request
 
 from .config import load_config
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
+from .rate_limits import init_rate_limits
 
 
 def _json_default(value):
@@ -32,10 +33,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"], "json_serializer": json_dumps,
     }
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
-    # A Redis hiccup must not turn every API call into a 500; /readyz reports Redis separately.
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("API_RATE_LIMIT", os.environ.get("API_RATE_LIMIT", "100000 per minute"))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -44,7 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_rate_limits(app)
 
     with app.app_context():
         from .db_setup import configure_engine

@@ -1,7 +1,5 @@
 """Extensions, created bare; ``create_app`` binds them."""
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -21,6 +19,3 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-
-# Storage comes from RATELIMIT_STORAGE_URI (Redis), so limits hold across processes.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="fixed-window")

@@ -45,21 +45,38 @@ def _cast(column: sa.Column) -> str:
     raise TypeError(f"no cast for {column.table.name}.{column.name} ({t!r})")
 
 
-def _bound(table: sa.Table, row: dict, params: dict, slots: dict, prefix: str) -> list[tuple[str, str]]:
+_CASTS: dict[str, dict[str, str]] = {}
+
+
+def _casts(table: sa.Table) -> dict[str, str]:
+    casts = _CASTS.get(table.name)
+    if casts is None:
+        casts = _CASTS[table.name] = {c.name: _cast(c) for c in table.columns}
+    return casts
+
+
+def _bound(table: sa.Table, row: dict, params: dict, slots: dict, dumped: dict, prefix: str) -> tuple:
     """(column, SQL expression) pairs; a value given to several columns of one cast type is bound
-    once (fewer parameters to send, and psycopg caches a query's parsed form only up to 50)."""
+    once (fewer parameters to send, and psycopg caches a query's parsed form only up to 50).
+    ``dumped`` keeps each JSON document's text by identity: the order's view is dumped once."""
+    casts = _casts(table)
     pairs = []
     for column, value in row.items():
-        cast = _cast(table.c[column])
+        cast = casts[column]
         if cast == "json":
-            value = json_dumps(value)  # None becomes JSON null, as through the ORM
+            text = dumped.get(id(value))
+            if text is None:
+                text = dumped[id(value)] = json_dumps(value)  # None becomes JSON null, as through the ORM
+            value = text
         if value is None:
             name = f"{prefix}_{column}"
         else:
-            name = slots.setdefault((cast, type(value), value), f"p{len(slots)}")
+            name = slots.get((cast, value))
+            if name is None:
+                name = slots[(cast, value)] = f"p{len(slots)}"
         params[name] = value
         pairs.append((column, f"%({name})s::{cast}"))
-    return pairs
+    return tuple(pairs)
 
 
 _STATEMENTS: dict[tuple, str] = {}
@@ -99,9 +116,10 @@ def insert_order(reseller_code: str, order_row: dict, companions: dict[str, dict
     order's id, or None when nothing was written and the general path must decide."""
     params: dict = {"reseller_code": reseller_code}
     slots: dict = {}
-    layout = [("order", tuple(_bound(_ORDERS, order_row, params, slots, "o")))]
+    dumped: dict = {}
+    layout = [("order", _bound(_ORDERS, order_row, params, slots, dumped, "o"))]
     for role, row in companions.items():
-        layout.append((role, tuple(_bound(_COMPANIONS[role], row, params, slots, role))))
+        layout.append((role, _bound(_COMPANIONS[role], row, params, slots, dumped, role)))
     if lock is not None:
         params["lock"] = lock
     sql = _statement(tuple(layout), lock is not None)

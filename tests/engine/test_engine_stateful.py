@@ -138,10 +138,15 @@ class EngineMachine(RuleBasedStateMachine):
     def pay_and_settle(self, data, channel):
         """A valid checkout settled at once (ONLINE by its callback, WIRE by a voucher confirmed for the
         amount), so that every channel has payments to refund."""
-        left = PaymentOrder.payment_amount - PaymentOrder.paid_amount - PaymentOrder.reserved_amount
-        payable = db.session.execute(sa.select(PaymentOrder.payment_id, left).where(
-            left > 0, PaymentOrder.payment_status.not_in(("STOPPED", "FROZEN"))).order_by(PaymentOrder.id)).all()
+        # The rest in Python: SQLite computes NUMERIC differences in floating point (12.64 - 12.63 -
+        # 0.01 > 0 there), which made an order with nothing left look payable.
+        orders = db.session.execute(sa.select(
+            PaymentOrder.payment_id, PaymentOrder.payment_amount, PaymentOrder.paid_amount,
+            PaymentOrder.reserved_amount,
+        ).where(PaymentOrder.payment_status.not_in(("STOPPED", "FROZEN"))).order_by(PaymentOrder.id)).all()
         db.session.rollback()
+        payable = [(pid, amount - paid - reserved) for pid, amount, paid, reserved in orders
+                   if amount - paid - reserved > 0]
         if not payable:
             return
         pid, left = data.draw(st.sampled_from(payable))

@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ...domain.errors import DomainError
-from ...extensions import db, limiter
-from .auth import api_rate_key
+from ...extensions import db
 from .http import ApiError, error_response
+from .rate_limit import check_api_rate_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -41,11 +41,6 @@ def _unexpected(err: Exception):
     return jsonify({"code": "INTERNAL_ERROR", "message": "internal error; nothing was changed"}), 500
 
 
-def _api_limit() -> str:
-    return current_app.config["API_RATE_LIMIT"]
-
-
-# One budget per API key across the whole API (a plain ``limit`` would give every route its own).
-limiter.shared_limit(_api_limit, scope="api", key_func=api_rate_key)(bp)
+bp.before_request(check_api_rate_limit)
 
 from . import credit, disbursements, docs, payment_orders, refunds, resellers  # noqa: E402,F401  (routes register on bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from ...extensions import limiter
+from ...rate_limits import hit
 from ...services.sign_in import authenticate
 from .access import ANY_USER, allow
 
@@ -25,12 +25,14 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _email_key() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+def _check_login_limits() -> None:
+    """Every sign-in attempt counts, per address and per account (from anywhere)."""
+    limit = current_app.config["LOGIN_RATE_LIMIT"]
+    email = (request.form.get("email") or "").strip().lower()[:254]
+    by_address = hit(limit, "login-address", request.remote_addr or "?")
+    by_email = hit(limit, "login-email", email)
+    if not (by_address and by_email):
+        abort(429)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -43,9 +45,9 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @allow(None)
-@limiter.limit(_login_limit, methods=["POST"])  # per address
-@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)  # per account, from anywhere
 def login():
+    if request.method == "POST":
+        _check_login_limits()
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("home.index"))
     form = LoginForm()
