@@ -7,6 +7,7 @@ import os
 from urllib.parse import urlencode
 
 from flask import Flask, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_talisman import Talisman
@@ -42,7 +43,18 @@ def _is_web(path: str) -> bool:
     return not path.startswith(("/api/", "/static/", "/metrics", "/healthz", "/readyz", "/sandbox"))
 
 
+class _NoSessionForApi(SecureCookieSessionInterface):
+    """The API authenticates with keys and gateways sign their callbacks: those requests neither
+    read nor set the session cookie (an empty, read-only session)."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def init_web(app: Flask) -> None:
+    app.session_interface = _NoSessionForApi()
     from .services.sign_in import load_session_user
 
     app.config.setdefault("LOGIN_RATE_LIMIT", os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"))

@@ -95,15 +95,15 @@ def _create_in_one_statement(actor: Actor, new: NewPaymentOrder, idempotency_key
     not plain (unknown or suspended reseller, key in use or stored, natural-key twin): nothing was
     written and the general path above decides."""
     rows = _new_order_rows(actor, new, reseller_id=None)
-    companions = {"status": rows.status_row, "audit": rows.audit_row, "outbox": rows.outbox_row}
-    lock = None
-    if idempotency_key:
-        companions["key"] = idempotency.key_row(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint,
-                                                201, rows.order.payment_id)
-        lock = idempotency.lock_id(actor.client_id, CREATE_OPERATION, idempotency_key)
     order_row = dict(rows.values)
     del order_row["reseller_id"]
-    order_id = order_create_pg.insert_order(new.reseller_code, order_row, companions, lock)
+    written = {"order": order_row, "status": rows.status_row, "audit": rows.audit_row, "outbox": rows.outbox_row}
+    lock = None
+    if idempotency_key:
+        written["key"] = idempotency.key_row(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint,
+                                             201, rows.order.payment_id)
+        lock = idempotency.lock_id(actor.client_id, CREATE_OPERATION, idempotency_key)
+    order_id = order_create_pg.insert_order(new.reseller_code, written, lock)
     if order_id is None:
         return None
     rows.order.id = order_id
