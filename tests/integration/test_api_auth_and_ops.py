@@ -320,3 +320,15 @@ def test_openapi_documents_every_api_route(app, client):
             assert op["responses"], (m, p)
             params = {x["name"] for x in op.get("parameters", []) if x["in"] == "path"}
             assert params == set(re.findall(r"{(\w+)}", p)), (m, p)
+
+
+def test_api_answers_carry_the_security_headers_of_the_pages(api, reseller):
+    """API headers are computed once and reused (app/web_setup.py): every answer, errors included,
+    still carries them, the same as a page's."""
+    names = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+             "Permissions-Policy")
+    page = api.client.get("/healthz")
+    for r in (api.post(CREATE, json=order_body()), api.get(LIST), api.client.get(LIST), api.get(LIST)):
+        assert {n: r.headers.get(n) for n in names} == {n: page.headers[n] for n in names}
+        assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Frame-Options"] == "DENY"
+        assert "Set-Cookie" not in r.headers  # the API sets no session cookie
