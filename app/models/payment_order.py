@@ -13,7 +13,28 @@ REFUND_STATUSES = "('NO_REFUND','REFUNDING','PARTIAL_REFUNDED','FULL_REFUNDED','
 PAYMENT_TYPES = "('ADVANCE_PAYMENT','FINAL_PAYMENT','OTHER_FEE','CREDIT_REPAYMENT')"
 
 
-class PaymentOrder(db.Model):
+class OrderAmounts:
+    """The amounts derived from an order's running totals: for the model, and for a new order's
+    values before they are stored (``payment_orders.NewOrderValues``)."""
+
+    @property
+    def remaining_amount(self) -> Decimal:
+        return self.payment_amount - self.paid_amount
+
+    @property
+    def payable_amount(self) -> Decimal:
+        return self.payment_amount - self.paid_amount - self.reserved_amount
+
+    @property
+    def actual_amount(self) -> Decimal:
+        return self.paid_amount - self.refunded_amount
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        return self.paid_amount - self.refunded_amount - self.refunding_amount
+
+
+class PaymentOrder(OrderAmounts, db.Model):
     """What is owed for one business order (支付单).
 
     The amount columns are running totals kept by the services in the same transaction as the
@@ -87,22 +108,6 @@ class PaymentOrder(db.Model):
     updated_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
     reseller = relationship("Reseller", lazy="raise")
-
-    @property
-    def remaining_amount(self) -> Decimal:
-        return self.payment_amount - self.paid_amount
-
-    @property
-    def payable_amount(self) -> Decimal:
-        return self.payment_amount - self.paid_amount - self.reserved_amount
-
-    @property
-    def actual_amount(self) -> Decimal:
-        return self.paid_amount - self.refunded_amount
-
-    @property
-    def refundable_amount(self) -> Decimal:
-        return self.paid_amount - self.refunded_amount - self.refunding_amount
 
 
 class StatusLog(db.Model):

@@ -21,6 +21,7 @@ from ..domain.errors import (
 from ..domain.order_status import ADMINISTRATIVE, derive_payment_status, derive_refund_status
 from ..extensions import db
 from ..models import AuditEntry, CreditRecord, OutboxEvent, PaymentOrder, Reseller, StatusLog
+from ..models.payment_order import OrderAmounts
 from ..models.types import now_utc
 from . import audit, idempotency, ids, order_create_pg, outbox
 from .actor import Actor
@@ -49,7 +50,7 @@ class NewPaymentOrder:
 
 @dataclass
 class CreateOutcome:
-    order: PaymentOrder
+    order: PaymentOrder | NewOrderValues
     reseller_code: str
     status_code: int
     duplicate: bool
@@ -196,9 +197,18 @@ def _check_credit_repayment(new: NewPaymentOrder, reseller_id: int, exclude_orde
         )
 
 
+class NewOrderValues(OrderAmounts):
+    """A new order's column values as attributes, read like a stored ``PaymentOrder`` (its view,
+    its type): the response needs no SELECT after the insert, nor an ORM instance."""
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+        self.id: int | None = None
+
+
 @dataclass
 class _NewOrderRows:
-    order: PaymentOrder  # transient: the response needs no SELECT after the insert
+    order: NewOrderValues
     values: dict
     view: dict
     status_row: dict
@@ -220,7 +230,7 @@ def _new_order_rows(actor: Actor, new: NewPaymentOrder, reseller_id: int | None,
         business_expire_date=new.business_expire_date, tags=new.tags or {}, created_by_client_id=actor.client_id,
         version=1, created_at=now, updated_at=now,
     )
-    order = PaymentOrder(**values)
+    order = NewOrderValues(values)
     view = order_dict(order, new.reseller_code)
     return _NewOrderRows(
         order=order, values=values, view=view,
