@@ -10,8 +10,9 @@ connection.
 
 It decides nothing on its own. Every case other than the plain one comes back as ``None`` with
 nothing written — unknown or suspended reseller, the key's lock taken, a unique violation (the
-idempotency key already stored, or a live order with the same natural key) — and the caller then
-runs the general path, which re-checks and answers it (error, replay, natural-key duplicate, 409).
+idempotency key already stored, or a live order with the same natural key), a lost connection —
+and the caller then runs the general path, which re-checks and answers it (error, replay,
+natural-key duplicate, 409).
 
 The rows travel as ONE JSON document, read back with ``jsonb_populate_record`` into each table's
 own row type, so PostgreSQL converts every value with the column's type (a string too long for
@@ -23,7 +24,8 @@ not through SQLAlchemy: a few parameters instead of ~50, and a statement text bu
 from __future__ import annotations
 
 import sqlalchemy as sa
-from psycopg import IntegrityError
+from flask import current_app
+from psycopg import IntegrityError, OperationalError
 
 from .. import json_dumps
 from ..extensions import db
@@ -93,15 +95,24 @@ def insert_order(reseller_code: str, rows: dict[str, dict], lock: int | None) ->
         params["lock"] = lock
     sql = _statement(tuple((role, tuple(row)) for role, row in rows.items()), lock is not None)
     pooled = db.engine.raw_connection()
+    conn = pooled.driver_connection
     try:
-        conn = pooled.driver_connection
         conn.autocommit = True
-        try:
-            row = conn.execute(sql, params, prepare=True).fetchone()
-        except IntegrityError:
-            return None
-        finally:
-            conn.autocommit = False
+        row = conn.execute(sql, params, prepare=True).fetchone()
+        conn.autocommit = False
+    except IntegrityError:
+        conn.autocommit = False  # the statement ended with the error: nothing is open
+        return None
+    except OperationalError:
+        # The connection was lost (a restart, a failover). Whether the statement committed or not,
+        # the general path answers correctly on a fresh connection: the stored idempotency key or
+        # the natural key turns a create that did commit into a replay.
+        pooled.invalidate()
+        current_app.logger.warning("create: connection lost during the one-statement insert", exc_info=True)
+        return None
+    except BaseException:
+        pooled.invalidate()  # lost, or in a state nobody should inherit: never back into the pool
+        raise
     finally:
         pooled.close()
     return row[0] if row else None

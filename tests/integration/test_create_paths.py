@@ -102,3 +102,31 @@ def test_one_statement_path_declines_what_is_not_plain(app, api, reseller, make_
         assert attempt(None, order_id=first["orderId"]) is None  # a live order with that natural key
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PaymentOrder)) == before
         assert attempt("plain-2") is not None  # and the plain case is written
+
+
+def test_one_statement_path_recovers_from_lost_connections(app, api, reseller, row_counts, is_postgres):
+    """PostgreSQL drops every connection of the app (a restart, a failover): the pool hands out
+    dead ones for a moment, each is thrown away on its error, and creates succeed again; nothing is
+    half-written in between."""
+    if not is_postgres:
+        pytest.skip("the one-statement create is PostgreSQL's")
+    assert_ok(api.post(CREATE, json=order_body(requestId="before-drop")), 201)
+    before = row_counts()
+    with app.app_context():
+        url = db.engine.url
+    outside = sa.create_engine(url, poolclass=sa.pool.NullPool)  # not one of the app's connections
+    with outside.connect() as conn:
+        dropped = conn.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        conn.commit()
+    outside.dispose()
+    assert dropped >= 1
+    codes = [api.post(CREATE, json=order_body(orderId=f"SO-DROP-{i}", requestId=f"drop-{i}")).status_code
+             for i in range(6)]
+    assert codes[-1] == 201 and set(codes) <= {201, 500}, codes
+    after = row_counts()
+    created = codes.count(201)
+    assert {t: after[t] - before[t] for t in after} == {
+        "payment_orders": created, "idempotency_keys": created, "audit_log": created, "outbox_events": created,
+        "status_log": created}
