@@ -52,7 +52,7 @@ class LeasedRateLimiter:
 
     def __init__(self, strategy: FixedWindowRateLimiter):
         self.strategy = strategy
-        self._leases: dict[tuple, _Lease] = {}
+        self._leases: dict[str, _Lease] = {}
         self._lock = threading.Lock()
 
     def hit(self, item: RateLimitItem, scope: str, key: str) -> bool:

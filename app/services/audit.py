@@ -37,7 +37,12 @@ def entry_row(actor: Actor, action: str, target_type: str, target_id: str,
 
 def record(actor: Actor, action: str, target_type: str, target_id: str,
            before: dict | None = None, after: dict | None = None) -> None:
-    db.session.execute(_INSERT, entry_row(actor, action, target_type, target_id, before, after))
+    insert_row(entry_row(actor, action, target_type, target_id, before, after))
+
+
+def insert_row(row: dict) -> None:
+    """Add an entry built by ``entry_row`` in the caller's transaction."""
+    db.session.execute(_INSERT, row)
 
 
 def _entry_digest(prev_hash: str, e: AuditEntry) -> str:

@@ -27,5 +27,10 @@ def event_row(event_type: str, aggregate_type: str, aggregate_id: str, payload: 
 def emit(event_type: str, aggregate_type: str, aggregate_id: str, payload: dict, event_id: str | None = None) -> str:
     """Add an event; a given ``event_id`` makes the event unique (a second insert fails)."""
     row = event_row(event_type, aggregate_type, aggregate_id, payload, event_id)
-    db.session.execute(_INSERT, row)
+    insert_row(row)
     return row["event_id"]
+
+
+def insert_row(row: dict) -> None:
+    """Add an event built by ``event_row`` in the caller's transaction."""
+    db.session.execute(_INSERT, row)

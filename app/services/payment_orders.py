@@ -20,7 +20,7 @@ from ..domain.errors import (
 )
 from ..domain.order_status import ADMINISTRATIVE, derive_payment_status, derive_refund_status
 from ..extensions import db
-from ..models import AuditEntry, CreditRecord, OutboxEvent, PaymentOrder, Reseller, StatusLog
+from ..models import CreditRecord, PaymentOrder, Reseller, StatusLog
 from ..models.payment_order import OrderAmounts
 from ..models.types import now_utc
 from . import audit, idempotency, ids, order_create_pg, outbox
@@ -93,8 +93,8 @@ def create_payment_order(actor: Actor, new: NewPaymentOrder, *, idempotency_key:
 def _create_in_one_statement(actor: Actor, new: NewPaymentOrder, idempotency_key: str | None,
                              fingerprint: str) -> CreateOutcome | None:
     """PostgreSQL, the plain case in one round trip (``order_create_pg``); None when anything is
-    not plain (unknown or suspended reseller, key in use or stored, natural-key twin): nothing was
-    written and the general path above decides."""
+    not plain (unknown or suspended reseller, key in use or stored, natural-key twin, a lost
+    connection): nothing was written, or a replay will find it, and the general path above decides."""
     rows = _new_order_rows(actor, new, reseller_id=None)
     order_row = dict(rows.values)
     del order_row["reseller_id"]
@@ -147,8 +147,6 @@ def _related_id(new: NewPaymentOrder) -> str | None:
 _resellers = Reseller.__table__
 _SELECT_RESELLER = sa.select(_resellers.c.id, _resellers.c.status).where(_resellers.c.code == sa.bindparam("code"))
 _INSERT_ORDER = sa.insert(PaymentOrder.__table__).returning(PaymentOrder.__table__.c.id)
-_INSERT_AUDIT = sa.insert(AuditEntry.__table__)
-_INSERT_OUTBOX = sa.insert(OutboxEvent.__table__)
 
 
 def _active_reseller(code: str) -> Reseller:
@@ -241,7 +239,7 @@ def _new_order_rows(actor: Actor, new: NewPaymentOrder, reseller_id: int | None,
     )
 
 
-def _insert_order(actor: Actor, new: NewPaymentOrder) -> tuple[PaymentOrder, str]:
+def _insert_order(actor: Actor, new: NewPaymentOrder) -> tuple[NewOrderValues, str]:
     """The general path: checks, then the order and its companion rows one statement each."""
     reseller = _active_reseller(new.reseller_code)
     related_type = None
@@ -252,8 +250,8 @@ def _insert_order(actor: Actor, new: NewPaymentOrder) -> tuple[PaymentOrder, str
     order = rows.order
     order.id = db.session.execute(_INSERT_ORDER, rows.values).scalar_one()
     db.session.execute(sa.insert(StatusLog.__table__), {"payment_order_id": order.id, **rows.status_row})
-    db.session.execute(_INSERT_AUDIT, rows.audit_row)
-    db.session.execute(_INSERT_OUTBOX, rows.outbox_row)
+    audit.insert_row(rows.audit_row)
+    outbox.insert_row(rows.outbox_row)
     return order, new.reseller_code
 
 

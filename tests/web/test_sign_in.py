@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tests.web.conftest import PASSWORD, csrf_token, sign_in
 
 
@@ -94,6 +96,18 @@ def test_login_is_rate_limited_per_address(app, portal, monkeypatch):
             "email": f"probe{i}@{app.config['RQ_QUEUE_PREFIX']}example.com", "password": "x", "csrf_token": token,
         }, environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code)
     assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+
+
+def test_login_is_rate_limited_per_account_from_any_address(app, portal, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    client = app.test_client()
+    email = f"target@{app.config['RQ_QUEUE_PREFIX']}{uuid.uuid4().hex[:8]}.example.com"
+    codes = []
+    for i in range(5):
+        token = csrf_token(client)
+        codes.append(client.post("/login", data={"email": f"  {email.upper()} ", "password": "x", "csrf_token": token},
+                                 environ_base={"REMOTE_ADDR": f"10.9.7.{i}"}).status_code)
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]  # five addresses, one account
 
 
 def test_language_by_query_then_remembered(app, portal):
