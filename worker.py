@@ -111,7 +111,7 @@ class AppForkWorker(_OrphanSafeSchedulerMixin, Worker):
 def build_worker(queue_names: list[str] | None = None, fork: bool = False, name: str | None = None):
     """A worker on the app's queues (all of them, highest priority first, unless named). Needs an
     app context: the queues' prefix and Redis come from the current app's config."""
-    from app.services.queues import QUEUE_NAMES, AppJob, queue, redis_connection
+    from app.services.platform.queues import QUEUE_NAMES, AppJob, queue, redis_connection
 
     names = queue_names or list(QUEUE_NAMES)
     unknown = sorted(set(names) - set(QUEUE_NAMES))
@@ -139,7 +139,7 @@ def run_worker(args) -> int:
 
 def run_cron(args) -> int:
     from app import create_app
-    from app.services.queues import AppCronScheduler, redis_connection
+    from app.services.platform.queues import AppCronScheduler, redis_connection
 
     app = create_app()  # for REDIS_URL and the queue prefix, exactly as the worker sees them
     os.environ.setdefault("RQ_QUEUE_PREFIX", app.config.get("RQ_QUEUE_PREFIX", ""))

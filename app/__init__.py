@@ -1,33 +1,32 @@
-"""Reseller Payment Portal: the application factory."""
+"""Reseller Payment Portal: the application factory, and the composition root (docs/ARCHITECTURE.md):
+the only module that imports every layer. Nothing imports it but the entry points (``create_app``)."""
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
-from datetime import date, datetime
-from decimal import Decimal
 
 from flask import Flask, g, request
 
 from .config import load_config
 from .extensions import csrf, db, login_manager, migrate
 from .rate_limits import init_rate_limits
-
-
-def _json_default(value):
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def json_dumps(value) -> str:
-    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+from .serialization import json_dumps
 
 
 def create_app(overrides: dict | None = None) -> Flask:
+    # The rest of the app is imported here, not at the top: importing any ``app.*`` module (a job, a
+    # domain rule) must not load every blueprint, and nothing is built at import time.
+    from . import models  # noqa: F401  (registers tables)
+    from .blueprints import api, callbacks, disburse_callbacks, ops
+    from .blueprints.web import register_web
+    from .cli import register_cli
+    from .db_setup import configure_engine
+    from .i18n import init_i18n
+    from .metrics import init_metrics
+    from .services.connections import connect_areas
+    from .web_setup import init_web
+
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None, instance_relative_config=True)
     app.config.update(load_config(app.instance_path, overrides))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
@@ -42,34 +41,21 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     init_rate_limits(app)
-
     with app.app_context():
-        from .db_setup import configure_engine
-
         configure_engine(db.engine)
-
-    from . import models  # noqa: F401  (registers tables)
-    from .blueprints import callbacks, disburse_callbacks, ops
-    from .blueprints.api import bp as api_bp
+    connect_areas()
 
     app.register_blueprint(ops.bp)
-    app.register_blueprint(api_bp)
+    app.register_blueprint(api.bp)
     app.register_blueprint(callbacks.bp)
     app.register_blueprint(disburse_callbacks.bp)
-    csrf.exempt(api_bp)  # the API authenticates with keys, not cookies
+    csrf.exempt(api.bp)  # the API authenticates with keys, not cookies
     csrf.exempt(callbacks.bp)  # channels sign their callbacks
     csrf.exempt(disburse_callbacks.bp)  # the payout gateway signs its callbacks
-
-    from .blueprints.web import register_web
-    from .i18n import init_i18n
-    from .web_setup import init_web
 
     init_i18n(app)
     init_web(app)
     register_web(app)
-
-    from .metrics import init_metrics
-
     init_metrics(app)
 
     @app.before_request
@@ -83,8 +69,6 @@ def create_app(overrides: dict | None = None) -> Flask:
             _request_id()
         response.headers["X-Request-Id"] = g.request_id
         return response
-
-    from .cli import register_cli
 
     register_cli(app)
     return app

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request, session
@@ -130,8 +131,6 @@ METHOD_MAP = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "pyth
 
 def extracted_message_ids() -> dict[str, str]:
     """Every message id the code and templates ask for, with the first place that asks."""
-    from babel.messages.extract import extract_from_dir
-
     found: dict[str, str] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         str(APP_DIR), METHOD_MAP, keywords=KEYWORDS,

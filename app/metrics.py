@@ -9,6 +9,7 @@ import time
 from flask import Flask, Response, abort, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
@@ -47,7 +48,5 @@ def metrics_response(allow: list[str]) -> Response:
         multiprocess.MultiProcessCollector(registry)
         data = generate_latest(registry)
     else:
-        from prometheus_client import REGISTRY
-
         data = generate_latest(REGISTRY)
     return Response(data, mimetype=CONTENT_TYPE_LATEST)

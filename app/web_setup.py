@@ -6,56 +6,17 @@ from __future__ import annotations
 import os
 from urllib.parse import urlencode
 
-from flask import Flask, Response, redirect, render_template, request, url_for
+from flask import Flask, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 
+from .blueprints.api.blueprint import http_error as api_http_error
 from .extensions import login_manager
 from .labels import label
-
-
-class _PortalTalisman(Talisman):
-    """Pages get the security headers Talisman computes per view (three hooks, every response).
-    API answers have no per-view options, so theirs are computed once and reused: the same headers,
-    without the per-request work (a few percent of a create call)."""
-
-    def __init__(self):
-        super().__init__()
-        self._api_headers: dict[bool, list[tuple[str, str]]] = {}
-
-    def _make_nonce(self):
-        if not request.path.startswith("/api/"):  # a CSP nonce is for pages' scripts
-            super()._make_nonce()
-
-    def _set_response_headers(self, response):
-        if not request.path.startswith("/api/"):
-            return super()._set_response_headers(response)
-        headers = self._api_headers.get(request.is_secure)
-        if headers is None:
-            scratch = Response()
-            super()._set_response_headers(scratch)
-            headers = [(k, v) for k, v in scratch.headers.items() if k not in ("Content-Type", "Content-Length")]
-            self._api_headers[request.is_secure] = headers
-        for name, value in headers:
-            response.headers[name] = value
-        return response
-
-
-talisman = _PortalTalisman()
-
-CSP = {
-    "default-src": "'self'",
-    "script-src": "'self'",
-    "style-src": "'self'",
-    "img-src": "'self' data:",
-    "object-src": "'none'",
-    "base-uri": "'self'",
-    "form-action": "'self'",
-    "frame-ancestors": "'none'",
-}
+from .security_headers import CSP, talisman
+from .services.accounts.sign_in import load_session_user
 
 _ERROR_TEXT = {
     400: _l("The request could not be processed. Reload the page and try again."),
@@ -83,7 +44,6 @@ class _NoSessionForApi(SecureCookieSessionInterface):
 
 def init_web(app: Flask) -> None:
     app.session_interface = _NoSessionForApi()
-    from .services.sign_in import load_session_user
 
     app.config.setdefault("LOGIN_RATE_LIMIT", os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"))
     login_manager.login_view = "auth.login"
@@ -120,9 +80,7 @@ def init_web(app: Flask) -> None:
     def _error_page(err):
         code = getattr(err, "code", 500) or 500
         if request.path.startswith("/api/"):  # the API answers in its own envelope (API.md §1)
-            from .blueprints.api import _http_error
-
-            return _http_error(err)
+            return api_http_error(err)
         if not _is_web(request.path):
             return err
         text = _ERROR_TEXT.get(code, err.description)

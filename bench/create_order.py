@@ -113,8 +113,8 @@ def prepare(env: dict) -> str:
     os.environ.update(env)
     from app import create_app
     from app.extensions import db
-    from app.services import api_clients, resellers
-    from app.services.actor import Actor
+    from app.services.accounts import api_clients, resellers
+    from app.services.platform.actor import Actor
     from bench.baseline_app import create_baseline_app
 
     actor = Actor(type="system", id="bench")

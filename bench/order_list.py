@@ -192,8 +192,8 @@ def seed(engine, env: dict) -> None:
     os.environ.update(env)
     from app import create_app
     from app.extensions import db
-    from app.services.actor import Actor
-    from app.services.users import create_user
+    from app.services.accounts.users import create_user
+    from app.services.platform.actor import Actor
 
     app = create_app()
     with app.app_context():

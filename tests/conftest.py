@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
-from app.services import api_clients
-from app.services.actor import Actor
+from app.services.accounts import api_clients
+from app.services.platform.actor import Actor
 
 TEST_ACTOR = Actor(type="system", id="tests")
 

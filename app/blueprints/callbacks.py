@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ..services.callbacks import handle_payment_callback, handle_refund_callback
+from ..services.refunds.refund_callback import handle_refund_callback
+from ..services.settlement.payment_callback import handle_payment_callback
 from .api.openapi import operation
 
 bp = Blueprint("callbacks", __name__, url_prefix="/api/v1/payment/callback")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ..services.disbursement_callback import handle_callback
+from ..services.payouts.callback import handle_callback
 from .api.openapi import operation
 
 bp = Blueprint("disburse_callbacks", __name__, url_prefix="/api/v1/disburse")

@@ -7,7 +7,8 @@ from flask import Blueprint, current_app, jsonify
 
 from ..extensions import db
 from ..metrics import metrics_response
-from ..services.queues import redis_connection
+from ..services.platform.queues import redis_connection
+from ..services.platform.unit_of_work import discard, end_read
 
 bp = Blueprint("ops", __name__)
 
@@ -22,10 +23,10 @@ def readyz():
     checks = {}
     try:
         db.session.execute(sa.text("SELECT 1"))
-        db.session.rollback()
+        end_read()
         checks["database"] = "ok"
     except Exception as exc:  # any failure means not ready
-        db.session.rollback()
+        discard()
         checks["database"] = f"error: {type(exc).__name__}"
     try:
         redis_connection().ping()

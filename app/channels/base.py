@@ -1,11 +1,12 @@
 """The channel adapter interface and the dataclasses that cross it.
 
 Contract of every adapter:
-- It never commits and never sees ORM rows or the Flask request.
+- It never commits, never sees ORM rows or the Flask request, and imports nothing from the
+  services: adapters are leaves (docs/ARCHITECTURE.md).
 - ``create_payment`` may move money only where the kind itself is the ledger (WALLET, CREDIT); those
-  adapters write ledger entries through services in the caller's open transaction, so the debit and
-  the payment commit or roll back together. HTTP channels (ONLINE) only *ask* the bank and must be
-  called outside a database transaction.
+  adapters post through the ``InternalLedgers`` port the service hands them, in the caller's open
+  transaction, so the debit and the payment commit or roll back together. HTTP channels (ONLINE)
+  only *ask* the bank and must be called outside a database transaction.
 - Every call that talks to a bank either returns a definite answer or raises ``ChannelUnavailable``
   (temporary: retry later, nothing is known) — an unknown outcome is never reported as success.
 """
@@ -16,6 +17,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 
 class ChannelError(Exception):
@@ -53,6 +55,28 @@ class ChannelConfig:
 
 
 @dataclass(frozen=True)
+class PaymentPart:
+    """One allocation of a payment, for channels that book per order (CREDIT)."""
+
+    transaction_pk: int
+    order_pk: int
+    order_id: str
+    amount: Decimal
+
+
+class InternalLedgers(Protocol):
+    """What an internal-ledger adapter (WALLET, CREDIT) may do to move money; the service hands an
+    implementation to ``create_payment``, bound to the caller's open transaction."""
+
+    def debit_wallet(self, reseller_id: int, amount: Decimal, reference: str, actor: str, memo: str) -> int:
+        """Take ``amount`` (positive) from the wallet; returns the ledger entry's id. Raises a
+        StateConflict-like error when the balance is short."""
+
+    def book_credit(self, reseller_id: int, parts: tuple[PaymentPart, ...], reference: str, actor: str) -> None:
+        """Book one credit record per part against the credit line; raises when credit is short."""
+
+
+@dataclass(frozen=True)
 class PaymentRequest:
     channel_payment_no: str  # our id, the bank's "merchant order no"
     amount: Decimal
@@ -62,8 +86,7 @@ class PaymentRequest:
     notify_url: str
     return_url: str
     expire_seconds: int
-    # Per-order parts, for channels that book per order (CREDIT): (transaction pk, order pk, order id, amount)
-    parts: tuple[tuple[int, int, str, Decimal], ...] = ()
+    parts: tuple[PaymentPart, ...] = ()  # per-order parts, for channels that book per order (CREDIT)
     actor: str = "system"
 
 
@@ -137,8 +160,10 @@ class ChannelAdapter(ABC):
     capabilities: Capabilities = Capabilities()
 
     @abstractmethod
-    def create_payment(self, cfg: ChannelConfig, req: PaymentRequest) -> PaymentStart:
-        """Start a payment of ``req.amount``. See the module docstring for what may move money."""
+    def create_payment(self, cfg: ChannelConfig, req: PaymentRequest,
+                       ledgers: InternalLedgers | None = None) -> PaymentStart:
+        """Start a payment of ``req.amount``. See the module docstring for what may move money;
+        ``ledgers`` is given to the adapters whose capabilities say ``settles_immediately``."""
 
     def query_payment(self, cfg: ChannelConfig, channel_payment_no: str) -> PaymentResult:
         """The payment's state at the channel. Internal ledgers are settled at once, so they have nothing to ask."""

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+import os
 
-import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from ..domain.errors import DomainError
-from ..services.actor import Actor
-
-CLI_ACTOR = Actor(type="system", id="cli")
-
-
-def _fail(err: DomainError):
-    click.echo(f"error: {err.message}", err=True)
-    sys.exit(2)
+from . import admin, demo, i18n, merchants
 
 
 def register_cli(app: Flask) -> None:
-    from . import admin, demo, i18n, merchants
-
     app.cli.add_command(admin.users)
     app.cli.add_command(admin.resellers)
     app.cli.add_command(admin.clients)
@@ -33,6 +22,6 @@ def register_cli(app: Flask) -> None:
 
 
 def main():
-    from .. import create_app
-
-    FlaskGroup(create_app=lambda: create_app())(prog_name="portal")
+    """The ``portal`` console script: Flask's CLI on the app that ``FLASK_APP`` names (default: ``app``)."""
+    os.environ.setdefault("FLASK_APP", "app")
+    FlaskGroup()(prog_name="portal")

@@ -6,11 +6,12 @@ import click
 
 from ..domain.errors import DomainError
 from ..domain.money import MoneyFormatError, parse_money
-from ..services import api_clients as client_service
-from ..services import audit as audit_service
-from ..services import resellers as reseller_service
-from ..services import users as user_service
-from . import CLI_ACTOR, _fail
+from ..services.accounts import api_clients
+from ..services.accounts import resellers as reseller_service
+from ..services.accounts import users as user_service
+from ..services.audit import log as audit
+from ..services.platform.key_rotation import rotate_all
+from .common import CLI_ACTOR, fail
 
 ROLES = ["reseller_operator", "reseller_approver", "finance", "admin"]
 
@@ -31,7 +32,7 @@ def create_user(email, role, reseller_code, password, name):
     try:
         user = user_service.create_user(CLI_ACTOR, email, password, role, reseller_code, name)
     except DomainError as err:
-        _fail(err)
+        fail(err)
     click.echo(f"created user {user.email} ({user.role})")
 
 
@@ -58,7 +59,7 @@ def create_reseller(code, name, credit_limit, credit_term_days, approval_thresho
     try:
         r, created = reseller_service.upsert_reseller(CLI_ACTOR, code, changes)
     except DomainError as err:
-        _fail(err)
+        fail(err)
     click.echo(f"{'created' if created else 'updated'} reseller {r.code}")
 
 
@@ -73,9 +74,9 @@ def clients():
 def create_client(name, scopes):
     """Create an API client; prints its key alone on the last line, once."""
     try:
-        client, key = client_service.create_client(CLI_ACTOR, name, client_service.parse_scopes(scopes))
+        client, key = api_clients.create_client(CLI_ACTOR, name, api_clients.parse_scopes(scopes))
     except DomainError as err:
-        _fail(err)
+        fail(err)
     click.echo(f"created API client {client.name} with scopes {client.scopes}; its key (shown once):")
     click.echo(key)
 
@@ -88,8 +89,8 @@ def audit_cli():
 @audit_cli.command("verify")
 def audit_verify():
     """Seal pending entries, then recompute the whole chain. Exit 1 if it was tampered with."""
-    sealed = audit_service.seal()
-    report = audit_service.verify()
+    sealed = audit.seal()
+    report = audit.verify()
     click.echo(f"sealed {sealed} new entries; checked {report.checked}; unsealed {report.unsealed}")
     if not report.ok:
         click.echo(f"TAMPERED: {report.problem}", err=True)
@@ -105,7 +106,5 @@ def keys():
 @keys.command("rotate")
 def keys_rotate():
     """Re-encrypt every encrypted column under the newest key of ENCRYPTION_KEYS."""
-    from ..services.key_rotation import rotate_all
-
     counts = rotate_all()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ..demo.seed import seed_demo
 from ..domain.errors import DomainError
+from .common import fail
 
 
 @click.group("demo")
@@ -18,12 +20,9 @@ def seed():
 
     DEMO_PASSWORD and DEMO_API_KEY choose the users' password and the API key (else generated and
     printed once); SANDBOX_MERCHANTS (the sandbox gateway's setting) gives the ONLINE channels' secrets."""
-    from ..services.demo_seed import seed_demo
-    from . import _fail
-
     try:
         report = seed_demo()
     except DomainError as err:
-        _fail(err)
+        fail(err)
     for line in report.lines:
         click.echo(line)

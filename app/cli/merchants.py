@@ -7,8 +7,8 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from ..domain.errors import DomainError
-from ..services import payout_merchants
-from . import CLI_ACTOR, _fail
+from ..services.payouts import merchants as payout_merchants
+from .common import CLI_ACTOR, fail
 
 
 @click.group("merchants")
@@ -31,5 +31,5 @@ def create_merchant(merchant_id, name, single_limit, daily_limit, inactive):
     try:
         m, created = payout_merchants.upsert_merchant(CLI_ACTOR, merchant_id, name, single, daily, active=not inactive)
     except DomainError as err:
-        _fail(err)
+        fail(err)
     click.echo(f"{'created' if created else 'updated'} merchant {m.merchant_id}")

@@ -28,6 +28,12 @@ class RefundStatus(StrEnum):
     REFUND_FAILED = "REFUND_FAILED"
 
 
+class RelatedBusinessType(StrEnum):
+    """The kinds of ``relatedBusinessType`` the portal itself sets (callers may send others)."""
+
+    CREDIT_RECORD = "CREDIT_RECORD"
+
+
 class OrderAction(StrEnum):
     STOP = "STOP"
     FREEZE = "FREEZE"
@@ -118,6 +124,14 @@ class RefundStrategy(StrEnum):
     LATEST = "LATEST"
     SPECIFIED = "SPECIFIED"
     PROPORTIONAL = "PROPORTIONAL"
+
+
+class PayoutSource(StrEnum):
+    """Who asked for a payout: settlement through the API, a WIRE refund, or a finance batch."""
+
+    API = "API"
+    REFUND = "REFUND"
+    BATCH = "BATCH"
 
 
 class DisbursementStatus(StrEnum):

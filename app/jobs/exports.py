@@ -6,7 +6,7 @@ import logging
 
 from rq import get_current_job
 
-from ..services import order_export
+from ..services.orders import export as order_export
 
 log = logging.getLogger(__name__)
 

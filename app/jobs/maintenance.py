@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from ..services import audit, idempotency
+from ..services.audit import log as audit
+from ..services.platform import idempotency
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from ..services import compensation, reminders, repayment_orders
+from ..services.orders import reminders, repayment_orders
+from ..services.settlement import compensation, expiry
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def refresh_channel_payment(channel_payment_pk: int) -> str:
 
 
 def expire_payments() -> int:
-    expired = compensation.expire_due()
+    expired = expiry.expire_due()
     if expired:
         log.info("expired %d channel payments", expired)
     return expired

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from ..services import refunds
+from ..services.refunds import online as refund_online
 
 log = logging.getLogger(__name__)
 
 
 def compensate_refunds() -> dict:
-    counts = refunds.compensate_refunds()
+    counts = refund_online.compensate_refunds()
     if counts:
         log.info("refund compensation: %s", counts)
     return counts
@@ -18,4 +18,4 @@ def compensate_refunds() -> dict:
 
 def refresh_refund(txn_pk: int) -> str:
     """One refund part, now (finance's refresh button, or a retry)."""
-    return refunds.refresh_refund(txn_pk)
+    return refund_online.refresh_refund(txn_pk)

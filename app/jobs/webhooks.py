@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from ..services import webhooks
+from ..services.webhooks import delivery as webhooks
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,9 @@ class WalletEntry(db.Model):
     balance_after: Mapped[Decimal] = mapped_column(Money)
     reference: Mapped[str | None] = mapped_column(sa.String(64))
     memo: Mapped[str] = mapped_column(sa.String(500), default="")
+    # A memo the portal wrote: its code and parameters, translated when shown (services/ledgers/wallet_memos.py).
+    memo_code: Mapped[str | None] = mapped_column(sa.String(40))
+    memo_params: Mapped[dict | None] = mapped_column(sa.JSON)
     actor: Mapped[str] = mapped_column(sa.String(120))
     created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 

@@ -25,9 +25,10 @@ from app.models import (
     User,
     WalletEntry,
 )
-from app.services import crypto, wallet
-from app.services.actor import Actor
-from app.services.payment_orders import NewPaymentOrder, create_payment_order
+from app.services.ledgers import wallet
+from app.services.orders.creation import NewPaymentOrder, create_payment_order
+from app.services.platform import crypto
+from app.services.platform.actor import Actor
 
 from .online_fixtures import gateway, online, portal_http  # noqa: E402,F401  (fixtures for ONLINE tests)
 

@@ -10,10 +10,15 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import ChannelPayment, Merchant, OutboxEvent, PaymentTransaction, Refund, Reseller
-from app.services import checkout, crypto, refunds, vouchers
-from app.services.actor import Actor
-from app.services.checkout import AllocationIn
-from app.services.refunds import RefundInstruction, create_refund
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.platform import crypto
+from app.services.platform.actor import Actor
+from app.services.refunds import view as refund_view
+from app.services.refunds.creation import create_refund
+from app.services.refunds.instruction import RefundInstruction
+from app.services.vouchers import review as voucher_review
+from app.services.vouchers import upload as voucher_upload
 from sandbox.testing import wait_until
 
 from .conftest import FINANCE, OPERATOR, detached, order
@@ -54,8 +59,8 @@ def pay_by_wire(engine_setup, pid, amount):
         ChannelPayment.merged_payment_id == res.merged_pk))
     db.session.rollback()
     users = engine_setup["users"]
-    v = vouchers.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "slip.pdf", b"%PDF-1.7 slip")
-    vouchers.confirm(FINANCE, "finance", users["fin"], v.id, amount)
+    v = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "slip.pdf", b"%PDF-1.7 slip")
+    voucher_review.confirm(FINANCE, "finance", users["fin"], v.id, amount)
     db.session.remove()
 
 
@@ -74,7 +79,7 @@ def refund(pid, amount, ro=None, **kw):
     _n["n"] += 1
     ins = RefundInstruction(refund_order_id=ro or f"RW-{_n['n']:05d}", payment_id=pid, amount=Decimal(amount), **kw)
     r, code, dup = create_refund(ORDER_SYSTEM, ins)
-    data = refunds.refund_dict(r)
+    data = refund_view.refund_dict(r)
     db.session.rollback()
     return data, code, dup
 

@@ -6,8 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from app.services import checkout, vouchers, wallet
-from app.services.checkout import AllocationIn, CheckoutRejected
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn, CheckoutRejected
+from app.services.ledgers import wallet
+from app.services.vouchers import review as voucher_review
+from app.services.vouchers import upload as voucher_upload
 
 from .conftest import FINANCE, OPERATOR, check_invariants, make_order, order
 
@@ -37,9 +40,9 @@ def test_wire_waits_for_voucher_then_finance_confirms_more(engine_setup, app, tm
         MergedPayment.merged_payment_id == res.merged_payment_id))
     assert cp.wire_reference and cp.status == "PROCESSING"
     users = engine_setup["users"]
-    v = vouchers.upload(OPERATOR, users["op1"], engine_setup["R1001"], cp.channel_payment_id, "slip.pdf",
+    v = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], cp.channel_payment_id, "slip.pdf",
                         b"%PDF-1.4 test")
-    vouchers.confirm(FINANCE, "finance", users["fin"], v.id, "1200.00")
+    voucher_review.confirm(FINANCE, "finance", users["fin"], v.id, "1200.00")
     assert order(a).payment_status == "PAID" and order(b).payment_status == "PAID"
     assert wallet.balance(engine_setup["R1001"]) == Decimal("500200.00")
     check_invariants()

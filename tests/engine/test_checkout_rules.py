@@ -18,10 +18,15 @@ from app.models import (
     PaymentTransaction,
     Reseller,
 )
-from app.services import checkout, payment_lifecycle, vouchers, wallet
-from app.services.actor import Actor
-from app.services.checkout import AllocationIn, CheckoutRejected
-from app.services.payment_orders import NewPaymentOrder, OrderChanges, create_payment_order, update_payment_order
+from app.services.checkout import approval
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn, CheckoutRejected
+from app.services.ledgers import wallet
+from app.services.orders.creation import NewPaymentOrder, create_payment_order
+from app.services.orders.update import OrderChanges, update_payment_order
+from app.services.platform.actor import Actor
+from app.services.vouchers import review as voucher_review
+from app.services.vouchers import upload as voucher_upload
 
 from .conftest import FINANCE, OPERATOR, add_channel, check_invariants, make_order, order
 
@@ -174,17 +179,17 @@ def test_above_threshold_waits_for_an_approver(engine_setup):
     assert order(pid).payment_status == "PAYING" and wallet.balance(engine_setup["R1001"]) == Decimal("500000.00")
     users = engine_setup["users"]
     with pytest.raises(Forbidden):  # an operator cannot approve
-        payment_lifecycle.approve(OPERATOR, users["op1"], "reseller_operator", engine_setup["R1001"],
+        approval.approve(OPERATOR, users["op1"], "reseller_operator", engine_setup["R1001"],
                                   res.merged_payment_id)
     with pytest.raises(DomainError):  # another reseller's approver does not even see it
-        payment_lifecycle.approve(OPERATOR, users["ap1"], "reseller_approver", engine_setup["R1002"],
+        approval.approve(OPERATOR, users["ap1"], "reseller_approver", engine_setup["R1002"],
                                   res.merged_payment_id)
-    payment_lifecycle.approve(OPERATOR, users["ap1"], "reseller_approver", engine_setup["R1001"],
+    approval.approve(OPERATOR, users["ap1"], "reseller_approver", engine_setup["R1001"],
                               res.merged_payment_id)
     assert order(pid).payment_status == "PAID"
     assert wallet.balance(engine_setup["R1001"]) == Decimal("400000.00")
     with pytest.raises(StateConflict):
-        payment_lifecycle.approve(OPERATOR, users["ap1"], "reseller_approver", engine_setup["R1001"],
+        approval.approve(OPERATOR, users["ap1"], "reseller_approver", engine_setup["R1001"],
                                   res.merged_payment_id)
     check_invariants()
 
@@ -195,15 +200,15 @@ def test_maker_cannot_approve_own_payment(engine_setup):
     db.session.execute(sa.update(MergedPayment).values(created_by_user_id=users["ap1"]))
     db.session.commit()
     with pytest.raises(Forbidden):
-        payment_lifecycle.approve(OPERATOR, users["ap1"], "reseller_approver", engine_setup["R1001"],
+        approval.approve(OPERATOR, users["ap1"], "reseller_approver", engine_setup["R1001"],
                                   res.merged_payment_id)
 
 
 def test_rejection_releases_the_reservation(engine_setup):
     pid, res = _big_payment(engine_setup)
     with pytest.raises(ValidationFailed):
-        payment_lifecycle.reject(OPERATOR, "reseller_approver", engine_setup["R1001"], res.merged_payment_id, " ")
-    payment_lifecycle.reject(OPERATOR, "reseller_approver", engine_setup["R1001"], res.merged_payment_id, "too much")
+        approval.reject(OPERATOR, "reseller_approver", engine_setup["R1001"], res.merged_payment_id, " ")
+    approval.reject(OPERATOR, "reseller_approver", engine_setup["R1001"], res.merged_payment_id, "too much")
     assert order(pid).reserved_amount == 0 and order(pid).payment_status == "UNPAID"
     mp = db.session.scalar(sa.select(MergedPayment))
     assert mp.status == "CANCELLED" and mp.reject_reason == "too much"
@@ -215,7 +220,7 @@ def test_approval_rechecks_the_wallet(engine_setup):
     wallet.post(engine_setup["R1001"], Decimal("-450000.00"), "ADJUST", reference=None, actor="t")
     db.session.commit()
     with pytest.raises(StateConflict):
-        payment_lifecycle.approve(OPERATOR, engine_setup["users"]["ap1"], "reseller_approver",
+        approval.approve(OPERATOR, engine_setup["users"]["ap1"], "reseller_approver",
                                   engine_setup["R1001"], res.merged_payment_id)
     assert db.session.scalar(sa.select(MergedPayment.status)) == "PENDING_APPROVAL"
     check_invariants()
@@ -238,16 +243,16 @@ def wire_payment(engine_setup, app, tmp_path):
 def test_voucher_must_be_a_real_pdf_or_image(engine_setup, wire_payment, name, data):
     number, _ = wire_payment
     with pytest.raises(ValidationFailed):
-        vouchers.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], number, name, data)
+        voucher_upload.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], number, name, data)
 
 
 def test_voucher_size_limit(engine_setup, wire_payment, app):
     number, _ = wire_payment
     limit = app.config["VOUCHER_MAX_BYTES"]
     with pytest.raises(ValidationFailed):
-        vouchers.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], number, "big.pdf",
+        voucher_upload.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], number, "big.pdf",
                         b"%PDF-" + b"0" * limit)
-    v = vouchers.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], number,
+    v = voucher_upload.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], number,
                         "../../etc/\u202epassw.pdf", b"%PDF-" + b"0" * (limit - 5))
     assert v.original_name == "passw.pdf" and "/" not in v.stored_name
 
@@ -255,15 +260,15 @@ def test_voucher_size_limit(engine_setup, wire_payment, app):
 def test_voucher_confirmation_needs_finance_and_a_choice_on_shortfall(engine_setup, wire_payment):
     number, pid = wire_payment
     users = engine_setup["users"]
-    v = vouchers.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s.png", b"\x89PNG\r\n\x1a\nxx")
+    v = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s.png", b"\x89PNG\r\n\x1a\nxx")
     with pytest.raises(Forbidden):
-        vouchers.confirm(OPERATOR, "reseller_operator", users["op1"], v.id, "1000.00")
+        voucher_review.confirm(OPERATOR, "reseller_operator", users["op1"], v.id, "1000.00")
     with pytest.raises(ValidationFailed):
-        vouchers.confirm(FINANCE, "finance", users["fin"], v.id, "600.00")
+        voucher_review.confirm(FINANCE, "finance", users["fin"], v.id, "600.00")
     with pytest.raises(ValidationFailed):
-        vouchers.confirm(FINANCE, "finance", users["fin"], v.id, "0.00")
+        voucher_review.confirm(FINANCE, "finance", users["fin"], v.id, "0.00")
     assert order(pid).reserved_amount == Decimal("1000.00")
-    vouchers.confirm(FINANCE, "finance", users["fin"], v.id, "600.00", "accept")
+    voucher_review.confirm(FINANCE, "finance", users["fin"], v.id, "600.00", "accept")
     o = order(pid)
     assert o.paid_amount == Decimal("600.00") and o.reserved_amount == 0 and o.payment_status == "PARTIAL_PAID"
     check_invariants()
@@ -280,9 +285,9 @@ def test_short_wire_is_applied_earliest_deadline_first(engine_setup, app, tmp_pa
     checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(late, "500.00", "WIRE_ICBC"),
                                                             AllocationIn(soon, "300.00", "WIRE_ICBC")])
     cp = db.session.scalar(sa.select(ChannelPayment))
-    v = vouchers.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], cp.channel_payment_id,
+    v = voucher_upload.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], cp.channel_payment_id,
                         "s.pdf", b"%PDF-1")
-    vouchers.confirm(FINANCE, "finance", engine_setup["users"]["fin"], v.id, "450.00", "accept")
+    voucher_review.confirm(FINANCE, "finance", engine_setup["users"]["fin"], v.id, "450.00", "accept")
     assert order(soon).payment_status == "PAID"
     assert order(late).paid_amount == Decimal("150.00") and order(late).payment_status == "PARTIAL_PAID"
     check_invariants()
@@ -291,12 +296,12 @@ def test_short_wire_is_applied_earliest_deadline_first(engine_setup, app, tmp_pa
 def test_rejected_voucher_keeps_the_transfer_open(engine_setup, wire_payment):
     number, pid = wire_payment
     users = engine_setup["users"]
-    v = vouchers.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s.pdf", b"%PDF-1")
+    v = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s.pdf", b"%PDF-1")
     with pytest.raises(ValidationFailed):
-        vouchers.reject(FINANCE, "finance", users["fin"], v.id, "")
-    vouchers.reject(FINANCE, "finance", users["fin"], v.id, "金额不符 / amount not found on the statement")
+        voucher_review.reject(FINANCE, "finance", users["fin"], v.id, "")
+    voucher_review.reject(FINANCE, "finance", users["fin"], v.id, "金额不符 / amount not found on the statement")
     assert order(pid).payment_status == "PAYING"
-    v2 = vouchers.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s2.pdf", b"%PDF-2")
+    v2 = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s2.pdf", b"%PDF-2")
     assert v2.id != v.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "voucher.reject")) == 1
@@ -309,7 +314,7 @@ def test_automatic_repayment_orders_when_configured(app, engine_setup):
         checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(a, "1000.00", "CREDIT"),
                                                                 AllocationIn(b, "500.00", "CREDIT")])
         from app.models import PaymentOrder
-        from app.services import repayment_orders
+        from app.services.orders import repayment_orders
 
         repayments = db.session.scalars(sa.select(PaymentOrder).where(
             PaymentOrder.payment_type == "CREDIT_REPAYMENT").order_by(PaymentOrder.payment_amount)).all()

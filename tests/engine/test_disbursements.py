@@ -21,7 +21,9 @@ from app.domain.errors import Forbidden, StateConflict
 from app.extensions import db
 from app.models import AuditEntry, Disbursement, Merchant, OutboxEvent
 from app.models.types import now_utc
-from app.services import disbursements
+from app.services.payouts import manual as payout_manual
+from app.services.payouts import notify as payout_notify
+from app.services.payouts import polling as payout_polling
 from sandbox.testing import CallbackReceiver, wait_until
 
 from .conftest import FINANCE, OPERATOR, detached
@@ -123,27 +125,27 @@ def test_processing_forever_polls_with_backoff_then_manual(client, payouts):
     d = row(order_no)
     assert d.status == "PROCESSING"
     now = d.next_poll_at
-    assert disbursements.poll_due(now=now - timedelta(seconds=1)) == {"polled": 0, "final": 0, "manual": 0}
+    assert payout_polling.poll_due(now=now - timedelta(seconds=1)) == {"polled": 0, "final": 0, "manual": 0}
     waits = []
-    for _ in range(disbursements.MAX_POLL_ATTEMPTS - 1):
-        assert disbursements.poll_due(now=now)["polled"] == 1
+    for _ in range(payout_polling.MAX_POLL_ATTEMPTS - 1):
+        assert payout_polling.poll_due(now=now)["polled"] == 1
         d = row(order_no)
         assert d.status == "PROCESSING"
         waits.append((d.next_poll_at - now).total_seconds())
         now = d.next_poll_at
-    assert waits == [5 * 2 ** i for i in range(1, disbursements.MAX_POLL_ATTEMPTS)]
-    assert disbursements.poll_due(now=now) == {"polled": 1, "final": 0, "manual": 1}
+    assert waits == [5 * 2 ** i for i in range(1, payout_polling.MAX_POLL_ATTEMPTS)]
+    assert payout_polling.poll_due(now=now) == {"polled": 1, "final": 0, "manual": 1}
     d = row(order_no)
     assert d.status == "MANUAL" and d.next_poll_at is None
     assert gw.stats()["payouts_by_merchant_payout_no"] == {order_no: 1}
     # finance settles it; nobody else may
     with pytest.raises(Forbidden):
-        disbursements.settle_manual(OPERATOR, "reseller_operator", order_no, "SUCCESS", bank_serial_no="BS1")
+        payout_manual.settle_manual(OPERATOR, "reseller_operator", order_no, "SUCCESS", bank_serial_no="BS1")
     db.session.rollback()
-    settled = disbursements.settle_manual(FINANCE, "finance", order_no, "SUCCESS", bank_serial_no="BS20261123001")
+    settled = payout_manual.settle_manual(FINANCE, "finance", order_no, "SUCCESS", bank_serial_no="BS20261123001")
     assert settled.status == "SUCCESS" and settled.bank_serial_no == "BS20261123001"
     with pytest.raises(StateConflict):
-        disbursements.settle_manual(FINANCE, "finance", order_no, "FAILED", reason="x")
+        payout_manual.settle_manual(FINANCE, "finance", order_no, "FAILED", reason="x")
     db.session.rollback()
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "disbursement.settle_manual"))
     assert entry.actor_id == FINANCE.id and entry.target_id == order_no and entry.after["status"] == "SUCCESS"
@@ -155,11 +157,11 @@ def test_manual_settled_as_failed_with_reason(client, payouts):
     gw.set_faults(payout_outcome="processing_forever")
     order_no = create(client, key)["orderNo"]
     now = now_utc()
-    for _ in range(disbursements.MAX_POLL_ATTEMPTS):
+    for _ in range(payout_polling.MAX_POLL_ATTEMPTS):
         now += timedelta(hours=1)
-        disbursements.poll_due(now=now)
+        payout_polling.poll_due(now=now)
     assert row(order_no).status == "MANUAL"
-    d = disbursements.settle_manual(FINANCE, "finance", order_no, "FAILED", reason="returned by bank (statement)")
+    d = payout_manual.settle_manual(FINANCE, "finance", order_no, "FAILED", reason="returned by bank (statement)")
     assert d.status == "FAILED" and d.fail_reason == "returned by bank (statement)"
     db.session.rollback()
 
@@ -175,7 +177,7 @@ def test_timeout_never_pays_twice_and_the_outcome_is_found_by_query(app, client,
     later = now_utc() + timedelta(minutes=1)
 
     def settled():
-        disbursements.poll_due(now=later)
+        payout_polling.poll_due(now=later)
         return row(order_no).status == "SUCCESS"
 
     wait_until(settled, timeout=10, interval=0.3)
@@ -310,7 +312,7 @@ def test_account_number_is_never_shown_unmasked(client, payouts, caplog):
     with CallbackReceiver() as rx:
         data = create(client, key, notifyUrl=rx.url("/notify"))
         r = client.get(f"/api/v1/disburse/{data['orderNo']}/status", headers={"Authorization": f"Bearer {key}"})
-        assert disbursements.deliver_notifications()["sent"] == 1
+        assert payout_notify.deliver_notifications()["sent"] == 1
         (received,) = rx.wait_for(1)
     d = row(data["orderNo"])
     assert d.account_no_masked == "6222 **** **** 4567" and ACCOUNT not in d.account_no_enc
@@ -327,16 +329,16 @@ def test_notify_url_is_signed_and_retried(app, client, payouts):
     gw, key = payouts
     with CallbackReceiver(status=500) as rx:
         order_no = create(client, key, notifyUrl=rx.url("/notify"))["orderNo"]
-        assert disbursements.deliver_notifications() == {"sent": 0, "retrying": 1, "dead": 0}
-        assert disbursements.deliver_notifications() == {"sent": 0, "retrying": 0, "dead": 0}  # not due yet
+        assert payout_notify.deliver_notifications() == {"sent": 0, "retrying": 1, "dead": 0}
+        assert payout_notify.deliver_notifications() == {"sent": 0, "retrying": 0, "dead": 0}  # not due yet
         rx.status = 200
-        assert disbursements.deliver_notifications(now=now_utc() + timedelta(seconds=6))["sent"] == 1
+        assert payout_notify.deliver_notifications(now=now_utc() + timedelta(seconds=6))["sent"] == 1
         first, second = rx.wait_for(2)
     assert first.body == second.body and first.headers["webhook-id"] == second.headers["webhook-id"]
     data = second.json()
     assert data["type"] == "disbursement.completed" and data["data"]["orderNo"] == order_no
     with app.app_context():
-        secret = disbursements.notify_secret()
+        secret = payout_notify.notify_secret()
     key_bytes = base64.b64decode(secret.removeprefix("whsec_"))
     msg = f"{second.headers['webhook-id']}.{second.headers['webhook-timestamp']}.".encode() + second.body
     expected = "v1," + base64.b64encode(hmac.new(key_bytes, msg, hashlib.sha256).digest()).decode()

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import Reseller
-from app.services import checkout, wallet
-from app.services.checkout import AllocationIn
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.ledgers import wallet
 
 from .conftest import OPERATOR, check_invariants, make_order, order
 

@@ -37,11 +37,22 @@ from app.models import (
     Voucher,
 )
 from app.models.types import now_utc
-from app.services import checkout, compensation, crypto, disbursements, payment_lifecycle, refunds, vouchers, wallet
-from app.services.actor import Actor
-from app.services.checkout import AllocationIn
-from app.services.payment_orders import NewPaymentOrder, create_payment_order
-from app.services.refunds import RefundInstruction
+from app.services.checkout import cancellation
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.ledgers import wallet
+from app.services.orders.creation import NewPaymentOrder, create_payment_order
+from app.services.payouts import manual as payout_manual
+from app.services.payouts import polling as payout_polling
+from app.services.platform import crypto
+from app.services.platform.actor import Actor
+from app.services.refunds import creation as refunds
+from app.services.refunds import online as refund_online
+from app.services.refunds import retry as refund_retry
+from app.services.refunds.instruction import RefundInstruction
+from app.services.settlement import expiry
+from app.services.vouchers import review as voucher_review
+from app.services.vouchers import upload as voucher_upload
 from tests.conftest import _truncate_all
 
 from .conftest import FINANCE, OPERATOR, add_channel, check_invariants, make_order
@@ -165,8 +176,8 @@ class EngineMachine(RuleBasedStateMachine):
                                "currency": "CNY", "status": "SUCCESS", "paidAt": None, "failReason": None}).encode()
             assert self._post_callback(body).status_code == 200
         elif channel == "WIRE":
-            v = vouchers.upload(OPERATOR, self.operator_id, self.reseller_id, number, "slip.pdf", b"%PDF-1.7 x")
-            vouchers.confirm(FINANCE, "finance", self.finance_id, v.id, money(amount))
+            v = voucher_upload.upload(OPERATOR, self.operator_id, self.reseller_id, number, "slip.pdf", b"%PDF-1.7 x")
+            voucher_review.confirm(FINANCE, "finance", self.finance_id, v.id, money(amount))
 
     def _processing(self, kind):
         return db.session.scalars(sa.select(ChannelPayment).where(
@@ -220,12 +231,12 @@ class EngineMachine(RuleBasedStateMachine):
         cp = data.draw(st.sampled_from(cps))
         number, amount = cp.channel_payment_id, cp.amount
         db.session.rollback()
-        v = vouchers.upload(OPERATOR, self.operator_id, self.reseller_id, number, "slip.pdf", b"%PDF-1.7 x")
+        v = voucher_upload.upload(OPERATOR, self.operator_id, self.reseller_id, number, "slip.pdf", b"%PDF-1.7 x")
         delta = Decimal(data.draw(st.integers(1, 10_000_00))) / 100
         received = {"equal": amount, "more": amount + delta,
                     "less": max(amount - delta, Decimal("0.01")), "less-reject": max(amount - delta, Decimal("0.01"))}
         shortfall = "reject" if kind == "less-reject" else "accept"
-        vouchers.confirm(FINANCE, "finance", self.finance_id, v.id, f"{received[kind]:.2f}", shortfall)
+        voucher_review.confirm(FINANCE, "finance", self.finance_id, v.id, f"{received[kind]:.2f}", shortfall)
 
     @rule(data=st.data())
     def expire_one(self, data):
@@ -236,7 +247,7 @@ class EngineMachine(RuleBasedStateMachine):
         cp = data.draw(st.sampled_from(cps))
         cp.expires_at = now_utc() - timedelta(seconds=1)
         db.session.commit()
-        compensation.expire_due()
+        expiry.expire_due()
 
     @rule(data=st.data())
     def cancel(self, data):
@@ -247,7 +258,7 @@ class EngineMachine(RuleBasedStateMachine):
         mp = data.draw(st.sampled_from(mps))
         db.session.rollback()
         try:
-            payment_lifecycle.cancel(OPERATOR, self.reseller_id, mp)
+            cancellation.cancel(OPERATOR, self.reseller_id, mp)
         except DomainError:
             pass
 
@@ -399,12 +410,12 @@ class EngineMachine(RuleBasedStateMachine):
         self.seen[f"payout callback {'forged' if forged else status} on {before}"] += 1
 
     @precondition(lambda self: self.pending.get('polled_payouts'))
-    @rule(times=st.integers(1, disbursements.MAX_POLL_ATTEMPTS))
+    @rule(times=st.integers(1, payout_polling.MAX_POLL_ATTEMPTS))
     def poll_payouts(self, times):
         """The poller on a fake clock, an hour later each time: a payout goes MANUAL after the bound."""
         for _ in range(times):
             self.clock += timedelta(hours=1)
-            disbursements.poll_due(now=self.clock)
+            payout_polling.poll_due(now=self.clock)
 
     @precondition(lambda self: self.pending.get('manual_payouts'))
     @rule(data=st.data(), outcome=st.sampled_from(["SUCCESS", "FAILED"]))
@@ -414,7 +425,7 @@ class EngineMachine(RuleBasedStateMachine):
             return
         order_no = data.draw(st.sampled_from(payouts)).order_no
         db.session.rollback()
-        disbursements.settle_manual(FINANCE, "finance", order_no, outcome, bank_serial_no="BS-STATEMENT",
+        payout_manual.settle_manual(FINANCE, "finance", order_no, outcome, bank_serial_no="BS-STATEMENT",
                                     reason="from the bank statement")
         self.seen[f"payout settled by finance: {outcome}"] += 1
 
@@ -428,7 +439,7 @@ class EngineMachine(RuleBasedStateMachine):
         if not failed:
             return
         try:
-            part = refunds.retry_part(FINANCE, data.draw(st.sampled_from(failed)))
+            part = refund_retry.retry_part(FINANCE, data.draw(st.sampled_from(failed)))
             self.seen[f"retry on {part.channel_kind}: {part.status}"] += 1
         except DomainError as exc:
             self.seen[f"retry refused ({type(exc).__name__})"] += 1
@@ -437,7 +448,7 @@ class EngineMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.pending.get('online_parts'))
     @rule()
     def compensate_refunds(self):
-        refunds.compensate_refunds(older_than_seconds=0)
+        refund_online.compensate_refunds(older_than_seconds=0)
 
     @invariant()
     def money_adds_up(self):

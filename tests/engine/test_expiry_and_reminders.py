@@ -11,8 +11,11 @@ from app.domain.timeutil import SHANGHAI, shanghai_today
 from app.extensions import db
 from app.models import ChannelPayment, MergedPayment, OutboxEvent, Reseller
 from app.models.types import now_utc
-from app.services import checkout, compensation, reminders, vouchers
-from app.services.checkout import AllocationIn
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.orders import reminders
+from app.services.settlement import expiry
+from app.services.vouchers import upload as voucher_upload
 
 from .conftest import OPERATOR, check_invariants, make_order, order
 
@@ -25,13 +28,13 @@ def _age_all(seconds: int) -> None:
 def test_wire_without_voucher_expires_and_releases(engine_setup):
     pid = make_order(amount="100.00")
     checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "60.00", "WIRE_ICBC")])
-    assert compensation.expire_due() == 0  # seven days to go
+    assert expiry.expire_due() == 0  # seven days to go
     _age_all(1)
-    assert compensation.expire_due() == 1
+    assert expiry.expire_due() == 1
     o = order(pid)
     assert o.reserved_amount == 0 and o.payment_status == "UNPAID" and o.payable_amount == Decimal("100.00")
     assert db.session.scalar(sa.select(MergedPayment.status)) == "EXPIRED"
-    assert compensation.expire_due() == 0
+    assert expiry.expire_due() == 0
     check_invariants()
 
 
@@ -40,10 +43,10 @@ def test_wire_with_a_voucher_waiting_does_not_expire(engine_setup, app, tmp_path
     pid = make_order(amount="100.00")
     checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "100.00", "WIRE_ICBC")])
     cp = db.session.scalar(sa.select(ChannelPayment))
-    vouchers.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], cp.channel_payment_id, "v.pdf",
+    voucher_upload.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], cp.channel_payment_id, "v.pdf",
                     b"%PDF-1")
     _age_all(1)
-    assert compensation.expire_due() == 0
+    assert expiry.expire_due() == 0
     assert order(pid).payment_status == "PAYING"
 
 
@@ -54,7 +57,7 @@ def test_payment_never_approved_expires(engine_setup):
     res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "100.00", "WALLET")])
     assert res.status == "PENDING_APPROVAL"
     _age_all(1)
-    assert compensation.expire_due() == 1
+    assert expiry.expire_due() == 1
     assert order(pid).payment_status == "UNPAID"
     check_invariants()
 

@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import ChannelEvent, ChannelPayment, OutboxEvent, PaymentTransaction
 from app.models.types import now_utc
-from app.services import checkout, compensation, payment_lifecycle
-from app.services.checkout import AllocationIn
+from app.services.checkout import cancellation
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.settlement import compensation
 from sandbox import signing
 from sandbox.testing import http_request, wait_until
 
@@ -186,14 +188,14 @@ def test_cancel_is_refused_once_the_bank_has_the_money(online, engine_setup):
     from app.domain.errors import StateConflict
 
     with pytest.raises(StateConflict):
-        payment_lifecycle.cancel(OPERATOR, engine_setup["R1001"], res.merged_payment_id)
+        cancellation.cancel(OPERATOR, engine_setup["R1001"], res.merged_payment_id)
     assert _cp(cp.id).status == "SUCCESS"
     check_invariants()
 
 
 def test_cancel_before_paying_releases(online, engine_setup):
     pids, res, cp = _checkout(engine_setup)
-    payment_lifecycle.cancel(OPERATOR, engine_setup["R1001"], res.merged_payment_id)
+    cancellation.cancel(OPERATOR, engine_setup["R1001"], res.merged_payment_id)
     assert _cp(cp.id).status == "CANCELLED"
     assert [order(p).payment_status for p in pids] == ["UNPAID", "UNPAID"]
     check_invariants()

@@ -12,9 +12,11 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import CreditEntry, CreditRecord, Reseller
-from app.services import api_clients, webhook_endpoints, webhooks
-from app.services.actor import Actor
-from app.services.payment_orders import NewPaymentOrder, create_payment_order
+from app.services.accounts import api_clients
+from app.services.orders.creation import NewPaymentOrder, create_payment_order
+from app.services.platform.actor import Actor
+from app.services.webhooks import delivery as webhooks
+from app.services.webhooks import endpoints as webhook_endpoints
 from sandbox.testing import CallbackReceiver, wait_until
 
 from .conftest import check_invariants, make_order, order
@@ -84,7 +86,7 @@ def test_refund_events_for_every_channel_reach_the_order_and_finance_systems(wir
 
 
 def test_credit_part_of_a_repaid_record_goes_to_the_wallet_without_a_credit_event(engine_setup):
-    from app.services import credit_line
+    from app.services.ledgers import credit_line
 
     pid = make_order(amount="500.00")
     pay(engine_setup, pid, ("500.00", "CREDIT"))

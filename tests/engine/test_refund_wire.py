@@ -19,8 +19,11 @@ from app.domain.errors import DomainError, StateConflict
 from app.extensions import db
 from app.models import AuditEntry, Disbursement, Merchant, OutboxEvent, PaymentTransaction, Refund, Reseller
 from app.models.types import now_utc
-from app.services import disbursements, refunds
-from app.services.refunds import RefundInstruction, create_refund
+from app.services.payouts import manual as payout_manual
+from app.services.payouts import polling as payout_polling
+from app.services.refunds import retry as refund_retry
+from app.services.refunds.creation import create_refund
+from app.services.refunds.instruction import RefundInstruction
 from sandbox.testing import wait_until
 
 from .conftest import FINANCE, check_invariants, detached, make_order, order
@@ -112,7 +115,7 @@ def test_failed_payout_is_retried_by_finance_as_a_new_payout(wire, engine_setup)
     assert failed.status == "FAILED" and refund_status("RW-RETRY") == "FAILED"
     assert order(pid).refund_status == "REFUND_FAILED"
     wire.set_faults(payout_outcome="success")
-    new = refunds.retry_part(FINANCE, failed.id)
+    new = refund_retry.retry_part(FINANCE, failed.id)
     db.session.rollback()
     assert new.status == "SUCCESS" and new.remark == f"retry of {failed.transaction_id}"
     assert refund_status("RW-RETRY") == "SUCCESS" and order(pid).refund_status == "PARTIAL_REFUNDED"
@@ -132,15 +135,15 @@ def test_payout_never_answered_goes_manual_and_finance_settles_the_part(wire, en
     data, _, _ = refund(pid, "400.00", ro="RW-MANUAL")
     txn_id = data["parts"][0]["transactionId"]
     now = now_utc()
-    for _ in range(disbursements.MAX_POLL_ATTEMPTS):
+    for _ in range(payout_polling.MAX_POLL_ATTEMPTS):
         now += timedelta(hours=1)
-        disbursements.poll_due(now=now)
+        payout_polling.poll_due(now=now)
     d = payout_of(txn_id)
     assert d.status == "MANUAL" and part(txn_id).status == "PROCESSING" and order(pid).refund_status == "REFUNDING"
     if outcome == "SUCCESS":
-        disbursements.settle_manual(FINANCE, "finance", d.order_no, "SUCCESS", bank_serial_no="BS-STATEMENT-1")
+        payout_manual.settle_manual(FINANCE, "finance", d.order_no, "SUCCESS", bank_serial_no="BS-STATEMENT-1")
     else:
-        disbursements.settle_manual(FINANCE, "finance", d.order_no, "FAILED", reason="returned by the bank")
+        payout_manual.settle_manual(FINANCE, "finance", d.order_no, "FAILED", reason="returned by the bank")
     db.session.rollback()
     assert part(txn_id).status == outcome and refund_status("RW-MANUAL") == outcome
     assert order(pid).refund_status == ("PARTIAL_REFUNDED" if outcome == "SUCCESS" else "REFUND_FAILED")
@@ -163,7 +166,7 @@ def test_payout_timeout_sends_no_second_payout_and_the_query_settles_the_part(ap
     later = now_utc() + timedelta(minutes=1)
 
     def settled():
-        disbursements.poll_due(now=later)
+        payout_polling.poll_due(now=later)
         return refund_status("RW-TIMEOUT") == "SUCCESS"
 
     wait_until(settled, timeout=10, interval=0.3)
@@ -214,7 +217,7 @@ def test_crash_before_the_bank_call_is_sent_by_the_poller(app, wire, engine_setu
     ch = db.session.scalar(sa.select(Channel).where(Channel.code == "ONLINE_UNIONPAY"))
     ch.config = {**ch.config, "base_url": base}
     db.session.commit()
-    disbursements.poll_due(now=now_utc() + timedelta(minutes=5))
+    payout_polling.poll_due(now=now_utc() + timedelta(minutes=5))
     assert refund_status("RW-CRASH") == "SUCCESS" and wire.stats()["payouts"] == 1
     check_invariants()
 

@@ -25,10 +25,16 @@ from app.models import (
     Reseller,
 )
 from app.models.payment_order import StatusLog
-from app.services import checkout, credit_line, refunds
-from app.services.actor import Actor
-from app.services.checkout import AllocationIn
-from app.services.refunds import RefundInstruction, create_refund, split_proportional
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.ledgers import credit_line
+from app.services.platform.actor import Actor
+from app.services.refunds import online as refund_online
+from app.services.refunds import retry as refund_retry
+from app.services.refunds import view as refund_view
+from app.services.refunds.allocation import split_proportional
+from app.services.refunds.creation import create_refund
+from app.services.refunds.instruction import RefundInstruction
 from sandbox import signing
 from sandbox.testing import http_request, wait_until
 
@@ -55,7 +61,7 @@ def _pay(engine_setup, pid, *rows):
 def _refund(pid, amount, ro=None, **kw):
     ins = RefundInstruction(refund_order_id=ro or _ro(), payment_id=pid, amount=Decimal(amount), **kw)
     refund, code, dup = create_refund(ORDER_SYSTEM, ins)
-    data = refunds.refund_dict(refund)
+    data = refund_view.refund_dict(refund)
     db.session.rollback()
     return data, code, dup
 
@@ -313,14 +319,14 @@ def test_gateway_refund_failure_then_finance_retry(online, engine_setup):
     assert o.refund_status == "REFUND_FAILED" and o.refunding_amount == 0 and o.refunded_amount == 0
     assert _count(OutboxEvent, OutboxEvent.event_type == "refund.failed") == 1
     online.set_faults(refund_outcome="SUCCESS")
-    retry = refunds.retry_part(FINANCE, failed.id)
+    retry = refund_retry.retry_part(FINANCE, failed.id)
     db.session.rollback()
     assert retry.status == "PROCESSING"
     wait_until(lambda: _refund_status("RO-FAIL") == "SUCCESS", timeout=10)
     o = order(pid)
     assert o.refund_status == "PARTIAL_REFUNDED" and o.refunded_amount == Decimal("200.00")
     with pytest.raises(StateConflict):
-        refunds.retry_part(FINANCE, failed.id)  # nothing left to retry
+        refund_retry.retry_part(FINANCE, failed.id)  # nothing left to retry
     check_invariants()
 
 
@@ -359,8 +365,8 @@ def test_dropped_refund_callback_is_caught_by_the_query_job(online, engine_setup
     data, _, _ = _refund(pid, "500.00", ro="RO-DROP", refund_type="FULL")
     time.sleep(0.3)
     assert _refund_status("RO-DROP") == "PROCESSING"
-    assert refunds.compensate_refunds(older_than_seconds=3600) == {}  # not due yet
-    assert refunds.compensate_refunds(older_than_seconds=0) == {"success": 1}
+    assert refund_online.compensate_refunds(older_than_seconds=3600) == {}  # not due yet
+    assert refund_online.compensate_refunds(older_than_seconds=0) == {"success": 1}
     assert _refund_status("RO-DROP") == "SUCCESS" and order(pid).refund_status == "FULL_REFUNDED"
     check_invariants()
 

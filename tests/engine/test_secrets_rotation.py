@@ -11,8 +11,9 @@ from cryptography.fernet import Fernet
 from app.channels.online import signature
 from app.extensions import db
 from app.models import Channel, Reseller
-from app.services import channels, crypto
-from app.services.resellers import BankAccount, ResellerChanges, upsert_reseller
+from app.services.accounts.resellers import BankAccount, ResellerChanges, upsert_reseller
+from app.services.channel_config import lookup as channel_config
+from app.services.platform import crypto
 
 from .conftest import OPERATOR, add_channel
 
@@ -28,9 +29,9 @@ def test_channel_secrets_are_encrypted_and_rotate_with_a_grace_period(engine_set
                 secrets={"api_secret": "api-old", "callback_secret": "cb-old-secret"})
     assert not any("cb-old-secret" in v for v in _raw("channels", "secrets_enc"))
     ch = db.session.scalar(sa.select(Channel).where(Channel.code == "ONLINE_X"))
-    channels.set_secrets(ch, {"api_secret": "api-new", "callback_secret": "cb-new-secret"})
+    channel_config.set_secrets(ch, {"api_secret": "api-new", "callback_secret": "cb-new-secret"})
     db.session.commit()
-    cfg = channels.config_by_code("ONLINE_X")
+    cfg = channel_config.config_by_code("ONLINE_X")
     assert cfg.secrets["callback_secret"] == "cb-new-secret"
     assert cfg.secrets["callback_secret_previous"] == "cb-old-secret"
     from app.channels.online import _secrets

@@ -13,8 +13,8 @@ from rq.registry import StartedJobRegistry
 
 from app.extensions import db
 from app.models import ChannelPayment, OutboxEvent
-from app.services import compensation
-from app.services.queues import queue
+from app.services.platform.queues import queue
+from app.services.settlement import compensation
 from sandbox.testing import wait_until
 
 from .conftest import check_invariants, detached, order

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from app.blueprints.api.schemas import ErrorOut
+from app.domain import numbers
 from app.domain.order_status import derive_payment_status, derive_refund_status
 from app.extensions import db
 from app.models import (
@@ -24,7 +25,6 @@ from app.models import (
     Reseller,
     StatusLog,
 )
-from app.services import ids
 
 API = "/api/v1/integration"
 CREATE = f"{API}/payment/create"
@@ -186,7 +186,7 @@ def add_transaction(app, payment_id: str, amount: str, *, kind: str = "PAYMENT",
         amt = Decimal(amount)
         now = created_at or datetime.now(UTC)
         t = PaymentTransaction(
-            transaction_id=ids.transaction_id(), payment_order_id=o.id, order_id=o.order_id,
+            transaction_id=numbers.transaction_id(), payment_order_id=o.id, order_id=o.order_id,
             reseller_id=o.reseller_id, transaction_type=kind, status=status,
             amount=amt if kind == "PAYMENT" else -amt, refunded_amount=Decimal("0.00"),
             refunding_amount=Decimal("0.00"), channel_code=channel, channel_kind="ONLINE",
@@ -215,7 +215,7 @@ def add_credit_record(app, reseller_code: str, order_id: str, amount: str = "100
     with app.app_context():
         reseller_id = db.session.scalar(sa.select(Reseller.id).where(Reseller.code == reseller_code))
         rec = CreditRecord(
-            credit_record_id=ids.credit_record_id(), reseller_id=reseller_id, order_id=order_id,
+            credit_record_id=numbers.credit_record_id(), reseller_id=reseller_id, order_id=order_id,
             amount=Decimal(amount), outstanding_amount=Decimal(outstanding or amount),
             due_date=due or (date.today() + timedelta(days=30)), status="OPEN",
         )

@@ -25,8 +25,10 @@ from apikit import (
 from app import create_app
 from app.extensions import db
 from app.models import ApiClient, AuditEntry
-from app.services import api_clients, idempotency, order_create_pg, outbox
-from app.services.payment_orders import CREATE_OPERATION
+from app.services.accounts import api_clients
+from app.services.orders import writer_pg as order_writer_pg
+from app.services.orders.creation import CREATE_OPERATION
+from app.services.platform import idempotency, outbox
 
 ALL_SCOPES = {"payments", "refunds", "credit", "finance", "disburse", "resellers"}
 
@@ -208,7 +210,7 @@ def _fail_after(monkeypatch, module, name):
 
 def test_crash_during_create_is_500_and_stores_nothing(api, reseller, row_counts, monkeypatch):
     # The general path (PostgreSQL takes it when the one-statement path declines).
-    monkeypatch.setattr(order_create_pg, "insert_order", lambda *args, **kwargs: None)
+    monkeypatch.setattr(order_writer_pg, "insert_order", lambda *args, **kwargs: None)
     _fail_after(monkeypatch, idempotency, "store")
     before = row_counts()
     b = assert_error(api.post(CREATE, json=order_body(requestId="crash-1")), 500, "INTERNAL_ERROR")

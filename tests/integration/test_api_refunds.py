@@ -11,9 +11,9 @@ from apikit import API, CREATE, assert_error, assert_ok, conforms, order_body, o
 from app.blueprints.api.refund_schemas import RefundOut
 from app.extensions import db
 from app.models import Channel, Refund, Reseller
-from app.services import checkout
-from app.services.actor import Actor
-from app.services.checkout import AllocationIn
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.platform.actor import Actor
 
 REFUND = f"{API}/payment/refund"
 

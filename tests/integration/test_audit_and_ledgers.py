@@ -10,8 +10,8 @@ from sqlalchemy.exc import DatabaseError
 
 from app.extensions import db
 from app.models import AuditEntry, CreditEntry, PaymentOrder, StatusLog, WalletEntry
-from app.services import audit
-from app.services.actor import Actor
+from app.services.audit import log as audit
+from app.services.platform.actor import Actor
 
 ACTOR = Actor(type="system", id="test", ip="127.0.0.1")
 

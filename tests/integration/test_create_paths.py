@@ -12,9 +12,11 @@ from apikit import CREATE, assert_ok, order_body
 
 from app.extensions import db
 from app.models import AuditEntry, IdempotencyKey, OutboxEvent, PaymentOrder, StatusLog
-from app.services import api_clients, order_create_pg
-from app.services.actor import Actor
-from app.services.payment_orders import NewPaymentOrder, _create_in_one_statement
+from app.services.accounts import api_clients
+from app.services.orders import writer_pg as order_writer_pg
+from app.services.orders.creation import write_plain
+from app.services.orders.new_order import NewPaymentOrder
+from app.services.platform.actor import Actor
 
 # Differ between any two creates: identities, numbers, clocks, the request.
 PER_CREATE = {"id", "payment_id", "order_id", "payment_order_id", "target_id", "aggregate_id", "event_id",
@@ -63,11 +65,11 @@ def test_one_statement_and_general_path_store_the_same_rows(app, api, reseller, 
                       tags={"z": 1, "a": "二", "line": True}, paymentAmount="98765.40")
     fast = assert_ok(api.post(CREATE, json=body | {"orderId": "SO-FAST", "requestId": "fast-1"}), 201)
     calls = []
-    real = order_create_pg.insert_order
-    monkeypatch.setattr(order_create_pg, "insert_order", lambda *a, **kw: calls.append(1))  # declines: general path
+    real = order_writer_pg.insert_order
+    monkeypatch.setattr(order_writer_pg, "insert_order", lambda *a, **kw: calls.append(1))  # declines: general path
     general = assert_ok(api.post(CREATE, json=body | {"orderId": "SO-GENERAL", "requestId": "general-1"}), 201)
     assert calls == [1]
-    monkeypatch.setattr(order_create_pg, "insert_order", real)
+    monkeypatch.setattr(order_writer_pg, "insert_order", real)
 
     fast_rows, general_rows = _rows(app, fast["paymentId"]), _rows(app, general["paymentId"])
     assert _comparable(fast_rows) == _comparable(general_rows)
@@ -94,7 +96,7 @@ def test_one_statement_path_declines_what_is_not_plain(app, api, reseller, make_
         def attempt(key, **over):
             values = dict(order_id="SO-OTHER", reseller_code="R1001", payment_type="ADVANCE_PAYMENT",
                           payment_amount=Decimal("1250000.00")) | over
-            return _create_in_one_statement(actor, NewPaymentOrder(**values), key, "f" * 64)
+            return write_plain(actor, NewPaymentOrder(**values), key, "f" * 64)
 
         assert attempt(None, reseller_code="R9999") is None  # unknown reseller
         assert attempt(None, reseller_code="R7007") is None  # suspended

@@ -12,6 +12,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.demo.plan import build_plan
+from app.demo.seed import seed_demo
 from app.domain.enums import PaymentStatus, PaymentType
 from app.domain.order_status import ADMINISTRATIVE, derive_payment_status, derive_refund_status
 from app.domain.timeutil import SHANGHAI, shanghai_today
@@ -32,11 +34,10 @@ from app.models import (
     User,
     WalletEntry,
 )
-from app.services import api_clients, crypto
-from app.services.credit import record_status
-from app.services.demo_plan import build_plan
-from app.services.demo_seed import seed_demo
-from app.services.users import verify_password
+from app.services.accounts import api_clients
+from app.services.accounts.users import verify_password
+from app.services.ledgers.credit_view import record_status
+from app.services.platform import crypto
 
 ZERO = Decimal("0.00")
 PASSWORD = "demo-password-for-tests"

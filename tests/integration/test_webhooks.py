@@ -26,9 +26,12 @@ import sqlalchemy as sa
 from app.domain.errors import StateConflict, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.services import api_clients, crypto, outbox, webhook_endpoints, webhooks
-from app.services.queues import resolve_job_function
-from app.services.tx import transaction
+from app.services.accounts import api_clients
+from app.services.platform import crypto, outbox
+from app.services.platform.queues import resolve_job_function
+from app.services.platform.unit_of_work import transaction
+from app.services.webhooks import delivery as webhooks
+from app.services.webhooks import endpoints as webhook_endpoints
 from tests.conftest import TEST_ACTOR
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -22,10 +22,10 @@ from rq.worker import SimpleWorker
 
 from app.extensions import db
 from app.models import AuditEntry
-from app.services import audit
-from app.services.actor import Actor
-from app.services.queue_stats import queue_stats
-from app.services.queues import (
+from app.services.audit import log as audit
+from app.services.platform.actor import Actor
+from app.services.platform.queue_stats import queue_stats
+from app.services.platform.queues import (
     QUEUE_NAMES,
     AppCronScheduler,
     JobRefused,

@@ -5,7 +5,7 @@ import pytest
 from app.domain.enums import PaymentStatus, RefundStatus
 from app.domain.money import MoneyFormatError, format_cny, money_str, parse_money
 from app.domain.order_status import derive_payment_status, derive_refund_status
-from app.services.crypto import mask_account
+from app.services.platform.crypto import mask_account
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.services.actor import Actor
-from app.services.users import create_user
+from app.services.accounts.users import create_user
+from app.services.platform.actor import Actor
 
 PASSWORD = "correct horse battery staple"
 ACTOR = Actor(type="system", id="tests")

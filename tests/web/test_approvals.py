@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import MergedPayment, Reseller
-from app.services import wallet
+from app.services.ledgers import wallet
 from tests.engine.conftest import check_invariants
 from tests.web import test_checkout
 from tests.web.conftest import csrf_token

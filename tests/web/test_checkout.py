@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller, WalletEntry
-from app.services.actor import Actor
-from app.services.payment_orders import NewPaymentOrder, OrderChanges, create_payment_order, update_payment_order
+from app.services.orders.creation import NewPaymentOrder, create_payment_order
+from app.services.orders.update import OrderChanges, update_payment_order
+from app.services.platform.actor import Actor
 from tests.engine.conftest import add_channel, check_invariants, make_order
 from tests.web.conftest import csrf_token
 

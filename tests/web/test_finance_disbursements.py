@@ -17,8 +17,11 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import AuditEntry, Disbursement, OutboxEvent
 from app.models.types import now_utc
-from app.services import disbursements
-from app.services.actor import Actor
+from app.services.payouts import creation as payouts
+from app.services.payouts import merchants as payout_merchants
+from app.services.payouts import polling as payout_polling
+from app.services.payouts import request as payout_request
+from app.services.platform.actor import Actor
 from tests.web.conftest import csrf_token
 from tests.web.test_finance_refunds import add_online_channel
 from tests.web.test_finance_vouchers import HTMX, count, finance_app, in_app, post  # noqa: F401
@@ -31,12 +34,12 @@ OTHER_ACCOUNT = "6217000010098765432"
 
 @in_app
 def add_merchant(merchant_id: str = "M1001", name: str = "主付款账户") -> None:
-    disbursements.upsert_merchant(SETTLEMENT, merchant_id, name, Decimal("1000000.00"), Decimal("10000000.00"))
+    payout_merchants.upsert_merchant(SETTLEMENT, merchant_id, name, Decimal("1000000.00"), Decimal("10000000.00"))
 
 
 @in_app
 def payout(request_id: str, amount: str = "1234.56", account: str = ACCOUNT, merchant: str = "M1001") -> str:
-    created = disbursements.create(SETTLEMENT, disbursements.DisbursementRequest(
+    created = payouts.create(SETTLEMENT, payout_request.DisbursementRequest(
         request_id=request_id, merchant_id=merchant, bank_account_no=account, bank_account_name="张三",
         bank_code="ICBC", amount=Decimal(amount), purpose="供应商货款"))
     return created.order.order_no
@@ -46,8 +49,8 @@ def payout(request_id: str, amount: str = "1234.56", account: str = ACCOUNT, mer
 def poll_until_manual() -> None:
     """Run the poller on a clock that is always past the next poll, until its attempts run out."""
     now = now_utc()
-    for i in range(1, disbursements.MAX_POLL_ATTEMPTS + 2):
-        disbursements.poll_due(now=now + timedelta(hours=i))
+    for i in range(1, payout_polling.MAX_POLL_ATTEMPTS + 2):
+        payout_polling.poll_due(now=now + timedelta(hours=i))
 
 
 @in_app

@@ -14,9 +14,12 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEntry, PaymentTransaction
-from app.services import refunds, settlement
-from app.services.actor import Actor
-from app.services.refunds import RefundInstruction
+from app.services.platform.actor import Actor
+from app.services.refunds import creation as refunds
+from app.services.refunds import part_settlement as refund_settlement
+from app.services.refunds import view as refund_view
+from app.services.refunds.instruction import RefundInstruction
+from app.services.settlement import channel_result as settlement
 from tests.web.conftest import csrf_token
 from tests.web.test_finance_vouchers import (  # noqa: F401  (finance_app: the helpers' app, autouse)
     HTMX,
@@ -62,7 +65,7 @@ def refund(pid: str, amount: str, ro: str, reason: str = "规格变更") -> list
     """The order system's refund instruction; returns its parts' transaction ids."""
     r, _, _ = refunds.create_refund(ORDER_SYSTEM, RefundInstruction(
         refund_order_id=ro, payment_id=pid, amount=Decimal(amount), reason=reason))
-    return [p["transactionId"] for p in refunds.refund_dict(r)["parts"]]
+    return [p["transactionId"] for p in refund_view.refund_dict(r)["parts"]]
 
 
 @in_app
@@ -82,7 +85,8 @@ def parts_of(ro: str) -> list[tuple[str, str]]:
 
 @in_app
 def bank_says(transaction_id: str, status: str, reason: str = "") -> None:
-    refunds.settle_refund_part(part(transaction_id).id, status, reason, Actor(type="channel", id="ONLINE_UNIONPAY"))
+    refund_settlement.settle_refund_part(part(transaction_id).id, status, reason,
+                                         Actor(type="channel", id="ONLINE_UNIONPAY"))
 
 
 @pytest.fixture

@@ -19,10 +19,12 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import AuditEntry, Channel, ChannelPayment, PaymentOrder, Reseller, User, Voucher, WalletEntry
 from app.models.types import now_utc
-from app.services import checkout, crypto, vouchers
-from app.services.actor import Actor
-from app.services.checkout import AllocationIn
-from app.services.payment_orders import NewPaymentOrder, create_payment_order
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.orders.creation import NewPaymentOrder, create_payment_order
+from app.services.platform import crypto
+from app.services.platform.actor import Actor
+from app.services.vouchers import upload as voucher_upload
 from tests.web.conftest import csrf_token
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -114,8 +116,8 @@ def wire_payment(rows, reseller: str = "R1001", email: str = "operator@r1001.exa
 @in_app
 def upload(cp, data: bytes = PDF, name: str = "回单.pdf", reseller: str = "R1001",
            email: str = "operator@r1001.example") -> int:
-    v = vouchers.upload(Actor(type="user", id=email), user_id(email), reseller_pk(reseller), cp.channel_payment_id,
-                        name, data)
+    v = voucher_upload.upload(Actor(type="user", id=email), user_id(email), reseller_pk(reseller),
+                              cp.channel_payment_id, name, data)
     return v.id
 
 
@@ -137,7 +139,7 @@ def voucher(voucher_id: int) -> SimpleNamespace:
 
 @in_app
 def voucher_file(voucher_id: int) -> str:
-    return vouchers.file_path(db.session.get(Voucher, voucher_id))
+    return voucher_upload.file_path(db.session.get(Voucher, voucher_id))
 
 
 @in_app

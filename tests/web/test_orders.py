@@ -15,13 +15,15 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from app.domain import numbers
 from app.domain.timeutil import SHANGHAI
 from app.extensions import db
 from app.models import Channel, CreditRecord, PaymentOrder, PaymentTransaction, StatusLog
-from app.services import checkout, ids
-from app.services.actor import Actor
-from app.services.checkout import AllocationIn
-from app.services.payment_orders import NewPaymentOrder, OrderChanges, create_payment_order, update_payment_order
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.orders.creation import NewPaymentOrder, create_payment_order
+from app.services.orders.update import OrderChanges, update_payment_order
+from app.services.platform.actor import Actor
 from tests.web.conftest import csrf_token
 
 ROW = re.compile(r'data-testid="order-row" data-payment-id="([^"]+)"')
@@ -46,7 +48,7 @@ def add_order(rid: int, order_id: str, amount: str = "1000.00", *, status: str =
     """One order as the engine would have left it (amounts consistent with the status); with
     ``channel``, a PAYMENT transaction on that channel for the paid (or reserved) part."""
     created = created or NOW
-    o = PaymentOrder(payment_id=ids.payment_id(), order_id=order_id, reseller_id=rid, payment_type=ptype,
+    o = PaymentOrder(payment_id=numbers.payment_id(), order_id=order_id, reseller_id=rid, payment_type=ptype,
                      payment_amount=Decimal(amount), paid_amount=Decimal(paid), refunded_amount=Decimal(refunded),
                      reserved_amount=Decimal(reserved), refunding_amount=Decimal("0.00"), currency="CNY",
                      payment_status=status, refund_status="NO_REFUND", payment_deadline=deadline,
@@ -60,7 +62,7 @@ def add_order(rid: int, order_id: str, amount: str = "1000.00", *, status: str =
     if channel:
         moved = Decimal(paid) if Decimal(paid) > 0 else Decimal(reserved)
         db.session.add(PaymentTransaction(
-            transaction_id=ids.transaction_id(), payment_order_id=o.id, order_id=order_id, reseller_id=rid,
+            transaction_id=numbers.transaction_id(), payment_order_id=o.id, order_id=order_id, reseller_id=rid,
             transaction_type="PAYMENT", status="SUCCESS" if Decimal(paid) > 0 else "PROCESSING",
             amount=moved, channel_code=channel, channel_kind="WALLET", created_at=created,
             completed_at=created if Decimal(paid) > 0 else None))
@@ -453,7 +455,7 @@ def rq_worker(app):
     app context of its own (as worker.py does; requests must not share it: they would share ``g``)."""
     import signal
 
-    from app.services.queues import redis_connection
+    from app.services.platform.queues import redis_connection
     from worker import build_worker
 
     prefix = app.config["RQ_QUEUE_PREFIX"]
@@ -510,8 +512,8 @@ def test_large_export_goes_through_the_worker_with_progress(orders, op1, signed_
     else:
         values = list(load_workbook(io.BytesIO(download.get_data())).active.iter_rows(values_only=True))
         assert values[0][0] == "Payment ID" and [r[0] for r in values[1:]] == expected
-    from app.services.order_export import EXPORT_QUEUE
-    from app.services.queues import queue
+    from app.services.orders.export import EXPORT_QUEUE
+    from app.services.platform.queues import queue
 
     with app.app_context():
         job = queue(EXPORT_QUEUE).fetch_job(job_id)
@@ -528,8 +530,8 @@ def test_large_export_goes_through_the_worker_with_progress(orders, op1, signed_
 def test_export_helpers_guard_formulas_and_carry_the_filter_to_the_worker():
     from datetime import date
 
-    from app.services import order_export
-    from app.services.order_queries import OrderFilter
+    from app.services.orders import export as order_export
+    from app.services.orders.queries import OrderFilter
 
     for text in ("=1+1", "+86 21", "-5", "@SUM(A1)", "\tx", "\rx"):
         assert order_export._safe_text(text) == "'" + text

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import ChannelPayment, MergedPayment, Reseller, User, Voucher
-from app.services import vouchers
-from app.services.actor import Actor
+from app.services.platform.actor import Actor
+from app.services.vouchers import review as voucher_review
 from sandbox.testing import http_request, wait_until
 from tests.engine.conftest import add_channel, check_invariants
 from tests.engine.online_fixtures import API_SECRET, CALLBACK_SECRET, MERCHANT, gateway, portal_http  # noqa: F401
@@ -178,7 +178,7 @@ def test_voucher_upload_then_rejection_with_reason_then_upload_again_then_confir
     fin = finance_id(app)
     with app.app_context():
         voucher_id = db.session.scalar(sa.select(Voucher.id))
-        vouchers.reject(FINANCE, "finance", fin, voucher_id, "转账未到账 / not on our statement")
+        voucher_review.reject(FINANCE, "finance", fin, voucher_id, "转账未到账 / not on our statement")
     tree = dom(poll(operator, mp_id))
     assert "not on our statement" in tree.one("voucher-rejected").text
     assert tree.all("voucher-file") and tree.one("payment-status")["data-status"] == "PROCESSING"
@@ -186,7 +186,7 @@ def test_voucher_upload_then_rejection_with_reason_then_upload_again_then_confir
     assert upload(operator, mp_id, cp.channel_payment_id, "slip2.png", b"\x89PNG\r\n\x1a\n....").status_code == 303
     with app.app_context():
         second = db.session.scalar(sa.select(Voucher.id).where(Voucher.status == "PENDING"))
-        vouchers.confirm(FINANCE, "finance", fin, second, "1200.00")
+        voucher_review.confirm(FINANCE, "finance", fin, second, "1200.00")
     tree = dom(poll(operator, mp_id))
     assert tree.one("payment-status")["data-status"] == "SUCCEEDED"
     assert tree.one("payment-status-part")["hx-trigger"] is None  # final: the polling stops

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from app.domain.timeutil import shanghai_today
 from app.extensions import db
 from app.models import CreditRecord, PaymentOrder
-from app.services import wallet
-from app.services.actor import Actor
+from app.services.ledgers import wallet
+from app.services.platform.actor import Actor
 from tests.web.test_finance_vouchers import HTMX, add_channel, finance_app, in_app, make_order, pay  # noqa: F401
 
 FINANCE = Actor(type="user", id="finance@example.com")

@@ -1,46 +1,7 @@
-"""The JSON API for upstream systems (API.md). Routes only parse, call a service and shape the
-answer; errors become the envelope of API.md §1."""
+"""The JSON API for upstream systems (docs/API.md). Routes only parse, call a service and shape the
+answer. Each module below registers its routes on the blueprint of ``blueprint.py``."""
 
-from __future__ import annotations
+from . import credit, disbursements, docs, payment_orders, refunds, resellers  # noqa: F401  (routes register on bp)
+from .blueprint import bp
 
-from flask import Blueprint, current_app, jsonify
-from werkzeug.exceptions import HTTPException
-
-from ...domain.errors import DomainError
-from ...extensions import db
-from .http import ApiError, error_response
-from .rate_limit import check_api_rate_limit
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-_HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-               405: "BAD_REQUEST", 413: "BAD_REQUEST", 415: "BAD_REQUEST", 429: "RATE_LIMITED"}
-
-
-@bp.errorhandler(ApiError)
-@bp.errorhandler(DomainError)
-def _domain_error(err):
-    db.session.rollback()
-    return error_response(err)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(err: HTTPException):
-    db.session.rollback()
-    code = _HTTP_CODES.get(err.code, "BAD_REQUEST" if err.code < 500 else "INTERNAL_ERROR")
-    message = "too many requests; slow down" if err.code == 429 else (err.description or err.name)
-    if err.code == 413:
-        return jsonify({"code": code, "message": "body too large"}), 400
-    return jsonify({"code": code, "message": message}), err.code
-
-
-@bp.errorhandler(Exception)
-def _unexpected(err: Exception):
-    db.session.rollback()
-    current_app.logger.exception("unhandled error in API request")
-    return jsonify({"code": "INTERNAL_ERROR", "message": "internal error; nothing was changed"}), 500
-
-
-bp.before_request(check_api_rate_limit)
-
-from . import credit, disbursements, docs, payment_orders, refunds, resellers  # noqa: E402,F401  (routes register on bp)
+__all__ = ["bp"]

@@ -7,8 +7,8 @@ from functools import wraps
 from flask import g, request
 
 from ...domain.errors import Forbidden
-from ...services import api_clients
-from ...services.actor import Actor
+from ...services.accounts import api_clients
+from ...services.platform.actor import Actor
 from .http import ApiError
 
 

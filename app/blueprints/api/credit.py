@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ...domain.enums import PaymentType, Scope
 from ...domain.errors import ValidationFailed
-from ...services import credit as credit_service
-from ...services.idempotency import request_fingerprint
-from ...services.order_view import order_dict
-from ...services.payment_orders import NewPaymentOrder, create_payment_order
-from . import bp
+from ...services.ledgers import credit_view
+from ...services.orders.creation import NewPaymentOrder, create_payment_order
+from ...services.orders.view import order_dict
+from ...services.platform.idempotency import request_fingerprint
 from .auth import current_actor, require_scopes
+from .blueprint import bp
 from .http import json_body, ok, page_data, query_args, validate
 from .openapi import operation
 from .payment_orders import idempotency_key, respond_created
@@ -56,7 +56,7 @@ def create_repayment():
            response=CreditLimitOut, tag="credit")
 @require_scopes(Scope.CREDIT)
 def credit_limit(reseller_id: str):
-    return ok(credit_service.credit_limit_dict(reseller_id))
+    return ok(credit_view.credit_limit_dict(reseller_id))
 
 
 @bp.get("/integration/credit/records")
@@ -65,7 +65,7 @@ def credit_limit(reseller_id: str):
 @require_scopes(Scope.CREDIT)
 def credit_records():
     q = query_args(CreditRecordsQuery)
-    page = credit_service.list_credit_records(q.resellerId, q.orderId, q.page or 1, q.pageSize or 50)
+    page = credit_view.list_credit_records(q.resellerId, q.orderId, q.page or 1, q.pageSize or 50)
     return ok(page_data(page.items, page.page, page.page_size, page.total))
 
 
@@ -75,5 +75,5 @@ def credit_records():
 @require_scopes(Scope.CREDIT)
 def repayment_orders():
     q = query_args(RepaymentsQuery)
-    page = credit_service.list_repayment_orders(q.creditRecordId, q.orderId, q.page or 1, q.pageSize or 50)
+    page = credit_view.list_repayment_orders(q.creditRecordId, q.orderId, q.page or 1, q.pageSize or 50)
     return ok(page_data([order_dict(o, c) for o, c in page.items], page.page, page.page_size, page.total))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from ...domain.enums import Scope
-from ...services import disbursements
-from ...services.tx import transaction
-from . import bp
+from ...services.payouts import creation as payouts
+from ...services.payouts import request as payout_request
+from ...services.payouts import view as payout_view
+from ...services.platform.unit_of_work import transaction
 from .auth import current_actor, require_scopes
+from .blueprint import bp
 from .disbursement_schemas import CreateDisbursement, DisbursementCreatedOut, DisbursementStatusOut
 from .http import json_body, ok, validate
 from .openapi import operation
@@ -19,11 +21,11 @@ from .openapi import operation
 @require_scopes(Scope.DISBURSE)
 def create_disbursement():
     body = validate(CreateDisbursement, json_body())
-    req = disbursements.DisbursementRequest(
+    req = payout_request.DisbursementRequest(
         request_id=body.requestId, merchant_id=body.merchantId, bank_account_no=body.bankAccountNo,
         bank_account_name=body.bankAccountName, bank_code=body.bankCode, amount=body.amount,
         currency=body.currency, purpose=body.purpose or "", client_ip=body.clientIp, notify_url=body.notifyUrl)
-    created = disbursements.create(current_actor(), req)
+    created = payouts.create(current_actor(), req)
     data = {"orderNo": created.order.order_no, "status": created.order.status, "duplicate": created.duplicate}
     return ok(data, created.status_code, "duplicate" if created.duplicate else "created")
 
@@ -34,7 +36,7 @@ def create_disbursement():
 @require_scopes(Scope.DISBURSE)
 def disbursement_status(order_no: str):
     with transaction():
-        d = disbursements.get(order_no)
+        d = payout_view.get(order_no)
         data = {"orderNo": d.order_no, "status": d.status, "bankSerialNo": d.bank_serial_no,
                 "failReason": d.fail_reason}
     return ok(data)

@@ -1,6 +1,6 @@
 from flask import current_app, jsonify
 
-from . import bp
+from .blueprint import bp
 from .openapi import build_document
 
 _cached: dict | None = None

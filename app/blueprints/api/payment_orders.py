@@ -6,18 +6,14 @@ from flask import request
 
 from ...domain.enums import PaymentStatus, PaymentType, Scope
 from ...metrics import ORDERS_CREATED
-from ...services import order_queries
-from ...services.idempotency import request_fingerprint
-from ...services.order_view import order_dict
-from ...services.payment_orders import (
-    NewPaymentOrder,
-    OrderChanges,
-    create_payment_order,
-    get_order_with_reseller,
-    update_payment_order,
-)
-from . import bp
+from ...services.orders import queries as order_queries
+from ...services.orders.creation import NewPaymentOrder, create_payment_order
+from ...services.orders.lookup import get_order_with_reseller
+from ...services.orders.update import OrderChanges, update_payment_order
+from ...services.orders.view import order_dict
+from ...services.platform.idempotency import request_fingerprint
 from .auth import current_actor, require_scopes
+from .blueprint import bp
 from .http import ApiError, json_body, ok, page_data, query_args, validate
 from .openapi import operation
 from .schemas import (

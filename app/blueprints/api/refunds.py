@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from ...domain.enums import Scope
-from ...services.refunds import RefundInstruction, create_refund, get_refund, refund_dict
-from . import bp
+from ...services.refunds.creation import create_refund
+from ...services.refunds.instruction import RefundInstruction
+from ...services.refunds.view import get_refund, refund_dict
 from .auth import current_actor, require_scopes
+from .blueprint import bp
 from .http import json_body, ok, validate
 from .openapi import operation
 from .refund_schemas import CreateRefund, RefundOut

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ...domain.enums import Scope
-from ...services import resellers as reseller_service
-from . import bp
+from ...services.accounts import resellers
 from .auth import current_actor, require_scope_for, require_scopes
+from .blueprint import bp
 from .http import ApiError, json_body, ok, validate
 from .openapi import operation
 from .schemas import ResellerOut, UpsertReseller
@@ -24,20 +24,20 @@ def upsert_reseller(reseller_id: str):
                        [{"field": "resellerId", "message": "must be 1–32 letters, digits, - or _"}])
     body = validate(UpsertReseller, json_body())
     sent = body.model_fields_set
-    if sent & reseller_service.CREDIT_FIELDS:
+    if sent & resellers.CREDIT_FIELDS:
         require_scope_for(Scope.CREDIT, "changing credit fields")
-    if sent - reseller_service.CREDIT_FIELDS:
+    if sent - resellers.CREDIT_FIELDS:
         require_scope_for(Scope.RESELLERS, "changing reseller fields")
     acct = body.refundBankAccount
-    changes = reseller_service.ResellerChanges(
+    changes = resellers.ResellerChanges(
         name=body.name, status=body.status, credit_limit=body.creditLimit, credit_term_days=body.creditTermDays,
         credit_status=body.creditStatus, approval_threshold=body.approvalThreshold,
-        refund_bank_account=reseller_service.BankAccount(acct.accountNo, acct.accountName, acct.bankCode)
+        refund_bank_account=resellers.BankAccount(acct.accountNo, acct.accountName, acct.bankCode)
         if acct else None,
         present=frozenset(sent),
     )
-    reseller, created = reseller_service.upsert_reseller(current_actor(), reseller_id, changes)
-    return ok(reseller_service.reseller_dict(reseller), 201 if created else 200, "created" if created else "updated")
+    reseller, created = resellers.upsert_reseller(current_actor(), reseller_id, changes)
+    return ok(resellers.reseller_dict(reseller), 201 if created else 200, "created" if created else "updated")
 
 
 @bp.get("/integration/resellers/<reseller_id>")
@@ -45,4 +45,4 @@ def upsert_reseller(reseller_id: str):
            scopes=("resellers", "credit"), response=ResellerOut, tag="resellers")
 @require_scopes(Scope.RESELLERS, Scope.CREDIT, Scope.PAYMENTS, Scope.FINANCE)
 def get_reseller(reseller_id: str):
-    return ok(reseller_service.reseller_dict(reseller_service.get_reseller(reseller_id)))
+    return ok(resellers.reseller_dict(resellers.get_reseller(reseller_id)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
 
 from ...domain.enums import OrderAction, PaymentStatus, PaymentType, RefundStatus
 from .fields import DateIn, DateTimeIn, Ident, MoneyIn, MoneyInNonNeg, MoneyOut, Tags, Text, TimeOut
@@ -252,8 +253,6 @@ class Health(Response):
 
 
 def _field_error(field: str, message: str):
-    from pydantic_core import PydanticCustomError
-
     return PydanticCustomError("field_rule", "{field}: {message}", {"field": field, "message": message})
 
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from ...domain.enums import Role
 from ...extensions import login_manager
-from ...services.actor import Actor
+from ...services.platform.actor import Actor
 
 RESELLER = frozenset({Role.RESELLER_OPERATOR.value, Role.RESELLER_APPROVER.value})
 APPROVER = frozenset({Role.RESELLER_APPROVER.value})
@@ -57,6 +57,3 @@ def tenant_or_404(obj, rid: int | None = None):
         abort(404)
     return obj
 
-
-def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"

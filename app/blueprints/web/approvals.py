@@ -14,10 +14,11 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ...domain.errors import Forbidden, NotFound, StateConflict
-from ...extensions import db
-from ...services import payment_lifecycle, payment_queries
-from ...services.credit_line import CreditUnavailable
-from ...services.wallet import InsufficientBalance
+from ...services.checkout import approval
+from ...services.checkout import queries as payment_queries
+from ...services.ledgers.credit_line import CreditUnavailable
+from ...services.ledgers.wallet import InsufficientBalance
+from ...services.platform.unit_of_work import discard
 from .access import APPROVER, allow, reseller_id, web_actor
 
 bp = Blueprint("approvals", __name__)
@@ -51,14 +52,14 @@ def index():
 @allow(APPROVER)
 def approve(merged_payment_id: str):
     try:
-        payment_lifecycle.approve(web_actor(), current_user.id, current_user.role, reseller_id(), merged_payment_id)
+        approval.approve(web_actor(), current_user.id, current_user.role, reseller_id(), merged_payment_id)
     except NotFound:
         abort(404)
     except Forbidden:
-        db.session.rollback()
+        discard()
         return _render(403, errors={merged_payment_id: _("You made this payment; another approver must approve it.")})
     except (InsufficientBalance, CreditUnavailable, StateConflict) as exc:
-        db.session.rollback()
+        discard()
         text = (_("The wallet balance is no longer enough for this payment; reject it or top up the wallet first.")
                 if isinstance(exc, InsufficientBalance) else
                 _("The available credit is no longer enough for this payment; reject it.")
@@ -78,12 +79,12 @@ def reject(merged_payment_id: str):
             abort(404)
         return _render(422, reject_forms={merged_payment_id: form})
     try:
-        payment_lifecycle.reject(web_actor(), current_user.role, reseller_id(), merged_payment_id,
+        approval.reject(web_actor(), current_user.role, reseller_id(), merged_payment_id,
                                  form.reason.data.strip())
     except NotFound:
         abort(404)
     except StateConflict:
-        db.session.rollback()
+        discard()
         return _render(409, errors={merged_payment_id: _("This payment is no longer waiting for approval.")})
     flash(_("Payment %(id)s was rejected; its orders can be paid again.", id=merged_payment_id), "success")
     return redirect(url_for("approvals.index"), 303)

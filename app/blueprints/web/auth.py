@@ -13,7 +13,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ...rate_limits import hit
-from ...services.sign_in import authenticate
+from ...services.accounts.sign_in import authenticate
 from .access import ANY_USER, allow
 
 bp = Blueprint("auth", __name__)

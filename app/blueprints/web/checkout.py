@@ -24,12 +24,15 @@ from ...domain.money import MoneyFormatError, parse_money
 from ...i18n import money
 from ...labels import label
 from ...models import PaymentOrder
-from ...services import checkout, payment_queries
-from ...services.checkout import AllocationIn, CheckoutRejected, RowProblem
-from ...services.credit_line import CreditUnavailable
-from ...services.payment_queries import ChannelHint
-from ...services.wallet import InsufficientBalance
-from .access import RESELLER, allow, is_htmx, reseller_id, web_actor
+from ...services.checkout import queries as payment_queries
+from ...services.checkout import submission as checkout
+from ...services.checkout import validation as checkout_validation
+from ...services.checkout.queries import ChannelHint
+from ...services.checkout.validation import AllocationIn, CheckoutRejected, RowProblem
+from ...services.ledgers.credit_line import CreditUnavailable
+from ...services.ledgers.wallet import InsufficientBalance
+from .access import RESELLER, allow, reseller_id, web_actor
+from .rendering import wants_fragment
 
 bp = Blueprint("checkout", __name__)
 
@@ -147,7 +150,7 @@ def _check(rid: int, rows: list[RowView], token: str) -> CheckoutState:
         if amount > 0:
             state.total += amount
     try:
-        checkout.validate(rid, [AllocationIn(r.payment_id, r.amount, r.channel) for r in rows])
+        checkout_validation.validate(rid, [AllocationIn(r.payment_id, r.amount, r.channel) for r in rows])
     except CheckoutRejected as exc:
         for p in exc.problems:
             if p.code == "NO_ROWS" or not 0 <= p.index < len(rows):
@@ -205,7 +208,7 @@ def validate():
     form = CheckoutForm()
     state = _check(reseller_id(), _rows_from_form(form), form.token.data or _new_token())
     status = 422 if state.general_errors or state.problem_rows else 200
-    if is_htmx():
+    if wants_fragment():
         return render_template("reseller/_alloc_live.html", state=state, lang=_language()), status
     return _render(state, status)
 

@@ -4,11 +4,11 @@ CREDIT_REPAYMENT payment orders that repay them. Only that company's rows are ev
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, request
 
-from ...services import ledger_queries
-from .access import RESELLER, allow, is_htmx, reseller_id
-from .finance_vouchers import page_arg
+from ...services.ledgers import queries as ledger_queries
+from .access import RESELLER, allow, reseller_id
+from .rendering import page_arg, render_screen
 
 bp = Blueprint("credit", __name__)
 
@@ -33,6 +33,4 @@ def index():
         "status": status or "",
         "statuses": ledger_queries.RECORD_STATUSES,
     }
-    if is_htmx():
-        return render_template("reseller/credit_records.html", **context)
-    return render_template("reseller/credit.html", **context)
+    return render_screen("reseller/credit.html", "reseller/_credit_records.html", **context)

@@ -16,11 +16,13 @@ from wtforms.validators import ValidationError
 
 from ...domain.errors import DomainError, NotFound, StateConflict, ValidationFailed
 from ...labels import label
-from ...services import disbursements, finance_payout_queries
-from ...services.finance_payout_queries import PayoutFilter
-from .access import FINANCE, allow, is_htmx, web_actor
+from ...services.payouts import manual as payout_manual
+from ...services.payouts import queries as payout_queries
+from ...services.payouts.queries import PayoutFilter
+from .access import FINANCE, allow, web_actor
 from .finance_refunds import date_args, safe_back, text_arg
-from .finance_vouchers import page_arg, strip_text
+from .form_fields import strip_text
+from .rendering import page_arg, render_screen, wants_fragment
 
 bp = Blueprint("finance_disbursements", __name__)
 
@@ -49,12 +51,12 @@ def _context(forms: dict | None = None, problem: str | None = None) -> dict:
     errors: dict[str, str] = {}
     created_from, created_to = date_args(errors)
     status = request.args.get("status") or ""
-    f = PayoutFilter(status=status if status in finance_payout_queries.STATUSES else None,
+    f = PayoutFilter(status=status if status in payout_queries.STATUSES else None,
                      merchant_id=text_arg("merchantId", 32) or None, request_id=text_arg("requestId") or None,
                      created_from=created_from, created_to=created_to)
-    return {"rows": finance_payout_queries.list_payouts(f, page_arg()), "errors": errors,
-            "manual": finance_payout_queries.manual_queue(), "merchants": finance_payout_queries.merchants(),
-            "statuses": finance_payout_queries.STATUSES, "forms": forms or {}, "problem": problem,
+    return {"rows": payout_queries.list_payouts(f, page_arg()), "errors": errors,
+            "manual": payout_queries.manual_queue(), "merchants": payout_queries.merchants(),
+            "statuses": payout_queries.STATUSES, "forms": forms or {}, "problem": problem,
             "args": {"status": f.status or "", "merchantId": text_arg("merchantId", 32),
                      "requestId": text_arg("requestId"), "createdFrom": text_arg("createdFrom", 10),
                      "createdTo": text_arg("createdTo", 10)}}
@@ -63,15 +65,12 @@ def _context(forms: dict | None = None, problem: str | None = None) -> dict:
 @bp.get("/finance/disbursements")
 @allow(FINANCE)
 def index():
-    context = _context()
-    if is_htmx():
-        return render_template("finance/_payout_list.html", **context)
-    return render_template("finance/disbursements.html", **context)
+    return render_screen("finance/disbursements.html", "finance/_payout_list.html", **_context())
 
 
 def _problem(order_no: str, paid: PaidForm, failed: FailedForm, status: int, problem: str | None = None):
-    if is_htmx():
-        row = finance_payout_queries.payout_row(order_no)
+    if wants_fragment():
+        row = payout_queries.payout_row(order_no)
         return render_template("finance/_payout_manual.html", p=row, paid=paid, failed=failed,
                                problem=problem), status
     return render_template("finance/disbursements.html", **_context({order_no: (paid, failed)}, problem)), status
@@ -80,7 +79,7 @@ def _problem(order_no: str, paid: PaidForm, failed: FailedForm, status: int, pro
 @bp.post("/finance/disbursements/<order_no>/settle")
 @allow(FINANCE)
 def settle(order_no: str):
-    row = finance_payout_queries.payout_row(order_no)
+    row = payout_queries.payout_row(order_no)
     if row is None:
         abort(404)
     outcome = request.form.get("outcome")
@@ -94,11 +93,11 @@ def settle(order_no: str):
     if not form.validate_on_submit():
         return _problem(order_no, paid, failed, 422)
     try:
-        disbursements.settle_manual(web_actor(), current_user.role, order_no, outcome,
+        payout_manual.settle_manual(web_actor(), current_user.role, order_no, outcome,
                                     bank_serial_no=paid.bankSerialNo.data if outcome == "SUCCESS" else None,
                                     reason=failed.reason.data if outcome == "FAILED" else None)
     except StateConflict:
-        return _problem(order_no, paid, failed, 409, _already_settled(finance_payout_queries.payout_row(order_no)))
+        return _problem(order_no, paid, failed, 409, _already_settled(payout_queries.payout_row(order_no)))
     except ValidationFailed as exc:
         target = paid.bankSerialNo if outcome == "SUCCESS" else failed.reason
         target.errors = [_("Not accepted: %(reason)s", reason=exc.message)]
@@ -110,8 +109,8 @@ def settle(order_no: str):
                     order=order_no, serial=paid.bankSerialNo.data)
     else:
         message = _("%(order)s settled as failed. The merchant is notified.", order=order_no)
-    if is_htmx():
-        return render_template("finance/_payout_manual.html", p=finance_payout_queries.payout_row(order_no),
+    if wants_fragment():
+        return render_template("finance/_payout_manual.html", p=payout_queries.payout_row(order_no),
                                done=message)
     flash(message, "success")
     return redirect(safe_back(url_for("finance_disbursements.index"), "/finance/disbursements"))

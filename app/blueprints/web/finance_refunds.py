@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 
 from ...domain.errors import DomainError
 from ...labels import label
-from ...services import finance_refund_queries, refunds
-from ...services.finance_refund_queries import RefundFilter
-from .access import FINANCE, allow, is_htmx, web_actor
-from .finance_vouchers import page_arg
+from ...services.refunds import queries as refund_queries
+from ...services.refunds import retry as refund_retry
+from ...services.refunds.queries import RefundFilter
+from .access import FINANCE, allow, web_actor
+from .rendering import page_arg, render_screen, wants_fragment
 
 bp = Blueprint("finance_refunds", __name__)
 
@@ -53,12 +54,12 @@ def _context() -> dict:
     errors: dict[str, str] = {}
     created_from, created_to = date_args(errors)
     status = request.args.get("status") or ""
-    f = RefundFilter(status=status if status in finance_refund_queries.STATUSES else None,
+    f = RefundFilter(status=status if status in refund_queries.STATUSES else None,
                      refund_order_id=text_arg("refundOrderId") or None, payment_id=text_arg("paymentId") or None,
                      created_from=created_from, created_to=created_to)
-    return {"rows": finance_refund_queries.list_refunds(f, page_arg()), "errors": errors,
-            "statuses": finance_refund_queries.STATUSES,
-            "with_failures": finance_refund_queries.refunds_with_failures(),
+    return {"rows": refund_queries.list_refunds(f, page_arg()), "errors": errors,
+            "statuses": refund_queries.STATUSES,
+            "with_failures": refund_queries.refunds_with_failures(),
             "args": {"status": f.status or "", "refundOrderId": text_arg("refundOrderId"),
                      "paymentId": text_arg("paymentId"), "createdFrom": text_arg("createdFrom", 10),
                      "createdTo": text_arg("createdTo", 10)}}
@@ -67,20 +68,17 @@ def _context() -> dict:
 @bp.get("/finance/refunds")
 @allow(FINANCE)
 def index():
-    context = _context()
-    if is_htmx():
-        return render_template("finance/_refund_list.html", **context)
-    return render_template("finance/refunds.html", **context)
+    return render_screen("finance/refunds.html", "finance/_refund_list.html", **_context())
 
 
 @bp.post("/finance/refunds/parts/<transaction_id>/retry")
 @allow(FINANCE)
 def retry(transaction_id: str):
-    found = finance_refund_queries.refund_part(transaction_id)
+    found = refund_queries.refund_part(transaction_id)
     if found is None:
         abort(404)
     part_pk, refund_id = found
-    row = finance_refund_queries.refund_row(refund_id)
+    row = refund_queries.refund_row(refund_id)
     part = next(p for p in row.parts if p.txn.id == part_pk)
     status, category = 409, "error"
     if part.txn.status != "FAILED":
@@ -91,15 +89,15 @@ def retry(transaction_id: str):
                     "way.", txn=transaction_id)
     else:
         try:
-            new = refunds.retry_part(web_actor(), part_pk)
+            new = refund_retry.retry_part(web_actor(), part_pk)
         except DomainError as exc:
             message = _("The retry was refused: %(reason)s", reason=exc.message)
         else:
             status, category = 200, "success"
             message = _("Retry of %(txn)s sent as %(new)s: %(status)s.", txn=transaction_id, new=new.transaction_id,
                         status=label(new.status))
-    if is_htmx():
-        row = finance_refund_queries.refund_row(refund_id)
+    if wants_fragment():
+        row = refund_queries.refund_row(refund_id)
         return render_template("finance/_refund.html", row=row, message=message, category=category), status
     flash(message, category)
     return redirect(safe_back(url_for("finance_refunds.index"), "/finance/refunds"))

@@ -26,9 +26,13 @@ from ...domain.errors import DomainError, Forbidden, NotFound, StateConflict, Va
 from ...domain.money import money_str
 from ...i18n import money
 from ...labels import label
-from ...services import voucher_queue, vouchers
-from ...web_setup import talisman
-from .access import FINANCE, RESELLER, allow, is_htmx, reseller_id, web_actor
+from ...security_headers import talisman
+from ...services.vouchers import queue as voucher_queue
+from ...services.vouchers import review as voucher_review
+from ...services.vouchers import upload as voucher_upload
+from .access import FINANCE, RESELLER, allow, reseller_id, web_actor
+from .form_fields import amount_field_check, strip_text
+from .rendering import page_arg, render_screen, wants_fragment
 
 bp = Blueprint("finance_vouchers", __name__)
 
@@ -41,38 +45,6 @@ PDF_CSP = ("default-src 'none'; object-src 'self'; img-src 'self' data:; style-s
            "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 INLINE_IMAGES = ("image/jpeg", "image/png")
-_AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-# --- small form helpers, shared by the finance screens ----------------------------------------------
-
-def strip_text(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def amount_field_check(text: str | None) -> Decimal:
-    """A positive amount in yuan with at most two decimals (``1,250,000.00`` and ``¥`` are fine), or a
-    ValidationError in the person's language."""
-    cleaned = (text or "").replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace(" ", "")
-    if not cleaned:
-        raise ValidationError(_("Enter the amount."))
-    if not _AMOUNT.match(cleaned) or len(cleaned) > 20:
-        raise ValidationError(_("Enter an amount in yuan, for example 1250000.00."))
-    amount = Decimal(cleaned)
-    if amount.as_tuple().exponent < -2:
-        raise ValidationError(_("Use at most two decimals (fen)."))
-    if amount <= 0:
-        raise ValidationError(_("The amount must be greater than 0."))
-    if amount > Decimal("99999999999.99"):
-        raise ValidationError(_("This amount is too large."))
-    return amount.quantize(Decimal("0.01"))
-
-
-def page_arg() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100000))
-    except ValueError:
-        return 1
 
 
 class ConfirmForm(FlaskForm):
@@ -107,10 +79,7 @@ def _page_context(forms: dict | None = None, problem: str | None = None) -> dict
 @bp.get("/finance/vouchers")
 @allow(FINANCE)
 def index():
-    context = _page_context()
-    if is_htmx():
-        return render_template("finance/_voucher_list.html", **context)
-    return render_template("finance/vouchers.html", **context)
+    return render_screen("finance/vouchers.html", "finance/_voucher_list.html", **_page_context())
 
 
 def _row_or_404(voucher_id: int):
@@ -124,14 +93,14 @@ def _answer_problem(voucher_id: int, cform, rform, status: int, problem: str | N
     """Bad input or a conflict: the card (HTMX) or the whole queue (a plain form post) with the message
     next to the field; nothing was changed."""
     row = _row_or_404(voucher_id)
-    if is_htmx():
+    if wants_fragment():
         return render_template("finance/_voucher.html", row=row, cform=cform, rform=rform, problem=problem), status
     context = _page_context({voucher_id: (cform, rform)}, problem=problem)
     return render_template("finance/vouchers.html", **context), status
 
 
 def _answer_done(voucher_id: int, message: str):
-    if is_htmx():
+    if wants_fragment():
         row = _row_or_404(voucher_id)
         return render_template("finance/_voucher.html", row=row, cform=None, rform=None, done=message)
     flash(message, "success")
@@ -179,7 +148,8 @@ def confirm(voucher_id: int):
                                     expected=money(row.expected))]
         return _answer_problem(voucher_id, cform, rform, 422)
     try:
-        vouchers.confirm(web_actor(), current_user.role, current_user.id, voucher_id, money_str(received), shortfall)
+        voucher_review.confirm(web_actor(), current_user.role, current_user.id, voucher_id, money_str(received),
+                               shortfall)
     except StateConflict:
         return _answer_problem(voucher_id, cform, rform, 409, _already_handled(voucher_id))
     except ValidationFailed as exc:
@@ -202,7 +172,7 @@ def reject(voucher_id: int):
     if not rform.validate_on_submit():
         return _answer_problem(voucher_id, cform, rform, 422)
     try:
-        vouchers.reject(web_actor(), current_user.role, current_user.id, voucher_id, rform.reason.data)
+        voucher_review.reject(web_actor(), current_user.role, current_user.id, voucher_id, rform.reason.data)
     except StateConflict:
         return _answer_problem(voucher_id, cform, rform, 409, _already_handled(voucher_id))
     except ValidationFailed:
@@ -222,11 +192,11 @@ def _viewable(voucher_id: int):
     if v is None:
         abort(404)
     try:
-        with open(vouchers.file_path(v), "rb") as f:
+        with open(voucher_upload.file_path(v), "rb") as f:
             data = f.read(current_app.config["VOUCHER_MAX_BYTES"] + 1)
     except OSError:
         abort(404)
-    return v, data, vouchers.sniff(data)
+    return v, data, voucher_upload.sniff(data)
 
 
 def _disposition(kind: str, v, ext: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from ...services.dashboard import DUE_SOON_DAYS, reseller_dashboard
+from ...services.dashboards.reseller import DUE_SOON_DAYS, reseller_dashboard
 from .access import ANY_USER, FINANCE, allow, reseller_id
 
 bp = Blueprint("home", __name__)

@@ -36,11 +36,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...domain.enums import PaymentStatus, PaymentType
 from ...labels import LABELS, label
-from ...services import order_export, order_list
-from ...services.order_detail import filter_channels, order_detail
-from ...services.order_queries import OrderFilter
-from ...services.order_view import is_overdue
-from .access import RESELLER, allow, is_htmx, reseller_id
+from ...services.orders import export as order_export
+from ...services.orders import screen_list as order_list
+from ...services.orders.detail import filter_channels, order_detail
+from ...services.orders.queries import OrderFilter
+from ...services.orders.view import is_overdue
+from .access import RESELLER, allow, reseller_id
+from .rendering import is_history_restore, render_screen, wants_fragment
 
 bp = Blueprint("orders", __name__)
 
@@ -206,10 +208,6 @@ def _label_memo():
     return lab
 
 
-def _partial_request() -> bool:
-    return is_htmx() and request.headers.get("HX-History-Restore-Request") != "true"
-
-
 @bp.get("/orders")
 @allow(RESELLER)
 def index():
@@ -224,8 +222,8 @@ def index():
     context = {"form": form, "page": page, "totals": totals, "sort": form.sort.data, "list_url": list_url,
                "list_args": list_args, "is_overdue": is_overdue, "lab": _label_memo()}
     # A history restore (back button) must get its page even with a bad filter: htmx drops a 4xx one.
-    status = 200 if valid or request.headers.get("HX-History-Restore-Request") == "true" else 422
-    if _partial_request():
+    status = 200 if valid or is_history_restore() else 422
+    if wants_fragment():
         response = make_response(render_template("reseller/_orders_fragment.html", oob=True, **context), status)
         response.headers["HX-Push-Url"] = list_url(page=page.page if page else None)
         return response
@@ -274,8 +272,7 @@ def export_progress(job_id: str):
     state = order_export.export_state(job_id, current_user.id)
     if state is None:
         abort(404)
-    template = "reseller/_order_export_progress.html" if _partial_request() else "reseller/orders_export.html"
-    return render_template(template, export=state)
+    return render_screen("reseller/orders_export.html", "reseller/_order_export_progress.html", export=state)
 
 
 @bp.get("/orders/exports/<job_id>/download")

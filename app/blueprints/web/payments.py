@@ -4,7 +4,7 @@ instructions and voucher upload, done), asks the bank again (compensation query)
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,10 +16,14 @@ from wtforms import DateField, HiddenField, SelectField
 from wtforms.validators import Optional
 
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
-from ...extensions import db
 from ...labels import LABELS
-from ...services import compensation, payment_lifecycle, payment_queries, vouchers
-from .access import RESELLER, allow, is_htmx, reseller_id, web_actor
+from ...services.checkout import cancellation
+from ...services.checkout import queries as payment_queries
+from ...services.platform.unit_of_work import end_read
+from ...services.settlement import compensation
+from ...services.vouchers import upload as voucher_upload
+from .access import RESELLER, allow, reseller_id, web_actor
+from .rendering import render_screen, wants_fragment
 
 bp = Blueprint("payments", __name__)
 
@@ -84,8 +88,8 @@ def index():
     created_to = form.created_to.data if not form.created_to.errors else None
     page = payment_queries.list_merged(reseller_id(), [status] if status else None, created_from, created_to,
                                        page=request.args.get("page", 1, type=int), page_size=PAGE_SIZE)
-    template = "reseller/_payment_list.html" if is_htmx() else "reseller/payments.html"
-    return render_template(template, form=form, page=page, lang=_language()), 200 if valid else 422
+    return render_screen("reseller/payments.html", "reseller/_payment_list.html", 200 if valid else 422,
+                         form=form, page=page, lang=_language())
 
 
 def _view_or_404(merged_payment_id: str) -> payment_queries.MergedView:
@@ -98,9 +102,8 @@ def _view_or_404(merged_payment_id: str) -> payment_queries.MergedView:
 def _render_detail(merged_payment_id: str, status: int = 200, *, voucher_errors: dict | None = None,
                    notice: str | None = None):
     view = _view_or_404(merged_payment_id)
-    template = "reseller/_payment_status.html" if is_htmx() else "reseller/payment.html"
-    return render_template(template, view=view, lang=_language(), voucher_errors=voucher_errors or {},
-                           notice=notice, user_id=current_user.id), status
+    return render_screen("reseller/payment.html", "reseller/_payment_status.html", status, view=view,
+                         lang=_language(), voucher_errors=voucher_errors or {}, notice=notice, user_id=current_user.id)
 
 
 @bp.get("/payments/<merged_payment_id>")
@@ -116,7 +119,7 @@ def refresh(merged_payment_id: str):
     """Ask the bank about every ONLINE part still processing (the compensation query, in the worker)."""
     view = _view_or_404(merged_payment_id)
     asked = [p.cp.id for p in view.parts if p.cp.channel_kind == "ONLINE" and p.cp.status == "PROCESSING"]
-    db.session.rollback()
+    end_read()
     for cp_pk in asked:
         try:
             compensation.enqueue_refresh(cp_pk)
@@ -125,7 +128,7 @@ def refresh(merged_payment_id: str):
             compensation.refresh(cp_pk, web_actor())
     notice = _("We asked the bank for the status. This page updates by itself.") if asked else \
         _("The status is up to date.")
-    if is_htmx():
+    if wants_fragment():
         return _render_detail(merged_payment_id, notice=notice)
     flash(notice, "info")
     return redirect(url_for("payments.detail", merged_payment_id=merged_payment_id), 303)
@@ -135,9 +138,9 @@ def refresh(merged_payment_id: str):
 @allow(RESELLER)
 def cancel(merged_payment_id: str):
     _view_or_404(merged_payment_id)
-    db.session.rollback()
+    end_read()
     try:
-        payment_lifecycle.cancel(web_actor(), reseller_id(), merged_payment_id)
+        cancellation.cancel(web_actor(), reseller_id(), merged_payment_id)
     except NotFound:
         abort(404)
     except StateConflict as exc:
@@ -157,14 +160,14 @@ def upload_voucher(merged_payment_id: str):
                 None)
     if part is None:  # a tampered or another payment's transfer number
         abort(404)
-    db.session.rollback()
+    end_read()
     storage = form.voucher.data
     if storage is None or not getattr(storage, "filename", ""):
         return _render_detail(merged_payment_id, 422, voucher_errors={cp_number: _("Choose the voucher file.")})
     limit = current_app.config["VOUCHER_MAX_BYTES"]
     data = storage.read(limit + 1)
     try:
-        vouchers.upload(web_actor(), current_user.id, reseller_id(), cp_number, storage.filename, data)
+        voucher_upload.upload(web_actor(), current_user.id, reseller_id(), cp_number, storage.filename, data)
     except NotFound:
         abort(404)
     except (ValidationFailed, StateConflict) as exc:
@@ -184,5 +187,5 @@ def voucher_file(merged_payment_id: str, voucher_id: int):
     v = next((v for p in view.parts for v in p.vouchers if v.id == voucher_id), None)
     if v is None:
         abort(404)
-    return send_file(vouchers.file_path(v), mimetype=v.content_type, as_attachment=True,
+    return send_file(voucher_upload.file_path(v), mimetype=v.content_type, as_attachment=True,
                      download_name=v.original_name, max_age=0)

@@ -3,11 +3,11 @@ first, paginated, optionally by entry type. Only that company's entries are ever
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, request
 
-from ...services import ledger_queries
-from .access import RESELLER, allow, is_htmx, reseller_id
-from .finance_vouchers import page_arg
+from ...services.ledgers import queries as ledger_queries
+from .access import RESELLER, allow, reseller_id
+from .rendering import page_arg, render_screen
 
 bp = Blueprint("wallet", __name__)
 
@@ -25,6 +25,4 @@ def index():
         "entry_type": entry_type or "",
         "types": ledger_queries.WALLET_TYPES,
     }
-    if is_htmx():
-        return render_template("reseller/wallet_entries.html", **context)
-    return render_template("reseller/wallet.html", **context)
+    return render_screen("reseller/wallet.html", "reseller/_wallet_entries.html", **context)

@@ -20,6 +20,7 @@ from ..base import (
     ChannelConfig,
     ChannelError,
     ChannelUnavailable,
+    InternalLedgers,
     PaymentRequest,
     PaymentResult,
     PaymentStart,
@@ -27,7 +28,6 @@ from ..base import (
     RefundResult,
     StatementLine,
 )
-from ..registry import register
 from . import signature
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -67,7 +67,8 @@ class OnlineAdapter(ChannelAdapter):
         except ValueError as exc:
             raise ChannelUnavailable(f"unreadable answer (HTTP {response.status_code})") from exc
 
-    def create_payment(self, cfg: ChannelConfig, req: PaymentRequest) -> PaymentStart:
+    def create_payment(self, cfg: ChannelConfig, req: PaymentRequest,
+                       ledgers: InternalLedgers | None = None) -> PaymentStart:
         r = self._post(cfg, "/api/payments", {
             "merchantOrderNo": req.channel_payment_no, "amount": money_str(req.amount), "currency": "CNY",
             "subject": req.subject, "notifyUrl": req.notify_url, "returnUrl": req.return_url,
@@ -148,5 +149,3 @@ class OnlineAdapter(ChannelAdapter):
             raise CallbackRejected(f"malformed callback: {exc}") from None
         raise CallbackRejected(f"unknown callback type {data.get('type')!r}")
 
-
-register(OnlineAdapter())

@@ -1,0 +1,39 @@
+"""The HTMX contract of every screen (docs/SCREENS.md "HTMX"), decided in one place.
+
+A screen's URL answers its whole page, or, to an HTMX request, the fragment (a ``_name.html``
+partial the page itself includes) that the request swaps. A history restore (the back button on a
+cache miss: htmx 2 sends it as an HTMX request with ``HX-History-Restore-Request``) always gets the
+whole page. Every screen response varies on ``HX-Request`` (``web_setup``).
+"""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+MAX_PAGE = 100_000
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def is_history_restore() -> bool:
+    return request.headers.get("HX-History-Restore-Request") == "true"
+
+
+def wants_fragment() -> bool:
+    """An HTMX request that swaps part of the page (not a history restore)."""
+    return is_htmx() and not is_history_restore()
+
+
+def render_screen(page_template: str, fragment_template: str, status: int = 200, /, **context):
+    """The page, or its fragment for a request that swaps it."""
+    return render_template(fragment_template if wants_fragment() else page_template, **context), status
+
+
+def page_arg() -> int:
+    """The ``page`` query parameter as a page number from 1 to MAX_PAGE (anything else is page 1)."""
+    text = request.args.get("page", "1")
+    if not text.isdigit() or len(text) > 6:
+        return 1
+    return max(1, min(int(text), MAX_PAGE))

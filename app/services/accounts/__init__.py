@@ -1,0 +1,1 @@
+"""Who may act: people who sign in, reseller companies, API clients."""

@@ -1,0 +1,16 @@
+"""Alerts for admins: an ``alert.raised`` outbox event (webhooks, the admin screen) and a log line."""
+
+from __future__ import annotations
+
+import logging
+
+from ..platform import outbox
+
+log = logging.getLogger("portal.alerts")
+
+
+def raise_alert(kind: str, message: str, **details) -> None:
+    """In the caller's transaction."""
+    log.warning("ALERT %s: %s %s", kind, message, details)
+    outbox.emit("alert.raised", "alert", kind, {"kind": kind, "message": message,
+                                                "details": {k: str(v) for k, v in details.items()}})

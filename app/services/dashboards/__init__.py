@@ -1,0 +1,1 @@
+"""Read-only overviews: the reseller's home screen."""

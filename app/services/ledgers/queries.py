@@ -1,0 +1,138 @@
+"""Read side of a reseller's wallet and credit line for the portal (``/wallet``, ``/credit``). Every
+function takes the signed-in reseller's id and reads only that company's rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ...domain.enums import PaymentType
+from ...domain.timeutil import shanghai_today
+from ...extensions import db
+from ...models import CreditRecord, PaymentOrder, Reseller, WalletEntry
+from ..platform.paging import Page
+from .credit_line import available
+from .credit_view import record_status
+
+PAGE_SIZE = 20
+WALLET_TYPES = ("TOPUP", "PAYMENT", "PAYMENT_RELEASE", "EXCESS", "REFUND", "ADJUST")
+RECORD_STATUSES = ("OPEN", "OVERDUE", "REPAID")
+
+
+def _page(page: int) -> int:
+    return max(page, 1)
+
+
+# --- wallet --------------------------------------------------------------------------------------
+
+def wallet_balance(reseller_id: int) -> Decimal:
+    return db.session.scalar(sa.select(Reseller.wallet_balance).where(Reseller.id == reseller_id))
+
+
+def wallet_entries(reseller_id: int, page: int = 1, entry_type: str | None = None,
+                   page_size: int = PAGE_SIZE) -> Page:
+    """Newest first."""
+    page = _page(page)
+    conds = [WalletEntry.reseller_id == reseller_id]
+    if entry_type:
+        conds.append(WalletEntry.entry_type == entry_type)
+    rows = db.session.scalars(sa.select(WalletEntry).where(*conds)
+                              .order_by(WalletEntry.created_at.desc(), WalletEntry.id.desc())
+                              .limit(page_size).offset((page - 1) * page_size)).all()
+    total = db.session.scalar(sa.select(sa.func.count(WalletEntry.id)).where(*conds)) or 0
+    return Page(list(rows), page, page_size, total)
+
+
+def wallet_totals(reseller_id: int) -> dict:
+    """Money in and out over the whole ledger."""
+    row = db.session.execute(sa.select(
+        sa.func.coalesce(sa.func.sum(sa.case((WalletEntry.amount > 0, WalletEntry.amount), else_=0)), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((WalletEntry.amount < 0, WalletEntry.amount), else_=0)), 0),
+    ).where(WalletEntry.reseller_id == reseller_id)).one()
+    return {"in": Decimal(row[0]).quantize(Decimal("0.01")), "out": Decimal(-row[1]).quantize(Decimal("0.01"))}
+
+
+# --- credit --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreditSummary:
+    limit: Decimal
+    used: Decimal
+    available: Decimal
+    term_days: int
+    status: str  # ACTIVE | SUSPENDED
+    outstanding: Decimal
+    overdue: Decimal
+    open_records: int
+
+
+def credit_summary(reseller_id: int) -> CreditSummary:
+    r = db.session.get(Reseller, reseller_id)
+    today = shanghai_today()
+    outstanding, overdue, count = db.session.execute(sa.select(
+        sa.func.coalesce(sa.func.sum(CreditRecord.outstanding_amount), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((CreditRecord.due_date < today, CreditRecord.outstanding_amount),
+                                             else_=0)), 0),
+        sa.func.count(CreditRecord.id),
+    ).where(CreditRecord.reseller_id == reseller_id, CreditRecord.outstanding_amount > 0)).one()
+    cent = Decimal("0.01")
+    return CreditSummary(limit=r.credit_limit, used=r.credit_used, available=available(r),
+                         term_days=r.credit_term_days,
+                         status=r.credit_status if r.status == "ACTIVE" else "SUSPENDED",
+                         outstanding=Decimal(outstanding).quantize(cent), overdue=Decimal(overdue).quantize(cent),
+                         open_records=count)
+
+
+@dataclass
+class RecordRow:
+    record: CreditRecord
+    status: str  # OPEN | OVERDUE | REPAID (OVERDUE computed from the due date)
+    payment_id: str | None  # the order the credit paid
+    repayments: list[PaymentOrder] = field(default_factory=list)
+
+
+def _record_status_condition(status: str):
+    today = shanghai_today()
+    if status == "REPAID":
+        return CreditRecord.outstanding_amount <= 0
+    if status == "OVERDUE":
+        return sa.and_(CreditRecord.outstanding_amount > 0, CreditRecord.due_date < today)
+    return sa.and_(CreditRecord.outstanding_amount > 0, CreditRecord.due_date >= today)
+
+
+def credit_records(reseller_id: int, page: int = 1, status: str | None = None,
+                   page_size: int = PAGE_SIZE) -> Page:
+    """Earliest due first; each with the repayment orders that repay it."""
+    page = _page(page)
+    conds = [CreditRecord.reseller_id == reseller_id]
+    if status in RECORD_STATUSES:
+        conds.append(_record_status_condition(status))
+    result = db.session.execute(
+        sa.select(CreditRecord, PaymentOrder.payment_id)
+        .outerjoin(PaymentOrder, PaymentOrder.id == CreditRecord.payment_order_id)
+        .where(*conds).order_by(CreditRecord.due_date, CreditRecord.id)
+        .limit(page_size).offset((page - 1) * page_size)).all()
+    total = db.session.scalar(sa.select(sa.func.count(CreditRecord.id)).where(*conds)) or 0
+    rows = [RecordRow(rec, record_status(rec), payment_id) for rec, payment_id in result]
+    by_id = {r.record.credit_record_id: r for r in rows}
+    if by_id:
+        for o in db.session.scalars(sa.select(PaymentOrder).where(
+                PaymentOrder.reseller_id == reseller_id,
+                PaymentOrder.payment_type == PaymentType.CREDIT_REPAYMENT.value,
+                PaymentOrder.related_business_id.in_(by_id)).order_by(PaymentOrder.created_at, PaymentOrder.id)):
+            by_id[o.related_business_id].repayments.append(o)
+    return Page(rows, page, page_size, total)
+
+
+def repayment_orders(reseller_id: int, page: int = 1, page_size: int = PAGE_SIZE) -> Page:
+    """The reseller's CREDIT_REPAYMENT payment orders, newest first."""
+    page = _page(page)
+    conds = [PaymentOrder.reseller_id == reseller_id,
+             PaymentOrder.payment_type == PaymentType.CREDIT_REPAYMENT.value]
+    rows = db.session.scalars(sa.select(PaymentOrder).where(*conds)
+                              .order_by(PaymentOrder.created_at.desc(), PaymentOrder.id.desc())
+                              .limit(page_size).offset((page - 1) * page_size)).all()
+    total = db.session.scalar(sa.select(sa.func.count(PaymentOrder.id)).where(*conds)) or 0
+    return Page(list(rows), page, page_size, total)

@@ -1,0 +1,1 @@
+"""Payment orders (支付单): creation, the order system's updates, the status rules, reminders, reading and exporting."""

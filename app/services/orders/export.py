@@ -1,0 +1,346 @@
+"""Export of a filtered payment-order list as CSV or XLSX (UI.md ``/orders``).
+
+Small sets (up to ``EXPORT_DIRECT_MAX_ROWS``, default 2,000) are written straight into the response;
+larger ones by the worker (``app.jobs.exports.export_orders``), which writes the file under the
+instance folder (``exports/``), records its progress in ``job.meta`` and keeps the file a day. The
+job carries the user who asked; only that user may follow it or download the file.
+
+Contents: one row per order in the list's order; amounts are numbers with two decimals, times are
+Asia/Shanghai, words (headers, statuses, types) in the language of the person who asked. CSV starts
+with a UTF-8 BOM so that Excel reads it as UTF-8. Text cells that a spreadsheet would run as a
+formula (starting with ``= + - @``, tab or CR) get a leading ``'`` in both formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from ...domain.timeutil import SHANGHAI, utcnow
+from ...extensions import db
+from ...labels import label
+from ...models import PaymentOrder
+from ..platform.queues import queue
+from .queries import OrderFilter
+from .screen_list import conditions, order_by
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+DIRECT_MAX_ROWS = 2000
+EXPORT_QUEUE = "low"
+EXPORT_TTL_SECONDS = 24 * 3600
+JOB_TIMEOUT_SECONDS = 30 * 60
+PROGRESS_EVERY = 500
+JOB_ID = re.compile(r"^export-[0-9a-f]{32}$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CENT = Decimal("0.01")
+
+# (header, column or expression, kind); kinds: text, code (a word from labels), money, time, flag
+o = PaymentOrder
+COLUMNS = (
+    (_l("Payment ID"), o.payment_id, "text"),
+    (_l("Order ID"), o.order_id, "text"),
+    (_l("Payment type"), o.payment_type, "code"),
+    (_l("Payment status"), o.payment_status, "code"),
+    (_l("Refund status"), o.refund_status, "code"),
+    (_l("Amount"), o.payment_amount, "money"),
+    (_l("Paid"), o.paid_amount, "money"),
+    (_l("Refunded"), o.refunded_amount, "money"),
+    (_l("In flight"), o.reserved_amount, "money"),
+    (_l("Payable"), o.payment_amount - o.paid_amount - o.reserved_amount, "money"),
+    (_l("Payment deadline"), o.payment_deadline, "time"),
+    (_l("Overdue"), o.payment_status.label("status_for_overdue"), "overdue"),
+    (_l("Created at"), o.created_at, "time"),
+    (_l("Updated at"), o.updated_at, "time"),
+    (_l("Description"), o.business_desc, "text"),
+)
+del o
+
+
+class ExportError(Exception):
+    pass
+
+
+def direct_max_rows() -> int:
+    return int(current_app.config.get("EXPORT_DIRECT_MAX_ROWS", DIRECT_MAX_ROWS))
+
+
+# --- the rows ------------------------------------------------------------------------------------
+
+
+def _safe_text(value: str | None) -> str:
+    text = value or ""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _shanghai(value: datetime | None) -> datetime | None:
+    return value.astimezone(SHANGHAI).replace(tzinfo=None) if value is not None else None
+
+
+def export_query(f: OrderFilter, sort: str = "-created") -> sa.Select:
+    """The filtered orders, in the list's order (``order_queries.list_orders``), only the columns
+    the file needs."""
+    deadline = PaymentOrder.payment_deadline
+    return (sa.select(*(c[1] for c in COLUMNS), deadline.label("deadline_for_overdue"))
+            .where(*conditions(f)).order_by(*order_by(sort)))
+
+
+def iter_values(f: OrderFilter, sort: str, now: datetime | None = None) -> Iterator[list]:
+    """One list of typed values per order: str, Decimal (2 places), naive Shanghai datetime, None."""
+    now = now or utcnow()
+    result = db.session.execute(export_query(f, sort).execution_options(yield_per=1000))
+    for row in result:
+        values = []
+        for (_header, _col, kind), value in zip(COLUMNS, row, strict=False):
+            if kind == "text":
+                values.append(_safe_text(value))
+            elif kind == "code":
+                values.append(str(label(value)))
+            elif kind == "money":
+                values.append(Decimal(value).quantize(CENT))
+            elif kind == "time":
+                values.append(_shanghai(value))
+            else:  # overdue: past the deadline and neither PAID nor STOPPED (order_view.is_overdue)
+                deadline = row[-1]
+                late = deadline is not None and value not in ("PAID", "STOPPED") and deadline < now
+                values.append(str(_l("Yes")) if late else str(_l("No")))
+        yield values
+
+
+def headers() -> list[str]:
+    return [str(c[0]) for c in COLUMNS]
+
+
+# --- writers -------------------------------------------------------------------------------------
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def csv_chunks(rows: Iterable[list], progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The CSV file in pieces: BOM and header first, then about every 200 rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers())
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    n = 0
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+        n += 1
+        if n % 200 == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+        if progress and n % PROGRESS_EVERY == 0:
+            progress(n)
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
+    if progress:
+        progress(n)
+
+
+def write_xlsx(target, rows: Iterable[list], progress: Callable[[int], None] | None = None) -> int:
+    """An XLSX workbook (one sheet) into ``target`` (a path or a binary file); returns the row count."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(str(_l("Payment orders")))
+    ws.freeze_panes = "A2"
+    for letter, width in zip("ABCDEFGHIJKLMNO", (24, 20, 14, 14, 14, 16, 16, 16, 16, 16, 18, 8, 18, 18, 40),
+                             strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.append(headers())
+    n = 0
+    for row in rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(ws, value=value)
+            if isinstance(value, Decimal):
+                cell.number_format = "#,##0.00"
+            elif isinstance(value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+            elif isinstance(value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
+            cells.append(cell)
+        ws.append(cells)
+        n += 1
+        if progress and n % PROGRESS_EVERY == 0:
+            progress(n)
+    wb.save(target)
+    if progress:
+        progress(n)
+    return n
+
+
+def download_name(fmt: str, when: datetime | None = None) -> str:
+    stamp = (when or utcnow()).astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+    return f"payment-orders-{stamp}.{fmt}"
+
+
+def xlsx_bytes(f: OrderFilter, sort: str) -> bytes:
+    out = io.BytesIO()
+    write_xlsx(out, iter_values(f, sort))
+    return out.getvalue()
+
+
+# --- through the worker --------------------------------------------------------------------------
+
+
+def filter_to_json(f: OrderFilter) -> dict:
+    out = {}
+    for k, v in asdict(f).items():
+        if isinstance(v, date):
+            v = v.isoformat()
+        elif isinstance(v, Decimal):
+            v = f"{v:f}"
+        out[k] = v
+    return out
+
+
+def filter_from_json(data: dict) -> OrderFilter:
+    known = {f.name for f in fields(OrderFilter)}
+    values = {k: v for k, v in data.items() if k in known}
+    for k in ("created_from", "created_to", "deadline_from", "deadline_to"):
+        if values.get(k):
+            values[k] = date.fromisoformat(values[k])
+    for k in ("min_amount", "max_amount"):
+        if values.get(k) is not None:
+            values[k] = Decimal(values[k])
+    return OrderFilter(**values)
+
+
+def export_dir() -> Path:
+    return Path(current_app.instance_path) / "exports"
+
+
+def export_path(job_id: str, fmt: str) -> Path:
+    if not JOB_ID.match(job_id) or fmt not in FORMATS:
+        raise ExportError("bad export id")
+    return export_dir() / f"{job_id}.{fmt}"
+
+
+def enqueue_export(*, user_id: int, reseller_id: int, f: OrderFilter, sort: str, fmt: str, locale: str,
+                   total: int) -> str:
+    """Queue an export of ``f`` for this user; returns the job id the progress page follows."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt}")
+    if f.reseller_id != reseller_id:
+        raise ExportError("an export is always of one reseller's orders")
+    job_id = f"export-{uuid.uuid4().hex}"
+    spec = {"filter": filter_to_json(f), "sort": sort, "format": fmt, "locale": locale,
+            "reseller_id": reseller_id, "requested_at": utcnow().isoformat()}
+    queue(EXPORT_QUEUE).enqueue(
+        "app.jobs.exports.export_orders", spec, job_id=job_id, job_timeout=JOB_TIMEOUT_SECONDS,
+        result_ttl=EXPORT_TTL_SECONDS, failure_ttl=EXPORT_TTL_SECONDS, ttl=EXPORT_TTL_SECONDS,
+        meta={"user_id": user_id, "reseller_id": reseller_id, "format": fmt, "total": total, "done": 0,
+              "download_name": download_name(fmt)},
+    )
+    return job_id
+
+
+def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict:
+    """Write the file of one export job (the worker calls this); returns where and how many rows."""
+    fmt = spec["format"]
+    path = export_path(job_id, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_old_exports()
+    f = filter_from_json(spec["filter"])
+    if f.reseller_id is None or f.reseller_id != spec.get("reseller_id"):
+        raise ExportError("an export is always of one reseller's orders")
+    tmp = path.with_name(path.name + ".part")
+    with force_locale(spec.get("locale") or "zh"):
+        rows = iter_values(f, spec.get("sort") or "-created")
+        if fmt == "csv":
+            n = 0
+
+            def counting(done: int) -> None:
+                nonlocal n
+                n = done
+                progress(done)
+
+            with tmp.open("wb") as out:
+                for chunk in csv_chunks(rows, counting):
+                    out.write(chunk)
+        else:
+            n = write_xlsx(tmp, rows, progress)
+    os.replace(tmp, path)
+    return {"file": path.name, "rows": n}
+
+
+def remove_old_exports(max_age: int = EXPORT_TTL_SECONDS) -> int:
+    """Files of exports older than their jobs' lifetime (the jobs are gone, nobody can fetch them)."""
+    folder = export_dir()
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - max_age
+    removed = 0
+    for p in folder.iterdir():
+        try:
+            if p.is_file() and p.stat().st_mtime < cutoff:
+                p.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+@dataclass(frozen=True)
+class ExportState:
+    job_id: str
+    state: str  # queued | running | done | failed
+    done: int
+    total: int
+    fmt: str
+    download_name: str
+
+    @property
+    def final(self) -> bool:
+        return self.state in ("done", "failed")
+
+
+def export_state(job_id: str, user_id: int) -> ExportState | None:
+    """The export job if it exists and belongs to this user, else None (answered as 404)."""
+    if not JOB_ID.match(job_id or ""):
+        return None
+    job = queue(EXPORT_QUEUE).fetch_job(job_id)
+    if job is None or job.meta.get("user_id") != user_id:
+        return None
+    status = job.get_status(refresh=False)
+    meta = job.meta
+    fmt = meta.get("format", "csv")
+    if status == "finished":
+        state = "done" if export_path(job_id, fmt).is_file() else "failed"
+    elif status in ("failed", "stopped", "canceled"):
+        state = "failed"
+    elif status == "started":
+        state = "running"
+    else:
+        state = "queued"
+    total = int(meta.get("total") or 0)
+    done = total if state == "done" else min(int(meta.get("done") or 0), total)
+    return ExportState(job_id, state, done, total, fmt, meta.get("download_name") or download_name(fmt))

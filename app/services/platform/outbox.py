@@ -1,0 +1,36 @@
+"""Events written to the outbox in the caller's transaction (transactional outbox)."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from ...extensions import db
+from ...models import OutboxEvent
+from ...models.types import now_utc
+
+# Built once; the values are bound per call (no statement building or cache-key walk per insert).
+_INSERT = sa.insert(OutboxEvent.__table__)
+
+
+def event_row(event_type: str, aggregate_type: str, aggregate_id: str, payload: dict,
+              event_id: str | None = None) -> dict:
+    """The column values of one event (for callers that write it in a combined statement)."""
+    return {
+        "event_id": event_id or f"evt_{uuid.uuid4().hex}", "event_type": event_type,
+        "aggregate_type": aggregate_type, "aggregate_id": aggregate_id, "payload": payload, "status": "PENDING",
+        "created_at": now_utc(),
+    }
+
+
+def emit(event_type: str, aggregate_type: str, aggregate_id: str, payload: dict, event_id: str | None = None) -> str:
+    """Add an event; a given ``event_id`` makes the event unique (a second insert fails)."""
+    row = event_row(event_type, aggregate_type, aggregate_id, payload, event_id)
+    insert_row(row)
+    return row["event_id"]
+
+
+def insert_row(row: dict) -> None:
+    """Add an event built by ``event_row`` in the caller's transaction."""
+    db.session.execute(_INSERT, row)

@@ -1,0 +1,31 @@
+"""The unit of work used by every service: commit on success, roll back on any error.
+
+``end_read`` ends a transaction that only read (it releases the snapshot and any row locks, and
+returns the connection to the pool) before slow work such as a call to a bank: a read must never
+hold a transaction open across network I/O. It is a rollback, named for what it means."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from ...extensions import db
+
+
+@contextmanager
+def transaction():
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def end_read() -> None:
+    """End the current read-only transaction (nothing in it is kept)."""
+    db.session.rollback()
+
+
+def discard() -> None:
+    """Throw away a failed transaction's work (after an error the caller handles)."""
+    db.session.rollback()

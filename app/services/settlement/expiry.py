@@ -1,0 +1,37 @@
+"""Expiry (docs/DOMAIN.md §4): a channel payment nobody paid in time releases its reservations.
+WIRE payments without a voucher and payments never approved expire here on a schedule; ONLINE
+payments expire through the compensation query, once the bank confirms nothing was paid."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ...extensions import db
+from ...models import ChannelPayment, Voucher
+from ...models.types import now_utc
+from ..platform.actor import SYSTEM
+from ..platform.unit_of_work import end_read, transaction
+from . import channel_result as settlement
+
+
+def expire_due(limit: int = 500) -> int:
+    """Scheduled: release WIRE payments without a voucher and payments never approved, once expired.
+    (ONLINE payments expire through ``refresh``, after the bank confirms nothing was paid.)"""
+    now = now_utc()
+    pending_voucher = sa.select(Voucher.channel_payment_id).where(Voucher.status == "PENDING")
+    due = db.session.scalars(sa.select(ChannelPayment.id).where(
+        ChannelPayment.expires_at <= now,
+        sa.or_(sa.and_(ChannelPayment.status == "PROCESSING", ChannelPayment.channel_kind == "WIRE",
+                       ChannelPayment.id.not_in(pending_voucher)),
+               ChannelPayment.status == "PENDING"),
+    ).limit(limit)).all()
+    end_read()
+    expired = 0
+    for cp_pk in due:
+        with transaction():
+            cp = settlement.lock_channel_payment(cp_pk)
+            still_due = cp.expires_at is not None and cp.expires_at <= now
+            if still_due and not db.session.scalar(pending_voucher.where(Voucher.channel_payment_id == cp_pk)):
+                expired += settlement.apply(cp, settlement.Outcome(status="EXPIRED", reason="expired"), SYSTEM)
+    return expired
+

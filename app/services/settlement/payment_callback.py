@@ -1,0 +1,56 @@
+"""A payment callback from an ONLINE channel (docs/API.md §8). Callbacks are triggers; the store is
+the truth: verified first (signature and timestamp by the adapter, then merchant order, amount and
+transaction id here), the raw event recorded by its id and the payment settled, in one transaction.
+A duplicate or late callback changes nothing and is answered 200."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ...channels.base import CallbackRejected
+from ...extensions import db
+from ...models import ChannelEvent, ChannelPayment
+from ...models.types import now_utc
+from ..alerts import raising as alerts
+from ..platform.actor import Actor
+from ..platform.unit_of_work import discard, transaction
+from . import channel_result as settlement
+from .callback_verification import CallbackAnswer, verified_event
+
+
+def handle_payment_callback(channel_code: str, headers: dict, body: bytes) -> CallbackAnswer:
+    verified = verified_event(channel_code, headers, body, "payment")
+    if isinstance(verified, CallbackAnswer):
+        return verified
+    cfg, event = verified
+    result = event.payment
+    actor = Actor(type="channel", id=channel_code)
+    try:
+        with transaction():
+            cp = db.session.scalar(sa.select(ChannelPayment).where(
+                ChannelPayment.channel_payment_id == result.channel_payment_no,
+                ChannelPayment.channel_id == cfg.id).with_for_update())
+            if cp is None:
+                raise CallbackRejected("unknown merchant order")
+            if result.amount != cp.amount:
+                raise CallbackRejected(f"amount {result.amount} does not match {cp.amount}")
+            if cp.channel_transaction_id and result.channel_transaction_id not in (None, cp.channel_transaction_id):
+                raise CallbackRejected("transaction id does not match")
+            db.session.add(ChannelEvent(channel_code=channel_code, kind="payment", event_key=result.event_id,
+                                        body=body.decode("utf-8", "replace"), received_at=now_utc()))
+            db.session.flush()
+            if result.status not in ("SUCCESS", "FAILED"):
+                return CallbackAnswer(200, "success")
+            applied = settlement.apply(cp, settlement.Outcome(
+                status=result.status, channel_transaction_id=result.channel_transaction_id,
+                completed_at=result.completed_at, reason=result.failure_reason or ""), actor)
+            if not applied and cp.status != result.status:
+                alerts.raise_alert("late_callback", f"{result.status} after {cp.status}",
+                                   payment=cp.channel_payment_id, channel=channel_code)
+    except CallbackRejected as exc:
+        return CallbackAnswer(400, f"rejected: {exc}")
+    except IntegrityError:
+        discard()  # the same event id was recorded already: a duplicate
+    return CallbackAnswer(200, "success")
+

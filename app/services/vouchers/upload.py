@@ -1,0 +1,83 @@
+"""A reseller uploads the wire voucher (电汇凭证) of a WIRE payment.
+
+Files are checked by their content (PDF, JPEG or PNG magic bytes, never the name), limited in size,
+and stored outside ``static`` under a random name; the user's file name is kept only as data."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ...domain.errors import NotFound, StateConflict, ValidationFailed
+from ...extensions import db
+from ...models import ChannelPayment, MergedPayment, Voucher
+from ...models.types import now_utc
+from ..audit import log as audit
+from ..platform import outbox
+from ..platform.actor import Actor
+from ..platform.unit_of_work import transaction
+
+SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def sniff(data: bytes) -> str | None:
+    for magic, content_type in SIGNATURES:
+        if data.startswith(magic):
+            return content_type
+    return None
+
+
+def _safe_display_name(name: str) -> str:
+    # Strip paths and bidi/control characters; it is only ever shown, never used as a path.
+    name = os.path.basename((name or "voucher").replace("\\", "/"))
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    return "".join(ch for ch in name if ch.isprintable() and ch not in bidi)[:200] or "voucher"
+
+
+def upload(actor: Actor, user_id: int, reseller_id: int, channel_payment_id: str, filename: str,
+           data: bytes) -> Voucher:
+    limit = current_app.config["VOUCHER_MAX_BYTES"]
+    if not data:
+        raise ValidationFailed("the file is empty", field="voucher")
+    if len(data) > limit:
+        raise ValidationFailed(f"the file is larger than {limit // (1024 * 1024)} MB", field="voucher")
+    content_type = sniff(data)
+    if content_type is None:
+        raise ValidationFailed("the voucher must be a PDF, JPG or PNG file", field="voucher")
+    with transaction():
+        cp = db.session.scalar(
+            sa.select(ChannelPayment).join(MergedPayment, MergedPayment.id == ChannelPayment.merged_payment_id)
+            .where(ChannelPayment.channel_payment_id == channel_payment_id, MergedPayment.reseller_id == reseller_id)
+            .with_for_update(of=ChannelPayment))
+        if cp is None or cp.channel_kind != "WIRE":
+            raise NotFound("no such wire transfer")
+        if cp.status != "PROCESSING":
+            raise StateConflict(f"this wire transfer is {cp.status}")
+        if db.session.scalar(sa.select(Voucher.id).where(Voucher.channel_payment_id == cp.id,
+                                                         Voucher.status == "PENDING")):
+            raise StateConflict("a voucher for this transfer is already waiting for finance")
+        stored = uuid.uuid4().hex
+        v = Voucher(channel_payment_id=cp.id, stored_name=stored, original_name=_safe_display_name(filename),
+                    content_type=content_type, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                    status="PENDING", uploaded_by_user_id=user_id, created_at=now_utc())
+        db.session.add(v)
+        db.session.flush()
+        # Written after the row is accepted; a failed commit leaves at most an unreferenced file.
+        directory = current_app.config["VOUCHER_DIR"]
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, stored), "xb") as f:
+            f.write(data)
+        audit.record(actor, "voucher.upload", "channel_payment", cp.channel_payment_id, None,
+                     {"voucher": v.id, "size": len(data), "type": content_type})
+        outbox.emit("voucher.uploaded", "channel_payment", cp.channel_payment_id,
+                    {"channelPaymentId": cp.channel_payment_id, "reference": cp.wire_reference})
+    return v
+
+
+def file_path(v: Voucher) -> str:
+    return os.path.join(current_app.config["VOUCHER_DIR"], v.stored_name)
+

@@ -1,0 +1,1 @@
+"""Webhooks out: endpoints of API clients, fan-out of outbox events, signed delivery with retries."""

@@ -1,0 +1,310 @@
+"""Webhooks out (DESIGN.md §7): endpoints, fan-out of outbox events, delivery with retries, replay.
+
+``fan_out`` turns committed PENDING outbox events into one ``WebhookDelivery`` per matching enabled
+endpoint, a batch of events per transaction. ``deliver_due`` claims a batch of due deliveries (a
+short lease, committed), POSTs them with no transaction open, then records every result and the
+attempt log (``webhook_attempts``) in one more transaction. Neither needs a job per event.
+
+Several workers may run both at once: on PostgreSQL rows are taken with ``FOR UPDATE SKIP
+LOCKED``; on SQLite every transaction is ``BEGIN IMMEDIATE``, so they take turns. Delivery is at
+least once: a worker that dies mid-HTTP leaves its lease to expire and the event goes out again
+with the same ``webhook-id`` (the outbox event id), on which receivers dedupe. Every function
+takes ``now`` so that tests can run the day-long schedule on a fake clock.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from cryptography.fernet import InvalidToken
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ...domain.errors import NotFound, StateConflict
+from ...extensions import db
+from ...models import ApiClient, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from ...models.types import now_utc
+from ..audit import log as audit
+from ..platform import crypto
+from ..platform.actor import SYSTEM, Actor
+from ..platform.unit_of_work import end_read, transaction
+from . import sender as webhook_sender
+from .endpoints import matches
+
+STATUSES = ("PENDING", "DELIVERED", "DEAD")
+# When each attempt is due, counted from the first one: ten attempts over about a day (the
+# Standard Webhooks / Svix schedule, stretched to 24 h). Each wait varies by ±10 % (JITTER) so that
+# a receiver's outage does not make every retry arrive in the same second.
+SCHEDULE = tuple(timedelta(seconds=s) for s in (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600,
+                                                14 * 3600, 20 * 3600, 24 * 3600))
+MAX_ATTEMPTS = len(SCHEDULE)
+JITTER = 0.10
+# A claimed delivery is not claimed again before its lease ends; worst case per send is about
+# three timeouts (connect, write, read), and a batch runs WEBHOOK_CONCURRENCY sends at a time.
+LEASE_MARGIN = timedelta(seconds=60)
+
+D = WebhookDelivery.__table__
+E = WebhookEndpoint.__table__
+
+
+def _is_pg() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def _insert_ignoring_duplicates(table: sa.Table):
+    dialect = postgresql if _is_pg() else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"])
+
+
+def fan_out(batch: int = 500, now: datetime | None = None, max_batches: int | None = None) -> int:
+    """Turn PENDING outbox events (in id order) into deliveries, one transaction per ``batch``
+    events, until none is left (or ``max_batches``). Returns how many events were taken.
+
+    Each event gets one delivery per enabled endpoint of an active client whose filter matches,
+    due at once, and becomes DISPATCHED. Idempotent: (event, endpoint) is unique."""
+    taken = batches = 0
+    while max_batches is None or batches < max_batches:
+        n = _fan_out_batch(batch, now or now_utc())
+        taken += n
+        batches += 1
+        if n < batch:
+            break
+    return taken
+
+
+def _fan_out_batch(batch: int, now: datetime) -> int:
+    with transaction():
+        stmt = (sa.select(OutboxEvent.id, OutboxEvent.event_type).where(OutboxEvent.status == "PENDING")
+                .order_by(OutboxEvent.id).limit(batch))
+        if _is_pg():
+            stmt = stmt.with_for_update(skip_locked=True)
+        events = db.session.execute(stmt).all()
+        if not events:
+            return 0
+        endpoints = db.session.execute(
+            sa.select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+            .join(ApiClient, ApiClient.id == WebhookEndpoint.client_id)
+            .where(WebhookEndpoint.enabled.is_(True), ApiClient.active.is_(True))
+        ).all()
+        stamp = now_utc()
+        rows = [{"event_id": ev.id, "endpoint_id": ep.id, "status": "PENDING", "attempts": 0,
+                 "next_attempt_at": now, "created_at": stamp, "updated_at": stamp}
+                for ev in events for ep in endpoints if matches(ep.event_types, ev.event_type)]
+        if rows:
+            db.session.execute(_insert_ignoring_duplicates(D), rows)
+        db.session.execute(sa.update(OutboxEvent.__table__).where(OutboxEvent.id.in_([ev.id for ev in events]))
+                           .values(status="DISPATCHED", dispatched_at=now))
+    return len(events)
+
+
+# --- delivery -------------------------------------------------------------------------------------
+
+def retry_delay(attempt_no: int) -> timedelta | None:
+    """The wait after failed attempt ``attempt_no`` (from 1), with jitter; None after the last."""
+    if attempt_no >= MAX_ATTEMPTS:
+        return None
+    return (SCHEDULE[attempt_no] - SCHEDULE[attempt_no - 1]) * random.uniform(1 - JITTER, 1 + JITTER)
+
+
+def _settings() -> tuple[float, int]:
+    return (float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 10.0)),
+            max(1, int(current_app.config.get("WEBHOOK_CONCURRENCY", 8))))
+
+
+def deliver_due(batch: int = 100, now: datetime | None = None) -> dict[str, int]:
+    """Send up to ``batch`` deliveries that are due at ``now`` and record what happened.
+
+    2xx: DELIVERED. 410: DEAD, and the endpoint is disabled (its other deliveries wait, paused,
+    until it is enabled again). 3xx (never followed), other statuses, network errors and refused
+    addresses: tried again on the schedule, DEAD after attempt MAX_ATTEMPTS. Returns counts."""
+    fixed_clock = now is not None
+    now = now or now_utc()
+    timeout, workers = _settings()
+    targets = _claim(batch, now, timeout, workers)
+    counts = {"claimed": len(targets), "delivered": 0, "retrying": 0, "dead": 0, "lease_lost": 0}
+    if targets:
+        _record(_send_all(targets, timeout, workers), now if fixed_clock else None, counts)
+    return counts
+
+
+def _body(event_type: str, created_at: datetime, payload) -> bytes:
+    stamp = created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return json.dumps({"type": event_type, "timestamp": stamp, "data": payload},
+                      ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _secrets(row, now: datetime) -> tuple[str, ...]:
+    """The endpoint's signing secrets: the current one, then the previous one while its grace lasts.
+    Empty if the current one cannot be decrypted (the send then fails and is retried); a previous
+    one that cannot be decrypted is left out."""
+    try:
+        found = [crypto.decrypt(row.secret_enc)]
+    except InvalidToken:
+        current_app.logger.error("webhook endpoint %s: secret cannot be decrypted (key removed?)", row.endpoint_id)
+        return ()
+    if row.previous_secret_enc and row.previous_secret_expires_at and row.previous_secret_expires_at > now:
+        try:
+            found.append(crypto.decrypt(row.previous_secret_enc))
+        except InvalidToken:
+            current_app.logger.warning("webhook endpoint %s: previous secret cannot be decrypted", row.endpoint_id)
+    return tuple(found)
+
+
+def _claim(batch: int, now: datetime, timeout: float, workers: int) -> list[webhook_sender.Target]:
+    """Take due deliveries: count the attempt and lease them past the end of this batch. Commits."""
+    with transaction():
+        stmt = (
+            sa.select(D.c.id, D.c.attempts, D.c.endpoint_id, OutboxEvent.event_id, OutboxEvent.event_type,
+                      OutboxEvent.created_at, OutboxEvent.payload, E.c.url, E.c.allow_private_network,
+                      E.c.secret_enc, E.c.previous_secret_enc, E.c.previous_secret_expires_at)
+            .join(OutboxEvent, OutboxEvent.id == D.c.event_id).join(E, E.c.id == D.c.endpoint_id)
+            .where(D.c.status == "PENDING", D.c.next_attempt_at <= now, E.c.enabled.is_(True))
+            .order_by(D.c.next_attempt_at, D.c.id).limit(batch)
+        )
+        if _is_pg():
+            stmt = stmt.with_for_update(of=D, skip_locked=True)
+        rows = db.session.execute(stmt).all()
+        if not rows:
+            return []
+        rounds = math.ceil(len(rows) / workers)
+        lease_until = now + LEASE_MARGIN + timedelta(seconds=3 * timeout * rounds)
+        db.session.execute(sa.update(D).where(D.c.id.in_([r.id for r in rows]))
+                           .values(attempts=D.c.attempts + 1, next_attempt_at=lease_until, updated_at=now_utc()))
+        secrets: dict[int, tuple[str, ...]] = {}
+        bodies: dict[str, bytes] = {}
+        targets = []
+        for r in rows:
+            if r.endpoint_id not in secrets:
+                secrets[r.endpoint_id] = _secrets(r, now)
+            if r.event_id not in bodies:
+                bodies[r.event_id] = _body(r.event_type, r.created_at, r.payload)
+            targets.append(webhook_sender.Target(
+                delivery_id=r.id, attempt_no=r.attempts + 1, endpoint_id=r.endpoint_id, url=r.url,
+                allow_private=r.allow_private_network, secrets=secrets[r.endpoint_id], msg_id=r.event_id,
+                body=bodies[r.event_id]))
+    return targets
+
+
+def _send_all(targets: list[webhook_sender.Target], timeout: float, workers: int) -> list[webhook_sender.Outcome]:
+    """POST every target, ``workers`` at a time; one HTTP client (connection pool) per endpoint,
+    since requests go to the checked address and a pool shared by name would mix hosts."""
+    by_endpoint: dict[int, webhook_sender.Target] = {}
+    for t in targets:
+        by_endpoint.setdefault(t.endpoint_id, t)
+    workers = min(workers, len(targets))
+    clients = {ep_id: webhook_sender.make_client(timeout) for ep_id in by_endpoint}
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
+            # Resolve each endpoint once per batch (in parallel: getaddrinfo has no timeout of its own).
+            routes = dict(zip(by_endpoint, pool.map(lambda t: webhook_sender.route(t.url, t.allow_private),
+                                                    by_endpoint.values()), strict=True))
+            return list(pool.map(lambda t: webhook_sender.send(t, routes[t.endpoint_id], clients[t.endpoint_id],
+                                                             timeout), targets))
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, counts: dict[str, int]) -> None:
+    """Write each outcome to its delivery (if this worker still holds it) and to the attempt log."""
+    with transaction():
+        stmt = (sa.select(D.c.id, D.c.attempts, D.c.endpoint_id)
+                .where(D.c.id.in_([o.delivery_id for o in outcomes]), D.c.status == "PENDING").order_by(D.c.id))
+        held = {r.id: r for r in db.session.execute(stmt.with_for_update() if _is_pg() else stmt)}
+        stamp = now_utc()
+        when = fixed_now or stamp
+        updates, gone = [], set()
+        for o in outcomes:
+            row = held.get(o.delivery_id)
+            if row is None or row.attempts != o.attempt_no:
+                counts["lease_lost"] += 1  # the lease ran out and another worker took it over
+                continue
+            change = {"b_id": o.delivery_id, "last_status_code": o.status_code, "last_error": o.error,
+                      "updated_at": stamp, "delivered_at": None, "next_attempt_at": None}
+            if o.ok:
+                change.update(status="DELIVERED", delivered_at=when)
+                counts["delivered"] += 1
+            elif o.gone or (delay := retry_delay(o.attempt_no)) is None:
+                change.update(status="DEAD")
+                counts["dead"] += 1
+                if o.gone:
+                    gone.add(row.endpoint_id)
+            else:
+                change.update(status="PENDING", next_attempt_at=when + delay)
+                counts["retrying"] += 1
+            updates.append(change)
+        if updates:
+            db.session.execute(sa.update(D).where(D.c.id == sa.bindparam("b_id")), updates)
+        db.session.execute(sa.insert(WebhookAttempt.__table__), [
+            {"delivery_id": o.delivery_id, "attempt_no": o.attempt_no, "requested_at": fixed_now or o.started_at,
+             "duration_ms": o.duration_ms, "status_code": o.status_code, "error": o.error,
+             "response_excerpt": o.excerpt} for o in outcomes])
+        for endpoint_id in sorted(gone):
+            done = db.session.execute(sa.update(E).where(E.c.id == endpoint_id, E.c.enabled.is_(True))
+                                      .values(enabled=False))
+            if done.rowcount:
+                audit.record(SYSTEM, "webhook_endpoint.disable", "webhook_endpoint", str(endpoint_id),
+                             {"enabled": True}, {"enabled": False, "reason": "the receiver answered 410 Gone"})
+
+
+# --- replay and the admin screen ------------------------------------------------------------------
+
+def replay(actor: Actor, delivery_id: int, now: datetime | None = None) -> None:
+    """Send a DEAD or DELIVERED delivery again from attempt 1, with the same ``webhook-id``."""
+    with transaction():
+        d = db.session.scalar(sa.select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update())
+        if d is None:
+            raise NotFound(f"no webhook delivery {delivery_id}")
+        if d.status not in ("DEAD", "DELIVERED"):
+            raise StateConflict(f"delivery {delivery_id} is {d.status}; only dead or delivered ones are replayed")
+        before = {"status": d.status, "attempts": d.attempts}
+        d.status, d.attempts, d.next_attempt_at = "PENDING", 0, now or now_utc()
+        d.last_status_code = d.last_error = d.delivered_at = None
+        audit.record(actor, "webhook_delivery.replay", "webhook_delivery", str(delivery_id), before,
+                     {"status": "PENDING", "attempts": 0})
+
+
+def replay_dead(actor: Actor, endpoint_id: int | None = None, now: datetime | None = None) -> int:
+    """Replay every DEAD delivery (of one endpoint, or all). Returns how many."""
+    with transaction():
+        stmt = sa.update(D).where(D.c.status == "DEAD")
+        if endpoint_id is not None:
+            stmt = stmt.where(D.c.endpoint_id == endpoint_id)
+        n = db.session.execute(stmt.values(
+            status="PENDING", attempts=0, next_attempt_at=now or now_utc(), last_status_code=None, last_error=None,
+            delivered_at=None, updated_at=now_utc())).rowcount
+        audit.record(actor, "webhook_delivery.replay_dead", "webhook_endpoint",
+                     str(endpoint_id) if endpoint_id is not None else "*", None, {"replayed": n})
+    return n
+
+
+def webhook_stats(endpoint_id: int | None = None) -> dict[str, int]:
+    """Deliveries by status (PENDING, DELIVERED, DEAD), PAUSED (pending on a disabled endpoint),
+    and OUTBOX_PENDING (events not yet fanned out)."""
+    q = sa.select(D.c.status, sa.func.count()).group_by(D.c.status)
+    paused = (sa.select(sa.func.count()).select_from(D.join(E, E.c.id == D.c.endpoint_id))
+              .where(D.c.status == "PENDING", E.c.enabled.is_(False)))
+    if endpoint_id is not None:
+        q, paused = q.where(D.c.endpoint_id == endpoint_id), paused.where(D.c.endpoint_id == endpoint_id)
+    stats = dict.fromkeys(STATUSES, 0)
+    stats.update({status: n for status, n in db.session.execute(q)})
+    stats["PAUSED"] = db.session.scalar(paused)
+    stats["OUTBOX_PENDING"] = db.session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.status == "PENDING"))
+    end_read()  # end the read at once: on SQLite every transaction holds the write lock
+    return stats
+
+
+def attempt_log(delivery_id: int) -> list[dict]:
+    """Every attempt of one delivery, oldest first (plain values, for the admin screen)."""
+    rows = db.session.execute(sa.select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id)
+                              .order_by(WebhookAttempt.id)).scalars().all()
+    log = [{"attempt_no": a.attempt_no, "requested_at": a.requested_at, "duration_ms": a.duration_ms,
+            "status_code": a.status_code, "error": a.error, "response_excerpt": a.response_excerpt} for a in rows]
+    end_read()
+    return log

@@ -1,0 +1,243 @@
+"""Outbound webhook HTTP: the address policy, Standard Webhooks signatures, and one POST.
+
+Nothing here touches the database or the app context, so ``send`` runs in worker threads while
+``webhooks.deliver_due`` holds no transaction (SECURITY.md "Callbacks in, webhooks out").
+
+Address policy: an endpoint's host must resolve only to public addresses; loopback, private,
+link-local, multicast, reserved and unspecified ones are refused unless the endpoint has
+``allow_private_network`` (an admin's explicit allow: the demo and the tests use loopback
+receivers). Cloud metadata addresses are refused even then. The check runs at registration and
+again before every send, and the POST goes to the address that was checked (the URL's host is
+swapped for it, ``Host`` and TLS SNI keep the name), so a DNS answer that changes between the
+check and the connection (DNS rebinding) cannot redirect it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from ...models.types import now_utc
+
+SECRET_PREFIX = "whsec_"
+EXCERPT_CHARS = 500
+ERROR_CHARS = 500
+USER_AGENT = "ResellerPaymentPortal-Webhooks/1.0"
+# Refused whatever the endpoint allows: AWS/GCP/Azure/OpenStack, AWS IPv6, Alibaba Cloud.
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254",
+                                                                 "100.100.100.200"))
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class UnsafeUrl(Exception):
+    """The URL is not one the portal may POST to (scheme, credentials, or where it resolves)."""
+
+
+# --- secrets and signatures (https://www.standardwebhooks.com/) -----------------------------------
+
+def new_secret() -> str:
+    """``whsec_`` + base64 of 32 random bytes, the Standard Webhooks secret format."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def secret_bytes(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>``, key = the secret's decoded bytes."""
+    mac = hmac.new(secret_bytes(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+# --- the address policy ---------------------------------------------------------------------------
+
+def parse_url(url: str) -> httpx.URL:
+    """The URL if it is absolute http(s) with a host and no credentials; raises UnsafeUrl."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise UnsafeUrl(f"not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https"):
+        raise UnsafeUrl("only http and https URLs can receive webhooks")
+    if not parsed.host:
+        raise UnsafeUrl("the URL has no host")
+    if parsed.userinfo:
+        raise UnsafeUrl("credentials in the URL are not accepted (they would be stored in clear)")
+    return parsed
+
+
+def address_refusal(ip: Address, allow_private: bool) -> str | None:
+    """Why ``ip`` may not receive webhooks, or None if it may."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour  # ::ffff:a.b.c.d and 2002:AABB:CCDD:: reach an IPv4
+        if embedded is not None:
+            return address_refusal(embedded, allow_private)
+    if ip in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    if allow_private:
+        return None
+    for flag, why in (("is_unspecified", "unspecified"), ("is_loopback", "loopback"),
+                      ("is_link_local", "link-local"), ("is_multicast", "multicast"),
+                      ("is_private", "private"), ("is_reserved", "reserved")):
+        if getattr(ip, flag):
+            return f"a {why} address"
+    if not ip.is_global:
+        return "not a public address"
+    return None
+
+
+def resolve(url: httpx.URL, allow_private: bool) -> list[str]:
+    """Every address the URL's host resolves to, in resolver order; raises UnsafeUrl if there is
+    none or if any of them is refused (a host with one bad address is refused as a whole)."""
+    host = url.raw_host.decode("ascii")
+    try:
+        candidates = [ipaddress.ip_address(host)]
+    except ValueError:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise UnsafeUrl(f"{host} does not resolve ({exc})") from None
+        candidates = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    addresses: list[str] = []
+    for ip in candidates:
+        why = address_refusal(ip, allow_private)
+        if why:
+            raise UnsafeUrl(f"{host} resolves to {ip}, {why}")
+        if str(ip) not in addresses:
+            addresses.append(str(ip))
+    if not addresses:
+        raise UnsafeUrl(f"{host} does not resolve")
+    return addresses
+
+
+def check_url(url: str, allow_private: bool) -> None:
+    """Registration's check: raises UnsafeUrl (with the reason) if the URL may not be used."""
+    resolve(parse_url(url), allow_private)
+
+
+# --- one POST -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    """One delivery to send: plain values, read from the database before any HTTP."""
+
+    delivery_id: int
+    attempt_no: int
+    endpoint_id: int
+    url: str
+    allow_private: bool
+    secrets: tuple[str, ...]  # the current secret first; the previous one while a rotation lasts
+    msg_id: str  # the outbox event id: the same on every retry and replay
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    attempt_no: int
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = None
+    excerpt: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def gone(self) -> bool:
+        return self.status_code == 410
+
+
+def make_client(timeout: float) -> httpx.Client:
+    """A client for one endpoint's sends in one batch. Redirects are never followed, and proxy
+    settings from the environment are ignored (a proxy would connect to whatever it resolves)."""
+    return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
+                        headers={"User-Agent": USER_AGENT})
+
+
+def _read_excerpt(response: httpx.Response, deadline: float) -> str:
+    """At most EXCERPT_CHARS of the body; stops early rather than wait past the deadline."""
+    data = b""
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) >= EXCERPT_CHARS * 4 or time.monotonic() > deadline:
+            break
+    return data.decode("utf-8", "replace")[:EXCERPT_CHARS]
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a URL may be sent, checked just before sending: the parsed URL and its allowed
+    addresses, or why it may not be sent at all."""
+
+    url: httpx.URL | None
+    addresses: tuple[str, ...] = ()
+    refusal: str | None = None
+
+
+def route(url: str, allow_private: bool) -> Route:
+    """The send-time check (DNS may have changed since registration); never raises."""
+    try:
+        parsed = parse_url(url)
+        return Route(parsed, tuple(resolve(parsed, allow_private)))
+    except UnsafeUrl as exc:
+        return Route(None, refusal=str(exc))
+
+
+def send(target: Target, via: Route, client: httpx.Client, timeout: float) -> Outcome:
+    """POST one delivery, signed, to the address ``via`` checked; never raises."""
+    started, t0 = now_utc(), time.monotonic()
+
+    def outcome(**kw) -> Outcome:
+        return Outcome(target.delivery_id, target.attempt_no, started, int((time.monotonic() - t0) * 1000), **kw)
+
+    if via.refusal or via.url is None:
+        return outcome(error=_clip(f"not sent: {via.refusal}"))
+    if not target.secrets:
+        return outcome(error="not sent: the endpoint's secret cannot be decrypted")
+    url = via.url
+    stamp = int(time.time())
+    headers = {
+        "webhook-id": target.msg_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": " ".join(sign(s, target.msg_id, stamp, target.body) for s in target.secrets),
+        "Content-Type": "application/json",
+        "Host": url.netloc.decode("ascii"),
+    }
+    extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+    for i, address in enumerate(via.addresses):
+        try:
+            with client.stream("POST", url.copy_with(host=address), content=target.body, headers=headers,
+                               extensions=extensions) as response:
+                excerpt = _read_excerpt(response, t0 + 2 * timeout)
+                error = None
+                if 300 <= response.status_code < 400:
+                    error = _clip(f"redirect not followed (Location: {response.headers.get('location', '-')})")
+                elif not 200 <= response.status_code < 300:
+                    error = f"HTTP {response.status_code}"
+                return outcome(status_code=response.status_code, error=error, excerpt=excerpt)
+        except httpx.ConnectError as exc:
+            if i + 1 < len(via.addresses):
+                continue  # the host's next address, as a browser would
+            return outcome(error=_clip(f"connect error: {exc}"))
+        except httpx.HTTPError as exc:
+            return outcome(error=_clip(f"{type(exc).__name__}: {exc}"))
+    return outcome(error="not sent: no address")
