@@ -18,7 +18,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     # The rest of the app is imported here, not at the top: importing any ``app.*`` module (a job, a
     # domain rule) must not load every blueprint, and nothing is built at import time.
     from . import models  # noqa: F401  (registers tables)
-    from .blueprints import api, callbacks, disburse_callbacks, ops
+    from .blueprints import ops
+    from .blueprints.api import bp as api_bp
+    from .blueprints.api import channel_callbacks, payout_callbacks
     from .blueprints.web import register_web
     from .cli import register_cli
     from .db_setup import configure_engine
@@ -46,12 +48,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     connect_areas()
 
     app.register_blueprint(ops.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(callbacks.bp)
-    app.register_blueprint(disburse_callbacks.bp)
-    csrf.exempt(api.bp)  # the API authenticates with keys, not cookies
-    csrf.exempt(callbacks.bp)  # channels sign their callbacks
-    csrf.exempt(disburse_callbacks.bp)  # the payout gateway signs its callbacks
+    app.register_blueprint(api_bp)
+    app.register_blueprint(channel_callbacks.bp)
+    app.register_blueprint(payout_callbacks.bp)
+    csrf.exempt(api_bp)  # the API authenticates with keys, not cookies
+    csrf.exempt(channel_callbacks.bp)  # channels sign their callbacks
+    csrf.exempt(payout_callbacks.bp)  # the payout gateway signs its callbacks
 
     init_i18n(app)
     init_web(app)

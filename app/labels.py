@@ -44,3 +44,25 @@ def label(code: str | None) -> str:
         return ""
     text = LABELS.get(code)
     return str(text) if text is not None else code
+
+
+# Memos the portal writes on wallet entries, by code (services/ledgers/wallet_memos.py); the
+# parameters fill the placeholders. An entry without a code shows its memo as a person wrote it.
+WALLET_MEMOS = {
+    "EXCESS_OF_WIRE": _l("Excess of wire transfer %(reference)s"),
+    "REPAYMENT_ABOVE_OUTSTANDING": _l("Repayment above what was owed on credit record %(record)s"),
+    "REFUND": _l("Refund %(refund)s"),
+    "REFUND_CREDIT_ALREADY_REPAID": _l("Refund %(refund)s: the credit was already repaid"),
+    "PAYMENT": _l("Payment %(subject)s"),
+}
+
+
+def wallet_memo(code: str | None, params: dict | None, text: str) -> str:
+    """A wallet entry's memo in the reader's language."""
+    template = WALLET_MEMOS.get(code or "")
+    if template is None:
+        return text or ""
+    try:
+        return str(template) % {k: str(v) for k, v in (params or {}).items()}
+    except (KeyError, TypeError, ValueError):  # parameters of an older memo version: show the stored text
+        return text or ""

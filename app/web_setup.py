@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 
 from .blueprints.api.blueprint import http_error as api_http_error
 from .extensions import login_manager
-from .labels import label
+from .labels import label, wallet_memo
 from .security_headers import CSP, talisman
 from .services.accounts.sign_in import load_session_user
 
@@ -92,7 +92,8 @@ def init_web(app: Flask) -> None:
 
     @app.context_processor
     def _template_helpers():
-        return {"current_lang": str(get_locale() or "zh"), "url_with": url_with, "status_label": label}
+        return {"current_lang": str(get_locale() or "zh"), "url_with": url_with, "status_label": label,
+                "wallet_memo": wallet_memo}
 
 
 def url_with(**changes) -> str:

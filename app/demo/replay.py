@@ -30,6 +30,7 @@ from ..models import (
     User,
     WalletEntry,
 )
+from ..services.ledgers.wallet_memos import WalletMemo
 from ..services.platform.idempotency import request_fingerprint
 from . import data as demo_data
 from .plan import MergedPlan, OrderPlan, Piece, Plan
@@ -200,7 +201,8 @@ class Replay:
         mp = self.mps[m]
         if success and kind == "WALLET":  # one debit per channel payment, as the wallet adapter posts it
             entry = self._wallet(m.reseller, -cp.amount, "PAYMENT", cp.channel_payment_id,
-                                 f"{self.resellers[m.reseller].name} · {mp.merged_payment_id}", actor, t)
+                                 WalletMemo.payment(f"{self.resellers[m.reseller].name} · {mp.merged_payment_id}"),
+                                 actor, t)
             self.wallet_payments.append((entry, cp, [self.txns[p] for p in pieces]))
         for p in pieces:
             txn, order = self.txns[p], self.orders[p.order]
@@ -216,8 +218,8 @@ class Replay:
                     self._repay(m.reseller, order, p.amount, txn, actor, t)
             self._derive(order, t, actor, reason)
         if excess:
-            self._wallet(m.reseller, excess, "EXCESS", cp.channel_payment_id, f"excess of wire {cp.wire_reference}",
-                         FINANCE, t)
+            self._wallet(m.reseller, excess, "EXCESS", cp.channel_payment_id,
+                         WalletMemo.excess_of_wire(cp.wire_reference), FINANCE, t)
         states = {c.status for (mm, _), c in self.cps.items() if mm is m}
         if states <= {"SUCCESS", "FAILED"}:
             mp.status = {frozenset({"SUCCESS"}): "SUCCEEDED", frozenset({"FAILED"}): "FAILED"}.get(
@@ -265,8 +267,8 @@ class Replay:
                 refund_id=refund)
             orig.refunded_amount += take
             if orig.channel_kind == "WALLET":
-                self._wallet(o.reseller, take, "REFUND", rtx.transaction_id, f"退款 {refund.refund_order_id}",
-                             UPSTREAM, finished)
+                self._wallet(o.reseller, take, "REFUND", rtx.transaction_id,
+                             WalletMemo.refund(refund.refund_order_id), UPSTREAM, finished)
             left, done = left - take, max(done, finished)
         if left:
             raise RuntimeError(f"demo plan refunds more than was paid on {order.order_id}")
@@ -279,8 +281,9 @@ class Replay:
         self._derive_refund(order, done, UPSTREAM, f"refund {refund.refund_order_id} succeeded")
 
     # -- ledgers -------------------------------------------------------------------------------
-    def _wallet(self, code: str, amount: Decimal, entry_type: str, reference: str | None, memo: str, actor: str,
-                t: datetime) -> WalletEntry:
+    def _wallet(self, code: str, amount: Decimal, entry_type: str, reference: str | None, memo: WalletMemo | str,
+                actor: str, t: datetime) -> WalletEntry:
+        memo = WalletMemo.free_text(memo) if isinstance(memo, str) else memo
         reseller = self.resellers[code]
         if self.wallet[code] + amount < 0:  # the reseller tops up before paying (never negative)
             short = -(self.wallet[code] + amount)
@@ -290,8 +293,9 @@ class Replay:
         self.wallet[code] += amount
         self.wallet_at[code] = t
         return self._new(0, WalletEntry(reseller_id=reseller.id, entry_type=entry_type, amount=amount,
-                                        balance_after=self.wallet[code], reference=reference, memo=memo,
-                                        actor=actor, created_at=t))
+                                        balance_after=self.wallet[code], reference=reference, memo=memo.text,
+                                        memo_code=memo.code, memo_params=memo.params or None, actor=actor,
+                                        created_at=t))
 
     def _use_credit(self, p: Piece, order: PaymentOrder, txn: PaymentTransaction, reference: str, actor: str,
                     t: datetime) -> None:

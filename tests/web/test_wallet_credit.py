@@ -15,7 +15,18 @@ from app.extensions import db
 from app.models import CreditRecord, PaymentOrder
 from app.services.ledgers import wallet
 from app.services.platform.actor import Actor
-from tests.web.test_finance_vouchers import HTMX, add_channel, finance_app, in_app, make_order, pay  # noqa: F401
+from tests.web.test_finance_vouchers import (  # noqa: F401
+    HTMX,
+    add_channel,
+    add_wire_channel,
+    finance_app,
+    in_app,
+    make_order,
+    pay,
+    upload,
+    user_id,
+    wire_payment,
+)
 
 FINANCE = Actor(type="user", id="finance@example.com")
 
@@ -149,3 +160,28 @@ def test_wallet_and_credit_in_chinese_and_english(ledgers, signed_in):
     assert "信用额度" in zh and "暂无信用记录" in zh and "还款单" in zh
     for body in (zh, en):
         assert "<script>" not in body and " style=" not in body
+
+
+@in_app
+def confirm_received(voucher_id: int, received: str) -> None:
+    from app.services.vouchers import review
+
+    review.confirm(FINANCE, "finance", user_id("finance@example.com"), voucher_id, received)
+
+
+def test_memos_the_portal_writes_are_shown_in_the_readers_language(app, ledgers, signed_in, tmp_path,
+                                                                 monkeypatch):
+    """The wallet entry of a wire's excess stores a code and parameters, not English text: the Chinese
+    screen shows it in Chinese, the English one in English, both with the wire's reference."""
+    monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path))
+    add_wire_channel()
+    pid = make_order(amount="300.00")
+    cp = wire_payment([(pid, "300.00")])
+    confirm_received(upload(cp), "350.00")
+    client = signed_in("operator@r1001.example")
+    zh = client.get("/wallet?lang=zh&type=EXCESS").get_data(as_text=True)
+    en = client.get("/wallet?lang=en&type=EXCESS").get_data(as_text=True)
+    reference = re.search(r"电汇 (\S+) 多付款转入", zh)
+    assert reference is not None and "excess of wire" not in zh.lower()
+    assert f"Excess of wire transfer {reference.group(1)}" in en
+    assert reference.group(1) == cp.wire_reference and "+¥50.00" in zh

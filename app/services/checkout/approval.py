@@ -16,7 +16,7 @@ from ..orders import repayment_orders
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 from ..settlement import channel_result as settlement
-from . import channel_start
+from ..settlement import channel_start
 
 
 def find_merged_payment(merged_payment_id: str, reseller_id: int) -> MergedPayment:

@@ -11,6 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from ...channels.registry import adapter_for
 from ...domain import numbers
 from ...domain.errors import NotFound
 from ...extensions import db
@@ -22,7 +23,7 @@ from ..orders.status import apply_status
 from ..platform import outbox
 from ..platform.actor import Actor
 from ..platform.unit_of_work import discard, end_read, transaction
-from . import channel_start
+from ..settlement import channel_start
 from .validation import AllocationIn, validate
 
 ZERO = Decimal("0.00")
@@ -103,12 +104,16 @@ def _create(actor: Actor, user_id: int | None, reseller_id: int, rows: list[Allo
         "total": f"{plan.total:.2f}", "status": mp.status,
         "allocations": [{"paymentId": p.order.payment_id, "amount": f"{p.amount:.2f}", "channel": p.channel.code}
                         for p in plan.rows]})
+    if not needs_approval:
+        channel_start.start_internal_channels(mp, actor)
+    # After the internal channels settled: an order they paid already has settlement's event, every
+    # other one gets its reservation's, so each payload shows what this transaction commits.
     for p in plan.rows:
+        if not needs_approval and adapter_for(p.channel.kind).capabilities.settles_immediately:
+            continue
         outbox.emit("payment_order.status_changed", "payment_order", p.order.payment_id,
                     {"paymentId": p.order.payment_id, "orderId": p.order.order_id,
                      "paymentStatus": p.order.payment_status, "reservedAmount": f"{p.order.reserved_amount:.2f}",
                      "mergedPaymentId": mp.merged_payment_id})
-    if not needs_approval:
-        channel_start.start_internal_channels(mp, actor)
     return CheckoutResult(mp.merged_payment_id, mp.id, mp.status)
 

@@ -119,7 +119,6 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
                 "refundOrderId": refund.refund_order_id, "paymentId": order.payment_id,
                 "amount": money_str(refund.amount), "strategy": refund.strategy, "type": refund.refund_type,
                 "parts": [{"transactionId": p.transaction_id, "amount": money_str(-p.amount)} for p in parts]})
-            outbox.emit("refund.created", "refund", refund.refund_id, refund_event(refund, order, code))
             for p, (orig, _) in zip(parts, plan, strict=True):
                 if p.channel_kind in refund_internal.INTERNAL_KINDS:
                     refund_internal.execute(p, order, orig, refund, actor, code)
@@ -128,6 +127,8 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
                 else:
                     online_parts.append(p.id)
             refresh_refund_status(refund)
+            # After the internal parts settled, so that the payload shows what this transaction commits.
+            outbox.emit("refund.created", "refund", refund.refund_id, refund_event(refund, order, code))
             refund_pk = refund.id
             status_code = 202 if online_parts or payouts else 201
     except IntegrityError:

@@ -25,6 +25,7 @@ from ..alerts import raising as alerts
 from ..ledgers import wallet
 from ..ledgers.credit_line import add_entry as credit_entry
 from ..ledgers.wallet import lock_reseller
+from ..ledgers.wallet_memos import WalletMemo
 from ..platform import outbox
 from ..platform.actor import Actor
 
@@ -61,7 +62,7 @@ def refund_credit_part(part: PaymentTransaction, order: PaymentOrder, orig: Paym
     rest = amount - applied
     if rest > 0:
         wallet.post(order.reseller_id, rest, "REFUND", reference=part.transaction_id, actor=actor.label,
-                    memo=f"refund {refund.refund_order_id}: credit already repaid")
+                    memo=WalletMemo.refund_credit_already_repaid(refund.refund_order_id))
     part.channel_transaction_id = rec.credit_record_id if rec is not None else None
 
 

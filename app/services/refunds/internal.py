@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ...models import PaymentOrder, PaymentTransaction, Refund
 from ..ledgers import wallet
+from ..ledgers.wallet_memos import WalletMemo
 from ..platform.actor import Actor
 from . import credit as refund_credit
 from . import part_settlement as refund_settlement
@@ -19,7 +20,7 @@ def execute(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransact
     amount = -part.amount
     if part.channel_kind == "WALLET":
         entry = wallet.post(order.reseller_id, amount, "REFUND", reference=part.transaction_id, actor=actor.label,
-                            memo=f"refund {refund.refund_order_id}")
+                            memo=WalletMemo.refund(refund.refund_order_id))
         part.channel_transaction_id = f"WL{entry.id:010d}"
     else:
         refund_credit.refund_credit_part(part, order, orig, refund, actor)

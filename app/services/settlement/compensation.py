@@ -19,11 +19,11 @@ from ...models import ChannelPayment
 from ...models.types import now_utc
 from ..alerts import raising as alerts
 from ..channel_config import lookup as channel_config
-from ..checkout import channel_start
 from ..platform.actor import SYSTEM, Actor
 from ..platform.queues import queue
 from ..platform.unit_of_work import end_read, transaction
 from . import channel_result as settlement
+from . import channel_start
 
 RETRY_AFTER = timedelta(seconds=60)
 

@@ -1,4 +1,6 @@
-"""Starting a merged payment's channel payments once it may go ahead (at checkout, or on approval).
+"""Starting a merged payment's channel payments once it may go ahead (at checkout, on approval, or
+when compensation finds an ONLINE payment whose bank request never got through): the first step
+of each channel payment's way to a final state.
 
 Internal channels (WALLET, CREDIT) move money inside the caller's transaction and settle at once;
 WIRE gets its reference code and waits for a voucher; ONLINE asks the bank for a pay page *after*
@@ -20,7 +22,7 @@ from ..channel_config import lookup as channel_config
 from ..ledgers.port import LEDGERS
 from ..platform.actor import Actor
 from ..platform.unit_of_work import end_read, transaction
-from ..settlement import channel_result as settlement
+from . import channel_result as settlement
 
 
 def public_url(path: str) -> str:

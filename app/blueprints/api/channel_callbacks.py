@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ..services.refunds.refund_callback import handle_refund_callback
-from ..services.settlement.payment_callback import handle_payment_callback
-from .api.openapi import operation
+from ...services.refunds.refund_callback import handle_refund_callback
+from ...services.settlement.payment_callback import handle_payment_callback
+from .openapi import operation
 
 bp = Blueprint("callbacks", __name__, url_prefix="/api/v1/payment/callback")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ..services.payouts.callback import handle_callback
-from .api.openapi import operation
+from ...services.payouts.callback import handle_callback
+from .openapi import operation
 
 bp = Blueprint("disburse_callbacks", __name__, url_prefix="/api/v1/disburse")
 
