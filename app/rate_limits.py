@@ -3,7 +3,7 @@
 The ``limits`` library does the counting — one EVALSHA per check — on the storage named by
 ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``). Two users:
 
-* the API: one budget per API key across the whole API, ``API_RATE_LIMIT`` (API.md §1: 429
+* the API: one budget per API key across the whole API, ``API_RATE_LIMIT`` (docs/API.md §1: 429
   RATE_LIMITED), checked by the API blueprint before every request;
 * sign-in: ``LOGIN_RATE_LIMIT`` per address and per email, checked on every POST to /login.
 

@@ -79,7 +79,7 @@ def init_web(app: Flask) -> None:
 
     def _error_page(err):
         code = getattr(err, "code", 500) or 500
-        if request.path.startswith("/api/"):  # the API answers in its own envelope (API.md §1)
+        if request.path.startswith("/api/"):  # the API answers in its own envelope (docs/API.md §1)
             return api_http_error(err)
         if not _is_web(request.path):
             return err

@@ -4,7 +4,7 @@
 --       /api/v1/integration/payment/create <api key> <run prefix> 201
 --
 -- Every request carries a unique requestId (the idempotency key) and a unique orderId
--- (run prefix + wrk thread + counter), the API key, and the body of API.md's example.
+-- (run prefix + wrk thread + counter), the API key, and the body of docs/API.md §3's example.
 -- Every answer is checked against the expected status; done() prints one JSON line
 -- (prefixed with "WRK_RESULT ") with the counts and the latency percentiles in microseconds.
 

@@ -1,4 +1,4 @@
-"""What a person does on the screens, step by step, through the data-testid hooks of UI.md.
+"""What a person does on the screens, step by step, through the data-testid hooks of docs/SCREENS.md.
 
 Codes are read from ``data-*`` attributes (``data-status``, ``data-kind``, ``data-reference``), never
 from the words on the screen, so the steps work in both languages."""

@@ -1,4 +1,4 @@
-"""Operations endpoints (API.md §10): liveness, readiness, Prometheus metrics."""
+"""Operations endpoints (docs/API.md §11): liveness, readiness, Prometheus metrics."""
 
 from __future__ import annotations
 

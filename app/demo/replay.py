@@ -1,7 +1,7 @@
 """Replays the demo plan (``demo_plan``) on new rows, in time order, the way the services would:
 reservations, settlements, refunds, STOP/FREEZE, wallet and credit ledgers, and a status-log row
 for every change. Amounts are always the sums of the transactions and statuses are derived by
-``domain.order_status``, so every order satisfies the invariants of DESIGN.md §3."""
+``domain.order_status``, so every order satisfies the invariants of docs/DOMAIN.md §3."""
 
 from __future__ import annotations
 

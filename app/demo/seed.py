@@ -4,7 +4,7 @@ channels of every kind, ~200 payment orders with their payments, refunds, wallet
 Idempotent: every group is looked up by its natural key (reseller codes, user emails, channel
 codes, client name, merchant id, order ids) and only what is missing is created, so a second run
 creates no row and changes no balance. The orders are replayed from ``demo_plan`` in time order,
-keeping the invariants of DESIGN.md §3 exactly as the services do: amounts are the sums of the
+keeping the invariants of docs/DOMAIN.md §3 exactly as the services do: amounts are the sums of the
 transactions, statuses are derived, and every change is in the status log.
 """
 

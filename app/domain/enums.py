@@ -1,4 +1,4 @@
-"""The product's words as enums (DESIGN.md §2–§9). Values are the API strings."""
+"""The product's words as enums (docs/DOMAIN.md §2–§9). Values are the API strings."""
 
 from enum import StrEnum
 

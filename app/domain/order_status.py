@@ -1,4 +1,4 @@
-"""Derivation rules of a payment order's payment and refund status (DESIGN.md §3)."""
+"""Derivation rules of a payment order's payment and refund status (docs/DOMAIN.md §3)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ ADMINISTRATIVE = frozenset({PaymentStatus.STOPPED, PaymentStatus.FROZEN})
 def derive_payment_status(
     *, amount: Decimal, paid: Decimal, reserved: Decimal, last_attempt_failed: bool
 ) -> PaymentStatus:
-    """The status of an order that is neither STOPPED nor FROZEN, in the order of DESIGN.md §3."""
+    """The status of an order that is neither STOPPED nor FROZEN, in the order of docs/DOMAIN.md §3."""
     if paid >= amount:
         return PaymentStatus.PAID
     if reserved > 0:

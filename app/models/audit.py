@@ -38,7 +38,7 @@ class AuditEntry(db.Model):
 
 
 class OutboxEvent(db.Model):
-    """An event written in the same transaction as the change it announces (DESIGN.md §7)."""
+    """An event written in the same transaction as the change it announces (docs/DOMAIN.md §7)."""
 
     __tablename__ = "outbox_events"
     __table_args__ = (sa.Index("ix_outbox_events_status_id", "status", "id"),)

@@ -17,7 +17,7 @@ channel_resellers = sa.Table(
 
 
 class Channel(db.Model):
-    """A payment channel configured by the admin (DESIGN.md §5). ``kind`` picks the adapter;
+    """A payment channel configured by the admin (docs/DOMAIN.md §5). ``kind`` picks the adapter;
     ``secrets_enc`` holds the channel's secrets as one encrypted JSON document."""
 
     __tablename__ = "channels"

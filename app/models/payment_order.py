@@ -38,7 +38,7 @@ class PaymentOrder(OrderAmounts, db.Model):
     """What is owed for one business order (支付单).
 
     The amount columns are running totals kept by the services in the same transaction as the
-    transactions they summarise; the CHECK constraints below are the invariants of DESIGN.md §3
+    transactions they summarise; the CHECK constraints below are the invariants of docs/DOMAIN.md §3
     that a single row can express, so that no code path can store a broken order.
     """
 

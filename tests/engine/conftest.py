@@ -105,7 +105,7 @@ def order(payment_id: str) -> PaymentOrder:
 
 
 def check_invariants() -> None:
-    """DESIGN.md §3 and the ledgers, over the whole database."""
+    """docs/DOMAIN.md §3 and the ledgers, over the whole database."""
     db.session.expire_all()
     zero = Decimal("0.00")
     for o in db.session.scalars(sa.select(PaymentOrder)):

@@ -1,4 +1,4 @@
-"""Disbursements (API.md §9, DESIGN.md §9) against the real sandbox gateway process: every
+"""Disbursements (docs/API.md §9, docs/DOMAIN.md §9) against the real sandbox gateway process: every
 ``payout_outcome``, polling to MANUAL on a fake clock, the signed payout callback, validation,
 idempotency under concurrency, masking of account numbers, finance settlement, notifyUrl."""
 

@@ -3,7 +3,7 @@ callbacks (success, failure, duplicate, late, forged), expiries, voucher confirm
 less) and cancels; credit repayment orders; refunds of every strategy (LATEST, SPECIFIED,
 PROPORTIONAL; FULL and PARTIAL, valid or not) on every channel with their replays, the gateway's
 refund callbacks, the payouts of WIRE refunds (callbacks, polling to MANUAL, finance's settlement)
-and finance's retries; after every step every invariant of DESIGN.md §3, the ledgers and the
+and finance's retries; after every step every invariant of docs/DOMAIN.md §3, the ledgers and the
 refunds (conftest.check_invariants) holds.
 
 The bank cannot be reached (port 9): ONLINE payments, ONLINE refunds and payouts stay PROCESSING
@@ -60,7 +60,7 @@ from .conftest import FINANCE, OPERATOR, add_channel, check_invariants, make_ord
 CALLBACK_SECRET = "cb-secret-for-tests"
 ORDER_SYSTEM = Actor(type="api_client", id="order-system", client_id=None)
 STRATEGIES = ["LATEST", "SPECIFIED", "PROPORTIONAL"]
-EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "200"))  # SECURITY.md: CI runs >= 200 x 50
+EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "200"))  # docs/SECURITY.md: CI runs >= 200 x 50
 STEPS = int(os.environ.get("STATEFUL_STEPS", "50"))
 
 cents = st.integers(min_value=1, max_value=500_000_00)

@@ -1,4 +1,4 @@
-"""Refund notifications (DESIGN.md §7, issue 5 item 4): ``refund.succeeded|failed`` for a part on every
+"""Refund notifications (docs/DOMAIN.md §7, issue 5 item 4): ``refund.succeeded|failed`` for a part on every
 channel, delivered through the outbox to the order system's and the finance system's webhook
 endpoints, and ``credit_repayment.*`` where a refund touches credit: a CREDIT part reduces the
 credit record (completed), a refunded CREDIT_REPAYMENT order brings the debt back (failed)."""

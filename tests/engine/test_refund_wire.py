@@ -1,4 +1,4 @@
-"""WIRE refunds (DESIGN.md §6): a part refunding a wire payment becomes a disbursement (代付) to the
+"""WIRE refunds (docs/DOMAIN.md §6): a part refunding a wire payment becomes a disbursement (代付) to the
 reseller's registered refund account, through the payout merchant REFUND_PAYOUT_MERCHANT_ID (M1001),
 against the real sandbox gateway; the part settles when the payout does (bank answer, callback,
 polling, or finance's MANUAL settlement)."""

@@ -1,4 +1,4 @@
-"""Refunds (DESIGN.md §6): strategies, every channel kind, the ONLINE gateway round trip, retries and
+"""Refunds (docs/DOMAIN.md §6): strategies, every channel kind, the ONLINE gateway round trip, retries and
 concurrency. ``check_invariants`` (conftest) holds after every test."""
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ COUNTED = (PaymentOrder, IdempotencyKey, AuditEntry, OutboxEvent, StatusLog)
 
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
 
-# Every field of API.md §3's PaymentOrder example.
+# Every field of docs/API.md §3's PaymentOrder example.
 ORDER_FIELDS = (
     "paymentId", "orderId", "resellerId", "paymentType", "paymentAmount", "paidAmount", "refundedAmount",
     "actualAmount", "remainingAmount", "reservedAmount", "payableAmount", "currency", "paymentStatus",
@@ -92,7 +92,7 @@ def send(api, method: str, path: str, data, content_type: str | None = "applicat
 
 
 def assert_error(resp, status: int, code: str, fields=None) -> dict:
-    """The error envelope of API.md §1. ``fields``: the field names ``errors`` must name (each of
+    """The error envelope of docs/API.md §1. ``fields``: the field names ``errors`` must name (each of
     them); None means a non-field error, which carries no ``errors`` list."""
     assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True))
     assert resp.mimetype == "application/json", resp.mimetype
@@ -178,7 +178,7 @@ def _restatus(o: PaymentOrder) -> None:
 def add_transaction(app, payment_id: str, amount: str, *, kind: str = "PAYMENT", status: str = "SUCCESS",
                     channel: str = "ONLINE_UNIONPAY", channel_txn: str | None = None, original: str | None = None,
                     created_at: datetime | None = None) -> str:
-    """Insert a transaction and keep the order's running totals consistent (DESIGN.md §3):
+    """Insert a transaction and keep the order's running totals consistent (docs/DOMAIN.md §3):
     a SUCCESS PAYMENT adds to paid; a SUCCESS REFUND (``amount`` positive, stored negative) adds to
     refunded on the order and on ``original``."""
     with app.app_context():

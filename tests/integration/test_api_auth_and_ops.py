@@ -1,4 +1,4 @@
-"""API.md §1 and §10 across every route: authentication (401), scopes (403), unknown paths (404),
+"""docs/API.md §1 and §11 across every route: authentication (401), scopes (403), unknown paths (404),
 requests in progress (409, PostgreSQL), rate limits (429), internal errors (500), request ids, and
 the operations endpoints. Route matrices are generated from ``app.url_map``; malformed bodies are
 in test_api_malformed_input.py."""
@@ -267,7 +267,7 @@ def test_request_id_is_echoed_or_generated(app, api, reseller):
     assert api.client.get("/healthz", headers={"X-Request-Id": sent}).headers["X-Request-Id"] == sent
 
 
-# --- operations (API.md §10) ------------------------------------------------------------------------
+# --- operations (docs/API.md §11) ------------------------------------------------------------------------
 
 def test_healthz_and_readyz(client):
     assert client.get("/healthz").status_code == 200

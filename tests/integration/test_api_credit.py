@@ -1,4 +1,4 @@
-"""Credit (API.md §3 CREDIT_REPAYMENT, §5; DESIGN.md §3 creation rules): repayment orders bound to
+"""Credit (docs/API.md §3 CREDIT_REPAYMENT, §5; docs/DOMAIN.md §3 creation rules): repayment orders bound to
 credit records, limits, records and repayment lists."""
 
 from __future__ import annotations

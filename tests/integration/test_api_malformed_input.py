@@ -1,4 +1,4 @@
-"""Hostile request bodies, query strings and paths on every route that reads them (API.md §1):
+"""Hostile request bodies, query strings and paths on every route that reads them (docs/API.md §1):
 a body that is not a JSON object is 400 BAD_REQUEST; text the database cannot hold (NUL characters)
 is 422 naming the field (or 404 in a path), never a 500; nothing is stored either way."""
 

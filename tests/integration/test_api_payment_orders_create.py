@@ -1,4 +1,4 @@
-"""POST /api/v1/integration/payment/create (API.md §1–3): the full answer, every bad input
+"""POST /api/v1/integration/payment/create (docs/API.md §1–3): the full answer, every bad input
 refused with the right code and nothing stored, idempotency and the natural key."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from apikit import (
 
 from app.blueprints.api.schemas import PaymentOrderOut
 
-# API.md §3's example request, verbatim.
+# docs/API.md §3's example request, verbatim.
 EXAMPLE = {"requestId": "ord-7781-adv", "orderId": "SO20261122001", "resellerId": "R1001",
            "paymentType": "ADVANCE_PAYMENT", "paymentAmount": "1250000.00",
            "paymentDeadline": "2026-12-01T18:00:00+08:00", "businessDesc": "30% advance",
@@ -191,7 +191,7 @@ def test_scope_is_needed(api_with, reseller, row_counts):
     assert row_counts() == before
 
 
-# --- idempotency (API.md §2) -------------------------------------------------------------------
+# --- idempotency (docs/API.md §2) -------------------------------------------------------------------
 
 def test_ten_replays_make_one_order_and_identical_answers(api, reseller, row_counts):
     before = row_counts()

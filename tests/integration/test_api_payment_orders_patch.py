@@ -1,4 +1,4 @@
-"""PATCH /api/v1/integration/payment/{paymentId} (API.md §3, DESIGN.md §3): field updates,
+"""PATCH /api/v1/integration/payment/{paymentId} (docs/API.md §3, docs/DOMAIN.md §3): field updates,
 STOP / FREEZE / UNFREEZE and every state refusal (409 STATE_CONFLICT, nothing stored)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading payment orders (API.md §1, §3): status with transactions, the filtered list with
+"""Reading payment orders (docs/API.md §1, §3): status with transactions, the filtered list with
 pagination, and the transactions list; the documented schemas match the answers."""
 
 from __future__ import annotations

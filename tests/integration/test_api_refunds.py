@@ -1,4 +1,4 @@
-"""The refund API (API.md §4): status codes, validation, idempotency by refundOrderId, the Refund shape."""
+"""The refund API (docs/API.md §4): status codes, validation, idempotency by refundOrderId, the Refund shape."""
 
 from __future__ import annotations
 

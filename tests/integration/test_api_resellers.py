@@ -1,4 +1,4 @@
-"""Resellers (API.md §6): upsert, read with wallet balance, masked and encrypted bank accounts,
+"""Resellers (docs/API.md §6): upsert, read with wallet balance, masked and encrypted bank accounts,
 the credit scope for credit fields, and bad inputs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``flask demo seed``: the demo data set is complete, keeps every invariant of DESIGN.md §3 exactly,
+"""``flask demo seed``: the demo data set is complete, keeps every invariant of docs/DOMAIN.md §3 exactly,
 is idempotent, and is usable through the API with DEMO_API_KEY / DEMO_PASSWORD."""
 
 from __future__ import annotations

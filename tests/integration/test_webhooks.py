@@ -1,4 +1,4 @@
-"""Outbox delivery to webhook endpoints (DESIGN.md §7, SECURITY.md "Callbacks in, webhooks out"),
+"""Outbox delivery to webhook endpoints (docs/DOMAIN.md §7, docs/SECURITY.md "Callbacks in, webhooks out"),
 against a real HTTP receiver on 127.0.0.1: Standard Webhooks signatures checked by an independent
 verifier, the retry schedule on a fake clock, redirects, 410, filters, batches, the address policy,
 secrets at rest, rolled-back events, and concurrent workers."""

@@ -1,5 +1,5 @@
 """/finance/vouchers: the wire desk through the test client with CSRF on — the three outcomes of
-DESIGN.md §5, rejection, bad inputs, a double confirmation by two finance users, and the voucher file
+docs/DOMAIN.md §5, rejection, bad inputs, a double confirmation by two finance users, and the voucher file
 (who may see it, and how it is served)."""
 
 from __future__ import annotations

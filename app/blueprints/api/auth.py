@@ -1,4 +1,4 @@
-"""API-key authentication and scope checks (API.md §1)."""
+"""API-key authentication and scope checks (docs/API.md §1)."""
 
 from __future__ import annotations
 

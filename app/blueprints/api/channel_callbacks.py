@@ -1,4 +1,4 @@
-"""Callbacks from channels (API.md §8): no API key, a signature instead."""
+"""Callbacks from channels (docs/API.md §8): no API key, a signature instead."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Credit routes (API.md §5)."""
+"""Credit routes (docs/API.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response schemas of the disbursement API (API.md §9)."""
+"""Request and response schemas of the disbursement API (docs/API.md §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Disbursement routes (API.md §9; scope ``disburse``)."""
+"""Disbursement routes (docs/API.md §9; scope ``disburse``)."""
 
 from __future__ import annotations
 

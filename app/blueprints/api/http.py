@@ -1,4 +1,4 @@
-"""Request parsing and response envelopes of the JSON API (API.md §1)."""
+"""Request parsing and response envelopes of the JSON API (docs/API.md §1)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _no_duplicate_keys(pairs):
 
 
 def _drop_nulls(value):
-    """``null`` means absent (API.md §1)."""
+    """``null`` means absent (docs/API.md §1)."""
     if isinstance(value, dict):
         return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
     return value

@@ -1,4 +1,4 @@
-"""Payment-order routes (API.md §3)."""
+"""Payment-order routes (docs/API.md §3)."""
 
 from __future__ import annotations
 

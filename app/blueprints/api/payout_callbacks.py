@@ -1,4 +1,4 @@
-"""The payout gateway's callback (API.md §8): no API key, the gateway's signature instead."""
+"""The payout gateway's callback (docs/API.md §8): no API key, the gateway's signature instead."""
 
 from __future__ import annotations
 

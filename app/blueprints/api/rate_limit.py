@@ -1,4 +1,4 @@
-"""The API's rate limit (API.md §1): one budget per API key across the whole API, checked before
+"""The API's rate limit (docs/API.md §1): one budget per API key across the whole API, checked before
 every API request (``app.rate_limits``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Request and response schemas of the refund routes (API.md §4)."""
+"""Request and response schemas of the refund routes (docs/API.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Refund routes (API.md §4)."""
+"""Refund routes (docs/API.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reseller routes (API.md §6)."""
+"""Reseller routes (docs/API.md §6)."""
 
 from __future__ import annotations
 

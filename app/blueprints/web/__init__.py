@@ -1,4 +1,4 @@
-"""The portal's screens (UI.md): one module per screen area, each with its own blueprint ``bp``."""
+"""The portal's screens (docs/SCREENS.md): one module per screen area, each with its own blueprint ``bp``."""
 
 from __future__ import annotations
 

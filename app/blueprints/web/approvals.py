@@ -1,5 +1,5 @@
 """/approvals: the reseller approver's queue of payments above the company's approval threshold
-(maker-checker, DESIGN §4.5): approve, or reject with a reason. The person who made a payment cannot
+(maker-checker, docs/DOMAIN.md §4 step 5): approve, or reject with a reason. The person who made a payment cannot
 approve it (``payment_lifecycle.approve`` refuses; the screen does not offer it)."""
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ def _ids_from_query() -> list[str]:
 
 
 def _default_channel(hints: list[ChannelHint], order: PaymentOrder | None) -> str:
-    """One channel for all rows by default (DESIGN §4): the first in display order that fits."""
+    """One channel for all rows by default (docs/DOMAIN.md §4): the first in display order that fits."""
     for h in hints:
         if not (h.kind == "CREDIT" and order is not None and order.payment_type == "CREDIT_REPAYMENT"):
             return h.code

@@ -1,4 +1,4 @@
-"""/finance/vouchers: the wire-transfer desk (DESIGN.md §5). Finance previews the voucher a reseller
+"""/finance/vouchers: the wire-transfer desk (docs/DOMAIN.md §5). Finance previews the voucher a reseller
 uploaded, enters the amount that actually arrived and confirms (equal: paid; more: the excess goes to
 the reseller's wallet; less: accept it earliest deadline first, or reject the transfer), or rejects the
 voucher with a reason the reseller sees. The services (``vouchers``) lock, re-check and audit.

@@ -1,4 +1,4 @@
-"""``/orders``: the reseller's payment-order list (filters in the URL, named as the API's, API.md §3),
+"""``/orders``: the reseller's payment-order list (filters in the URL, named as the API's, docs/API.md §3),
 its export (CSV/XLSX; through the worker when large), and ``/orders/<paymentId>``.
 
 The list answers a whole page, or for HTMX its results partial plus the filter form out of band

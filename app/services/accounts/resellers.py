@@ -1,4 +1,4 @@
-"""Reseller master data, as sent by upstream systems (API.md §6) or the CLI."""
+"""Reseller master data, as sent by upstream systems (docs/API.md §6) or the CLI."""
 
 from __future__ import annotations
 

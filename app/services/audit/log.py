@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (DESIGN.md §10).
+"""The append-only, hash-chained audit log (docs/DOMAIN.md §10).
 
 ``record`` adds a row inside the caller's transaction. ``seal`` links unsealed rows into the
 chain in id order under one lock (a worker cron job and ``flask audit verify`` call it), so the

@@ -1,4 +1,4 @@
-"""The reseller's dashboard (UI.md ``/``): what is owed, what is late or due soon, what is in flight,
+"""The reseller's dashboard (docs/SCREENS.md ``/``): what is owed, what is late or due soon, what is in flight,
 the wallet and the credit line, the latest merged payments and the credit records falling due.
 
 Read only. The order figures come from one aggregate over the reseller's orders (the
@@ -21,7 +21,7 @@ from ..ledgers.credit_view import record_status
 
 ZERO = Decimal("0.00")
 DUE_SOON_DAYS = 7
-# Orders that can still be paid (DESIGN.md §3): not administratively blocked, not fully paid.
+# Orders that can still be paid (docs/DOMAIN.md §3): not administratively blocked, not fully paid.
 NOT_PAYABLE = ("PAID", "STOPPED", "FROZEN")
 # Overdue as the API's ``overdue`` flag counts it: past the deadline and not PAID or STOPPED.
 NOT_OVERDUE = ("PAID", "STOPPED")

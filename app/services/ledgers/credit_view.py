@@ -1,4 +1,4 @@
-"""The credit line as upstream systems see it (API.md §5): limits, records, repayment orders."""
+"""The credit line as upstream systems see it (docs/API.md §5): limits, records, repayment orders."""
 
 from __future__ import annotations
 

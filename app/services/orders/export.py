@@ -1,4 +1,4 @@
-"""Export of a filtered payment-order list as CSV or XLSX (UI.md ``/orders``).
+"""Export of a filtered payment-order list as CSV or XLSX (docs/SCREENS.md ``/orders``).
 
 Small sets (up to ``EXPORT_DIRECT_MAX_ROWS``, default 2,000) are written straight into the response;
 larger ones by the worker (``app.jobs.exports.export_orders``), which writes the file under the

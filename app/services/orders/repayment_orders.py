@@ -1,4 +1,4 @@
-"""Automatic credit repayment orders (DESIGN.md §5): when configured (AUTO_CREDIT_REPAYMENT_ORDERS),
+"""Automatic credit repayment orders (docs/DOMAIN.md §5): when configured (AUTO_CREDIT_REPAYMENT_ORDERS),
 the portal itself creates one CREDIT_REPAYMENT order per credit record, due on the record's due date.
 
 The orders are created after the payment that booked the credit commits, and a scheduled sweep

@@ -1,5 +1,5 @@
 """The reseller's payment-order list as the portal shows it: the totals of the filtered set and one page
-of it, with the filters of ``order_queries.OrderFilter`` (the API's, API.md §3).
+of it, with the filters of ``order_queries.OrderFilter`` (the API's, docs/API.md §3).
 
 Same filters and order as ``order_queries.list_orders`` / ``order_totals`` (the API's), in query
 shapes that stay fast for a reseller with tens of thousands of orders in a table of millions

@@ -24,7 +24,7 @@ def apply_status(order: PaymentOrder, actor: Actor, reason: str) -> tuple[str, s
 
 
 def apply_refund_status(order: PaymentOrder, actor: Actor, reason: str) -> None:
-    """Recompute the derived refund status (DESIGN.md §3) and log a change."""
+    """Recompute the derived refund status (docs/DOMAIN.md §3) and log a change."""
     new = derive_refund_status(paid=order.paid_amount, refunded=order.refunded_amount,
                                refunding=order.refunding_amount, last_refund_failed=order.last_refund_failed).value
     if new != order.refund_status:

@@ -1,4 +1,4 @@
-"""The API representation of payment orders and transactions (API.md §3), shared by the API,
+"""The API representation of payment orders and transactions (docs/API.md §3), shared by the API,
 outbox payloads and the audit log."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The payout gateway's callback (``POST /api/v1/disburse/callback``, API.md §8): verified first —
+"""The payout gateway's callback (``POST /api/v1/disburse/callback``, docs/API.md §8): verified first —
 signature with the payout channel's callback secret (current or previous) and a fresh timestamp,
 a payout callback for our merchant number, a known order, the same amount — else 400 and nothing
 changes. A final status settles the order (a MANUAL one too: the bank's word settles an order

@@ -1,4 +1,4 @@
-"""Payout merchants (代付 payer accounts, API.md §9): id, name, active, single and daily limits,
+"""Payout merchants (代付 payer accounts, docs/API.md §9): id, name, active, single and daily limits,
 configured by an admin or ``flask merchants create``."""
 
 from __future__ import annotations

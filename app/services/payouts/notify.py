@@ -1,4 +1,4 @@
-"""``notifyUrl`` delivery of a disbursement's final state (DESIGN.md §9, API.md §9).
+"""``notifyUrl`` delivery of a disbursement's final state (docs/DOMAIN.md §9, docs/API.md §9).
 
 A final state writes, next to the ``disbursement.completed`` outbox event (for webhook endpoints),
 a ``disbursement.notify`` outbox row when the order has a notifyUrl (``queue``). Those rows have

@@ -1,4 +1,4 @@
-"""Idempotency keys (API.md §2, SECURITY.md): scoped to the API client and the operation.
+"""Idempotency keys (docs/API.md §2, docs/SECURITY.md): scoped to the API client and the operation.
 
 The key row is written in the same transaction as the object it creates, so it never exists
 without its object and never stays "in progress" after a crash. On PostgreSQL a concurrent

@@ -1,4 +1,4 @@
-"""Queue health for operators (UI.md ``/admin``): depths, failed jobs and workers per queue."""
+"""Queue health for operators (docs/SCREENS.md ``/admin``): depths, failed jobs and workers per queue."""
 
 from __future__ import annotations
 

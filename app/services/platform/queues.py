@@ -1,5 +1,5 @@
 """Redis and RQ queues. Every queue uses the JSON serializer (never pickle), and workers run only
-functions defined in the app's own job modules, ``app.jobs.*`` (SECURITY.md): a job names its
+functions defined in the app's own job modules, ``app.jobs.*`` (docs/SECURITY.md): a job names its
 function by import path, so whoever can write to Redis could otherwise run any importable callable.
 """
 

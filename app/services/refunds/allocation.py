@@ -1,4 +1,4 @@
-"""How a refund instruction is allocated to payment transactions (DESIGN.md §6): the amount checks
+"""How a refund instruction is allocated to payment transactions (docs/DOMAIN.md §6): the amount checks
 (positive, FULL equals the refundable amount, not above it), the strategy (LATEST: newest SUCCESS
 payments first, spilling into older ones; SPECIFIED: the one transaction given, which must be a
 successful payment of this order; PROPORTIONAL: in proportion to each transaction's refundable

@@ -1,4 +1,4 @@
-"""Refunds (DESIGN.md §6, API.md §4): an approved refund instruction split into REFUND transactions
+"""Refunds (docs/DOMAIN.md §6, docs/API.md §4): an approved refund instruction split into REFUND transactions
 ("parts") on the channels of the payment transactions it refunds.
 
 Creation runs in ONE transaction: the payment order is locked (``FOR UPDATE``), then its SUCCESS

@@ -1,4 +1,4 @@
-"""Refunds that touch credit (DESIGN.md §5, §6) and their ``credit_repayment.*`` events for the
+"""Refunds that touch credit (docs/DOMAIN.md §5, §6) and their ``credit_repayment.*`` events for the
 credit system. Both run in the caller's transaction; lock order reseller -> credit record.
 
 - A CREDIT part (refunding a payment made with the credit line) reduces the credit record that

@@ -1,4 +1,4 @@
-"""WALLET and CREDIT refund parts (DESIGN.md §6): our own ledgers, so they are settled at once, in the
+"""WALLET and CREDIT refund parts (docs/DOMAIN.md §6): our own ledgers, so they are settled at once, in the
 transaction that creates the part. WALLET credits the reseller's wallet; CREDIT reduces the credit
 record the payment opened (refund_credit: what was already repaid goes to the wallet)."""
 

@@ -1,4 +1,4 @@
-"""ONLINE refund parts (DESIGN.md §5, §6): the gateway's refund API, asynchronous. A part is sent
+"""ONLINE refund parts (docs/DOMAIN.md §5, §6): the gateway's refund API, asynchronous. A part is sent
 after the transaction that created it has committed (no transaction open while talking to the
 bank); the gateway's answer, its signed refund callback (services/callbacks.py) and the compensation
 query (``refresh_refund``, ``compensate_refunds``, every minute for parts PROCESSING over a minute)

@@ -1,4 +1,4 @@
-"""Settling a refund part (DESIGN.md §3, §6, §7): the one path by which a PROCESSING REFUND
+"""Settling a refund part (docs/DOMAIN.md §3, §6, §7): the one path by which a PROCESSING REFUND
 transaction becomes SUCCESS or FAILED, whatever said so (WALLET/CREDIT at once, the gateway's
 answer, callback or query, a payout's final state, finance's MANUAL settlement). It moves the
 amount from ``refunding`` to ``refunded`` (or back, on failure) on the original transaction and on

@@ -1,8 +1,8 @@
-"""WIRE refunds (DESIGN.md §6): a refund part of a wire payment is paid out as a disbursement (代付,
-DESIGN.md §9) to the reseller's registered refund bank account (``refundBankAccount``, API.md §6).
+"""WIRE refunds (docs/DOMAIN.md §6): a refund part of a wire payment is paid out as a disbursement (代付,
+docs/DOMAIN.md §9) to the reseller's registered refund bank account (``refundBankAccount``, docs/API.md §6).
 
 Who pays: the payout merchant named by ``REFUND_PAYOUT_MERCHANT_ID`` (default ``M1001``, the
-merchant the demo seed creates). DESIGN.md §9 has one disbursement service whose merchants are
+merchant the demo seed creates). docs/DOMAIN.md §9 has one disbursement service whose merchants are
 configured by an admin or the CLI and names no separate refund account, so a wire refund goes
 through that configured merchant, its single and daily limits and the same payout gateway as
 settlement's payouts; its request id is ``refund:<part transaction id>`` (a prefix the API refuses).

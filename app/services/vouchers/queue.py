@@ -1,4 +1,4 @@
-"""Read side of the wire-voucher desk (DESIGN.md §5): the queue finance works through, one voucher with
+"""Read side of the wire-voucher desk (docs/DOMAIN.md §5): the queue finance works through, one voucher with
 what it pays for, and who may see a voucher's file. Changes go through ``vouchers`` (confirm, reject)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Webhooks out (DESIGN.md §7): endpoints, fan-out of outbox events, delivery with retries, replay.
+"""Webhooks out (docs/DOMAIN.md §7): endpoints, fan-out of outbox events, delivery with retries, replay.
 
 ``fan_out`` turns committed PENDING outbox events into one ``WebhookDelivery`` per matching enabled
 endpoint, a batch of events per transaction. ``deliver_due`` claims a batch of due deliveries (a

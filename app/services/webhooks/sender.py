@@ -1,7 +1,7 @@
 """Outbound webhook HTTP: the address policy, Standard Webhooks signatures, and one POST.
 
 Nothing here touches the database or the app context, so ``send`` runs in worker threads while
-``webhooks.deliver_due`` holds no transaction (SECURITY.md "Callbacks in, webhooks out").
+``webhooks.deliver_due`` holds no transaction (docs/SECURITY.md "Callbacks in, webhooks out").
 
 Address policy: an endpoint's host must resolve only to public addresses; loopback, private,
 link-local, multicast, reserved and unspecified ones are refused unless the endpoint has
