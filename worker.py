@@ -4,7 +4,7 @@
     python worker.py cron
 
 The worker builds the app once, pushes one app context for its whole life and runs every job
-inside it (docs/ARCHITECTURE.md §7). Queues come from ``app.services.queues.QUEUE_NAMES`` with the
+inside it (docs/ARCHITECTURE.md §7). Queues come from ``app.services.platform.queues.QUEUE_NAMES`` with the
 RQ_QUEUE_PREFIX of the config; every job is JSON (never pickle) and only functions defined under
 ``app.jobs`` run (``AppJob``). By default jobs run in the worker's own process (a
 ``rq.worker.SimpleWorker``): forking per job measured ≈52 jobs/s against ≈200 without.

@@ -79,7 +79,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "VOUCHER_DIR": get("VOUCHER_DIR", str(ipath / "vouchers")),
         "VOUCHER_MAX_BYTES": int(get("VOUCHER_MAX_BYTES", str(10 * 1024 * 1024))),
         # Payouts (代付): the ONLINE channel row whose gateway pays out, the bank codes accepted (comma
-        # list; empty: the built-in list) and the merchant that pays WIRE refunds (services/refund_wire.py).
+        # list; empty: the built-in list) and the merchant that pays WIRE refunds (services/refunds/wire.py).
         "DISBURSE_CHANNEL_CODE": get("DISBURSE_CHANNEL_CODE", "ONLINE_UNIONPAY"),
         "BANK_CODES": get("BANK_CODES", ""),
         "REFUND_PAYOUT_MERCHANT_ID": get("REFUND_PAYOUT_MERCHANT_ID", "M1001"),

@@ -1,4 +1,4 @@
-"""Exports too large to write inside a web request (``app.services.order_export``)."""
+"""Exports too large to write inside a web request (``app.services.orders.export``)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ PAYMENT_TYPES = "('ADVANCE_PAYMENT','FINAL_PAYMENT','OTHER_FEE','CREDIT_REPAYMEN
 
 class OrderAmounts:
     """The amounts derived from an order's running totals: for the model, and for a new order's
-    values before they are stored (``payment_orders.NewOrderValues``)."""
+    values before they are stored (``services/orders/new_order.NewOrderValues``)."""
 
     @property
     def remaining_amount(self) -> Decimal:
@@ -67,7 +67,7 @@ class PaymentOrder(OrderAmounts, db.Model):
             sqlite_where=sa.text("payment_status <> 'STOPPED'"),
             postgresql_where=sa.text("payment_status <> 'STOPPED'"),
         ),
-        # Covers the portal's order list (app/services/order_list.py): filters, sorts and sums read the
+        # Covers the portal's order list (app/services/orders/screen_list.py): filters, sorts and sums read the
         # index only (PostgreSQL's INCLUDE; plain on SQLite).
         sa.Index("ix_payment_orders_reseller_list", "reseller_id", "created_at",
                  postgresql_include=["id", "payment_status", "payment_type", "payment_amount", "paid_amount",

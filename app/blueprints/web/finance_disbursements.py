@@ -1,7 +1,7 @@
 """/finance/disbursements: payouts (代付) with filters (status, merchant, requestId, creation date) and the
 MANUAL queue — orders whose bank answer stayed unknown after polling, which finance settles from the bank
 statement as SUCCESS (with the bank serial number) or FAILED (with a reason) through
-``disbursements.settle_manual`` (audited, notifies like any final state). Account numbers appear only
+``payouts/manual.settle_manual`` (audited, notifies like any final state). Account numbers appear only
 masked (``6222 **** **** 1234``): the screens never read the encrypted one."""
 
 from __future__ import annotations

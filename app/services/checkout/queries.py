@@ -135,7 +135,7 @@ class MergedView:
 
     @property
     def can_cancel(self) -> bool:
-        """What the screen offers; ``payment_lifecycle.cancel`` has the last word (it asks the bank)."""
+        """What the screen offers; ``checkout/cancellation.cancel`` has the last word (it asks the bank)."""
         return (self.mp.status in ("PENDING_APPROVAL", "PROCESSING")
                 and not any(p.cp.status == "SUCCESS" or p.pending_voucher for p in self.parts))
 

@@ -1,4 +1,4 @@
-"""What the reseller's order screens read besides the list itself (``order_queries``): one order
+"""What the reseller's order screens read besides the list itself (``orders/queries.py``): one order
 with its transactions, refunds, status timeline and credit records, and the channels a reseller can
 filter by. Every lookup is scoped to the reseller: another company's order is simply not found."""
 

@@ -32,7 +32,7 @@ CENT = Decimal("0.01")
 
 
 def conditions(f: OrderFilter) -> list:
-    """``order_queries``' conditions; the channel test is restricted to the reseller's transactions
+    """``orders/queries.py``' conditions; the channel test is restricted to the reseller's transactions
     (a transaction's reseller is always its order's) so that it never reads other companies' rows."""
     if not f.channel or f.reseller_id is None or f.channel_transaction_id:
         return order_queries.conditions(f)

@@ -2,7 +2,7 @@
 API, caused by a WIRE refund (refunds/wire.py) or by a finance batch.
 
 Flow: ``create`` validates, inserts an INIT row (unique ``request_id``) and commits, then calls the
-bank with no transaction open (disbursement_bank), using our ``order_no`` as ``merchantPayoutNo``
+bank with no transaction open (``payouts/bank.py``), using our ``order_no`` as ``merchantPayoutNo``
 (the gateway is idempotent per number, so any repeat of the call never pays twice). A synchronous
 answer is final; PROCESSING, a timeout or a connection error leave the order PROCESSING with
 ``next_poll_at``. ``polling.poll_due`` (worker) queries due orders with backoff (5 s doubling,

@@ -5,8 +5,8 @@ a ``disbursement.notify`` outbox row when the order has a notifyUrl (``queue``).
 status NOTIFY (the webhook fan-out takes only PENDING rows), then SENT or DEAD; attempts and the
 next due time are kept in the payload's ``_delivery``. ``deliver_notifications`` (worker) POSTs due
 ones, signed Standard-Webhooks style (``webhook-id``/``webhook-timestamp``/``webhook-signature``,
-see webhook_send) with ``DISBURSE_NOTIFY_SECRET`` (a ``whsec_`` secret; derived from SECRET_KEY
-when unset), under webhook_send's address policy (``DISBURSE_NOTIFY_ALLOW_PRIVATE`` allows
+see ``webhooks/sender.py``) with ``DISBURSE_NOTIFY_SECRET`` (a ``whsec_`` secret; derived from SECRET_KEY
+when unset), under ``webhooks/sender.py``'s address policy (``DISBURSE_NOTIFY_ALLOW_PRIVATE`` allows
 loopback/private receivers, for the demo and tests); 2xx = delivered, else retried (5 s doubling)
 up to NOTIFY_MAX_ATTEMPTS, then DEAD."""
 

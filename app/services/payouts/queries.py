@@ -1,6 +1,6 @@
 """Read side of the finance disbursements screen (``/finance/disbursements``): payouts with filters and
 the MANUAL queue. Rows carry only the masked account number (the encrypted one is never selected).
-Settling a MANUAL order goes through ``disbursements.settle_manual``."""
+Settling a MANUAL order goes through ``payouts/manual.settle_manual``."""
 
 from __future__ import annotations
 

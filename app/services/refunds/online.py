@@ -1,6 +1,6 @@
 """ONLINE refund parts (docs/DOMAIN.md §5, §6): the gateway's refund API, asynchronous. A part is sent
 after the transaction that created it has committed (no transaction open while talking to the
-bank); the gateway's answer, its signed refund callback (services/callbacks.py) and the compensation
+bank); the gateway's answer, its signed refund callback (``refunds/refund_callback.py``) and the compensation
 query (``refresh_refund``, ``compensate_refunds``, every minute for parts PROCESSING over a minute)
 all settle through refund_settlement. ChannelUnavailable (timeout, 5xx) leaves the part PROCESSING
 for the query; ChannelError (the gateway refused it) fails it."""

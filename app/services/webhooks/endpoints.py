@@ -1,5 +1,5 @@
 """Webhook endpoints of API clients (docs/DOMAIN.md §7): registration with the address policy of
-``webhook_send``, updates, secret rotation with a grace period, and event-type filters."""
+``webhooks/sender.py``, updates, secret rotation with a grace period, and event-type filters."""
 
 from __future__ import annotations
 
