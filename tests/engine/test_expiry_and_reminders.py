@@ -62,6 +62,22 @@ def test_payment_never_approved_expires(engine_setup):
     check_invariants()
 
 
+def test_a_payment_waiting_for_approval_expires_without_help(engine_setup):
+    """Its channel payment carries an expiry from the start (it once had none until approved, so a
+    payment nobody approved held its reservation for ever)."""
+    db.session.execute(sa.update(Reseller).values(approval_threshold=Decimal("10.00")))
+    db.session.commit()
+    pid = make_order(amount="100.00")
+    before = now_utc()
+    res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "100.00", "WIRE_ICBC")])
+    cp = db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == res.merged_pk))
+    assert cp.status == "PENDING"
+    assert before + timedelta(days=7) <= cp.expires_at <= now_utc() + timedelta(days=7)  # WIRE_ICBC: 7 days
+    db.session.rollback()
+    assert expiry.expire_due() == 0
+    assert order(pid).payment_status == "PAYING"
+
+
 def _reminders():
     rows = db.session.execute(sa.select(OutboxEvent.aggregate_id, OutboxEvent.payload).where(
         OutboxEvent.event_type == "payment_order.deadline_reminder")).all()

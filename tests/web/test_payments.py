@@ -98,6 +98,7 @@ def test_wire_step_shows_reference_amount_and_upload_form_and_the_part_polls(app
     assert step.one("wire-reference").text == cp.wire_reference
     assert step.one("wire-amount").text == "¥850.00"
     assert "6222020200112233445" in step.text
+    assert step.one("wire-account").text.replace(" ", "") == "6222020200112233445"  # docs/SCREENS.md hook
     assert step.one("voucher-file")["type"] == "file" and step.all("voucher-submit")
     part = tree.one("payment-status-part")
     assert part["hx-trigger"] == "every 3s" and part["hx-get"] == f"/payments/{mp_id}"

@@ -6,6 +6,7 @@ checkouts can never over-reserve. Then the channels start, unless it waits for a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -86,7 +87,10 @@ def _create(actor: Actor, user_id: int | None, reseller_id: int, rows: list[Allo
         ch = group[0].channel
         cp = ChannelPayment(channel_payment_id=numbers.channel_payment_id(), merged_payment_id=mp.id, channel_id=ch.id,
                             channel_code=ch.code, channel_kind=ch.kind, amount=sum((p.amount for p in group), ZERO),
-                            status="PENDING" if needs_approval else "PROCESSING", created_at=now, updated_at=now)
+                            status="PENDING" if needs_approval else "PROCESSING", created_at=now, updated_at=now,
+                            # Waiting for an approver holds the reservation no longer than the channel
+                            # would wait for the payment itself; starting the channel sets it anew.
+                            expires_at=now + timedelta(seconds=ch.expire_seconds) if needs_approval else None)
         db.session.add(cp)
         db.session.flush()
         for p in group:
