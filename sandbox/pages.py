@@ -18,7 +18,6 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sandbox Bank Gateway</title>
-<link rel="icon" href="/favicon.ico">
 <style>
  body { font-family: system-ui, sans-serif; background: #f3f5f8; margin: 0; color: #1d2733; }
  main { max-width: 28rem; margin: 4rem auto; background: #fff; border-radius: 8px; padding: 2rem;

@@ -1,5 +1,6 @@
 """``/favicon.ico`` on the portal and on the sandbox gateway: an icon (not a 404 in every browser
-tab's first request), and the pages name it with ``<link rel="icon">``."""
+tab's first request). The portal's pages name it with ``<link rel="icon">``; the sandbox's pay page
+names no asset at all (tests/sandbox), so browsers ask for ``/favicon.ico`` by themselves."""
 
 from __future__ import annotations
 
@@ -49,10 +50,3 @@ def sandbox_client(tmp_path):
 
 def test_the_sandbox_answers_its_favicon(sandbox_client):
     assert_icon(sandbox_client.get("/favicon.ico"), ROOT / "sandbox" / "static" / "favicon.ico")
-
-
-def test_the_sandbox_pay_page_links_its_icon(sandbox_client):
-    page = sandbox_client.get("/pay/NO-SUCH-TXN")  # the pay page, with its "unknown transaction" error
-    assert page.status_code == 404 and "Sandbox Bank Gateway" in page.get_data(as_text=True)
-    href = icon_href(page.get_data(as_text=True))
-    assert_icon(sandbox_client.get(href), ROOT / "sandbox" / "static" / "favicon.ico")
