@@ -36,6 +36,7 @@ pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc"),
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="scripts/run starts a private redis-server"),
     pytest.mark.skipif(shutil.which("setsid") is None, reason="needs setsid (util-linux)"),
+    pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="runs scripts/run on a view of this virtualenv"),
 ]
 
 
