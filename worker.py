@@ -43,9 +43,19 @@ class JobIdFilter(logging.Filter):
         return True
 
 
+def rq_log_level(level: str) -> str:
+    """The level of RQ's own loggers: RQ_LOG_LEVEL when set, else the process's LOG_LEVEL.
+
+    RQ logs four lines per job at INFO; with jobs every few seconds that drowns the app's own lines
+    in a terminal. RQ_LOG_LEVEL (WARNING in scripts/run) quiets RQ alone."""
+    return (os.environ.get("RQ_LOG_LEVEL") or level).upper()
+
+
 def setup_logging(level: str) -> None:
     """One handler on the root logger; RQ sees it and adds none of its own, so its records (and the
-    app's, and SQLAlchemy's) all get the job id."""
+    app's, and SQLAlchemy's) all get the job id. Every ``rq.*`` logger inherits ``rq``'s level,
+    except those RQ sets itself when it starts (``rq.worker``, ``rq.job``, ``rq.scheduler``): they
+    get the same level through the ``logging_level`` given to ``work()`` and the schedulers."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(JobIdFilter())
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -53,12 +63,7 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)  # plugin chatter on import
-    # RQ logs four lines per job at INFO; with jobs every few seconds that drowns the app's own
-    # lines in a terminal. RQ_LOG_LEVEL (e.g. WARNING, set by scripts/run) quiets RQ alone.
-    rq_level = os.environ.get("RQ_LOG_LEVEL")
-    if rq_level:
-        for name in ("rq.worker", "rq.scheduler", "rq.cron", "rq.queue"):
-            logging.getLogger(name).setLevel(rq_level.upper())
+    logging.getLogger("rq").setLevel(rq_log_level(level))
 
 
 class _OrphanSafeSchedulerMixin:
@@ -132,7 +137,8 @@ def run_worker(args) -> int:
             # Forked job processes must open their own database connections, never share ours.
             db.engine.dispose()
         worker = build_worker(args.queues.split(",") if args.queues else None, fork=args.fork, name=args.name)
-        worker.work(burst=args.burst, logging_level=args.log_level.upper(), with_scheduler=not args.burst,
+        # RQ sets this level on rq.worker, rq.job and (in its scheduler process) rq.scheduler.
+        worker.work(burst=args.burst, logging_level=rq_log_level(args.log_level), with_scheduler=not args.burst,
                     max_jobs=args.max_jobs)
     return 0
 
@@ -144,7 +150,7 @@ def run_cron(args) -> int:
     app = create_app()  # for REDIS_URL and the queue prefix, exactly as the worker sees them
     os.environ.setdefault("RQ_QUEUE_PREFIX", app.config.get("RQ_QUEUE_PREFIX", ""))
     with app.app_context():
-        scheduler = AppCronScheduler(connection=redis_connection(), logging_level=args.log_level.upper())
+        scheduler = AppCronScheduler(connection=redis_connection(), logging_level=rq_log_level(args.log_level))
         scheduler.load_config_from_file("app.jobs.cron")
         scheduler.start()
     return 0

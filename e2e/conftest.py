@@ -57,7 +57,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 WAIT_MS = 30_000
 expect.set_options(timeout=WAIT_MS)
 
-# The logins of the demo seed (app/services/demo_data.py); all share DEMO_PASSWORD.
+# The logins of the demo seed (USERS in app/demo/data.py); all share DEMO_PASSWORD.
 OPERATOR = "operator@r1001.example"
 APPROVER = "approver@r1001.example"
 OPERATOR_R1002 = "operator@r1002.example"

@@ -33,6 +33,10 @@ def create_sandbox_app(config: SandboxConfig | Mapping | None = None, *, clock=N
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin.bp)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return app.send_static_file("favicon.ico")  # sandbox/static/favicon.ico
+
     @app.get("/healthz")
     def healthz():
         return jsonify({"code": "OK", "service": "sandbox-gateway"})

@@ -84,12 +84,16 @@ EOF
 }
 
 # start_private_redis BINARY DIR: a throw-away redis-server on a free port, no persistence, its
-# files in DIR. Sets PRIVATE_REDIS_PID and PRIVATE_REDIS_URL.
+# files in DIR. Sets PRIVATE_REDIS_PID and PRIVATE_REDIS_URL. It runs in a session of its own, so
+# a Ctrl-C in the terminal reaches the script, not Redis: the script stops it last
+# (stop_private_redis), after everything that uses it.
 start_private_redis() {
     local bin=$1 dir=$2 port i
     mkdir -p "$dir"
     port=$(free_port)
-    "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+    local -a session=()
+    command -v setsid >/dev/null 2>&1 && session=(setsid)
+    "${session[@]}" "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
         --logfile "$dir/redis.log" --daemonize no </dev/null >/dev/null 2>&1 &
     PRIVATE_REDIS_PID=$!
     PRIVATE_REDIS_URL="redis://127.0.0.1:$port/0"
@@ -108,4 +112,57 @@ stop_private_redis() {
         wait "$PRIVATE_REDIS_PID" 2>/dev/null || true
     fi
     PRIVATE_REDIS_PID=
+}
+
+# ---------------------------------------------------------------- demo secrets (scripts/run)
+declare -gA DEMO_SOURCE=()  # NAME -> where demo_value found it: environment, file or generated
+
+# demo_value NAME GENERATOR: $NAME from the environment, else the last NAME= line of $DEMO_ENV,
+# else generated once by the Python expression GENERATOR (with `secrets` imported) and appended to
+# $DEMO_ENV (mode 600), so that restarts print the same one. A value from the environment is
+# used as it is and never written to the file. Exports NAME and sets DEMO_SOURCE[NAME].
+demo_value() {
+    local name=$1 gen=$2 value=""
+    if [[ -n ${!name:-} ]]; then
+        DEMO_SOURCE[$name]=environment
+        export "${name?}"
+        return 0
+    fi
+    if [[ -f $DEMO_ENV ]]; then
+        value=$(sed -n "s/^$name=//p" "$DEMO_ENV" | tail -n 1)
+    fi
+    if [[ -n $value ]]; then
+        DEMO_SOURCE[$name]=file
+    else
+        value=$("$PY" -c "import secrets; print($gen)")
+        (umask 077 && printf '%s=%s\n' "$name" "$value" >>"$DEMO_ENV")
+        DEMO_SOURCE[$name]=generated
+    fi
+    printf -v "$name" '%s' "$value"
+    export "${name?}"
+}
+
+# demo_value_note NAME WHAT: one sentence saying where WHAT (e.g. "The API key") comes from.
+demo_value_note() {
+    local name=$1 what=$2 file=${DEMO_ENV#"$ROOT"/}
+    if [[ ${DEMO_SOURCE[$name]:-} == environment ]]; then
+        printf '%s comes from %s in the environment (not stored in %s).\n' "$what" "$name" "$file"
+    else
+        printf '%s is kept in %s.\n' "$what" "$file"
+    fi
+}
+
+# demo_logins: one line per login `flask demo seed` creates (USERS of app/demo/data.py, read
+# without importing the app): role, email and reseller.
+demo_logins() {
+    "$PY" - "$ROOT/app/demo/data.py" <<'PYEOF'
+import ast
+import sys
+
+tree = ast.parse(open(sys.argv[1], encoding="utf-8").read())
+users = next(ast.literal_eval(node.value) for node in tree.body
+             if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "USERS" for t in node.targets))
+for email, role, reseller, _name in users:
+    print(f"{role.replace('_', ' '):<18} {email:<26} {reseller or ''}".rstrip())
+PYEOF
 }

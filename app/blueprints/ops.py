@@ -1,9 +1,10 @@
-"""Operations endpoints (docs/API.md §11): liveness, readiness, Prometheus metrics."""
+"""Operations endpoints (docs/API.md §11): liveness, readiness, Prometheus metrics; and the favicon
+every browser asks for at the root."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, send_from_directory
 
 from ..extensions import db
 from ..metrics import metrics_response
@@ -40,3 +41,9 @@ def readyz():
 @bp.get("/metrics")
 def metrics():
     return metrics_response(current_app.config["METRICS_ALLOW"])
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon browsers fetch from the root whatever the page says (app/static/favicon.ico)."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=7 * 24 * 3600)
