@@ -1,4 +1,4 @@
-"""Layout at the width UI.md promises ("works at 1280 px"): what a person must read is not cut off."""
+"""Layout at the width docs/SCREENS.md promises ("works at 1280 px"): what a person must read is not cut off."""
 
 from __future__ import annotations
 
