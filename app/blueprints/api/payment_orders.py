@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from ...domain.enums import PaymentStatus, PaymentType, Scope
+from ...domain.enums import PaymentStatus, PaymentType, Scope, TransactionType
 from ...metrics import ORDERS_CREATED
 from ...services.orders import queries as order_queries
 from ...services.orders.creation import NewPaymentOrder, create_payment_order
@@ -80,8 +80,8 @@ def order_status(payment_id: str):
     order, code = get_order_with_reseller(payment_id)
     data = order_dict(order, code)
     txns = order_queries.transactions_of(order)
-    data["paymentTransactions"] = [t for t in txns if t["transactionType"] == "PAYMENT"]
-    data["refundTransactions"] = [t for t in txns if t["transactionType"] == "REFUND"]
+    data["paymentTransactions"] = [t for t in txns if t["transactionType"] == TransactionType.PAYMENT]
+    data["refundTransactions"] = [t for t in txns if t["transactionType"] == TransactionType.REFUND]
     return ok(data)
 
 
