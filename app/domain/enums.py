@@ -166,7 +166,8 @@ class CreditEntryType(StrEnum):
 
 
 class CreditLineStatus(StrEnum):
-    """A reseller's credit line (``creditStatus``, docs/API.md §5); a SUSPENDED reseller's line reads SUSPENDED."""
+    """The status of a reseller's credit line (creditStatus, docs/API.md §5). A suspended reseller's credit
+    line reads SUSPENDED whatever its own status."""
 
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"

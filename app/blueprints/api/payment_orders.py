@@ -50,7 +50,7 @@ def respond_created(outcome) -> tuple:
 
 
 @bp.post("/integration/payment/create")
-@operation("post", "/integration/payment/create", "Create a payment order", scopes=("payments",),
+@operation("post", "/integration/payment/create", "Create a payment order", scopes=(Scope.PAYMENTS,),
            body=CreatePaymentOrder, response=PaymentOrderOut, status=201, extra_statuses=(200,))
 @require_scopes(Scope.PAYMENTS, Scope.CREDIT)
 def create_order():
@@ -126,7 +126,7 @@ def list_orders():
 
 @bp.patch("/integration/payment/<payment_id>")
 @operation("patch", "/integration/payment/{paymentId}", "Update a payment order or STOP / FREEZE / UNFREEZE it",
-           scopes=("payments",), body=UpdatePaymentOrder, response=PaymentOrderOut)
+           scopes=(Scope.PAYMENTS,), body=UpdatePaymentOrder, response=PaymentOrderOut)
 @require_scopes(Scope.PAYMENTS)
 def update_order(payment_id: str):
     raw = json_body()
