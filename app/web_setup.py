@@ -4,6 +4,7 @@ script or style), ``Vary: HX-Request``, error pages in the user's language, temp
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from urllib.parse import urlencode
 
 from flask import Flask, redirect, render_template, request, url_for
@@ -13,6 +14,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from .blueprints.api.blueprint import http_error as api_http_error
+from .domain import enums
+from .domain.order_status import is_payable_status
 from .extensions import login_manager
 from .labels import label, wallet_memo
 from .security_headers import CSP, talisman
@@ -94,6 +97,17 @@ def init_web(app: Flask) -> None:
     def _template_helpers():
         return {"current_lang": str(get_locale() or "zh"), "url_with": url_with, "status_label": label,
                 "wallet_memo": wallet_memo}
+
+    # The status vocabulary in templates: ``{% if mp.status == MergedPaymentStatus.PROCESSING %}``, and the
+    # payable rule as a function and as a test (``PaymentStatus | select("payable_status")``).
+    app.jinja_env.globals.update(status_enums(), is_payable_status=is_payable_status)
+    app.jinja_env.tests["payable_status"] = is_payable_status
+
+
+def status_enums() -> dict[str, type[StrEnum]]:
+    """Every StrEnum of ``domain/enums.py`` by its name."""
+    return {name: value for name, value in vars(enums).items()
+            if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum}
 
 
 def url_with(**changes) -> str:

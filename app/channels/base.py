@@ -94,7 +94,7 @@ class PaymentRequest:
 class PaymentStart:
     """What the channel said to a new payment."""
 
-    status: str  # PROCESSING | SUCCESS | FAILED
+    status: str  # the ChannelPaymentStatus it starts in: PROCESSING, or SUCCESS for an internal ledger
     channel_transaction_id: str | None = None
     pay_url: str | None = None
     wire_reference: str | None = None
@@ -105,7 +105,7 @@ class PaymentStart:
 class PaymentResult:
     """A payment's state at the channel (query or callback)."""
 
-    status: str  # PENDING | PROCESSING | SUCCESS | FAILED | EXPIRED | NOT_FOUND
+    status: str  # a GatewayPaymentStatus, as the channel said it
     channel_payment_no: str
     amount: Decimal | None = None
     channel_transaction_id: str | None = None
@@ -129,7 +129,7 @@ class RefundRequest:
 
 @dataclass(frozen=True)
 class RefundResult:
-    status: str  # PROCESSING | SUCCESS | FAILED | NOT_FOUND
+    status: str  # a GatewayRefundStatus, as the channel said it
     refund_no: str
     channel_refund_id: str | None = None
     amount: Decimal | None = None

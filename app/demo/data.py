@@ -6,37 +6,40 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 
+from ..domain.enums import ChannelKind, PaymentType, ResellerStatus, Role
+from ..domain.enums import ChannelPaymentStatus as CP
+
 SEED = 20261122
 GATEWAY_URL = f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT', '8001')}"
 API_CLIENT_NAME = "demo-upstream"
 API_CLIENT_SCOPES = frozenset({"payments", "refunds", "credit", "finance", "disburse", "resellers"})
 
 RESELLERS = [
-    {"code": "R1001", "name": "华东重工设备销售有限公司", "status": "ACTIVE", "credit_limit": Decimal("10000000.00"),
-     "credit_term_days": 30, "approval_threshold": Decimal("1000000.00"),
+    {"code": "R1001", "name": "华东重工设备销售有限公司", "status": ResellerStatus.ACTIVE,
+     "credit_limit": Decimal("10000000.00"), "credit_term_days": 30, "approval_threshold": Decimal("1000000.00"),
      "account": ("6222020200198765432", "华东重工设备销售有限公司", "ICBC"),
      "opening_topup": Decimal("2000000.00")},
-    {"code": "R1002", "name": "北方特种装备贸易有限公司", "status": "ACTIVE", "credit_limit": Decimal("3000000.00"),
-     "credit_term_days": 45, "approval_threshold": Decimal("20000000.00"),
+    {"code": "R1002", "name": "北方特种装备贸易有限公司", "status": ResellerStatus.ACTIVE,
+     "credit_limit": Decimal("3000000.00"), "credit_term_days": 45, "approval_threshold": Decimal("20000000.00"),
      "account": ("6217000010087654321", "北方特种装备贸易有限公司", "CCB"),
      "opening_topup": Decimal("800000.00")},
-    {"code": "R1003", "name": "西南工业设备有限公司", "status": "ACTIVE", "credit_limit": Decimal("0.00"),
+    {"code": "R1003", "name": "西南工业设备有限公司", "status": ResellerStatus.ACTIVE, "credit_limit": Decimal("0.00"),
      "credit_term_days": 30, "approval_threshold": Decimal("20000000.00"), "account": None,
      "opening_topup": None},
-    {"code": "R1004", "name": "岭南机电设备有限公司", "status": "SUSPENDED", "credit_limit": Decimal("0.00"),
-     "credit_term_days": 30, "approval_threshold": Decimal("1000000.00"), "account": None,
-     "opening_topup": None},
+    {"code": "R1004", "name": "岭南机电设备有限公司", "status": ResellerStatus.SUSPENDED,
+     "credit_limit": Decimal("0.00"), "credit_term_days": 30, "approval_threshold": Decimal("1000000.00"),
+     "account": None, "opening_topup": None},
 ]
 
 # (email, role, reseller code, display name)
 USERS = [
-    ("operator@r1001.example", "reseller_operator", "R1001", "张伟"),
-    ("approver@r1001.example", "reseller_approver", "R1001", "李娜"),
-    ("operator@r1002.example", "reseller_operator", "R1002", "王强"),
-    ("operator@r1003.example", "reseller_operator", "R1003", "赵敏"),
-    ("finance@example.com", "finance", None, "陈静"),
-    ("finance2@example.com", "finance", None, "刘洋"),
-    ("admin@example.com", "admin", None, "孙磊"),
+    ("operator@r1001.example", Role.RESELLER_OPERATOR, "R1001", "张伟"),
+    ("approver@r1001.example", Role.RESELLER_APPROVER, "R1001", "李娜"),
+    ("operator@r1002.example", Role.RESELLER_OPERATOR, "R1002", "王强"),
+    ("operator@r1003.example", Role.RESELLER_OPERATOR, "R1003", "赵敏"),
+    ("finance@example.com", Role.FINANCE, None, "陈静"),
+    ("finance2@example.com", Role.FINANCE, None, "刘洋"),
+    ("admin@example.com", Role.ADMIN, None, "孙磊"),
 ]
 
 MERCHANT = {"merchant_id": "M1001", "name": "某某特种设备有限公司（代付账户）",
@@ -45,23 +48,23 @@ MERCHANT = {"merchant_id": "M1001", "name": "某某特种设备有限公司（�
 # ``secrets``: the ONLINE channels get gateway secrets (random, encrypted at rest).
 # ``only_for``: reseller codes the channel is restricted to (None: available to all).
 CHANNELS = [
-    {"code": "ONLINE_UNIONPAY", "name": "银联企业网银", "name_en": "UnionPay B2B", "kind": "ONLINE",
+    {"code": "ONLINE_UNIONPAY", "name": "银联企业网银", "name_en": "UnionPay B2B", "kind": ChannelKind.ONLINE,
      "max_amount": Decimal("50000000.00"), "expire_seconds": 86400, "confirm_timeout_seconds": 900,
      "config": {"base_url": GATEWAY_URL, "merchant_no": "MCH1001"}, "secrets": True},
-    {"code": "ONLINE_EBANK", "name": "企业网银（对公账户）", "name_en": "Corporate e-banking", "kind": "ONLINE",
-     "max_amount": Decimal("5000000.00"), "expire_seconds": 86400, "confirm_timeout_seconds": 900,
-     "config": {"base_url": GATEWAY_URL, "merchant_no": "MCH1002"}, "secrets": True},
-    {"code": "ONLINE_ALIPAY_B2B", "name": "支付宝企业付", "name_en": "Alipay Business", "kind": "ONLINE",
+    {"code": "ONLINE_EBANK", "name": "企业网银（对公账户）", "name_en": "Corporate e-banking",
+     "kind": ChannelKind.ONLINE, "max_amount": Decimal("5000000.00"), "expire_seconds": 86400,
+     "confirm_timeout_seconds": 900, "config": {"base_url": GATEWAY_URL, "merchant_no": "MCH1002"}, "secrets": True},
+    {"code": "ONLINE_ALIPAY_B2B", "name": "支付宝企业付", "name_en": "Alipay Business", "kind": ChannelKind.ONLINE,
      "max_amount": Decimal("3000000.00"), "expire_seconds": 86400, "confirm_timeout_seconds": 900,
      "config": {"base_url": GATEWAY_URL, "merchant_no": "MCH1003"}, "secrets": True, "only_for": ["R1002"]},
-    {"code": "WALLET", "name": "企业寄存资金", "name_en": "Enterprise deposit", "kind": "WALLET",
+    {"code": "WALLET", "name": "企业寄存资金", "name_en": "Enterprise deposit", "kind": ChannelKind.WALLET,
      "max_amount": None, "expire_seconds": 86400, "confirm_timeout_seconds": 900, "config": {}},
-    {"code": "WIRE_ICBC", "name": "电汇（工商银行）", "name_en": "Wire transfer (ICBC)", "kind": "WIRE",
+    {"code": "WIRE_ICBC", "name": "电汇（工商银行）", "name_en": "Wire transfer (ICBC)", "kind": ChannelKind.WIRE,
      "max_amount": None, "expire_seconds": 7 * 86400, "confirm_timeout_seconds": 2 * 86400,
      # The receiving account is shown to every reseller at checkout: public, so plain config.
      "config": {"account_name": "某某特种设备有限公司", "account_no": "6222020200112233445",
                 "bank_name": "中国工商银行 上海分行"}},
-    {"code": "CREDIT", "name": "信用额度", "name_en": "Credit line", "kind": "CREDIT",
+    {"code": "CREDIT", "name": "信用额度", "name_en": "Credit line", "kind": ChannelKind.CREDIT,
      "max_amount": None, "expire_seconds": 86400, "confirm_timeout_seconds": 900, "config": {},
      "supports_partial_refund": True},
 ]
@@ -97,13 +100,16 @@ APPROVERS = ["li.wei", "zhou.min", "wu.hao"]
 # business orders (contracts) per reseller; each has an ADVANCE, usually a FINAL, sometimes an OTHER_FEE
 BUSINESS_ORDERS = {"R1001": 70, "R1002": 22, "R1003": 13}
 WEIGHTS = {
-    "ADVANCE_PAYMENT": {"paid": 30, "paid_split": 8, "failed_then_paid": 5, "refund_partial": 4, "refund_full": 1,
-                        "partial": 8, "partial_paying": 3, "paying": 5, "failed": 5, "unpaid": 14, "stopped": 4,
-                        "stopped_partial": 1, "frozen": 3, "frozen_partial": 1},
-    "FINAL_PAYMENT": {"paid": 30, "paid_split": 6, "partial": 10, "partial_paying": 3, "paying": 6, "failed": 5,
-                      "unpaid": 15, "refund_partial": 3, "stopped": 2, "frozen": 3},
-    "OTHER_FEE": {"paid": 30, "unpaid": 25, "paying": 5, "failed": 5, "refund_full": 4, "refund_partial": 2,
-                  "stopped": 4, "partial": 5, "frozen": 2},
+    PaymentType.ADVANCE_PAYMENT: {
+        "paid": 30, "paid_split": 8, "failed_then_paid": 5, "refund_partial": 4, "refund_full": 1, "partial": 8,
+        "partial_paying": 3, "paying": 5, "failed": 5, "unpaid": 14, "stopped": 4, "stopped_partial": 1, "frozen": 3,
+        "frozen_partial": 1},
+    PaymentType.FINAL_PAYMENT: {
+        "paid": 30, "paid_split": 6, "partial": 10, "partial_paying": 3, "paying": 6, "failed": 5, "unpaid": 15,
+        "refund_partial": 3, "stopped": 2, "frozen": 3},
+    PaymentType.OTHER_FEE: {
+        "paid": 30, "unpaid": 25, "paying": 5, "failed": 5, "refund_full": 4, "refund_partial": 2, "stopped": 4,
+        "partial": 5, "frozen": 2},
 }
 # R1001's first business orders show every case; the credit ones were paid with the credit line
 # this many days ago and are then repaid as named (see REPAYMENTS).
@@ -113,9 +119,9 @@ CREDIT_SHOWCASE = [(70, "repaid"), (50, "overdue_unpaid"), (40, "overdue_paying"
                    (10, "failed"), (3, None)]
 # repayment scenario -> (created N days after the credit payment, [(outcome, share, channel, days after)])
 REPAYMENTS = {
-    "repaid": (3, [("SUCCESS", "rest", "ONLINE_UNIONPAY", 8)]),
+    "repaid": (3, [(CP.SUCCESS, "rest", "ONLINE_UNIONPAY", 8)]),
     "overdue_unpaid": (5, []),
-    "overdue_paying": (2, [("SUCCESS", "part", "WIRE_ICBC", 25), ("PROCESSING", "rest", "WIRE_ICBC", None)]),
-    "partial": (1, [("SUCCESS", "part", "WALLET", 12)]),
-    "failed": (1, [("FAILED", "rest", "ONLINE_EBANK", 5)]),
+    "overdue_paying": (2, [(CP.SUCCESS, "part", "WIRE_ICBC", 25), (CP.PROCESSING, "rest", "WIRE_ICBC", None)]),
+    "partial": (1, [(CP.SUCCESS, "part", "WALLET", 12)]),
+    "failed": (1, [(CP.FAILED, "rest", "ONLINE_EBANK", 5)]),
 }

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from ..domain.enums import ChannelKind, OrderAction, PaymentType, Role
+from ..domain.enums import ChannelPaymentStatus as CP
 from ..domain.money import from_cents, to_cents
 from ..domain.timeutil import SHANGHAI
 from . import data as demo_data
@@ -26,28 +28,31 @@ WINDOW = 2 * DAY
 TERM_DAYS = {r["code"]: r["credit_term_days"] for r in demo_data.RESELLERS}
 THRESHOLDS = {r["code"]: r["approval_threshold"] for r in demo_data.RESELLERS}
 # Resellers with an approver user; the others' checkouts stay below their approval threshold.
-WITH_APPROVER = {u[2] for u in demo_data.USERS if u[1] == "reseller_approver"}
+WITH_APPROVER = {u[2] for u in demo_data.USERS if u[1] == Role.RESELLER_APPROVER}
 
-# scenario -> (payment attempts in order, what happens afterwards). "~" pays a part of what is left;
-# CREDIT is paid with the credit line; PENDING waits for the reseller's approver.
+# scenario -> (payment attempts in order, what happens afterwards). An attempt is the channel payment
+# status it ends in; PART pays a part of what is left; CREDIT is paid with the credit line; PENDING
+# waits for the reseller's approver.
+PART = f"{CP.SUCCESS}~"
 SCENARIOS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "unpaid": ((), None),
-    "paying": (("PROCESSING",), None),
-    "pending": (("PENDING",), None),
-    "failed": (("FAILED",), None),
-    "partial": (("SUCCESS~",), None),
-    "partial_paying": (("SUCCESS~", "PROCESSING"), None),
-    "paid": (("SUCCESS",), None),
-    "credit": (("CREDIT",), None),
-    "paid_split": (("SUCCESS~", "SUCCESS"), None),
-    "failed_then_paid": (("FAILED", "SUCCESS"), None),
-    "refund_partial": (("SUCCESS",), "refund_partial"),
-    "refund_full": (("SUCCESS",), "refund_full"),
-    "stopped": ((), "STOP"),
-    "stopped_partial": (("SUCCESS~",), "STOP"),
-    "frozen": ((), "FREEZE"),
-    "frozen_partial": (("SUCCESS~",), "FREEZE"),
+    "paying": ((CP.PROCESSING,), None),
+    "pending": ((CP.PENDING,), None),
+    "failed": ((CP.FAILED,), None),
+    "partial": ((PART,), None),
+    "partial_paying": ((PART, CP.PROCESSING), None),
+    "paid": ((CP.SUCCESS,), None),
+    "credit": ((ChannelKind.CREDIT,), None),
+    "paid_split": ((PART, CP.SUCCESS), None),
+    "failed_then_paid": ((CP.FAILED, CP.SUCCESS), None),
+    "refund_partial": ((CP.SUCCESS,), "refund_partial"),
+    "refund_full": ((CP.SUCCESS,), "refund_full"),
+    "stopped": ((), OrderAction.STOP),
+    "stopped_partial": ((PART,), OrderAction.STOP),
+    "frozen": ((), OrderAction.FREEZE),
+    "frozen_partial": ((PART,), OrderAction.FREEZE),
 }
+UNSETTLED = (CP.PROCESSING, CP.PENDING)  # attempts still open when the data set is made
 PAID_LIKE = {"paid", "credit", "paid_split", "failed_then_paid", "refund_partial", "refund_full"}
 
 
@@ -57,7 +62,7 @@ class Piece:
     """One allocation: an amount of one order, through one channel, with its outcome."""
 
     order: OrderPlan
-    outcome: str  # SUCCESS | FAILED | PROCESSING | PENDING
+    outcome: str  # the channel payment status it ends in: SUCCESS | FAILED | PROCESSING | PENDING
     amount: Decimal
     channel: str
     at: datetime | None = None  # earliest submit time; None: recent (set when scheduled)
@@ -80,7 +85,7 @@ class OrderPlan:
     related_id: str = ""
     repayment: str | None = None  # paid with credit: how the credit record gets repaid (D.REPAYMENTS)
     pieces: list[Piece] = field(default_factory=list)
-    extra: str | None = None  # refund_partial | refund_full | STOP | FREEZE
+    extra: str | None = None  # refund_partial | refund_full | an OrderAction (STOP, FREEZE)
     extra_at: datetime | None = None
     extra_amount: Decimal | None = None
     extra_reason: str = ""
@@ -132,7 +137,7 @@ def build_plan(now: datetime) -> Plan:
         _expand(_rng_for(o), o, today)
     merged = _schedule(rng, orders, now)
     credits = [CreditPlan(f"CR{_day(p.settled):%Y%m%d}{rng.randrange(10**12):012d}", o, p, o.repayment)
-               for o in orders for p in o.pieces if p.channel == "CREDIT"]
+               for o in orders for p in o.pieces if p.channel == ChannelKind.CREDIT]
     repayments = [_repayment_order(_rng_for(c.order, "repay"), c) for c in credits if c.repayment]
     merged += _schedule(rng, repayments, now)
     orders += repayments
@@ -196,7 +201,7 @@ def _business_order(rng, today, order_id, code, days_ago, forced, credit, value_
     advance = value * 30 // 100
     tags = {"line": line, "region": demo_data.REGIONS[code], "contract": f"HT-{order_id[2:]}"}
     created = _at(rng, today - timedelta(days=days_ago))
-    adv = OrderPlan(code, order_id, "ADVANCE_PAYMENT", from_cents(advance), created,
+    adv = OrderPlan(code, order_id, PaymentType.ADVANCE_PAYMENT, from_cents(advance), created,
                     _deadline(created, rng.randint(7, 20)),
                     f"{customer}{product}（{spec}）×{qty}台 定制合同预付款（30%）", dict(tags), priority=1)
     if rng.random() < 0.3:
@@ -205,21 +210,21 @@ def _business_order(rng, today, order_id, code, days_ago, forced, credit, value_
     final_day = _day(created) + timedelta(days=rng.randint(5, 60))
     if final_day < today:
         t = _at(rng, final_day)
-        orders.append(OrderPlan(code, order_id, "FINAL_PAYMENT", from_cents(value - advance), t,
+        orders.append(OrderPlan(code, order_id, PaymentType.FINAL_PAYMENT, from_cents(value - advance), t,
                                 _deadline(t, rng.randint(10, 30)),
                                 f"{product}（{spec}）×{qty}台 出厂验收合格后尾款（70%）", dict(tags)))
     fee_day = _day(created) + timedelta(days=rng.randint(0, 30))
     if (rng.random() < 0.35 or forced == "paid") and fee_day < today:
         t = _at(rng, fee_day)
         fee = rng.choice(demo_data.FEES)
-        orders.append(OrderPlan(code, order_id, "OTHER_FEE", _cents(rng, 5_000_000, 38_000_000), t,
+        orders.append(OrderPlan(code, order_id, PaymentType.OTHER_FEE, _cents(rng, 5_000_000, 38_000_000), t,
                                 _deadline(t, rng.randint(15, 30)), f"{fee}（{product}，合同 {tags['contract']}）",
                                 dict(tags), priority=rng.choice((0, 0, 2))))
     for o in orders:
         o.scenario = _scenario(rng, o, today, forced if o is adv else None, adv.scenario)
     if credit:  # paid in full with the credit line on a fixed day
         paid_days, adv.repayment = credit
-        adv.pieces.append(Piece(adv, "SUCCESS", adv.amount, "CREDIT",
+        adv.pieces.append(Piece(adv, CP.SUCCESS, adv.amount, ChannelKind.CREDIT,
                                 _at(rng, today - timedelta(days=paid_days))))
     return orders
 
@@ -228,7 +233,7 @@ def _min_age(scenario: str) -> int:
     """Days an order must exist before this scenario fits (attempts 5+ days apart, the last settled
     5+ days ago, then time for a refund, STOP or FREEZE)."""
     attempts, extra = SCENARIOS[scenario]
-    settled = [a for a in attempts if a not in ("PROCESSING", "PENDING")]
+    settled = [a for a in attempts if a not in UNSETTLED]
     age = {0: 1, 1: 6, 2: 28}[len(settled)] if scenario != "unpaid" else 0
     return age + (2 if extra else 0)
 
@@ -236,7 +241,7 @@ def _min_age(scenario: str) -> int:
 def _scenario(rng: random.Random, o: OrderPlan, today: date, forced: str | None, advance: str) -> str:
     if forced:
         return forced
-    if o.payment_type == "FINAL_PAYMENT" and advance not in PAID_LIKE:
+    if o.payment_type == PaymentType.FINAL_PAYMENT and advance not in PAID_LIKE:
         weights = {"stopped": 1} if advance.startswith("stopped") else {"unpaid": 8, "frozen": 2}
     else:
         weights = demo_data.WEIGHTS[o.payment_type]
@@ -246,9 +251,9 @@ def _scenario(rng: random.Random, o: OrderPlan, today: date, forced: str | None,
 
 
 def _channel(rng: random.Random, reseller: str, outcome: str, amount: Decimal, refundable: bool) -> str:
-    if outcome == "PROCESSING":
+    if outcome == CP.PROCESSING:
         return "WIRE_ICBC"  # waiting for the reseller's voucher
-    if outcome == "PENDING":
+    if outcome == CP.PENDING:
         return "ONLINE_UNIONPAY"
     options = {"ONLINE_UNIONPAY": 35, "ONLINE_EBANK": 15, "ONLINE_ALIPAY_B2B": 25, "WIRE_ICBC": 30, "WALLET": 18}
     only = {c["code"]: c.get("only_for") for c in demo_data.CHANNELS}
@@ -257,8 +262,9 @@ def _channel(rng: random.Random, reseller: str, outcome: str, amount: Decimal, r
     def allowed(code: str) -> bool:
         cap, kind = demo_data.CHANNEL_MAX[code], demo_data.CHANNEL_KIND[code]
         return ((cap is None or amount <= cap) and (only[code] is None or reseller in only[code])
-                and (kind != "WALLET" or (reseller in wallets and amount <= Decimal("1500000.00")))
-                and (outcome != "FAILED" or kind == "ONLINE") and (not refundable or kind in ("ONLINE", "WALLET")))
+                and (kind != ChannelKind.WALLET or (reseller in wallets and amount <= Decimal("1500000.00")))
+                and (outcome != CP.FAILED or kind == ChannelKind.ONLINE)
+                and (not refundable or kind in (ChannelKind.ONLINE, ChannelKind.WALLET)))
 
     names = [c for c in options if allowed(c)]
     return rng.choices(names, weights=[options[c] for c in names])[0]
@@ -270,19 +276,19 @@ def _expand(rng: random.Random, o: OrderPlan, today: date) -> None:
     if o.pieces:  # planned explicitly (credit)
         return
     attempts, o.extra = SCENARIOS[o.scenario]
-    settled = [a for a in attempts if a not in ("PROCESSING", "PENDING")]
+    settled = [a for a in attempts if a not in UNSETTLED]
     start = _day(o.created) + timedelta(days=1)
     seg = max((today - timedelta(days=5) - start).days, 0) / max(len(settled), 1)
     remaining, i = o.amount, 0
     for attempt in attempts:
-        outcome = attempt.rstrip("~")
-        amount = _part(rng, remaining) if attempt.endswith("~") else remaining
+        outcome = CP.SUCCESS if attempt == PART else attempt
+        amount = _part(rng, remaining) if attempt == PART else remaining
         at = None
-        if outcome in ("SUCCESS", "FAILED"):  # resellers pay during office hours
+        if outcome in (CP.SUCCESS, CP.FAILED):  # resellers pay during office hours
             at, i = _at(rng, start + timedelta(days=int(seg * (i + rng.uniform(0, 0.4)))), 9, 16), i + 1
         channel = _channel(rng, o.reseller, outcome, amount, (o.extra or "").startswith("refund"))
         o.pieces.append(Piece(o, outcome, amount, channel, at))
-        if outcome == "SUCCESS":
+        if outcome == CP.SUCCESS:
             remaining -= amount
 
 
@@ -297,7 +303,7 @@ def _schedule(rng: random.Random, orders: list[OrderPlan], now: datetime) -> lis
                 continue
             p = o.pieces[r]
             lower = (o.pieces[r - 1].settled if r else o.created) + 6 * HOUR
-            if p.outcome == "PENDING":
+            if p.outcome == CP.PENDING:
                 p.at = max(lower, now - 2 * HOUR)
             elif p.at is None:
                 p.at = max(lower, now - rng.uniform(2, 72) * HOUR)
@@ -321,7 +327,7 @@ def _group(rng: random.Random, pieces: list[Piece], now: datetime) -> list[Merge
                 out.append(_close(rng, group, now))
                 group = []
             if not group:
-                size = 1 if key[1] == "PENDING" else rng.choice((1, 1, 2, 2, 3, 4))
+                size = 1 if key[1] == CP.PENDING else rng.choice((1, 1, 2, 2, 3, 4))
             group.append(p)
         if group:
             out.append(_close(rng, group, now))
@@ -340,17 +346,18 @@ def _fits(group: list[Piece], p: Piece, size: int) -> bool:
 
 def _close(rng: random.Random, group: list[Piece], now: datetime) -> MergedPlan:
     submitted = max(p.at for p in group) + rng.uniform(0, 2) * HOUR
-    if group[0].outcome in ("PROCESSING", "PENDING"):
+    if group[0].outcome in UNSETTLED:
         submitted = min(submitted, now - HOUR)
     m = MergedPlan(group[0].order.reseller, submitted, submitted, group)
-    if m.total > THRESHOLDS[m.reseller] and group[0].outcome != "PENDING":
+    if m.total > THRESHOLDS[m.reseller] and group[0].outcome != CP.PENDING:
         m.approved = True
         m.created = submitted - rng.uniform(0.5, 4) * HOUR
     for code, pieces in m.by_channel().items():
         kind = demo_data.CHANNEL_KIND[code]
-        delay = {"WALLET": 0.0, "CREDIT": 0.0, "ONLINE": rng.uniform(1, 15) / 60, "WIRE": rng.uniform(4, 48)}[kind]
+        delay = {ChannelKind.WALLET: 0.0, ChannelKind.CREDIT: 0.0, ChannelKind.ONLINE: rng.uniform(1, 15) / 60,
+                 ChannelKind.WIRE: rng.uniform(4, 48)}[kind]
         for p in pieces:
-            if p.outcome in ("SUCCESS", "FAILED"):
+            if p.outcome in (CP.SUCCESS, CP.FAILED):
                 p.settled = min(submitted + (delay * HOUR if delay else timedelta(seconds=2)), now - HOUR)
     return m
 
@@ -363,7 +370,7 @@ def _repayment_order(rng: random.Random, c: CreditPlan) -> OrderPlan:
     created = _at(rng, _day(paid_at + offset * DAY))
     src = c.order
     due = _day(paid_at) + timedelta(days=TERM_DAYS[src.reseller])
-    o = OrderPlan(src.reseller, src.order_id, "CREDIT_REPAYMENT", src.amount, created,
+    o = OrderPlan(src.reseller, src.order_id, PaymentType.CREDIT_REPAYMENT, src.amount, created,
                   datetime.combine(due, time(18, 0), SHANGHAI).astimezone(UTC),
                   f"信用额度还款：信用记录 {c.record_id}（订单 {src.order_id}）",
                   {"line": src.tags["line"], "region": src.tags["region"]}, scenario=f"repay_{c.repayment}",
@@ -373,7 +380,7 @@ def _repayment_order(rng: random.Random, c: CreditPlan) -> OrderPlan:
         amount = _part(rng, remaining, 40, 60) if share == "part" else remaining
         at = _at(rng, _day(paid_at + days * DAY)) if days is not None else None
         o.pieces.append(Piece(o, outcome, amount, channel, at))
-        if outcome == "SUCCESS":
+        if outcome == CP.SUCCESS:
             remaining -= amount
     return o
 
@@ -384,10 +391,10 @@ def _plan_extra(rng: random.Random, o: OrderPlan, now: datetime) -> None:
         return
     last = max((p.settled for p in o.pieces if p.settled), default=o.created)
     o.extra_at = last + (now - last) * rng.uniform(0.2, 0.7)
-    paid = sum((p.amount for p in o.pieces if p.outcome == "SUCCESS"), Decimal("0.00"))
+    paid = sum((p.amount for p in o.pieces if p.outcome == CP.SUCCESS), Decimal("0.00"))
     if o.extra == "refund_full":
         o.extra_amount, o.extra_reason = paid, rng.choice(demo_data.FULL_REFUND_REASONS)
     elif o.extra == "refund_partial":
         o.extra_amount, o.extra_reason = _part(rng, paid, 5, 30), rng.choice(demo_data.REFUND_REASONS)
     else:
-        o.extra_reason = rng.choice(demo_data.STOP_REASONS if o.extra == "STOP" else demo_data.FREEZE_REASONS)
+        o.extra_reason = rng.choice(demo_data.STOP_REASONS if o.extra == OrderAction.STOP else demo_data.FREEZE_REASONS)

@@ -12,8 +12,33 @@ from decimal import ROUND_CEILING, Decimal
 
 import sqlalchemy as sa
 
+from ..domain.enums import (
+    ChannelKind,
+    CreditEntryType,
+    CreditRecordStatus,
+    MergedPaymentStatus,
+    OrderAction,
+    PaymentStatus,
+    PaymentType,
+    RefundOrderStatus,
+    RefundStatus,
+    RefundStrategy,
+    RefundType,
+    RelatedBusinessType,
+    Role,
+    TransactionStatus,
+    TransactionType,
+    WalletEntryType,
+)
+from ..domain.enums import ChannelPaymentStatus as CP
 from ..domain.errors import ValidationFailed
 from ..domain.order_status import ADMINISTRATIVE, derive_payment_status, derive_refund_status
+from ..domain.payment_states import (
+    EVENT_FOR_OUTCOME,
+    merged_event_for,
+    next_channel_payment_status,
+    next_merged_status,
+)
 from ..domain.timeutil import SHANGHAI, shanghai_today, to_shanghai_iso
 from ..extensions import db
 from ..models import (
@@ -58,7 +83,7 @@ class Replay:
             User.email.in_([u[0] for u in demo_data.USERS])))}
         self.user_ids = {(role, code): users.get(email) for email, role, code, _ in demo_data.USERS}
         self.user_labels = {code: f"user:{email}" for email, role, code, _ in demo_data.USERS
-                            if role == "reseller_operator"}
+                            if role == Role.RESELLER_OPERATOR}
         self.wallet = {code: r.wallet_balance for code, r in self.resellers.items()}
         self.wallet_at: dict[str, datetime] = {}
         self.used = {code: r.credit_used for code, r in self.resellers.items()}
@@ -95,7 +120,7 @@ class Replay:
         for spec in demo_data.RESELLERS:
             if spec["opening_topup"] and spec["code"] in self.resellers:
                 t = self.now - timedelta(days=91)
-                events.append((t, 0, self._wallet, (spec["code"], spec["opening_topup"], "TOPUP", None,
+                events.append((t, 0, self._wallet, (spec["code"], spec["opening_topup"], WalletEntryType.TOPUP, None,
                                                     "开户首笔寄存资金（银行转账）", FINANCE, t)))
         for m in plan.merged:
             events.append((m.created, 2, self._submit, (m,)))
@@ -111,13 +136,14 @@ class Replay:
                 steps = ((target - self.wallet[code]) / Decimal("100000")).to_integral_value(ROUND_CEILING)
                 amount = steps * Decimal("100000.00")
                 t = max(self.now - timedelta(days=1), self.wallet_at[code] + timedelta(minutes=1))
-                self._wallet(code, amount, "TOPUP", None, "寄存资金充值（银行转账）", FINANCE, t)
+                self._wallet(code, amount, WalletEntryType.TOPUP, None, "寄存资金充值（银行转账）", FINANCE, t)
         return self._insert()
 
     def _insert(self) -> dict[str, int]:
         today = shanghai_today()
         for rec in self.records.values():
-            rec.status = "REPAID" if rec.outstanding_amount == 0 else "OVERDUE" if rec.due_date < today else "OPEN"
+            rec.status = (CreditRecordStatus.REPAID if rec.outstanding_amount == 0
+                          else CreditRecordStatus.OVERDUE if rec.due_date < today else CreditRecordStatus.OPEN)
         for code, r in self.resellers.items():
             r.wallet_balance, r.credit_used = self.wallet[code], self.used[code]
         counts: Counter[str] = Counter()
@@ -139,34 +165,35 @@ class Replay:
         row = PaymentOrder(
             payment_id=self._no("PAY", o.created), order_id=o.order_id, reseller_id=self.resellers[o.reseller].id,
             payment_type=o.payment_type, payment_amount=o.amount, paid_amount=ZERO, refunded_amount=ZERO,
-            reserved_amount=ZERO, refunding_amount=ZERO, currency="CNY", payment_status="UNPAID",
-            refund_status="NO_REFUND", last_attempt_failed=False, last_refund_failed=False,
+            reserved_amount=ZERO, refunding_amount=ZERO, currency="CNY", payment_status=PaymentStatus.UNPAID,
+            refund_status=RefundStatus.NO_REFUND, last_attempt_failed=False, last_refund_failed=False,
             payment_deadline=o.deadline, business_desc=o.desc, priority=o.priority, related_business_id=o.related_id,
-            related_business_type="CREDIT_RECORD" if o.related_id else None, business_expire_date=o.expire_date,
-            tags=o.tags, created_by_client_id=self.client_id, version=1, created_at=o.created, updated_at=o.created)
+            related_business_type=RelatedBusinessType.CREDIT_RECORD if o.related_id else None,
+            business_expire_date=o.expire_date, tags=o.tags, created_by_client_id=self.client_id, version=1,
+            created_at=o.created, updated_at=o.created)
         self.orders[o] = self._new(0, row)
-        self._log(row, "payment", None, "UNPAID", "created", UPSTREAM, o.created)
+        self._log(row, "payment", None, PaymentStatus.UNPAID, "created", UPSTREAM, o.created)
 
     def _submit(self, m: MergedPlan) -> None:
         reseller = self.resellers[m.reseller]
-        pending = m.pieces[0].outcome == "PENDING"
+        pending = m.pieces[0].outcome == CP.PENDING
         mp = self._new(0, MergedPayment(
             merged_payment_id=self._no("MP", m.created), reseller_id=reseller.id,
-            status="PENDING_APPROVAL" if pending else "PROCESSING", total_amount=m.total,
-            created_by_user_id=self.user_ids.get(("reseller_operator", m.reseller)),
-            approved_by_user_id=self.user_ids.get(("reseller_approver", m.reseller)) if m.approved else None,
+            status=MergedPaymentStatus.PENDING_APPROVAL if pending else MergedPaymentStatus.PROCESSING,
+            total_amount=m.total, created_by_user_id=self.user_ids.get((Role.RESELLER_OPERATOR, m.reseller)),
+            approved_by_user_id=self.user_ids.get((Role.RESELLER_APPROVER, m.reseller)) if m.approved else None,
             approved_at=m.submitted if m.approved else None, created_at=m.created, updated_at=m.submitted))
         self.mps[m] = mp
         actor = self.user_labels.get(m.reseller, SYSTEM_LABEL)
         for code, pieces in m.by_channel().items():
             ch = self.channels[code]
-            online = ch.kind == "ONLINE" and not pending
+            online = ch.kind == ChannelKind.ONLINE and not pending
             cp = self._new(1, ChannelPayment(
                 channel_payment_id=self._no("CP", m.created), channel_id=ch.id, channel_code=code,
                 channel_kind=ch.kind, amount=sum((p.amount for p in pieces), ZERO),
-                status="PENDING" if pending else "PROCESSING",
+                status=CP.PENDING if pending else CP.PROCESSING,
                 channel_transaction_id=self._gateway_no("GW", m.submitted) if online else None,
-                wire_reference=self._wire_reference() if ch.kind == "WIRE" else None,
+                wire_reference=self._wire_reference() if ch.kind == ChannelKind.WIRE else None,
                 expires_at=None if pending else m.submitted + timedelta(seconds=ch.expire_seconds),
                 confirm_due_at=m.submitted + timedelta(seconds=ch.confirm_timeout_seconds) if online else None,
                 created_at=m.created, updated_at=m.submitted), merged_payment_id=mp)
@@ -175,7 +202,8 @@ class Replay:
                 order = self.orders[p.order]
                 self.txns[p] = self._new(2, PaymentTransaction(
                     transaction_id=self._no("TXN", m.created), order_id=order.order_id, reseller_id=reseller.id,
-                    transaction_type="PAYMENT", status="PROCESSING", amount=p.amount, refunded_amount=ZERO,
+                    transaction_type=TransactionType.PAYMENT, status=TransactionStatus.PROCESSING, amount=p.amount,
+                    refunded_amount=ZERO,
                     refunding_amount=ZERO, channel_id=ch.id, channel_code=code, channel_kind=ch.kind,
                     channel_transaction_id=cp.channel_transaction_id, created_at=m.created),
                     payment_order_id=order, channel_payment_id=cp, merged_payment_id=mp)
@@ -184,52 +212,55 @@ class Replay:
 
     def _settle(self, m: MergedPlan, code: str) -> None:
         cp, pieces = self.cps[(m, code)], m.by_channel()[code]
-        t, success, kind = pieces[0].settled, pieces[0].outcome == "SUCCESS", cp.channel_kind
-        cp.status, cp.completed_at, cp.updated_at = ("SUCCESS" if success else "FAILED"), t, t
+        t, outcome, kind = pieces[0].settled, pieces[0].outcome, cp.channel_kind
+        success = outcome == CP.SUCCESS
+        cp.status = next_channel_payment_status(cp.status, EVENT_FOR_OUTCOME[outcome])
+        cp.completed_at, cp.updated_at = t, t
         excess = ZERO
         if not success:
             cp.failure_reason = self.rng.choice(demo_data.FAIL_REASONS)
-        elif kind == "CREDIT":
+        elif kind == ChannelKind.CREDIT:
             cp.channel_transaction_id = f"CL{cp.channel_payment_id}"
-        elif kind == "WIRE":
+        elif kind == ChannelKind.WIRE:
             cp.channel_transaction_id = cp.wire_reference
             if not self.excess_done and m.reseller == "R1001":
                 excess, self.excess_done = WIRE_EXCESS, True
             cp.received_amount = cp.amount + excess
-        actor = {"ONLINE": f"channel:{code}", "WIRE": FINANCE}.get(kind, self.user_labels.get(m.reseller, ""))
+        actor = {ChannelKind.ONLINE: f"channel:{code}", ChannelKind.WIRE: FINANCE}.get(
+            kind, self.user_labels.get(m.reseller, ""))
         reason = f"channel payment {cp.channel_payment_id} " + ("succeeded" if success else "failed")
         mp = self.mps[m]
-        if success and kind == "WALLET":  # one debit per channel payment, as the wallet adapter posts it
-            entry = self._wallet(m.reseller, -cp.amount, "PAYMENT", cp.channel_payment_id,
+        if success and kind == ChannelKind.WALLET:  # one debit per channel payment, as the wallet adapter posts it
+            entry = self._wallet(m.reseller, -cp.amount, WalletEntryType.PAYMENT, cp.channel_payment_id,
                                  WalletMemo.payment(f"{self.resellers[m.reseller].name} · {mp.merged_payment_id}"),
                                  actor, t)
             self.wallet_payments.append((entry, cp, [self.txns[p] for p in pieces]))
         for p in pieces:
             txn, order = self.txns[p], self.orders[p.order]
-            txn.status, txn.completed_at, txn.failure_reason = cp.status, t, cp.failure_reason
+            txn.status = TransactionStatus.SUCCESS if success else TransactionStatus.FAILED
+            txn.completed_at, txn.failure_reason = t, cp.failure_reason
             txn.channel_transaction_id = cp.channel_transaction_id
             order.reserved_amount -= p.amount
             order.last_attempt_failed = not success
             if success:
                 order.paid_amount += p.amount
-                if kind == "CREDIT":
+                if kind == ChannelKind.CREDIT:
                     self._use_credit(p, order, txn, cp.channel_payment_id, actor, t)
-                if order.payment_type == "CREDIT_REPAYMENT":
+                if order.payment_type == PaymentType.CREDIT_REPAYMENT:
                     self._repay(m.reseller, order, p.amount, txn, actor, t)
             self._derive(order, t, actor, reason)
         if excess:
-            self._wallet(m.reseller, excess, "EXCESS", cp.channel_payment_id,
+            self._wallet(m.reseller, excess, WalletEntryType.EXCESS, cp.channel_payment_id,
                          WalletMemo.excess_of_wire(cp.wire_reference), FINANCE, t)
-        states = {c.status for (mm, _), c in self.cps.items() if mm is m}
-        if states <= {"SUCCESS", "FAILED"}:
-            mp.status = {frozenset({"SUCCESS"}): "SUCCEEDED", frozenset({"FAILED"}): "FAILED"}.get(
-                frozenset(states), "PARTIALLY_SUCCEEDED")
+        event = merged_event_for(c.status for (mm, _), c in self.cps.items() if mm is m)
+        if event is not None:
+            mp.status = next_merged_status(mp.status, event)
             mp.completed_at = mp.updated_at = t
 
     def _extra(self, o: OrderPlan) -> None:
         order = self.orders[o]
-        if o.extra in ("STOP", "FREEZE"):
-            status = "STOPPED" if o.extra == "STOP" else "FROZEN"
+        if o.extra in (OrderAction.STOP, OrderAction.FREEZE):
+            status = PaymentStatus.STOPPED if o.extra == OrderAction.STOP else PaymentStatus.FROZEN
             self._set_status(order, status, o.extra_at, UPSTREAM, f"{o.extra.lower()}: {o.extra_reason}")
         else:
             self._refund(o, order)
@@ -242,32 +273,35 @@ class Replay:
                 "refundAmount": f"{amount:.2f}", "refundReason": o.extra_reason,
                 "approvalInfo": {"approver": self.rng.choice(demo_data.APPROVERS),
                                  "approvedAt": to_shanghai_iso(t - timedelta(hours=2))},
-                "refundType": "FULL" if full else "PARTIAL", "strategy": "LATEST", "transactionId": None}
+                "refundType": RefundType.FULL if full else RefundType.PARTIAL, "strategy": RefundStrategy.LATEST,
+                "transactionId": None}
         refund = self._new(1, Refund(
             refund_id=self._no("RF", t), refund_order_id=body["refundOrderId"], client_id=self.client_id,
             amount=amount, reason=o.extra_reason, approval_info=body["approvalInfo"], refund_type=body["refundType"],
-            strategy="LATEST", status="SUCCESS", request_hash=request_fingerprint(body), created_at=t),
+            strategy=RefundStrategy.LATEST, status=RefundOrderStatus.SUCCESS, request_hash=request_fingerprint(body),
+            created_at=t),
             payment_order_id=order)
-        paid = sorted((x for p, x in self.txns.items() if p.order is o and x.status == "SUCCESS"),
+        paid = sorted((x for p, x in self.txns.items() if p.order is o and x.status == TransactionStatus.SUCCESS),
                       key=lambda x: x.completed_at, reverse=True)
         left, done = amount, t
         for orig in paid:
             take = min(left, orig.refundable_amount)
             if take <= 0:
                 continue
-            online = orig.channel_kind == "ONLINE"
+            online = orig.channel_kind == ChannelKind.ONLINE
             finished = t + (timedelta(minutes=10) if online else timedelta(seconds=2))
             rtx = self._new(3, PaymentTransaction(
                 transaction_id=self._no("TXN", t), order_id=order.order_id, reseller_id=order.reseller_id,
-                transaction_type="REFUND", status="SUCCESS", amount=-take, refunded_amount=ZERO,
+                transaction_type=TransactionType.REFUND, status=TransactionStatus.SUCCESS, amount=-take,
+                refunded_amount=ZERO,
                 refunding_amount=ZERO, channel_id=orig.channel_id, channel_code=orig.channel_code,
                 channel_kind=orig.channel_kind, business_order_id=refund.refund_order_id, remark=o.extra_reason,
                 channel_transaction_id=self._gateway_no("GR", t) if online else None,
                 created_at=t, completed_at=finished), payment_order_id=order, original_transaction_id=orig,
                 refund_id=refund)
             orig.refunded_amount += take
-            if orig.channel_kind == "WALLET":
-                self._wallet(o.reseller, take, "REFUND", rtx.transaction_id,
+            if orig.channel_kind == ChannelKind.WALLET:
+                self._wallet(o.reseller, take, WalletEntryType.REFUND, rtx.transaction_id,
                              WalletMemo.refund(refund.refund_order_id), UPSTREAM, finished)
             left, done = left - take, max(done, finished)
         if left:
@@ -289,7 +323,7 @@ class Replay:
             short = -(self.wallet[code] + amount)
             topup = (short // Decimal("500000") + 2) * Decimal("500000.00")
             before = max(t - timedelta(minutes=30), self.wallet_at.get(code, t) + timedelta(seconds=1))
-            self._wallet(code, topup, "TOPUP", None, "寄存资金充值（银行转账）", FINANCE, min(before, t))
+            self._wallet(code, topup, WalletEntryType.TOPUP, None, "寄存资金充值（银行转账）", FINANCE, min(before, t))
         self.wallet[code] += amount
         self.wallet_at[code] = t
         return self._new(0, WalletEntry(reseller_id=reseller.id, entry_type=entry_type, amount=amount,
@@ -304,17 +338,17 @@ class Replay:
             raise ValidationFailed(f"reseller {reseller.code} has too little credit for the demo data set")
         rec = self._new(3, CreditRecord(
             credit_record_id=self.record_ids[p.order], reseller_id=reseller.id, order_id=order.order_id,
-            amount=p.amount, outstanding_amount=p.amount, status="OPEN", created_at=t, updated_at=t,
+            amount=p.amount, outstanding_amount=p.amount, status=CreditRecordStatus.OPEN, created_at=t, updated_at=t,
             due_date=t.astimezone(SHANGHAI).date() + timedelta(days=reseller.credit_term_days)),
             payment_order_id=order, transaction_id=txn)
         self.records[rec.credit_record_id] = rec
-        self._credit_entry(reseller, rec, "USE", p.amount, reference, actor, t)
+        self._credit_entry(reseller, rec, CreditEntryType.USE, p.amount, reference, actor, t)
 
     def _repay(self, code: str, order: PaymentOrder, amount: Decimal, txn, actor: str, t: datetime) -> None:
         rec = self.records[order.related_business_id]
         rec.outstanding_amount -= amount
         rec.updated_at = t
-        self._credit_entry(self.resellers[code], rec, "REPAY", -amount, txn.transaction_id, actor, t)
+        self._credit_entry(self.resellers[code], rec, CreditEntryType.REPAY, -amount, txn.transaction_id, actor, t)
 
     def _credit_entry(self, reseller: Reseller, rec: CreditRecord, entry_type: str, amount: Decimal,
                       reference: str, actor: str, t: datetime) -> None:

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ..domain.enums import ChannelKind, CreditLineStatus
 from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import ApiClient, Channel, Merchant, PaymentOrder, Reseller, User
@@ -104,7 +105,8 @@ def _seed_master_data(report: SeedReport) -> None:
 
 def _reseller(spec: dict) -> Reseller:
     r = Reseller(code=spec["code"], name=spec["name"], status=spec["status"], credit_limit=spec["credit_limit"],
-                 credit_used=ZERO, credit_term_days=spec["credit_term_days"], credit_status="ACTIVE",
+                 credit_used=ZERO, credit_term_days=spec["credit_term_days"],
+                 credit_status=CreditLineStatus.ACTIVE,
                  approval_threshold=spec["approval_threshold"], wallet_balance=ZERO, version=1)
     if spec["account"]:  # the registered account for wire refunds, encrypted at rest
         r.refund_account_no_enc = crypto.encrypt(spec["account"][0])
@@ -143,7 +145,7 @@ def _seed_channels(resellers: dict[str, Reseller]) -> tuple[int, list[str]]:
             audit.record(SEED_ACTOR, "channel.create", "channel", ch.code, None,
                          {"kind": ch.kind, "name": ch.name, "availableToAll": ch.available_to_all})
             continue
-        if ch.kind == "ONLINE" and ch.config.get("base_url") != spec["config"]["base_url"]:
+        if ch.kind == ChannelKind.ONLINE and ch.config.get("base_url") != spec["config"]["base_url"]:
             # The sandbox listens elsewhere now (another SANDBOX_PORT): follow it.
             ch.config = {**ch.config, "base_url": spec["config"]["base_url"]}
             updated.append(ch.code)

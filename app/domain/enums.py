@@ -162,14 +162,59 @@ class CreditEntryType(StrEnum):
     RELEASE = "RELEASE"
     REPAY = "REPAY"
     REFUND = "REFUND"
+    REPAY_REVERSED = "REPAY_REVERSED"  # a refunded repayment brings the debt it paid back
+
+
+class CreditLineStatus(StrEnum):
+    """The status of a reseller's credit line (creditStatus, docs/API.md §5). A suspended reseller's credit
+    line reads SUSPENDED whatever its own status."""
+
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
 
 
 class OutboxStatus(StrEnum):
-    PENDING = "PENDING"
-    DISPATCHED = "DISPATCHED"
+    PENDING = "PENDING"  # waiting for the webhook fan-out
+    DISPATCHED = "DISPATCHED"  # fanned out into webhook deliveries
+    # A payout's notifyUrl row (services/payouts/notify.py) never is PENDING: NOTIFY, then SENT or DEAD.
+    NOTIFY = "NOTIFY"
+    SENT = "SENT"
+    DEAD = "DEAD"
 
 
 class DeliveryStatus(StrEnum):
     PENDING = "PENDING"
     DELIVERED = "DELIVERED"
     DEAD = "DEAD"
+
+
+class GatewayPaymentStatus(StrEnum):
+    """A payment as the ONLINE gateway reports it (query or callback, sandbox/PROTOCOL.md); NOT_FOUND is
+    the adapter's word for the gateway's 404. Settlement maps the final ones to a ChannelPaymentStatus."""
+
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    NOT_FOUND = "NOT_FOUND"
+
+
+class GatewayRefundStatus(StrEnum):
+    """A refund as the ONLINE gateway reports it; NOT_FOUND: the gateway never received the request."""
+
+    PROCESSING = "PROCESSING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    NOT_FOUND = "NOT_FOUND"
+
+
+class PayoutAnswer(StrEnum):
+    """The payout gateway's answer as ``services/payouts/bank.py`` reads it: SUCCESS / FAILED / PROCESSING
+    as the bank says, NOT_FOUND for an unknown payout, UNKNOWN when nothing readable came back."""
+
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    PROCESSING = "PROCESSING"
+    NOT_FOUND = "NOT_FOUND"
+    UNKNOWN = "UNKNOWN"

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from .enums import ChannelPaymentStatus as CP
+from .enums import GatewayPaymentStatus as GW
 from .enums import MergedPaymentStatus as MP
 from .errors import StateConflict
 
@@ -48,6 +49,10 @@ EVENT_FOR_OUTCOME: dict[CP, ChannelPaymentEvent] = {
 }
 
 CHANNEL_PAYMENT_FINAL = frozenset({CP.SUCCESS, CP.FAILED, CP.EXPIRED, CP.CANCELLED})
+
+# The gateway's final answers about an ONLINE payment, as the outcome they settle (its other answers
+# settle nothing: PENDING and PROCESSING wait, NOT_FOUND raises an alert).
+OUTCOME_FOR_GATEWAY_STATUS: dict[GW, CP] = {GW.SUCCESS: CP.SUCCESS, GW.FAILED: CP.FAILED, GW.EXPIRED: CP.EXPIRED}
 
 
 class MergedPaymentEvent(StrEnum):

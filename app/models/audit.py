@@ -3,8 +3,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..domain.enums import DeliveryStatus, OutboxStatus
 from ..extensions import db
-from .types import UTCDateTime, now_utc
+from .types import UTCDateTime, now_utc, sql_values
 
 
 class AuditEntry(db.Model):
@@ -49,7 +50,7 @@ class OutboxEvent(db.Model):
     aggregate_type: Mapped[str] = mapped_column(sa.String(32))
     aggregate_id: Mapped[str] = mapped_column(sa.String(64))
     payload: Mapped[dict] = mapped_column(sa.JSON)
-    status: Mapped[str] = mapped_column(sa.String(12), default="PENDING")
+    status: Mapped[str] = mapped_column(sa.String(12), default=OutboxStatus.PENDING)
     created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
     dispatched_at = mapped_column(UTCDateTime)
 
@@ -60,14 +61,14 @@ class WebhookDelivery(db.Model):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         sa.UniqueConstraint("event_id", "endpoint_id", name="uq_webhook_deliveries_event_endpoint"),
-        sa.CheckConstraint("status IN ('PENDING','DELIVERED','DEAD')", name="status"),
+        sa.CheckConstraint(f"status IN {sql_values(DeliveryStatus)}", name="status"),
         sa.Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_events.id"))
     endpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_endpoints.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(12), default="PENDING")
+    status: Mapped[str] = mapped_column(sa.String(12), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at = mapped_column(UTCDateTime)
     last_status_code: Mapped[int | None] = mapped_column()

@@ -5,8 +5,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain.enums import ChannelKind
 from ..extensions import db
-from .types import Money, UTCDateTime, now_utc
+from .types import Money, UTCDateTime, now_utc, sql_values
 
 channel_resellers = sa.Table(
     "channel_resellers",
@@ -22,7 +23,7 @@ class Channel(db.Model):
 
     __tablename__ = "channels"
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('ONLINE','WALLET','WIRE','CREDIT')", name="kind"),
+        sa.CheckConstraint(f"kind IN {sql_values(ChannelKind)}", name="kind"),
         sa.CheckConstraint("min_amount >= 0", name="min_nonneg"),
         sa.CheckConstraint("max_amount IS NULL OR max_amount >= min_amount", name="max_ge_min"),
     )

@@ -5,8 +5,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..domain.enums import DisbursementStatus, PayoutSource
 from ..extensions import db
-from .types import Money, UTCDateTime, now_utc
+from .types import Money, UTCDateTime, now_utc, sql_values
 
 
 class Merchant(db.Model):
@@ -33,7 +34,7 @@ class Disbursement(db.Model):
     __tablename__ = "disbursements"
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),
-        sa.CheckConstraint("status IN ('INIT','PROCESSING','SUCCESS','FAILED','MANUAL')", name="status"),
+        sa.CheckConstraint(f"status IN {sql_values(DisbursementStatus)}", name="status"),
         sa.Index("ix_disbursements_merchant_created", "merchant_id", "created_at"),
         sa.Index("ix_disbursements_status_poll", "status", "next_poll_at"),
     )
@@ -52,10 +53,10 @@ class Disbursement(db.Model):
     purpose: Mapped[str] = mapped_column(sa.String(200), default="")
     client_ip: Mapped[str | None] = mapped_column(sa.String(64))
     notify_url: Mapped[str | None] = mapped_column(sa.String(500))
-    status: Mapped[str] = mapped_column(sa.String(12), default="INIT")
+    status: Mapped[str] = mapped_column(sa.String(12), default=DisbursementStatus.INIT)
     bank_serial_no: Mapped[str | None] = mapped_column(sa.String(64))
     fail_reason: Mapped[str | None] = mapped_column(sa.String(500))
-    source: Mapped[str] = mapped_column(sa.String(16), default="API")  # API | REFUND | BATCH
+    source: Mapped[str] = mapped_column(sa.String(16), default=PayoutSource.API)
     refund_transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transactions.id"))
     poll_attempts: Mapped[int] = mapped_column(default=0)
     next_poll_at = mapped_column(UTCDateTime)

@@ -7,8 +7,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..domain.enums import CreditRecordStatus
 from ..extensions import db
-from .types import Money, UTCDateTime, now_utc
+from .types import Money, UTCDateTime, now_utc, sql_values
 
 
 class WalletEntry(db.Model):
@@ -42,7 +43,7 @@ class CreditRecord(db.Model):
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("outstanding_amount >= 0 AND outstanding_amount <= amount", name="outstanding_range"),
-        sa.CheckConstraint("status IN ('OPEN','REPAID','OVERDUE')", name="status"),
+        sa.CheckConstraint(f"status IN {sql_values(CreditRecordStatus)}", name="status"),
         sa.Index("ix_credit_records_reseller_due", "reseller_id", "due_date"),
     )
 
@@ -55,7 +56,7 @@ class CreditRecord(db.Model):
     amount: Mapped[Decimal] = mapped_column(Money)
     outstanding_amount: Mapped[Decimal] = mapped_column(Money)
     due_date = mapped_column(sa.Date, nullable=False)
-    status: Mapped[str] = mapped_column(sa.String(12), default="OPEN")
+    status: Mapped[str] = mapped_column(sa.String(12), default=CreditRecordStatus.OPEN)
     created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
 

@@ -5,13 +5,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain.enums import ChannelPaymentStatus, MergedPaymentStatus
 from ..extensions import db
-from .types import Money, UTCDateTime, now_utc
-
-MERGED_STATUSES = (
-    "('PENDING_APPROVAL','PROCESSING','SUCCEEDED','PARTIALLY_SUCCEEDED','FAILED','EXPIRED','CANCELLED','REJECTED')"
-)
-CHANNEL_PAYMENT_STATUSES = "('PENDING','PROCESSING','SUCCESS','FAILED','EXPIRED','CANCELLED')"
+from .types import Money, UTCDateTime, now_utc, sql_values
 
 
 class MergedPayment(db.Model):
@@ -21,7 +17,7 @@ class MergedPayment(db.Model):
     __tablename__ = "merged_payments"
     __table_args__ = (
         sa.CheckConstraint("total_amount > 0", name="total_positive"),
-        sa.CheckConstraint(f"status IN {MERGED_STATUSES}", name="status"),
+        sa.CheckConstraint(f"status IN {sql_values(MergedPaymentStatus)}", name="status"),
         sa.Index("ix_merged_payments_reseller_created", "reseller_id", "created_at"),
         sa.Index("ix_merged_payments_status", "status"),
     )
@@ -50,7 +46,7 @@ class ChannelPayment(db.Model):
     __tablename__ = "channel_payments"
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),
-        sa.CheckConstraint(f"status IN {CHANNEL_PAYMENT_STATUSES}", name="status"),
+        sa.CheckConstraint(f"status IN {sql_values(ChannelPaymentStatus)}", name="status"),
         sa.CheckConstraint("received_amount IS NULL OR received_amount >= 0", name="received_nonneg"),
         sa.UniqueConstraint("channel_id", "channel_transaction_id", name="uq_channel_payments_channel_txn"),
         sa.Index("ix_channel_payments_status_due", "status", "confirm_due_at"),

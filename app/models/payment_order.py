@@ -5,12 +5,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain.enums import PaymentStatus, PaymentType, RefundStatus
 from ..extensions import db
-from .types import Money, UTCDateTime, now_utc
-
-PAYMENT_STATUSES = "('UNPAID','PAYING','PARTIAL_PAID','PAID','FAILED','STOPPED','FROZEN')"
-REFUND_STATUSES = "('NO_REFUND','REFUNDING','PARTIAL_REFUNDED','FULL_REFUNDED','REFUND_FAILED')"
-PAYMENT_TYPES = "('ADVANCE_PAYMENT','FINAL_PAYMENT','OTHER_FEE','CREDIT_REPAYMENT')"
+from .types import Money, UTCDateTime, now_utc, sql_values
 
 
 class OrderAmounts:
@@ -53,9 +50,9 @@ class PaymentOrder(OrderAmounts, db.Model):
         sa.CheckConstraint("reserved_amount + paid_amount <= payment_amount", name="reserved_plus_paid_le_amount"),
         sa.CheckConstraint("refunding_amount >= 0", name="refunding_nonneg"),
         sa.CheckConstraint("refunding_amount + refunded_amount <= paid_amount", name="refunding_le_refundable"),
-        sa.CheckConstraint(f"payment_status IN {PAYMENT_STATUSES}", name="payment_status"),
-        sa.CheckConstraint(f"refund_status IN {REFUND_STATUSES}", name="refund_status"),
-        sa.CheckConstraint(f"payment_type IN {PAYMENT_TYPES}", name="payment_type"),
+        sa.CheckConstraint(f"payment_status IN {sql_values(PaymentStatus)}", name="payment_status"),
+        sa.CheckConstraint(f"refund_status IN {sql_values(RefundStatus)}", name="refund_status"),
+        sa.CheckConstraint(f"payment_type IN {sql_values(PaymentType)}", name="payment_type"),
         sa.CheckConstraint("currency = 'CNY'", name="currency"),
         # The natural key (orderId, paymentType, relatedBusinessId) is unique among live orders.
         sa.Index(
@@ -90,8 +87,8 @@ class PaymentOrder(OrderAmounts, db.Model):
     reserved_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     refunding_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
-    payment_status: Mapped[str] = mapped_column(sa.String(16), default="UNPAID")
-    refund_status: Mapped[str] = mapped_column(sa.String(20), default="NO_REFUND")
+    payment_status: Mapped[str] = mapped_column(sa.String(16), default=PaymentStatus.UNPAID)
+    refund_status: Mapped[str] = mapped_column(sa.String(20), default=RefundStatus.NO_REFUND)
     last_attempt_failed: Mapped[bool] = mapped_column(default=False)
     last_refund_failed: Mapped[bool] = mapped_column(default=False)
     payment_deadline = mapped_column(UTCDateTime, nullable=True)

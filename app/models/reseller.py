@@ -5,8 +5,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..domain.enums import CreditLineStatus, ResellerStatus
 from ..extensions import db
-from .types import Money, UTCDateTime, now_utc
+from .types import Money, UTCDateTime, now_utc, sql_values
 
 
 class Reseller(db.Model):
@@ -15,7 +16,7 @@ class Reseller(db.Model):
 
     __tablename__ = "resellers"
     __table_args__ = (
-        sa.CheckConstraint("status IN ('ACTIVE','SUSPENDED')", name="status"),
+        sa.CheckConstraint(f"status IN {sql_values(ResellerStatus)}", name="status"),
         sa.CheckConstraint("credit_limit >= 0", name="credit_limit_nonneg"),
         sa.CheckConstraint("credit_used >= 0", name="credit_used_nonneg"),
         sa.CheckConstraint("wallet_balance >= 0", name="wallet_nonneg"),
@@ -26,11 +27,11 @@ class Reseller(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    status: Mapped[str] = mapped_column(sa.String(16), default="ACTIVE")
+    status: Mapped[str] = mapped_column(sa.String(16), default=ResellerStatus.ACTIVE)
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     credit_used: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     credit_term_days: Mapped[int] = mapped_column(default=30)
-    credit_status: Mapped[str] = mapped_column(sa.String(16), default="ACTIVE")
+    credit_status: Mapped[str] = mapped_column(sa.String(16), default=CreditLineStatus.ACTIVE)
     approval_threshold: Mapped[Decimal] = mapped_column(Money, default=Decimal("1000000.00"))
     wallet_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     refund_account_no_enc: Mapped[str | None] = mapped_column(sa.Text)

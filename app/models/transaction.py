@@ -5,8 +5,16 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..domain.enums import (
+    RefundOrderStatus,
+    RefundStrategy,
+    RefundType,
+    TransactionStatus,
+    TransactionType,
+    VoucherStatus,
+)
 from ..extensions import db
-from .types import Money, UTCDateTime, now_utc
+from .types import Money, UTCDateTime, now_utc, sql_values
 
 
 class PaymentTransaction(db.Model):
@@ -14,8 +22,8 @@ class PaymentTransaction(db.Model):
 
     __tablename__ = "transactions"
     __table_args__ = (
-        sa.CheckConstraint("transaction_type IN ('PAYMENT','REFUND')", name="type"),
-        sa.CheckConstraint("status IN ('PROCESSING','SUCCESS','FAILED')", name="status"),
+        sa.CheckConstraint(f"transaction_type IN {sql_values(TransactionType)}", name="type"),
+        sa.CheckConstraint(f"status IN {sql_values(TransactionStatus)}", name="status"),
         sa.CheckConstraint(
             "(transaction_type = 'PAYMENT' AND amount > 0) OR (transaction_type = 'REFUND' AND amount < 0)",
             name="amount_sign",
@@ -70,9 +78,9 @@ class Refund(db.Model):
     __tablename__ = "refunds"
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),
-        sa.CheckConstraint("status IN ('PROCESSING','SUCCESS','PARTIALLY_FAILED','FAILED')", name="status"),
-        sa.CheckConstraint("refund_type IN ('FULL','PARTIAL')", name="type"),
-        sa.CheckConstraint("strategy IN ('LATEST','SPECIFIED','PROPORTIONAL')", name="strategy"),
+        sa.CheckConstraint(f"status IN {sql_values(RefundOrderStatus)}", name="status"),
+        sa.CheckConstraint(f"refund_type IN {sql_values(RefundType)}", name="type"),
+        sa.CheckConstraint(f"strategy IN {sql_values(RefundStrategy)}", name="strategy"),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
@@ -96,7 +104,7 @@ class Voucher(db.Model):
 
     __tablename__ = "vouchers"
     __table_args__ = (
-        sa.CheckConstraint("status IN ('PENDING','CONFIRMED','REJECTED')", name="status"),
+        sa.CheckConstraint(f"status IN {sql_values(VoucherStatus)}", name="status"),
         sa.CheckConstraint("size_bytes > 0", name="size_positive"),
     )
 
@@ -107,7 +115,7 @@ class Voucher(db.Model):
     content_type: Mapped[str] = mapped_column(sa.String(64))
     size_bytes: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(sa.String(64))
-    status: Mapped[str] = mapped_column(sa.String(12), default="PENDING", index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default=VoucherStatus.PENDING, index=True)
     uploaded_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     received_amount: Mapped[Decimal | None] = mapped_column(Money)
     reject_reason: Mapped[str | None] = mapped_column(sa.String(500))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -37,3 +39,14 @@ class UTCDateTime(TypeDecorator):
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def sql_values(members: type[StrEnum] | Iterable[StrEnum]) -> str:
+    """An enum's values as the list of a CHECK constraint, in declaration order: ``('A','B')``.
+
+    The text must stay exactly what the migrations wrote, so that a model change never shows up as
+    a schema difference; values are the enums' own constant words (no quoting needed)."""
+    values = [m.value for m in members]
+    if any("'" in v for v in values):
+        raise ValueError(f"a quote in a CHECK value: {values}")
+    return "(" + ",".join(f"'{v}'" for v in values) + ")"

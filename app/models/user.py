@@ -4,8 +4,9 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain.enums import Role
 from ..extensions import db
-from .types import UTCDateTime, now_utc
+from .types import UTCDateTime, now_utc, sql_values
 
 
 class User(UserMixin, db.Model):
@@ -13,11 +14,9 @@ class User(UserMixin, db.Model):
 
     __tablename__ = "users"
     __table_args__ = (
+        sa.CheckConstraint(f"role IN {sql_values(Role)}", name="role"),
         sa.CheckConstraint(
-            "role IN ('reseller_operator','reseller_approver','finance','admin')", name="role"
-        ),
-        sa.CheckConstraint(
-            "(role IN ('reseller_operator','reseller_approver')) = (reseller_id IS NOT NULL)",
+            f"(role IN {sql_values((Role.RESELLER_OPERATOR, Role.RESELLER_APPROVER))}) = (reseller_id IS NOT NULL)",
             name="reseller_role_has_reseller",
         ),
     )

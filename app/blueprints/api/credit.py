@@ -28,7 +28,7 @@ _REQUEST_FIELDS = {"paymentAmount": "repaymentAmount", "paymentDeadline": "repay
 
 
 @bp.post("/integration/credit/repayment")
-@operation("post", "/integration/credit/repayment", "Create a credit repayment order", scopes=("credit",),
+@operation("post", "/integration/credit/repayment", "Create a credit repayment order", scopes=(Scope.CREDIT,),
            body=CreateRepayment, response=PaymentOrderOut, status=201, extra_statuses=(200,), tag="credit")
 @require_scopes(Scope.CREDIT)
 def create_repayment():
@@ -52,7 +52,7 @@ def create_repayment():
 
 
 @bp.get("/integration/credit/<reseller_id>/limit")
-@operation("get", "/integration/credit/{resellerId}/limit", "A reseller's credit limit", scopes=("credit",),
+@operation("get", "/integration/credit/{resellerId}/limit", "A reseller's credit limit", scopes=(Scope.CREDIT,),
            response=CreditLimitOut, tag="credit")
 @require_scopes(Scope.CREDIT)
 def credit_limit(reseller_id: str):
@@ -60,7 +60,7 @@ def credit_limit(reseller_id: str):
 
 
 @bp.get("/integration/credit/records")
-@operation("get", "/integration/credit/records", "Credit records", scopes=("credit",), query=CreditRecordsQuery,
+@operation("get", "/integration/credit/records", "Credit records", scopes=(Scope.CREDIT,), query=CreditRecordsQuery,
            response=PageOut[CreditRecordOut], tag="credit")
 @require_scopes(Scope.CREDIT)
 def credit_records():
@@ -71,7 +71,7 @@ def credit_records():
 
 @bp.get("/integration/credit/repayment")
 @operation("get", "/integration/credit/repayment", "Repayment orders of a credit record or order",
-           scopes=("credit",), query=RepaymentsQuery, response=PageOut[PaymentOrderOut], tag="credit")
+           scopes=(Scope.CREDIT,), query=RepaymentsQuery, response=PageOut[PaymentOrderOut], tag="credit")
 @require_scopes(Scope.CREDIT)
 def repayment_orders():
     q = query_args(RepaymentsQuery)

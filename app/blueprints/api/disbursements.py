@@ -16,7 +16,7 @@ from .openapi import operation
 
 @bp.post("/disburse")
 @operation("post", "/disburse", "Create a disbursement (payout to a bank account; idempotent by requestId)",
-           scopes=("disburse",), body=CreateDisbursement, response=DisbursementCreatedOut, status=201,
+           scopes=(Scope.DISBURSE,), body=CreateDisbursement, response=DisbursementCreatedOut, status=201,
            extra_statuses=(200,), tag="disbursements")
 @require_scopes(Scope.DISBURSE)
 def create_disbursement():
@@ -31,7 +31,7 @@ def create_disbursement():
 
 
 @bp.get("/disburse/<order_no>/status")
-@operation("get", "/disburse/{orderNo}/status", "A disbursement's status", scopes=("disburse",),
+@operation("get", "/disburse/{orderNo}/status", "A disbursement's status", scopes=(Scope.DISBURSE,),
            response=DisbursementStatusOut, tag="disbursements")
 @require_scopes(Scope.DISBURSE)
 def disbursement_status(order_no: str):

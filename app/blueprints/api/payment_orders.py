@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from ...domain.enums import PaymentStatus, PaymentType, Scope
+from ...domain.enums import PaymentStatus, PaymentType, Scope, TransactionType
 from ...metrics import ORDERS_CREATED
 from ...services.orders import queries as order_queries
 from ...services.orders.creation import NewPaymentOrder, create_payment_order
@@ -50,7 +50,7 @@ def respond_created(outcome) -> tuple:
 
 
 @bp.post("/integration/payment/create")
-@operation("post", "/integration/payment/create", "Create a payment order", scopes=("payments",),
+@operation("post", "/integration/payment/create", "Create a payment order", scopes=(Scope.PAYMENTS,),
            body=CreatePaymentOrder, response=PaymentOrderOut, status=201, extra_statuses=(200,))
 @require_scopes(Scope.PAYMENTS, Scope.CREDIT)
 def create_order():
@@ -80,8 +80,8 @@ def order_status(payment_id: str):
     order, code = get_order_with_reseller(payment_id)
     data = order_dict(order, code)
     txns = order_queries.transactions_of(order)
-    data["paymentTransactions"] = [t for t in txns if t["transactionType"] == "PAYMENT"]
-    data["refundTransactions"] = [t for t in txns if t["transactionType"] == "REFUND"]
+    data["paymentTransactions"] = [t for t in txns if t["transactionType"] == TransactionType.PAYMENT]
+    data["refundTransactions"] = [t for t in txns if t["transactionType"] == TransactionType.REFUND]
     return ok(data)
 
 
@@ -126,7 +126,7 @@ def list_orders():
 
 @bp.patch("/integration/payment/<payment_id>")
 @operation("patch", "/integration/payment/{paymentId}", "Update a payment order or STOP / FREEZE / UNFREEZE it",
-           scopes=("payments",), body=UpdatePaymentOrder, response=PaymentOrderOut)
+           scopes=(Scope.PAYMENTS,), body=UpdatePaymentOrder, response=PaymentOrderOut)
 @require_scopes(Scope.PAYMENTS)
 def update_order(payment_id: str):
     raw = json_body()

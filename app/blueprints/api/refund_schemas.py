@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, model_validator
 
+from ...domain.enums import RefundOrderStatus, RefundStrategy, RefundType
 from .fields import Ident, MoneyIn, MoneyOut, Text, TimeOut
 from .schemas import Request, Response, TransactionOut, _field_error
 
@@ -16,15 +15,15 @@ class CreateRefund(Request):
     refundAmount: MoneyIn
     refundReason: Text(500) | None = None
     approvalInfo: dict[str, Text(200) | int | bool] | None = Field(default=None, max_length=20)
-    refundType: Literal["FULL", "PARTIAL"] = "PARTIAL"
-    strategy: Literal["LATEST", "SPECIFIED", "PROPORTIONAL"] = "LATEST"
+    refundType: RefundType = RefundType.PARTIAL
+    strategy: RefundStrategy = RefundStrategy.LATEST
     transactionId: Ident | None = None
 
     @model_validator(mode="after")
     def _transaction_for_specified(self):
-        if self.strategy == "SPECIFIED" and not self.transactionId:
+        if self.strategy == RefundStrategy.SPECIFIED and not self.transactionId:
             raise _field_error("transactionId", "is required for the SPECIFIED strategy")
-        if self.strategy != "SPECIFIED" and self.transactionId:
+        if self.strategy != RefundStrategy.SPECIFIED and self.transactionId:
             raise _field_error("transactionId", "is only allowed with the SPECIFIED strategy")
         return self
 
@@ -34,9 +33,9 @@ class RefundOut(Response):
     refundOrderId: str
     paymentId: str
     refundAmount: MoneyOut
-    refundType: Literal["FULL", "PARTIAL"]
-    strategy: Literal["LATEST", "SPECIFIED", "PROPORTIONAL"]
-    status: Literal["PROCESSING", "SUCCESS", "PARTIALLY_FAILED", "FAILED"]
+    refundType: RefundType
+    strategy: RefundStrategy
+    status: RefundOrderStatus
     parts: list[TransactionOut]
     createdAt: TimeOut
     completedAt: TimeOut

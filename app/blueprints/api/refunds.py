@@ -15,7 +15,7 @@ from .refund_schemas import CreateRefund, RefundOut
 
 @bp.post("/integration/payment/refund")
 @operation("post", "/integration/payment/refund", "Execute an approved refund instruction (keyed by refundOrderId)",
-           scopes=("refunds",), body=CreateRefund, response=RefundOut, status=202, extra_statuses=(201,),
+           scopes=(Scope.REFUNDS,), body=CreateRefund, response=RefundOut, status=202, extra_statuses=(201,),
            tag="refunds")
 @require_scopes(Scope.REFUNDS)
 def create():
@@ -32,7 +32,7 @@ def create():
 
 
 @bp.get("/integration/payment/refund/<refund_order_id>")
-@operation("get", "/integration/payment/refund/{refundOrderId}", "A refund with its parts", scopes=("refunds",),
+@operation("get", "/integration/payment/refund/{refundOrderId}", "A refund with its parts", scopes=(Scope.REFUNDS,),
            response=RefundOut, tag="refunds")
 @require_scopes(Scope.REFUNDS)
 def show(refund_order_id: str):

@@ -13,7 +13,7 @@ from .schemas import ResellerOut, UpsertReseller
 
 @bp.put("/integration/resellers/<reseller_id>")
 @operation("put", "/integration/resellers/{resellerId}", "Create or update a reseller",
-           scopes=("resellers", "credit"), body=UpsertReseller, response=ResellerOut, extra_statuses=(201,),
+           scopes=(Scope.RESELLERS, Scope.CREDIT), body=UpsertReseller, response=ResellerOut, extra_statuses=(201,),
            tag="resellers")
 @require_scopes(Scope.RESELLERS, Scope.CREDIT)
 def upsert_reseller(reseller_id: str):
@@ -42,7 +42,7 @@ def upsert_reseller(reseller_id: str):
 
 @bp.get("/integration/resellers/<reseller_id>")
 @operation("get", "/integration/resellers/{resellerId}", "A reseller with its wallet balance",
-           scopes=("resellers", "credit"), response=ResellerOut, tag="resellers")
+           scopes=(Scope.RESELLERS, Scope.CREDIT), response=ResellerOut, tag="resellers")
 @require_scopes(Scope.RESELLERS, Scope.CREDIT, Scope.PAYMENTS, Scope.FINANCE)
 def get_reseller(reseller_id: str):
     return ok(resellers.reseller_dict(resellers.get_reseller(reseller_id)))

@@ -8,7 +8,17 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
-from ...domain.enums import OrderAction, PaymentStatus, PaymentType, RefundStatus
+from ...domain.enums import (
+    CreditLineStatus,
+    CreditRecordStatus,
+    OrderAction,
+    PaymentStatus,
+    PaymentType,
+    RefundStatus,
+    ResellerStatus,
+    TransactionStatus,
+    TransactionType,
+)
 from .fields import DateIn, DateTimeIn, Ident, MoneyIn, MoneyInNonNeg, MoneyOut, Tags, Text, TimeOut
 
 
@@ -121,8 +131,8 @@ class TransactionOut(Response):
     transactionId: str
     paymentId: str
     orderId: str
-    transactionType: Literal["PAYMENT", "REFUND"]
-    transactionStatus: Literal["PROCESSING", "SUCCESS", "FAILED"]
+    transactionType: TransactionType
+    transactionStatus: TransactionStatus
     transactionAmount: MoneyOut
     refundableAmount: MoneyOut
     paymentChannel: str | None
@@ -158,7 +168,7 @@ class CreditLimitOut(Response):
     totalCreditLimit: MoneyOut
     availableCreditLimit: MoneyOut
     usedCreditLimit: MoneyOut
-    creditStatus: Literal["ACTIVE", "SUSPENDED"]
+    creditStatus: CreditLineStatus
     creditTermDays: int
 
 
@@ -169,7 +179,7 @@ class CreditRecordOut(Response):
     amount: MoneyOut
     outstandingAmount: MoneyOut
     dueDate: str
-    status: Literal["OPEN", "REPAID", "OVERDUE"]
+    status: CreditRecordStatus
 
 
 class CreditRecordsQuery(Request):
@@ -196,10 +206,10 @@ class BankAccountIn(Request):
 
 class UpsertReseller(Request):
     name: Text(200, 1) | None = None
-    status: Literal["ACTIVE", "SUSPENDED"] | None = None
+    status: ResellerStatus | None = None
     creditLimit: MoneyInNonNeg | None = None
     creditTermDays: StrictInt | None = Field(default=None, ge=0, le=3650)
-    creditStatus: Literal["ACTIVE", "SUSPENDED"] | None = None
+    creditStatus: CreditLineStatus | None = None
     approvalThreshold: MoneyInNonNeg | None = None
     refundBankAccount: BankAccountIn | None = None
 
@@ -213,10 +223,10 @@ class BankAccountOut(Response):
 class ResellerOut(Response):
     resellerId: str
     name: str
-    status: Literal["ACTIVE", "SUSPENDED"]
+    status: ResellerStatus
     creditLimit: MoneyOut
     creditTermDays: int
-    creditStatus: Literal["ACTIVE", "SUSPENDED"]
+    creditStatus: CreditLineStatus
     approvalThreshold: MoneyOut
     refundBankAccount: BankAccountOut | None
     walletBalance: MoneyOut

@@ -19,6 +19,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, StringField
 
+from ...domain.enums import ChannelKind, MergedPaymentStatus, PaymentType
 from ...domain.errors import NotFound, StateConflict
 from ...domain.money import MoneyFormatError, parse_money
 from ...i18n import money
@@ -130,7 +131,8 @@ def _ids_from_query() -> list[str]:
 def _default_channel(hints: list[ChannelHint], order: PaymentOrder | None) -> str:
     """One channel for all rows by default (docs/DOMAIN.md §4): the first in display order that fits."""
     for h in hints:
-        if not (h.kind == "CREDIT" and order is not None and order.payment_type == "CREDIT_REPAYMENT"):
+        if not (h.kind == ChannelKind.CREDIT and order is not None
+                and order.payment_type == PaymentType.CREDIT_REPAYMENT):
             return h.code
     return ""
 
@@ -241,7 +243,7 @@ def submit():
         return _render(state, 409)
     if result.duplicate:
         flash(_("This checkout was already submitted; here is its payment."), "info")
-    elif result.status == "PENDING_APPROVAL":
+    elif result.status == MergedPaymentStatus.PENDING_APPROVAL:
         flash(_("The payment is above your company's approval threshold and waits for an approver."), "info")
     else:
         flash(_("The payment was created. Complete the next step of each channel below."), "success")

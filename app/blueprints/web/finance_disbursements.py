@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
+from ...domain.enums import DisbursementStatus
 from ...domain.errors import DomainError, NotFound, StateConflict, ValidationFailed
 from ...labels import label
 from ...services.payouts import manual as payout_manual
@@ -83,28 +84,28 @@ def settle(order_no: str):
     if row is None:
         abort(404)
     outcome = request.form.get("outcome")
-    paid = PaidForm() if outcome == "SUCCESS" else PaidForm(formdata=None)
-    failed = FailedForm() if outcome == "FAILED" else FailedForm(formdata=None)
-    if row.status != "MANUAL":
+    paid = PaidForm() if outcome == DisbursementStatus.SUCCESS else PaidForm(formdata=None)
+    failed = FailedForm() if outcome == DisbursementStatus.FAILED else FailedForm(formdata=None)
+    if row.status != DisbursementStatus.MANUAL:
         return _problem(order_no, paid, failed, 409, _already_settled(row))
-    form = paid if outcome == "SUCCESS" else failed if outcome == "FAILED" else None
+    form = paid if outcome == DisbursementStatus.SUCCESS else failed if outcome == DisbursementStatus.FAILED else None
     if form is None:
         abort(400)
     if not form.validate_on_submit():
         return _problem(order_no, paid, failed, 422)
     try:
         payout_manual.settle_manual(web_actor(), current_user.role, order_no, outcome,
-                                    bank_serial_no=paid.bankSerialNo.data if outcome == "SUCCESS" else None,
-                                    reason=failed.reason.data if outcome == "FAILED" else None)
+                                    bank_serial_no=paid.bankSerialNo.data if form is paid else None,
+                                    reason=failed.reason.data if form is failed else None)
     except StateConflict:
         return _problem(order_no, paid, failed, 409, _already_settled(payout_queries.payout_row(order_no)))
     except ValidationFailed as exc:
-        target = paid.bankSerialNo if outcome == "SUCCESS" else failed.reason
+        target = paid.bankSerialNo if form is paid else failed.reason
         target.errors = [_("Not accepted: %(reason)s", reason=exc.message)]
         return _problem(order_no, paid, failed, 422)
     except (NotFound, DomainError):
         abort(404)
-    if outcome == "SUCCESS":
+    if form is paid:
         message = _("%(order)s settled as paid (bank serial number %(serial)s). The merchant is notified.",
                     order=order_no, serial=paid.bankSerialNo.data)
     else:

@@ -10,6 +10,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ...domain.enums import TransactionStatus
 from ...domain.errors import DomainError
 from ...labels import label
 from ...services.refunds import queries as refund_queries
@@ -81,7 +82,7 @@ def retry(transaction_id: str):
     row = refund_queries.refund_row(refund_id)
     part = next(p for p in row.parts if p.txn.id == part_pk)
     status, category = 409, "error"
-    if part.txn.status != "FAILED":
+    if part.txn.status != TransactionStatus.FAILED:
         message = _("Only a failed part can be retried; %(txn)s is %(status)s.", txn=transaction_id,
                     status=label(part.txn.status))
     elif not part.retryable:

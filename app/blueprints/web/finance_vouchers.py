@@ -22,6 +22,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
+from ...domain.enums import VoucherStatus
 from ...domain.errors import DomainError, Forbidden, NotFound, StateConflict, ValidationFailed
 from ...domain.money import money_str
 from ...i18n import money
@@ -68,8 +69,8 @@ class RejectForm(FlaskForm):
 # --- the queue ---------------------------------------------------------------------------------------
 
 def _page_context(forms: dict | None = None, problem: str | None = None) -> dict:
-    status = request.args.get("status", "PENDING")
-    status = status if status in voucher_queue.STATUSES else "PENDING"
+    status = request.args.get("status", VoucherStatus.PENDING)
+    status = status if status in voucher_queue.STATUSES else VoucherStatus.PENDING
     reference = (request.args.get("reference") or "").strip()[:32] or None
     page = voucher_queue.list_vouchers(status, reference, page_arg())
     return {"rows": page, "status": status, "reference": reference or "", "forms": forms or {},
@@ -136,7 +137,7 @@ def _confirmed_message(row, received: Decimal, shortfall: str | None) -> str:
 def confirm(voucher_id: int):
     row = _row_or_404(voucher_id)
     cform, rform = ConfirmForm(), RejectForm(formdata=None)
-    if row.voucher.status != "PENDING":
+    if row.voucher.status != VoucherStatus.PENDING:
         return _answer_problem(voucher_id, cform, rform, 409, _already_handled(voucher_id))
     if not cform.validate_on_submit():
         return _answer_problem(voucher_id, cform, rform, 422)
@@ -167,7 +168,7 @@ def confirm(voucher_id: int):
 def reject(voucher_id: int):
     row = _row_or_404(voucher_id)
     cform, rform = ConfirmForm(formdata=None), RejectForm()
-    if row.voucher.status != "PENDING":
+    if row.voucher.status != VoucherStatus.PENDING:
         return _answer_problem(voucher_id, cform, rform, 409, _already_handled(voucher_id))
     if not rform.validate_on_submit():
         return _answer_problem(voucher_id, cform, rform, 422)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
+from ...domain.enums import Role
 from ...services.dashboards.reseller import DUE_SOON_DAYS, reseller_dashboard
 from .access import ANY_USER, FINANCE, allow, reseller_id
 
@@ -16,6 +17,6 @@ bp = Blueprint("home", __name__)
 def index():
     if current_user.role in FINANCE:
         return redirect(url_for("finance_vouchers.index"))
-    if current_user.role == "admin":
+    if current_user.role == Role.ADMIN:
         return render_template("admin_home.html")
     return render_template("reseller/dashboard.html", d=reseller_dashboard(reseller_id()), due_days=DUE_SOON_DAYS)

@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from wtforms import DateField, HiddenField, SelectField
 from wtforms.validators import Optional
 
+from ...domain.enums import ChannelKind, ChannelPaymentStatus
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...labels import LABELS
 from ...services.checkout import cancellation
@@ -118,7 +119,8 @@ def detail(merged_payment_id: str):
 def refresh(merged_payment_id: str):
     """Ask the bank about every ONLINE part still processing (the compensation query, in the worker)."""
     view = _view_or_404(merged_payment_id)
-    asked = [p.cp.id for p in view.parts if p.cp.channel_kind == "ONLINE" and p.cp.status == "PROCESSING"]
+    asked = [p.cp.id for p in view.parts
+             if p.cp.channel_kind == ChannelKind.ONLINE and p.cp.status == ChannelPaymentStatus.PROCESSING]
     end_read()
     for cp_pk in asked:
         try:
@@ -156,8 +158,8 @@ def upload_voucher(merged_payment_id: str):
     view = _view_or_404(merged_payment_id)
     form = VoucherForm()
     cp_number = (form.channel_payment_id.data or "").strip()
-    part = next((p for p in view.parts if p.cp.channel_payment_id == cp_number and p.cp.channel_kind == "WIRE"),
-                None)
+    part = next((p for p in view.parts
+                 if p.cp.channel_payment_id == cp_number and p.cp.channel_kind == ChannelKind.WIRE), None)
     if part is None:  # a tampered or another payment's transfer number
         abort(404)
     end_read()

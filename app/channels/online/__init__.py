@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import httpx
 
+from ...domain.enums import ChannelKind, ChannelPaymentStatus, GatewayPaymentStatus, GatewayRefundStatus
 from ...domain.money import money_str
 from ..base import (
     CallbackEvent,
@@ -44,7 +45,7 @@ def _parse_time(text: str | None) -> datetime | None:
 
 
 class OnlineAdapter(ChannelAdapter):
-    kind = "ONLINE"
+    kind = ChannelKind.ONLINE
     capabilities = Capabilities(redirects_to_bank=True, async_results=True)
 
     def _post(self, cfg: ChannelConfig, path: str, payload: dict, *, timeout=TIMEOUT) -> httpx.Response:
@@ -77,13 +78,14 @@ class OnlineAdapter(ChannelAdapter):
         data = self._json(r)
         if r.status_code != 200 or data.get("code") != "OK":
             raise ChannelError(f"{data.get('code', r.status_code)}: {data.get('message', '')}")
-        return PaymentStart(status="PROCESSING", channel_transaction_id=data["gatewayTxnId"], pay_url=data["payUrl"])
+        return PaymentStart(status=ChannelPaymentStatus.PROCESSING, channel_transaction_id=data["gatewayTxnId"],
+                            pay_url=data["payUrl"])
 
     def query_payment(self, cfg: ChannelConfig, channel_payment_no: str) -> PaymentResult:
         r = self._post(cfg, "/api/payments/query", {"merchantOrderNo": channel_payment_no})
         data = self._json(r)
         if r.status_code == 404:
-            return PaymentResult(status="NOT_FOUND", channel_payment_no=channel_payment_no)
+            return PaymentResult(status=GatewayPaymentStatus.NOT_FOUND, channel_payment_no=channel_payment_no)
         if r.status_code != 200:
             raise ChannelUnavailable(f"query answered {r.status_code}: {data.get('code')}")
         return PaymentResult(
@@ -107,7 +109,7 @@ class OnlineAdapter(ChannelAdapter):
         r = self._post(cfg, "/api/refunds/query", {"merchantRefundNo": refund_no})
         data = self._json(r)
         if r.status_code == 404:
-            return RefundResult(status="NOT_FOUND", refund_no=refund_no)
+            return RefundResult(status=GatewayRefundStatus.NOT_FOUND, refund_no=refund_no)
         if r.status_code != 200:
             raise ChannelUnavailable(f"refund query answered {r.status_code}")
         return RefundResult(status=data["status"], refund_no=refund_no, channel_refund_id=data.get("refundId"),

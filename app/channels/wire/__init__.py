@@ -4,16 +4,17 @@ uploads a voucher, and finance confirms the amount actually received."""
 from __future__ import annotations
 
 from ...domain import numbers
+from ...domain.enums import ChannelKind, ChannelPaymentStatus
 from ..base import Capabilities, ChannelAdapter, ChannelConfig, InternalLedgers, PaymentRequest, PaymentStart
 
 
 class WireAdapter(ChannelAdapter):
-    kind = "WIRE"
+    kind = ChannelKind.WIRE
     capabilities = Capabilities(needs_voucher=True, supports_partial_refund=True)
 
     def create_payment(self, cfg: ChannelConfig, req: PaymentRequest,
                        ledgers: InternalLedgers | None = None) -> PaymentStart:
-        return PaymentStart(status="PROCESSING", wire_reference=numbers.wire_reference())
+        return PaymentStart(status=ChannelPaymentStatus.PROCESSING, wire_reference=numbers.wire_reference())
 
     @staticmethod
     def instructions(cfg: ChannelConfig) -> dict:

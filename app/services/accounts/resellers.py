@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...domain.enums import CreditLineStatus, ResellerStatus
 from ...domain.errors import NotFound, ValidationFailed
 from ...domain.money import money_str
 from ...domain.timeutil import to_shanghai_iso
@@ -77,9 +78,9 @@ def upsert_reseller(actor: Actor, code: str, ch: ResellerChanges) -> tuple[Resel
         if created:
             if not ch.name:
                 raise ValidationFailed("name is required for a new reseller", field="name")
-            r = Reseller(code=code, name=ch.name, status="ACTIVE", credit_limit=Decimal("0.00"),
+            r = Reseller(code=code, name=ch.name, status=ResellerStatus.ACTIVE, credit_limit=Decimal("0.00"),
                          credit_used=Decimal("0.00"), wallet_balance=Decimal("0.00"), credit_term_days=30,
-                         credit_status="ACTIVE", approval_threshold=Decimal("1000000.00"), version=1)
+                         credit_status=CreditLineStatus.ACTIVE, approval_threshold=Decimal("1000000.00"), version=1)
             db.session.add(r)
             before = None
         else:

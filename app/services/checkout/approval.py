@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ...domain.enums import Role
+from ...domain.enums import ChannelPaymentStatus, MergedPaymentStatus, Role
 from ...domain.errors import Forbidden, NotFound, StateConflict, ValidationFailed
+from ...domain.payment_states import MergedPaymentEvent, next_merged_status
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment
 from ...models.types import now_utc
@@ -40,15 +41,15 @@ def approve(actor: Actor, user_id: int, role: str, reseller_id: int, merged_paym
         mp = find_merged_payment(merged_payment_id, reseller_id)
         lock_channel_payments(mp.id)
         db.session.refresh(mp, with_for_update=True)
-        if mp.status != "PENDING_APPROVAL":
+        if mp.status != MergedPaymentStatus.PENDING_APPROVAL:
             raise StateConflict(f"this payment is {mp.status}, not waiting for approval")
         if mp.created_by_user_id == user_id:
             raise Forbidden("the person who made a payment cannot approve it")
-        mp.status = "PROCESSING"
+        mp.status = next_merged_status(mp.status, MergedPaymentEvent.APPROVE)
         mp.approved_by_user_id = user_id
         mp.approved_at = now_utc()
         audit.record(actor, "merged_payment.approve", "merged_payment", mp.merged_payment_id,
-                     {"status": "PENDING_APPROVAL"}, {"status": "PROCESSING"})
+                     {"status": MergedPaymentStatus.PENDING_APPROVAL}, {"status": mp.status})
         # Wallet and credit are checked again here: they may have changed while the payment waited.
         channel_start.start_internal_channels(mp, actor)
         merged_pk = mp.id
@@ -65,9 +66,10 @@ def reject(actor: Actor, role: str, reseller_id: int, merged_payment_id: str, re
         mp = find_merged_payment(merged_payment_id, reseller_id)
         cps = lock_channel_payments(mp.id)
         db.session.refresh(mp, with_for_update=True)
-        if mp.status != "PENDING_APPROVAL":
+        if mp.status != MergedPaymentStatus.PENDING_APPROVAL:
             raise StateConflict(f"this payment is {mp.status}, not waiting for approval")
         mp.reject_reason = reason[:500]
         for cp in cps:
-            settlement.apply(cp, settlement.Outcome(status="CANCELLED", reason=f"rejected: {reason}"[:500]), actor)
+            settlement.apply(cp, settlement.Outcome(status=ChannelPaymentStatus.CANCELLED,
+                                                    reason=f"rejected: {reason}"[:500]), actor)
 

@@ -12,17 +12,25 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ...channels.registry import adapter_for
+from ...domain.enums import (
+    ChannelKind,
+    ChannelPaymentStatus,
+    MergedPaymentStatus,
+    TransactionStatus,
+    TransactionType,
+    VoucherStatus,
+)
+from ...domain.payment_states import MERGED_FINAL
 from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller, User, Voucher
 from ..channel_config import lookup as channel_config
 from ..ledgers import credit_line
-from .validation import NOT_PAYABLE, spent_today
+from .validation import spent_today
 
 ZERO = Decimal("0.00")
-FINAL_MERGED = frozenset({"SUCCEEDED", "PARTIALLY_SUCCEEDED", "FAILED", "EXPIRED", "CANCELLED", "REJECTED"})
-MERGED_STATUSES = ("PENDING_APPROVAL", "PROCESSING", "SUCCEEDED", "PARTIALLY_SUCCEEDED", "FAILED", "EXPIRED",
-                   "CANCELLED")
+# The statuses the history filter offers (REJECTED is only on rows of older versions).
+MERGED_STATUSES = tuple(s for s in MergedPaymentStatus if s != MergedPaymentStatus.REJECTED)
 MAX_PAGE_SIZE = 100
 
 
@@ -66,7 +74,8 @@ def channel_hints(reseller_id: int) -> list[ChannelHint]:
         left = None
         if ch.daily_limit_per_reseller is not None:
             left = max(ZERO, ch.daily_limit_per_reseller - spent_today(reseller_id, ch.id))
-        money = f.wallet_balance if ch.kind == "WALLET" else f.available_credit if ch.kind == "CREDIT" else None
+        money = (f.wallet_balance if ch.kind == ChannelKind.WALLET
+                 else f.available_credit if ch.kind == ChannelKind.CREDIT else None)
         hints.append(ChannelHint(ch.code, ch.kind, ch.name, ch.name_en or "", ch.min_amount, ch.max_amount,
                                  ch.daily_limit_per_reseller, left, money))
     return hints
@@ -80,10 +89,6 @@ def orders_by_payment_id(reseller_id: int, payment_ids: list[str]) -> dict[str, 
         PaymentOrder.payment_id.in_(payment_ids), PaymentOrder.reseller_id == reseller_id))}
 
 
-def is_payable(order: PaymentOrder) -> bool:
-    return order.payment_status not in NOT_PAYABLE and order.payable_amount > 0
-
-
 # --- one merged payment ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class AllocationLine:
     order_id: str
     payment_type: str
     amount: Decimal
-    status: str  # of the transaction: PROCESSING | SUCCESS | FAILED
+    status: str  # the allocation's TransactionStatus
 
 
 @dataclass
@@ -106,7 +111,7 @@ class ChannelPart:
 
     @property
     def pending_voucher(self) -> Voucher | None:
-        return next((v for v in self.vouchers if v.status == "PENDING"), None)
+        return next((v for v in self.vouchers if v.status == VoucherStatus.PENDING), None)
 
     @property
     def latest_voucher(self) -> Voucher | None:
@@ -114,7 +119,8 @@ class ChannelPart:
 
     @property
     def accepts_voucher(self) -> bool:
-        return self.cp.channel_kind == "WIRE" and self.cp.status == "PROCESSING" and self.pending_voucher is None
+        return (self.cp.channel_kind == ChannelKind.WIRE and self.cp.status == ChannelPaymentStatus.PROCESSING
+                and self.pending_voucher is None)
 
     def display_name(self, language: str) -> str:
         return self.name_en or self.name if language == "en" else self.name or self.name_en
@@ -131,17 +137,18 @@ class MergedView:
 
     @property
     def is_final(self) -> bool:
-        return self.mp.status in FINAL_MERGED
+        return self.mp.status in MERGED_FINAL
 
     @property
     def can_cancel(self) -> bool:
         """What the screen offers; ``checkout/cancellation.cancel`` has the last word (it asks the bank)."""
-        return (self.mp.status in ("PENDING_APPROVAL", "PROCESSING")
-                and not any(p.cp.status == "SUCCESS" or p.pending_voucher for p in self.parts))
+        return (self.mp.status in (MergedPaymentStatus.PENDING_APPROVAL, MergedPaymentStatus.PROCESSING)
+                and not any(p.cp.status == ChannelPaymentStatus.SUCCESS or p.pending_voucher for p in self.parts))
 
     @property
     def can_refresh(self) -> bool:
-        return any(p.cp.channel_kind == "ONLINE" and p.cp.status == "PROCESSING" for p in self.parts)
+        return any(p.cp.channel_kind == ChannelKind.ONLINE and p.cp.status == ChannelPaymentStatus.PROCESSING
+                   for p in self.parts)
 
 
 def _user_emails(user_ids: set[int]) -> dict[int, str]:
@@ -163,7 +170,8 @@ def _views(mps: list[MergedPayment]) -> list[MergedView]:
         sa.select(PaymentTransaction.channel_payment_id, PaymentTransaction.amount, PaymentTransaction.status,
                   PaymentOrder.payment_id, PaymentOrder.order_id, PaymentOrder.payment_type)
         .join(PaymentOrder, PaymentOrder.id == PaymentTransaction.payment_order_id)
-        .where(PaymentTransaction.merged_payment_id.in_(mp_pks), PaymentTransaction.transaction_type == "PAYMENT")
+        .where(PaymentTransaction.merged_payment_id.in_(mp_pks),
+               PaymentTransaction.transaction_type == TransactionType.PAYMENT)
         .order_by(PaymentTransaction.id)).all()
     vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.channel_payment_id.in_([cp.id for cp in cps]))
                                   .order_by(Voucher.id.desc())).all() if cps else []
@@ -176,15 +184,15 @@ def _views(mps: list[MergedPayment]) -> list[MergedView]:
     parts_by_mp: dict[int, list[ChannelPart]] = defaultdict(list)
     for cp in cps:
         name, name_en = names.get(cp.channel_id, (cp.channel_code, cp.channel_code))
-        wire = adapter_for("WIRE").instructions(channel_config.config_by_id(cp.channel_id)) \
-            if cp.channel_kind == "WIRE" else None
+        wire = adapter_for(ChannelKind.WIRE).instructions(channel_config.config_by_id(cp.channel_id)) \
+            if cp.channel_kind == ChannelKind.WIRE else None
         parts_by_mp[cp.merged_payment_id].append(ChannelPart(cp, name, name_en, lines_by_cp[cp.id], wire,
                                                              vouchers_by_cp[cp.id]))
     emails = _user_emails({u for mp in mps for u in (mp.created_by_user_id, mp.approved_by_user_id)})
     views = []
     for mp in mps:
         parts = parts_by_mp[mp.id]
-        paid = sum((ln.amount for p in parts for ln in p.lines if ln.status == "SUCCESS"), ZERO)
+        paid = sum((ln.amount for p in parts for ln in p.lines if ln.status == TransactionStatus.SUCCESS), ZERO)
         views.append(MergedView(mp, parts, paid, emails.get(mp.created_by_user_id),
                                 emails.get(mp.approved_by_user_id), mp.created_by_user_id))
     return views
@@ -228,6 +236,6 @@ def list_merged(reseller_id: int, statuses: list[str] | None = None, created_fro
 def awaiting_approval(reseller_id: int) -> list[MergedView]:
     """The reseller's payments waiting for an approver, oldest first."""
     mps = db.session.scalars(sa.select(MergedPayment).where(
-        MergedPayment.reseller_id == reseller_id, MergedPayment.status == "PENDING_APPROVAL")
+        MergedPayment.reseller_id == reseller_id, MergedPayment.status == MergedPaymentStatus.PENDING_APPROVAL)
         .order_by(MergedPayment.created_at, MergedPayment.id)).all()
     return _views(list(mps))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ...channels.registry import adapter_for
 from ...domain import numbers
+from ...domain.enums import ChannelPaymentStatus, MergedPaymentStatus, TransactionStatus, TransactionType
 from ...domain.errors import NotFound
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, PaymentTransaction, Reseller
@@ -56,7 +57,7 @@ def submit(actor: Actor, user_id: int | None, reseller_id: int, rows: list[Alloc
         if existing is None:
             raise
         return existing
-    if result.status == "PROCESSING":
+    if result.status == MergedPaymentStatus.PROCESSING:
         channel_start.start_online_payments(result.merged_pk, actor)
     repayment_orders.create_missing(merged_pk=result.merged_pk)
     return result
@@ -77,9 +78,11 @@ def _create(actor: Actor, user_id: int | None, reseller_id: int, rows: list[Allo
     plan = validate(reseller_id, rows, lock=True)
     reseller = db.session.get(Reseller, reseller_id)
     needs_approval = plan.total > reseller.approval_threshold
+    mp_status, cp_status = ((MergedPaymentStatus.PENDING_APPROVAL, ChannelPaymentStatus.PENDING) if needs_approval
+                            else (MergedPaymentStatus.PROCESSING, ChannelPaymentStatus.PROCESSING))
     now = now_utc()
     mp = MergedPayment(merged_payment_id=numbers.merged_payment_id(), reseller_id=reseller_id,
-                       status="PENDING_APPROVAL" if needs_approval else "PROCESSING", total_amount=plan.total,
+                       status=mp_status, total_amount=plan.total,
                        submit_token=submit_token, created_by_user_id=user_id, created_at=now, updated_at=now)
     db.session.add(mp)
     db.session.flush()
@@ -87,7 +90,7 @@ def _create(actor: Actor, user_id: int | None, reseller_id: int, rows: list[Allo
         ch = group[0].channel
         cp = ChannelPayment(channel_payment_id=numbers.channel_payment_id(), merged_payment_id=mp.id, channel_id=ch.id,
                             channel_code=ch.code, channel_kind=ch.kind, amount=sum((p.amount for p in group), ZERO),
-                            status="PENDING" if needs_approval else "PROCESSING", created_at=now, updated_at=now,
+                            status=cp_status, created_at=now, updated_at=now,
                             # Waiting for an approver holds the reservation no longer than the channel
                             # would wait for the payment itself; starting the channel sets it anew.
                             expires_at=now + timedelta(seconds=ch.expire_seconds) if needs_approval else None)
@@ -96,9 +99,9 @@ def _create(actor: Actor, user_id: int | None, reseller_id: int, rows: list[Allo
         for p in group:
             db.session.add(PaymentTransaction(
                 transaction_id=numbers.transaction_id(), payment_order_id=p.order.id, order_id=p.order.order_id,
-                reseller_id=reseller_id, transaction_type="PAYMENT", status="PROCESSING", amount=p.amount,
-                channel_id=ch.id, channel_code=ch.code, channel_kind=ch.kind, channel_payment_id=cp.id,
-                merged_payment_id=mp.id, created_at=now))
+                reseller_id=reseller_id, transaction_type=TransactionType.PAYMENT,
+                status=TransactionStatus.PROCESSING, amount=p.amount, channel_id=ch.id, channel_code=ch.code,
+                channel_kind=ch.kind, channel_payment_id=cp.id, merged_payment_id=mp.id, created_at=now))
             p.order.reserved_amount += p.amount
             p.order.updated_at = now
             p.order.version += 1

@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...domain.enums import PaymentType
+from ...domain.enums import ChannelKind, ChannelPaymentStatus, PaymentType
 from ...domain.errors import ValidationFailed
 from ...domain.money import MoneyFormatError, parse_money
+from ...domain.order_status import is_payable_status
 from ...domain.timeutil import shanghai_day_bounds, shanghai_today
 from ...extensions import db
 from ...models import Channel, ChannelPayment, MergedPayment, PaymentOrder, Reseller
@@ -22,12 +23,8 @@ from ..channel_config import lookup as channel_config
 from ..ledgers import credit_line
 
 ZERO = Decimal("0.00")
-
-
-NOT_PAYABLE = frozenset({"STOPPED", "FROZEN", "PAID"})
-
-
-DEAD_CHANNEL_PAYMENT = ("FAILED", "EXPIRED", "CANCELLED")
+# Channel payments that took nothing: they do not count against a channel's daily limit.
+DEAD_CHANNEL_PAYMENT = (ChannelPaymentStatus.FAILED, ChannelPaymentStatus.EXPIRED, ChannelPaymentStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -115,7 +112,7 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
             problem(i, row.payment_id, "order", "ORDER_DUPLICATE", "this payment order is listed twice")
             continue
         seen.add(row.payment_id)
-        if order.payment_status in NOT_PAYABLE:
+        if not is_payable_status(order.payment_status):
             problem(i, row.payment_id, "order", "ORDER_NOT_PAYABLE",
                     f"a {order.payment_status} order cannot be paid", status=order.payment_status)
             continue
@@ -142,7 +139,7 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
             problem(i, row.payment_id, "channel", "CHANNEL_NOT_AVAILABLE",
                     f"channel {channel.code} is not available to your company")
             continue
-        if channel.kind == "CREDIT" and order.payment_type == PaymentType.CREDIT_REPAYMENT:
+        if channel.kind == ChannelKind.CREDIT and order.payment_type == PaymentType.CREDIT_REPAYMENT:
             problem(i, row.payment_id, "channel", "CREDIT_NOT_FOR_REPAYMENT",
                     "a credit repayment cannot be paid with credit")
             continue
@@ -170,10 +167,10 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
             group_problem("CHANNEL_DAILY_LIMIT",
                           f"{ch.code} allows {ch.daily_limit_per_reseller:.2f} per day for your company",
                           limit=ch.daily_limit_per_reseller)
-        elif ch.kind == "WALLET" and total > reseller.wallet_balance:
+        elif ch.kind == ChannelKind.WALLET and total > reseller.wallet_balance:
             group_problem("WALLET_INSUFFICIENT", f"the wallet balance is {reseller.wallet_balance:.2f}",
                           balance=reseller.wallet_balance)
-        elif ch.kind == "CREDIT" and total > credit_line.available(reseller):
+        elif ch.kind == ChannelKind.CREDIT and total > credit_line.available(reseller):
             group_problem("CREDIT_INSUFFICIENT", f"available credit is {credit_line.available(reseller):.2f}",
                           available=credit_line.available(reseller))
     if problems:

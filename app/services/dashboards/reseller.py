@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...domain.order_status import NEVER_OVERDUE, NOT_PAYABLE
 from ...domain.timeutil import utcnow
 from ...extensions import db
 from ...models import ChannelPayment, CreditRecord, MergedPayment, PaymentOrder, Reseller
@@ -21,10 +22,6 @@ from ..ledgers.credit_view import record_status
 
 ZERO = Decimal("0.00")
 DUE_SOON_DAYS = 7
-# Orders that can still be paid (docs/DOMAIN.md §3): not administratively blocked, not fully paid.
-NOT_PAYABLE = ("PAID", "STOPPED", "FROZEN")
-# Overdue as the API's ``overdue`` flag counts it: past the deadline and not PAID or STOPPED.
-NOT_OVERDUE = ("PAID", "STOPPED")
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ def _order_figures(reseller_id: int, now) -> dict[str, Figure]:
     o = PaymentOrder
     payable_amount = o.payment_amount - o.paid_amount - o.reserved_amount
     payable = sa.and_(o.payment_status.not_in(NOT_PAYABLE), payable_amount > 0)
-    late = sa.and_(payable, o.payment_deadline < now, o.payment_status.not_in(NOT_OVERDUE))
+    late = sa.and_(payable, o.payment_deadline < now, o.payment_status.not_in(NEVER_OVERDUE))
     soon = sa.and_(payable, o.payment_deadline >= now, o.payment_deadline < now + timedelta(days=DUE_SOON_DAYS))
     flying = o.reserved_amount > 0
 

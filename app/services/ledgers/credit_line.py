@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ...channels.base import PaymentPart
 from ...domain import numbers
-from ...domain.enums import CreditEntryType, CreditRecordStatus
+from ...domain.enums import CreditEntryType, CreditLineStatus, CreditRecordStatus, ResellerStatus
 from ...domain.errors import StateConflict
 from ...domain.timeutil import shanghai_today
 from ...extensions import db
@@ -32,7 +32,7 @@ def add_entry(r: Reseller, record_pk: int | None, entry_type: str, amount: Decim
 
 
 def available(r: Reseller) -> Decimal:
-    if r.status != "ACTIVE" or r.credit_status != "ACTIVE":
+    if r.status != ResellerStatus.ACTIVE or r.credit_status != CreditLineStatus.ACTIVE:
         return ZERO
     return max(ZERO, r.credit_limit - r.credit_used)
 
@@ -69,9 +69,9 @@ def repay(record_id: str, amount: Decimal, reference: str, actor: str) -> Decima
     applied = min(amount, rec.outstanding_amount)
     if applied > 0:
         rec.outstanding_amount -= applied
-        rec.status = "REPAID" if rec.outstanding_amount == 0 else rec.status
+        rec.status = CreditRecordStatus.REPAID if rec.outstanding_amount == 0 else rec.status
         r.credit_used -= applied
-        add_entry(r, rec.id, "REPAY", -applied, reference, actor)
+        add_entry(r, rec.id, CreditEntryType.REPAY, -applied, reference, actor)
     payload = {"creditRecordId": rec.credit_record_id, "orderId": rec.order_id, "resellerId": r.code,
                "repaidAmount": f"{applied:.2f}", "outstandingAmount": f"{rec.outstanding_amount:.2f}",
                "status": rec.status}

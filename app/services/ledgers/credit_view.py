@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...domain.enums import CreditLineStatus, CreditRecordStatus, PaymentType, ResellerStatus
 from ...domain.money import money_str
 from ...domain.timeutil import shanghai_today
 from ...extensions import db
@@ -22,17 +23,17 @@ def credit_limit_dict(code: str) -> dict:
         "totalCreditLimit": money_str(r.credit_limit),
         "availableCreditLimit": money_str(r.credit_available),
         "usedCreditLimit": money_str(r.credit_used),
-        "creditStatus": r.credit_status if r.status == "ACTIVE" else "SUSPENDED",
+        "creditStatus": r.credit_status if r.status == ResellerStatus.ACTIVE else CreditLineStatus.SUSPENDED,
         "creditTermDays": r.credit_term_days,
     }
 
 
-def record_status(rec: CreditRecord) -> str:
+def record_status(rec: CreditRecord) -> CreditRecordStatus:
     if rec.outstanding_amount <= 0:
-        return "REPAID"
+        return CreditRecordStatus.REPAID
     if rec.due_date < shanghai_today():
-        return "OVERDUE"
-    return "OPEN"
+        return CreditRecordStatus.OVERDUE
+    return CreditRecordStatus.OPEN
 
 
 def credit_record_dict(rec: CreditRecord, reseller_code: str) -> dict:
@@ -66,7 +67,7 @@ def list_credit_records(reseller_code: str | None, order_id: str | None, page: i
 
 
 def list_repayment_orders(credit_record_id: str | None, order_id: str | None, page: int, page_size: int) -> Page:
-    f = OrderFilter(payment_types=["CREDIT_REPAYMENT"], related_business_id=credit_record_id,
+    f = OrderFilter(payment_types=[PaymentType.CREDIT_REPAYMENT], related_business_id=credit_record_id,
                     order_ids=[order_id] if order_id else None)
     return list_orders(f, page, page_size)
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...domain.enums import PaymentType
+from ...domain.enums import CreditLineStatus, CreditRecordStatus, PaymentType, ResellerStatus, WalletEntryType
 from ...domain.timeutil import shanghai_today
 from ...extensions import db
 from ...models import CreditRecord, PaymentOrder, Reseller, WalletEntry
@@ -17,8 +17,9 @@ from .credit_line import available
 from .credit_view import record_status
 
 PAGE_SIZE = 20
-WALLET_TYPES = ("TOPUP", "PAYMENT", "PAYMENT_RELEASE", "EXCESS", "REFUND", "ADJUST")
-RECORD_STATUSES = ("OPEN", "OVERDUE", "REPAID")
+WALLET_TYPES = tuple(WalletEntryType)
+# In the order the filter shows them.
+RECORD_STATUSES = (CreditRecordStatus.OPEN, CreditRecordStatus.OVERDUE, CreditRecordStatus.REPAID)
 
 
 def _page(page: int) -> int:
@@ -62,7 +63,7 @@ class CreditSummary:
     used: Decimal
     available: Decimal
     term_days: int
-    status: str  # ACTIVE | SUSPENDED
+    status: str  # CreditLineStatus
     outstanding: Decimal
     overdue: Decimal
     open_records: int
@@ -80,7 +81,7 @@ def credit_summary(reseller_id: int) -> CreditSummary:
     cent = Decimal("0.01")
     return CreditSummary(limit=r.credit_limit, used=r.credit_used, available=available(r),
                          term_days=r.credit_term_days,
-                         status=r.credit_status if r.status == "ACTIVE" else "SUSPENDED",
+                         status=r.credit_status if r.status == ResellerStatus.ACTIVE else CreditLineStatus.SUSPENDED,
                          outstanding=Decimal(outstanding).quantize(cent), overdue=Decimal(overdue).quantize(cent),
                          open_records=count)
 
@@ -88,16 +89,16 @@ def credit_summary(reseller_id: int) -> CreditSummary:
 @dataclass
 class RecordRow:
     record: CreditRecord
-    status: str  # OPEN | OVERDUE | REPAID (OVERDUE computed from the due date)
+    status: str  # CreditRecordStatus (OVERDUE computed from the due date)
     payment_id: str | None  # the order the credit paid
     repayments: list[PaymentOrder] = field(default_factory=list)
 
 
 def _record_status_condition(status: str):
     today = shanghai_today()
-    if status == "REPAID":
+    if status == CreditRecordStatus.REPAID:
         return CreditRecord.outstanding_amount <= 0
-    if status == "OVERDUE":
+    if status == CreditRecordStatus.OVERDUE:
         return sa.and_(CreditRecord.outstanding_amount > 0, CreditRecord.due_date < today)
     return sa.and_(CreditRecord.outstanding_amount > 0, CreditRecord.due_date >= today)
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...domain.enums import WalletEntryType
 from ...domain.errors import StateConflict, ValidationFailed
 from ...extensions import db
 from ...models import Reseller, WalletEntry
@@ -52,9 +53,10 @@ def post(reseller_id: int, amount: Decimal, entry_type: str, *, reference: str |
     return entry
 
 
-def top_up(actor: Actor, reseller_id: int, amount: Decimal, memo: str, entry_type: str = "TOPUP") -> WalletEntry:
+def top_up(actor: Actor, reseller_id: int, amount: Decimal, memo: str,
+           entry_type: str = WalletEntryType.TOPUP) -> WalletEntry:
     """Finance tops up (or, with a negative ``amount`` and ADJUST, corrects) a wallet. Caller commits."""
-    if entry_type == "TOPUP" and amount <= 0:
+    if entry_type == WalletEntryType.TOPUP and amount <= 0:
         raise ValidationFailed("a top-up must be positive", field="amount")
     if not memo.strip():
         raise ValidationFailed("give a reason", field="memo")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from ...domain.enums import PaymentType, TransactionType
 from ...extensions import db
 from ...models import Channel, CreditRecord, PaymentOrder, Refund, StatusLog, channel_resellers
 from .queries import transactions_of
@@ -62,12 +63,12 @@ def order_detail(reseller_id: int, payment_id: str) -> OrderDetail | None:
                                                                CreditRecord.reseller_id == reseller_id)
                                  .order_by(CreditRecord.id)).all()
     repaid = None
-    if order.payment_type == "CREDIT_REPAYMENT" and order.related_business_id:
+    if order.payment_type == PaymentType.CREDIT_REPAYMENT and order.related_business_id:
         repaid = db.session.scalar(sa.select(CreditRecord).where(
             CreditRecord.credit_record_id == order.related_business_id, CreditRecord.reseller_id == reseller_id))
     return OrderDetail(
         order=order,
-        payments=[t for t in txns if t["transactionType"] == "PAYMENT"],
-        refund_transactions=[t for t in txns if t["transactionType"] == "REFUND"],
+        payments=[t for t in txns if t["transactionType"] == TransactionType.PAYMENT],
+        refund_transactions=[t for t in txns if t["transactionType"] == TransactionType.REFUND],
         refunds=list(refunds), timeline=list(timeline), credit_records=list(records), repaid_record=repaid,
     )

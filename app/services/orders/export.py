@@ -32,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from ...domain.order_status import is_overdue
 from ...domain.timeutil import SHANGHAI, utcnow
 from ...extensions import db
 from ...labels import label
@@ -118,9 +119,8 @@ def iter_values(f: OrderFilter, sort: str, now: datetime | None = None) -> Itera
                 values.append(Decimal(value).quantize(CENT))
             elif kind == "time":
                 values.append(_shanghai(value))
-            else:  # overdue: past the deadline and neither PAID nor STOPPED (order_view.is_overdue)
-                deadline = row[-1]
-                late = deadline is not None and value not in ("PAID", "STOPPED") and deadline < now
+            else:  # overdue: the value is the payment status
+                late = is_overdue(value, row[-1], now)
                 values.append(str(_l("Yes")) if late else str(_l("No")))
         yield values
 

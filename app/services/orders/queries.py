@@ -9,6 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from ...domain.order_status import NEVER_OVERDUE
 from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
@@ -75,7 +76,7 @@ def conditions(f: OrderFilter) -> list:
         c.append(sa.exists(sub))
     if f.overdue is not None:
         overdue = sa.and_(PaymentOrder.payment_deadline < now_utc(),
-                          PaymentOrder.payment_status.not_in(["PAID", "STOPPED"]))
+                          PaymentOrder.payment_status.not_in(NEVER_OVERDUE))
         c.append(overdue if f.overdue else sa.not_(overdue))
     return c
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from ...domain.enums import PaymentStatus
 from ...domain.timeutil import shanghai_day_bounds, shanghai_today
 from ...extensions import db
 from ...models import OutboxEvent, PaymentOrder, Reseller
@@ -16,7 +17,7 @@ from ..platform import outbox
 from ..platform.unit_of_work import transaction
 from .view import order_dict
 
-OPEN = ("UNPAID", "PAYING", "PARTIAL_PAID", "FAILED")
+OPEN = (PaymentStatus.UNPAID, PaymentStatus.PAYING, PaymentStatus.PARTIAL_PAID, PaymentStatus.FAILED)
 
 
 def _event_id(payment_id: str, stage: str) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime, time
 import sqlalchemy as sa
 from flask import current_app
 
-from ...domain.enums import PaymentType
+from ...domain.enums import PaymentStatus, PaymentType
 from ...domain.timeutil import SHANGHAI
 from ...extensions import db
 from ...models import CreditRecord, PaymentOrder, PaymentTransaction, Reseller
@@ -31,7 +31,7 @@ def _missing(limit: int, merged_pk: int | None = None) -> list[tuple]:
     live = sa.select(PaymentOrder.id).where(
         PaymentOrder.payment_type == PaymentType.CREDIT_REPAYMENT,
         PaymentOrder.related_business_id == CreditRecord.credit_record_id,
-        PaymentOrder.payment_status != "STOPPED")
+        PaymentOrder.payment_status != PaymentStatus.STOPPED)
     stmt = (sa.select(CreditRecord.credit_record_id, CreditRecord.order_id, CreditRecord.outstanding_amount,
                       CreditRecord.due_date, Reseller.code)
             .join(Reseller, Reseller.id == CreditRecord.reseller_id)

@@ -3,17 +3,14 @@ outbox payloads and the audit log."""
 
 from __future__ import annotations
 
+from ...domain import order_status
 from ...domain.money import money_str
 from ...domain.timeutil import to_shanghai_iso, utcnow
 from ...models import PaymentOrder, PaymentTransaction
 
 
 def is_overdue(order: PaymentOrder) -> bool:
-    return (
-        order.payment_deadline is not None
-        and order.payment_status not in ("PAID", "STOPPED")
-        and order.payment_deadline < utcnow()
-    )
+    return order_status.is_overdue(order.payment_status, order.payment_deadline, utcnow())
 
 
 def order_dict(order: PaymentOrder, reseller_code: str) -> dict:

@@ -17,6 +17,7 @@ import httpx
 from flask import current_app
 
 from ...channels.online import signature
+from ...domain.enums import PayoutAnswer
 from ...domain.errors import StateConflict
 from ..channel_config.lookup import config_by_code
 from ..platform.unit_of_work import transaction
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BankAnswer:
-    status: str  # SUCCESS | FAILED | PROCESSING | UNKNOWN | NOT_FOUND
+    status: str  # a PayoutAnswer
     bank_serial_no: str | None = None
     fail_reason: str | None = None
     amount: Decimal | None = None
@@ -60,18 +61,18 @@ def _answer(response: httpx.Response) -> BankAnswer:
     try:
         data = json.loads(response.content, parse_float=Decimal)
     except ValueError:
-        return BankAnswer("UNKNOWN")
+        return BankAnswer(PayoutAnswer.UNKNOWN)
     if response.status_code == 404:
-        return BankAnswer("NOT_FOUND")
+        return BankAnswer(PayoutAnswer.NOT_FOUND)
     if response.status_code >= 500 or response.status_code == 429:
-        return BankAnswer("UNKNOWN")
+        return BankAnswer(PayoutAnswer.UNKNOWN)
     if response.status_code != 200:
         # A 4xx: the gateway created nothing (PROTOCOL §2) — the channel rejected it, fail fast.
         reason = f"{data.get('code', response.status_code)}: {data.get('message', '')}"
-        return BankAnswer("FAILED", fail_reason=reason[:500])
+        return BankAnswer(PayoutAnswer.FAILED, fail_reason=reason[:500])
     status = data.get("status")
-    if status not in ("SUCCESS", "FAILED", "PROCESSING"):
-        return BankAnswer("UNKNOWN")
+    if status not in (PayoutAnswer.SUCCESS, PayoutAnswer.FAILED, PayoutAnswer.PROCESSING):
+        return BankAnswer(PayoutAnswer.UNKNOWN)
     return BankAnswer(status, data.get("bankSerialNo"), data.get("failReason"),
                       Decimal(str(data["amount"])) if data.get("amount") is not None else None)
 
@@ -82,7 +83,7 @@ def pay(order_no: str, payload: dict) -> BankAnswer:
         return _answer(_post("/api/payouts", {"merchantPayoutNo": order_no, **payload}))
     except httpx.HTTPError as exc:
         log.warning("payout %s: %s calling the bank; will query", order_no, type(exc).__name__)
-        return BankAnswer("UNKNOWN")
+        return BankAnswer(PayoutAnswer.UNKNOWN)
 
 
 def query(order_no: str) -> BankAnswer:
@@ -90,7 +91,7 @@ def query(order_no: str) -> BankAnswer:
         return _answer(_post("/api/payouts/query", {"merchantPayoutNo": order_no}))
     except httpx.HTTPError as exc:
         log.warning("payout query %s: %s", order_no, type(exc).__name__)
-        return BankAnswer("UNKNOWN")
+        return BankAnswer(PayoutAnswer.UNKNOWN)
 
 
 def callback_url() -> str:

@@ -56,7 +56,8 @@ def finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reaso
     if handler is None and d.source not in SOURCES_WITHOUT_HANDLER:
         raise RuntimeError(f"payout {d.order_no} of source {d.source} has no final-state handler registered")
     before = {"status": d.status}
-    d.status, d.bank_serial_no, d.fail_reason = status, serial, reason if status == "FAILED" else None
+    status = DisbursementStatus(status)  # the bank's or finance's word, already checked to be final
+    d.status, d.bank_serial_no, d.fail_reason = status, serial, reason if status == DisbursementStatus.FAILED else None
     d.completed_at = now
     d.next_poll_at = None
     d.updated_at = now
@@ -89,7 +90,7 @@ def apply_answer(order_no: str, answer: BankAnswer, actor: Actor, now: datetime 
             d.poll_attempts = 0
             d.next_poll_at = now + FIRST_POLL
             d.updated_at = now
-            audit.record(actor, "disbursement.processing", "disbursement", d.order_no, {"status": "INIT"},
-                         {"status": "PROCESSING", "bankAnswer": answer.status})
+            audit.record(actor, "disbursement.processing", "disbursement", d.order_no,
+                         {"status": DisbursementStatus.INIT}, {"status": d.status, "bankAnswer": answer.status})
         return d.status
 

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from ...domain.enums import OutboxStatus
 from ...extensions import db
 from ...models import Disbursement, OutboxEvent
 from ...models.types import now_utc
@@ -36,7 +37,7 @@ def queue(d: Disbursement, payload: dict, event_id: str, now: datetime) -> None:
     """In the transaction that made ``d`` final: its notifyUrl delivery, due now."""
     row = outbox.event_row("disbursement.notify", "disbursement", d.order_no, {
         **payload, "_delivery": {"url": d.notify_url, "eventId": event_id, "attempts": 0, "nextAt": now.isoformat()}})
-    row["status"] = "NOTIFY"  # not PENDING: the webhook fan-out leaves it alone
+    row["status"] = OutboxStatus.NOTIFY  # not PENDING: the webhook fan-out leaves it alone
     db.session.execute(sa.insert(OutboxEvent.__table__), row)
 
 
@@ -55,7 +56,7 @@ def deliver_notifications(now: datetime | None = None, batch: int = 50) -> dict[
     counts = {"sent": 0, "retrying": 0, "dead": 0}
     with transaction():
         stmt = (sa.select(OutboxEvent.id, OutboxEvent.payload).where(
-            OutboxEvent.event_type == "disbursement.notify", OutboxEvent.status == "NOTIFY")
+            OutboxEvent.event_type == "disbursement.notify", OutboxEvent.status == OutboxStatus.NOTIFY)
             .order_by(OutboxEvent.id).limit(batch * 4))
         if db.engine.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
@@ -81,11 +82,11 @@ def deliver_notifications(now: datetime | None = None, batch: int = 50) -> dict[
             result = webhook_sender.send(target, webhook_sender.route(target.url, allow_private), client, timeout)
         attempts = delivery["attempts"] + 1
         if result.ok:
-            status, counts["sent"] = "SENT", counts["sent"] + 1
+            status, counts["sent"] = OutboxStatus.SENT, counts["sent"] + 1
         elif attempts >= NOTIFY_MAX_ATTEMPTS:
-            status, counts["dead"] = "DEAD", counts["dead"] + 1
+            status, counts["dead"] = OutboxStatus.DEAD, counts["dead"] + 1
         else:
-            status, counts["retrying"] = "NOTIFY", counts["retrying"] + 1
+            status, counts["retrying"] = OutboxStatus.NOTIFY, counts["retrying"] + 1
         new_payload = {**payload, "_delivery": {**delivery, "attempts": attempts, "lastError": result.error,
                                                 "nextAt": (now + NOTIFY_BASE * 2 ** (attempts - 1)).isoformat()}}
         with transaction():

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from ...domain.enums import DisbursementStatus, PayoutAnswer
 from ...extensions import db
 from ...models import Disbursement
 from ...models.types import now_utc
@@ -37,8 +38,8 @@ def poll_due(now: datetime | None = None, batch: int = 50) -> dict[str, int]:
             d.next_poll_at = now + timedelta(minutes=2)  # a lease: no other worker takes it meanwhile
     for order_no, status in due:
         counts["polled"] += 1
-        answer = call_bank(order_no) if status == "INIT" else payout_bank.query(order_no)
-        if answer.status == "NOT_FOUND":  # the first call never reached the bank: send it (same number)
+        answer = call_bank(order_no) if status == DisbursementStatus.INIT else payout_bank.query(order_no)
+        if answer.status == PayoutAnswer.NOT_FOUND:  # the first call never reached the bank: send it (same number)
             answer = call_bank(order_no)
         if answer.status in FINAL:
             apply_answer(order_no, answer, SYSTEM, now=now)
@@ -51,13 +52,13 @@ def poll_due(now: datetime | None = None, batch: int = 50) -> dict[str, int]:
             d.poll_attempts += 1
             d.updated_at = now
             if d.poll_attempts >= MAX_POLL_ATTEMPTS:
-                d.status, d.next_poll_at = "MANUAL", None
+                d.status, d.next_poll_at = DisbursementStatus.MANUAL, None
                 audit.record(SYSTEM, "disbursement.manual", "disbursement", d.order_no, {"status": status},
-                             {"status": "MANUAL", "pollAttempts": d.poll_attempts})
+                             {"status": d.status, "pollAttempts": d.poll_attempts})
                 counts["manual"] += 1
             else:
-                if d.status == "INIT" and answer.status == "PROCESSING":
-                    d.status = "PROCESSING"
+                if d.status == DisbursementStatus.INIT and answer.status == PayoutAnswer.PROCESSING:
+                    d.status = DisbursementStatus.PROCESSING
                 d.next_poll_at = now + FIRST_POLL * (2 ** d.poll_attempts)
     return counts
 

@@ -10,12 +10,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...domain.enums import DisbursementStatus
 from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import Disbursement, Merchant
 from ..platform.paging import Page
 
-STATUSES = ("INIT", "PROCESSING", "SUCCESS", "FAILED", "MANUAL")
+STATUSES = tuple(DisbursementStatus)
 PAGE_SIZE = 20
 
 
@@ -87,13 +88,14 @@ def list_payouts(f: PayoutFilter, page: int = 1, page_size: int = PAGE_SIZE) -> 
 
 def manual_queue(limit: int = 100) -> list[PayoutRow]:
     """Orders parked as MANUAL, oldest first: finance settles them from the bank statement."""
-    rows = db.session.execute(_select().where(Disbursement.status == "MANUAL")
+    rows = db.session.execute(_select().where(Disbursement.status == DisbursementStatus.MANUAL)
                               .order_by(Disbursement.created_at, Disbursement.id).limit(limit)).all()
     return [PayoutRow(*r) for r in rows]
 
 
 def manual_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Disbursement.id)).where(Disbursement.status == "MANUAL")) or 0
+    return db.session.scalar(sa.select(sa.func.count(Disbursement.id))
+                             .where(Disbursement.status == DisbursementStatus.MANUAL)) or 0
 
 
 def payout_row(order_no: str) -> PayoutRow | None:

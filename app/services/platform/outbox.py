@@ -6,6 +6,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from ...domain.enums import OutboxStatus
 from ...extensions import db
 from ...models import OutboxEvent
 from ...models.types import now_utc
@@ -19,7 +20,8 @@ def event_row(event_type: str, aggregate_type: str, aggregate_id: str, payload: 
     """The column values of one event (for callers that write it in a combined statement)."""
     return {
         "event_id": event_id or f"evt_{uuid.uuid4().hex}", "event_type": event_type,
-        "aggregate_type": aggregate_type, "aggregate_id": aggregate_id, "payload": payload, "status": "PENDING",
+        "aggregate_type": aggregate_type, "aggregate_id": aggregate_id, "payload": payload,
+        "status": OutboxStatus.PENDING,
         "created_at": now_utc(),
     }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
+from ...domain.enums import ChannelKind, RefundStrategy, RefundType
 from ...domain.errors import StateConflict, ValidationFailed
 from ...models import Channel, PaymentOrder, PaymentTransaction
 from . import wire as refund_wire
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from .instruction import RefundInstruction
 
 CENT = Decimal("0.01")
-REFUNDABLE_KINDS = ("WALLET", "CREDIT", "ONLINE", "WIRE")
+REFUNDABLE_KINDS = (ChannelKind.WALLET, ChannelKind.CREDIT, ChannelKind.ONLINE, ChannelKind.WIRE)
 
 
 def split_latest(txns: list[PaymentTransaction], amount: Decimal) -> list[tuple[PaymentTransaction, Decimal]]:
@@ -64,12 +65,12 @@ def plan(ins: RefundInstruction, order: PaymentOrder,
     refundable = order.refundable_amount
     if ins.amount <= 0:
         raise ValidationFailed("refundAmount must be positive", field="refundAmount")
-    if ins.refund_type == "FULL" and ins.amount != refundable:
+    if ins.refund_type == RefundType.FULL and ins.amount != refundable:
         raise ValidationFailed(f"a FULL refund must be the refundable amount {refundable:.2f}", field="refundAmount")
     if ins.amount > refundable:
         raise StateConflict(f"refund amount {ins.amount:.2f} exceeds the refundable amount {refundable:.2f} "
                             f"of {order.payment_id}")
-    if ins.strategy == "SPECIFIED":
+    if ins.strategy == RefundStrategy.SPECIFIED:
         if not ins.transaction_id:
             raise ValidationFailed("transactionId is required for the SPECIFIED strategy", field="transactionId")
         target = next((t for t in txns if t.transaction_id == ins.transaction_id), None)
@@ -82,7 +83,7 @@ def plan(ins: RefundInstruction, order: PaymentOrder,
         return [(target, ins.amount)]
     if ins.transaction_id:
         raise ValidationFailed("transactionId is only allowed with the SPECIFIED strategy", field="transactionId")
-    if ins.strategy == "PROPORTIONAL":
+    if ins.strategy == RefundStrategy.PROPORTIONAL:
         return split_proportional(txns, ins.amount)
     return split_latest(txns, ins.amount)
 
@@ -95,8 +96,8 @@ def check_channel(orig: PaymentTransaction, part: Decimal, ins: RefundInstructio
         raise StateConflict(f"channel {name} cannot refund")
     if ch is not None and not ch.supports_refund:
         raise StateConflict(f"channel {name} does not support refunds")
-    partial = ins.refund_type == "PARTIAL" or part < orig.amount
+    partial = ins.refund_type == RefundType.PARTIAL or part < orig.amount
     if ch is not None and partial and not ch.supports_partial_refund:
         raise StateConflict(f"channel {name} does not support partial refunds")
-    if orig.channel_kind == "WIRE":
+    if orig.channel_kind == ChannelKind.WIRE:
         refund_wire.refund_account(orig.reseller_id)

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ...domain import numbers
+from ...domain.enums import ChannelKind, RefundOrderStatus, TransactionStatus, TransactionType
 from ...domain.errors import IdempotencyKeyReused, NotFound
 from ...domain.money import money_str
 from ...extensions import db
@@ -62,8 +63,8 @@ def _lock_order(payment_id: str) -> PaymentOrder:
 def _lock_payments(order_pk: int) -> list[PaymentTransaction]:
     return list(db.session.scalars(
         sa.select(PaymentTransaction).where(PaymentTransaction.payment_order_id == order_pk,
-                                            PaymentTransaction.transaction_type == "PAYMENT",
-                                            PaymentTransaction.status == "SUCCESS")
+                                            PaymentTransaction.transaction_type == TransactionType.PAYMENT,
+                                            PaymentTransaction.status == TransactionStatus.SUCCESS)
         .order_by(PaymentTransaction.id).with_for_update()))
 
 
@@ -71,7 +72,8 @@ def new_part(refund: Refund, order: PaymentOrder, orig: PaymentTransaction, amou
               remark: str | None = None) -> PaymentTransaction:
     txn = PaymentTransaction(
         transaction_id=numbers.transaction_id(), payment_order_id=order.id, order_id=order.order_id,
-        reseller_id=order.reseller_id, transaction_type="REFUND", status="PROCESSING", amount=-amount,
+        reseller_id=order.reseller_id, transaction_type=TransactionType.REFUND,
+        status=TransactionStatus.PROCESSING, amount=-amount,
         refunded_amount=ZERO, refunding_amount=ZERO, channel_id=orig.channel_id, channel_code=orig.channel_code,
         channel_kind=orig.channel_kind, channel_payment_id=orig.channel_payment_id,
         merged_payment_id=orig.merged_payment_id, original_transaction_id=orig.id, refund_id=refund.id,
@@ -108,7 +110,7 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
                             client_id=actor.client_id,
                             payment_order_id=order.id, amount=ins.amount, reason=ins.reason[:500],
                             approval_info=ins.approval_info or {}, refund_type=ins.refund_type,
-                            strategy=ins.strategy, status="PROCESSING", request_hash=fingerprint,
+                            strategy=ins.strategy, status=RefundOrderStatus.PROCESSING, request_hash=fingerprint,
                             created_at=now_utc())
             db.session.add(refund)
             db.session.flush()
@@ -122,7 +124,7 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
             for p, (orig, _) in zip(parts, plan, strict=True):
                 if p.channel_kind in refund_internal.INTERNAL_KINDS:
                     refund_internal.execute(p, order, orig, refund, actor, code)
-                elif p.channel_kind == "WIRE":
+                elif p.channel_kind == ChannelKind.WIRE:
                     payouts.append(refund_wire.start(actor, p, refund))
                 else:
                     online_parts.append(p.id)

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...domain.enums import CreditEntryType, CreditRecordStatus, TransactionType, WalletEntryType
 from ...domain.money import money_str
 from ...extensions import db
 from ...models import CreditEntry, CreditRecord, PaymentOrder, PaymentTransaction, Refund
@@ -30,7 +31,6 @@ from ..platform import outbox
 from ..platform.actor import Actor
 
 ZERO = Decimal("0.00")
-REVERSED = "REPAY_REVERSED"  # credit ledger entry type: a refunded repayment
 
 
 def _lock_record(condition) -> CreditRecord | None:
@@ -54,14 +54,14 @@ def refund_credit_part(part: PaymentTransaction, order: PaymentOrder, orig: Paym
         applied = min(amount, rec.outstanding_amount)
         if applied > 0:
             rec.outstanding_amount -= applied
-            rec.status = "REPAID" if rec.outstanding_amount == 0 else rec.status
+            rec.status = CreditRecordStatus.REPAID if rec.outstanding_amount == 0 else rec.status
             r.credit_used -= applied
-            credit_entry(r, rec.id, "REFUND", -applied, part.transaction_id, actor.label)
+            credit_entry(r, rec.id, CreditEntryType.REFUND, -applied, part.transaction_id, actor.label)
             outbox.emit("credit_repayment.completed", "credit_record", rec.credit_record_id,
                         _event(rec, r.code, refund, repaidAmount=money_str(applied)))
     rest = amount - applied
     if rest > 0:
-        wallet.post(order.reseller_id, rest, "REFUND", reference=part.transaction_id, actor=actor.label,
+        wallet.post(order.reseller_id, rest, WalletEntryType.REFUND, reference=part.transaction_id, actor=actor.label,
                     memo=WalletMemo.refund_credit_already_repaid(refund.refund_order_id))
     part.channel_transaction_id = rec.credit_record_id if rec is not None else None
 
@@ -77,19 +77,20 @@ def reverse_repayment(part: PaymentTransaction, order: PaymentOrder, orig: Payme
                            f"order {order.payment_id}: credit record {order.related_business_id} not found")
         return
     repaid = -(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(CreditEntry.amount), 0)).where(
-        CreditEntry.credit_record_id == rec.id, CreditEntry.entry_type == "REPAY",
+        CreditEntry.credit_record_id == rec.id, CreditEntry.entry_type == CreditEntryType.REPAY,
         CreditEntry.reference == orig.transaction_id)) or ZERO)
     sibling_parts = sa.select(PaymentTransaction.transaction_id).where(
-        PaymentTransaction.original_transaction_id == orig.id, PaymentTransaction.transaction_type == "REFUND")
+        PaymentTransaction.original_transaction_id == orig.id,
+        PaymentTransaction.transaction_type == TransactionType.REFUND)
     reversed_before = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(CreditEntry.amount), 0)).where(
-        CreditEntry.credit_record_id == rec.id, CreditEntry.entry_type == REVERSED,
+        CreditEntry.credit_record_id == rec.id, CreditEntry.entry_type == CreditEntryType.REPAY_REVERSED,
         CreditEntry.reference.in_(sibling_parts))) or ZERO
     back = max(ZERO, min(amount, Decimal(repaid) - Decimal(reversed_before), rec.amount - rec.outstanding_amount))
     if back > 0:
         rec.outstanding_amount += back
-        rec.status = "OPEN"
+        rec.status = CreditRecordStatus.OPEN
         r.credit_used += back
-        credit_entry(r, rec.id, REVERSED, back, part.transaction_id, actor.label)
+        credit_entry(r, rec.id, CreditEntryType.REPAY_REVERSED, back, part.transaction_id, actor.label)
         outbox.emit("credit_repayment.failed", "credit_record", rec.credit_record_id, _event(
             rec, r.code, refund, reason="refunded", reversedAmount=money_str(back), paymentId=order.payment_id,
             transactionId=orig.transaction_id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ...domain.enums import RefundStrategy, RefundType
 from ...domain.money import money_str
 from ..platform.idempotency import request_fingerprint
 
@@ -15,8 +16,8 @@ class RefundInstruction:
     refund_order_id: str
     payment_id: str
     amount: Decimal
-    refund_type: str = "PARTIAL"  # FULL | PARTIAL
-    strategy: str = "LATEST"  # LATEST | SPECIFIED | PROPORTIONAL
+    refund_type: str = RefundType.PARTIAL
+    strategy: str = RefundStrategy.LATEST
     transaction_id: str | None = None
     reason: str = ""
     approval_info: dict = field(default_factory=dict)

@@ -15,6 +15,7 @@ from flask import current_app
 
 from ...channels.base import ChannelError, ChannelUnavailable, RefundRequest, RefundResult
 from ...channels.registry import adapter_for
+from ...domain.enums import ChannelKind, GatewayRefundStatus, TransactionStatus, TransactionType
 from ...extensions import db
 from ...models import ChannelPayment, PaymentTransaction, Refund
 from ...models.types import now_utc
@@ -41,7 +42,7 @@ def _online_request(part: PaymentTransaction, actor: Actor) -> tuple:
 
 
 def _apply_result(txn_pk: int, result: RefundResult, actor: Actor) -> str:
-    if result.status in ("SUCCESS", "FAILED"):
+    if result.status in (GatewayRefundStatus.SUCCESS, GatewayRefundStatus.FAILED):
         settle_refund_part(txn_pk, result.status, result.failure_reason or "", actor, result.channel_refund_id)
         return result.status.lower()
     if result.channel_refund_id:
@@ -55,7 +56,7 @@ def dispatch_online(txn_pk: int, actor: Actor = SYSTEM) -> str:
     """Ask the gateway to refund one PROCESSING part (outside any transaction).
     ChannelUnavailable leaves it PROCESSING for the query job; ChannelError fails it."""
     part = db.session.get(PaymentTransaction, txn_pk)
-    if part is None or part.status != "PROCESSING":
+    if part is None or part.status != TransactionStatus.PROCESSING:
         end_read()
         return "final"
     cfg, req = _online_request(part, actor)
@@ -66,7 +67,7 @@ def dispatch_online(txn_pk: int, actor: Actor = SYSTEM) -> str:
         log.warning("refund %s left for the query job: %s", req.refund_no, exc)
         return "unavailable"
     except ChannelError as exc:
-        settle_refund_part(txn_pk, "FAILED", str(exc), actor)
+        settle_refund_part(txn_pk, TransactionStatus.FAILED, str(exc), actor)
         return "failed"
     return _apply_result(txn_pk, result, actor)
 
@@ -74,7 +75,7 @@ def dispatch_online(txn_pk: int, actor: Actor = SYSTEM) -> str:
 def refresh_refund(txn_pk: int, actor: Actor = SYSTEM) -> str:
     """Compensation: ask the gateway about one PROCESSING ONLINE part and settle what it says."""
     part = db.session.get(PaymentTransaction, txn_pk)
-    if part is None or part.status != "PROCESSING" or part.channel_kind != "ONLINE":
+    if part is None or part.status != TransactionStatus.PROCESSING or part.channel_kind != ChannelKind.ONLINE:
         end_read()
         return "final"
     cfg, req = _online_request(part, actor)
@@ -82,12 +83,12 @@ def refresh_refund(txn_pk: int, actor: Actor = SYSTEM) -> str:
     adapter = adapter_for(cfg.kind)
     try:
         result = adapter.query_refund(cfg, req.refund_no)
-        if result.status == "NOT_FOUND":  # the request never reached the gateway: send it (idempotent)
-            result = adapter.refund(cfg, req)
+        if result.status == GatewayRefundStatus.NOT_FOUND:
+            result = adapter.refund(cfg, req)  # the request never reached the gateway: send it (idempotent)
     except ChannelUnavailable:
         return "unavailable"
     except ChannelError as exc:
-        settle_refund_part(txn_pk, "FAILED", str(exc), actor)
+        settle_refund_part(txn_pk, TransactionStatus.FAILED, str(exc), actor)
         return "failed"
     return _apply_result(txn_pk, result, actor)
 
@@ -96,8 +97,9 @@ def compensate_refunds(older_than_seconds: int = 60, limit: int = 200) -> dict:
     """Query the gateway about ONLINE refund parts still PROCESSING after ``older_than_seconds``."""
     cutoff = now_utc() - timedelta(seconds=older_than_seconds)
     pks = db.session.scalars(sa.select(PaymentTransaction.id).where(
-        PaymentTransaction.transaction_type == "REFUND", PaymentTransaction.status == "PROCESSING",
-        PaymentTransaction.channel_kind == "ONLINE", PaymentTransaction.created_at <= cutoff)
+        PaymentTransaction.transaction_type == TransactionType.REFUND,
+        PaymentTransaction.status == TransactionStatus.PROCESSING,
+        PaymentTransaction.channel_kind == ChannelKind.ONLINE, PaymentTransaction.created_at <= cutoff)
         .order_by(PaymentTransaction.id).limit(limit)).all()
     end_read()
     counts: dict[str, int] = {}

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...domain.enums import PaymentType, RefundOrderStatus, TransactionStatus, TransactionType
 from ...domain.errors import NotFound
 from ...domain.money import money_str
 from ...domain.timeutil import to_shanghai_iso
@@ -28,6 +29,8 @@ from ..platform.unit_of_work import transaction
 from . import credit as refund_credit
 
 ZERO = Decimal("0.00")
+# A refund part that holds its amount: succeeded, or still in flight.
+LIVE_PART = (TransactionStatus.SUCCESS, TransactionStatus.PROCESSING)
 
 
 def reseller_code(reseller_id: int) -> str:
@@ -43,11 +46,11 @@ def apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransactio
     orig.refunding_amount -= amount
     order.refunding_amount -= amount
     refund = db.session.get(Refund, part.refund_id)
-    if status == "SUCCESS":
+    if status == TransactionStatus.SUCCESS:
         orig.refunded_amount += amount
         order.refunded_amount += amount
         order.last_refund_failed = False
-        if order.payment_type == "CREDIT_REPAYMENT":
+        if order.payment_type == PaymentType.CREDIT_REPAYMENT:
             refund_credit.reverse_repayment(part, order, orig, refund, actor)
     else:
         part.failure_reason = (reason or "refund failed")[:500]
@@ -60,7 +63,8 @@ def apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransactio
                "transactionAmount": money_str(amount), "channelInfo": {
                    "channel": part.channel_code, "channelTransactionId": part.channel_transaction_id},
                "reason": part.failure_reason}
-    outbox.emit(f"refund.{'succeeded' if status == 'SUCCESS' else 'failed'}", "refund", refund.refund_id, payload)
+    outcome = "succeeded" if status == TransactionStatus.SUCCESS else "failed"
+    outbox.emit(f"refund.{outcome}", "refund", refund.refund_id, payload)
     audit.record(actor, f"refund_part.{status.lower()}", "transaction", part.transaction_id, None,
                  {"amount": money_str(amount), "refundOrderId": refund.refund_order_id, "reason": reason or None})
 
@@ -69,17 +73,17 @@ def refresh_refund_status(refund: Refund) -> None:
     """PROCESSING while a part is; SUCCESS when the whole amount succeeded; FAILED when nothing did."""
     rows = db.session.execute(sa.select(PaymentTransaction.status, PaymentTransaction.amount).where(
         PaymentTransaction.refund_id == refund.id)).all()
-    succeeded = -sum((a for s, a in rows if s == "SUCCESS"), ZERO)
-    if any(s == "PROCESSING" for s, _ in rows):
-        new = "PROCESSING"
+    succeeded = -sum((a for s, a in rows if s == TransactionStatus.SUCCESS), ZERO)
+    if any(s == TransactionStatus.PROCESSING for s, _ in rows):
+        new = RefundOrderStatus.PROCESSING
     elif succeeded >= refund.amount:
-        new = "SUCCESS"
+        new = RefundOrderStatus.SUCCESS
     elif succeeded == 0:
-        new = "FAILED"
+        new = RefundOrderStatus.FAILED
     else:
-        new = "PARTIALLY_FAILED"
+        new = RefundOrderStatus.PARTIALLY_FAILED
     refund.status = new
-    refund.completed_at = None if new == "PROCESSING" else (refund.completed_at or now_utc())
+    refund.completed_at = None if new == RefundOrderStatus.PROCESSING else (refund.completed_at or now_utc())
 
 
 def refund_event(refund: Refund, order: PaymentOrder, reseller_code: str) -> dict:
@@ -92,16 +96,19 @@ def refund_event(refund: Refund, order: PaymentOrder, reseller_code: str) -> dic
 
 def lock_part(txn_pk: int) -> PaymentTransaction:
     t = db.session.scalar(sa.select(PaymentTransaction).where(PaymentTransaction.id == txn_pk).with_for_update())
-    if t is None or t.transaction_type != "REFUND":
+    if t is None or t.transaction_type != TransactionType.REFUND:
         raise NotFound("refund transaction does not exist")
     return t
 
 
 def apply_part_outcome(part: PaymentTransaction, status: str, reason: str, actor: Actor,
                        channel_refund_id: str | None = None) -> bool:
-    """Apply a final result to a locked part (in the caller's transaction). False if already final."""
-    if part.status != "PROCESSING" or status not in ("SUCCESS", "FAILED"):
+    """Apply a final result to a locked part (in the caller's transaction). False if already final.
+    ``status``: SUCCESS or FAILED in the words of whoever settles it (the gateway, a payout)."""
+    final = (TransactionStatus.SUCCESS, TransactionStatus.FAILED)
+    if part.status != TransactionStatus.PROCESSING or status not in final:
         return False
+    status = TransactionStatus(status)
     order = db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.id == part.payment_order_id)
                               .with_for_update())
     orig = db.session.scalar(sa.select(PaymentTransaction).where(

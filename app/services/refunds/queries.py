@@ -10,12 +10,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from ...domain.enums import RefundOrderStatus, TransactionStatus, TransactionType
 from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import PaymentOrder, PaymentTransaction, Refund, Reseller
 from ..platform.paging import Page
+from .part_settlement import LIVE_PART
 
-STATUSES = ("PROCESSING", "SUCCESS", "PARTIALLY_FAILED", "FAILED")
+STATUSES = tuple(RefundOrderStatus)
 PAGE_SIZE = 20
 ZERO = Decimal("0.00")
 
@@ -51,7 +53,7 @@ class RefundRow:
 
     @property
     def failed_parts(self) -> int:
-        return sum(1 for p in self.parts if p.txn.status == "FAILED")
+        return sum(1 for p in self.parts if p.txn.status == TransactionStatus.FAILED)
 
 
 def _conditions(f: RefundFilter) -> list:
@@ -84,7 +86,7 @@ def _with_parts(result) -> list[RefundRow]:
     parts = db.session.execute(
         sa.select(PaymentTransaction, original.transaction_id)
         .outerjoin(original, original.id == PaymentTransaction.original_transaction_id)
-        .where(PaymentTransaction.refund_id.in_(by_pk), PaymentTransaction.transaction_type == "REFUND")
+        .where(PaymentTransaction.refund_id.in_(by_pk), PaymentTransaction.transaction_type == TransactionType.REFUND)
         .order_by(PaymentTransaction.id)).all()
     grouped: dict[int, list] = {}
     for txn, orig_no in parts:
@@ -92,9 +94,9 @@ def _with_parts(result) -> list[RefundRow]:
     for refund_pk, items in grouped.items():
         row = by_pk[refund_pk]
         # What is succeeded or still in flight; a failed part can be retried while the refund has room for it.
-        live = -sum((t.amount for t, _ in items if t.status in ("SUCCESS", "PROCESSING")), ZERO)
+        live = -sum((t.amount for t, _ in items if t.status in LIVE_PART), ZERO)
         for txn, orig_no in items:
-            retryable = txn.status == "FAILED" and live + (-txn.amount) <= row.refund.amount
+            retryable = txn.status == TransactionStatus.FAILED and live + (-txn.amount) <= row.refund.amount
             row.parts.append(PartRow(txn, orig_no, retryable))
     return rows
 
@@ -121,11 +123,11 @@ def refund_part(transaction_id: str) -> tuple[int, str] | None:
         sa.select(PaymentTransaction.id, Refund.refund_id)
         .join(Refund, Refund.id == PaymentTransaction.refund_id)
         .where(PaymentTransaction.transaction_id == transaction_id,
-               PaymentTransaction.transaction_type == "REFUND")).first()
+               PaymentTransaction.transaction_type == TransactionType.REFUND)).first()
     return (row[0], row[1]) if row else None
 
 
 def refunds_with_failures() -> int:
     """Refunds FAILED or PARTIALLY_FAILED (for the screen's heading)."""
     return db.session.scalar(sa.select(sa.func.count(Refund.id)).where(
-        Refund.status.in_(("FAILED", "PARTIALLY_FAILED")))) or 0
+        Refund.status.in_((RefundOrderStatus.FAILED, RefundOrderStatus.PARTIALLY_FAILED)))) or 0

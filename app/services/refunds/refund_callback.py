@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ...channels.base import CallbackRejected
+from ...domain.enums import GatewayRefundStatus, TransactionType
 from ...extensions import db
 from ...models import ChannelEvent, PaymentTransaction
 from ...models.types import now_utc
@@ -30,7 +31,7 @@ def handle_refund_callback(channel_code: str, headers: dict, body: bytes) -> Cal
         with transaction():
             part = db.session.scalar(sa.select(PaymentTransaction).where(
                 PaymentTransaction.transaction_id == result.refund_no,
-                PaymentTransaction.transaction_type == "REFUND",
+                PaymentTransaction.transaction_type == TransactionType.REFUND,
                 PaymentTransaction.channel_id == cfg.id).with_for_update())
             if part is None:
                 raise CallbackRejected("unknown merchant refund")
@@ -39,7 +40,7 @@ def handle_refund_callback(channel_code: str, headers: dict, body: bytes) -> Cal
             db.session.add(ChannelEvent(channel_code=channel_code, kind="refund", event_key=result.event_id,
                                         body=body.decode("utf-8", "replace"), received_at=now_utc()))
             db.session.flush()
-            if result.status not in ("SUCCESS", "FAILED"):
+            if result.status not in (GatewayRefundStatus.SUCCESS, GatewayRefundStatus.FAILED):
                 return CallbackAnswer(200, "success")
             applied = refund_settlement.apply_part_outcome(part, result.status, result.failure_reason or "", actor,
                                                  result.channel_refund_id)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...domain.enums import ChannelKind, TransactionStatus
 from ...domain.errors import StateConflict
 from ...domain.money import money_str
 from ...extensions import db
@@ -20,6 +21,7 @@ from . import wire as refund_wire
 from .creation import new_part
 from .online import dispatch_online
 from .part_settlement import (
+    LIVE_PART,
     lock_part,
     refresh_refund_status,
     reseller_code,
@@ -31,7 +33,7 @@ def retry_part(actor: Actor, txn_pk: int) -> PaymentTransaction:
     new_pk = None
     with transaction():
         failed = lock_part(txn_pk)
-        if failed.status != "FAILED":
+        if failed.status != TransactionStatus.FAILED:
             raise StateConflict(f"only a FAILED refund part can be retried ({failed.transaction_id} is "
                                 f"{failed.status})")
         order = db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.id == failed.payment_order_id)
@@ -41,7 +43,7 @@ def retry_part(actor: Actor, txn_pk: int) -> PaymentTransaction:
         refund = db.session.get(Refund, failed.refund_id)
         amount = -failed.amount
         live = -(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(PaymentTransaction.amount), 0)).where(
-            PaymentTransaction.refund_id == refund.id, PaymentTransaction.status.in_(("SUCCESS", "PROCESSING"))))
+            PaymentTransaction.refund_id == refund.id, PaymentTransaction.status.in_(LIVE_PART)))
             or 0)
         if Decimal(live) + amount > refund.amount:
             raise StateConflict(f"refund {refund.refund_order_id} has no failed amount left to retry")
@@ -56,12 +58,12 @@ def retry_part(actor: Actor, txn_pk: int) -> PaymentTransaction:
         payout = None
         if part.channel_kind in refund_internal.INTERNAL_KINDS:
             refund_internal.execute(part, order, orig, refund, actor, reseller_code(order.reseller_id))
-        elif part.channel_kind == "WIRE":
+        elif part.channel_kind == ChannelKind.WIRE:
             payout = refund_wire.start(actor, part, refund)
         new_pk = part.id
     if payout is not None:
         refund_wire.send(payout)
-    elif db.session.get(PaymentTransaction, new_pk).channel_kind == "ONLINE":
+    elif db.session.get(PaymentTransaction, new_pk).channel_kind == ChannelKind.ONLINE:
         dispatch_online(new_pk, actor)
     db.session.expire_all()
     return db.session.get(PaymentTransaction, new_pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ...domain.enums import ChannelKind
 from ...domain.errors import NotFound
 from ...domain.money import money_str
 from ...domain.timeutil import to_shanghai_iso
@@ -12,7 +13,7 @@ from ...extensions import db
 from ...models import ChannelPayment, PaymentOrder, PaymentTransaction, Refund
 from ..orders.view import transaction_dict
 
-ASYNC_KINDS = ("ONLINE", "WIRE")  # parts settled later: by the gateway's refund, or by a payout
+ASYNC_KINDS = (ChannelKind.ONLINE, ChannelKind.WIRE)  # parts settled later: by the gateway's refund, or by a payout
 
 
 def find_refund(refund_order_id: str) -> Refund | None:

@@ -15,6 +15,8 @@ from flask import current_app
 
 from ...channels.base import ChannelError, ChannelUnavailable, PaymentPart, PaymentRequest
 from ...channels.registry import adapter_for
+from ...domain.enums import ChannelKind, ChannelPaymentStatus, TransactionStatus
+from ...domain.payment_states import ChannelPaymentEvent, next_channel_payment_status
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, PaymentTransaction, Reseller
 from ...models.types import now_utc
@@ -33,7 +35,7 @@ def _request(cp: ChannelPayment, mp: MergedPayment, reseller: Reseller, actor: A
     parts = tuple(
         PaymentPart(t.id, t.payment_order_id, t.order_id, t.amount)
         for t in db.session.scalars(sa.select(PaymentTransaction).where(
-            PaymentTransaction.channel_payment_id == cp.id, PaymentTransaction.status == "PROCESSING")
+            PaymentTransaction.channel_payment_id == cp.id, PaymentTransaction.status == TransactionStatus.PROCESSING)
             .order_by(PaymentTransaction.id))
     )
     cfg = channel_config.config_by_id(cp.channel_id)
@@ -53,7 +55,8 @@ def start_internal_channels(mp: MergedPayment, actor: Actor) -> None:
     for cp in db.session.scalars(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == mp.id)
                                  .order_by(ChannelPayment.id)):
         cfg = channel_config.config_by_id(cp.channel_id)
-        cp.status = "PROCESSING"
+        if cp.status != ChannelPaymentStatus.PROCESSING:  # it waited for approval (PENDING)
+            cp.status = next_channel_payment_status(cp.status, ChannelPaymentEvent.APPROVE)
         cp.expires_at = now + timedelta(seconds=cfg.expire_seconds)
         cp.confirm_due_at = now + timedelta(seconds=cfg.confirm_timeout_seconds)
         adapter = adapter_for(cp.channel_kind)
@@ -70,8 +73,8 @@ def start_internal_channels(mp: MergedPayment, actor: Actor) -> None:
 
 def start_online_payments(merged_pk: int, actor: Actor) -> None:
     cp_pks = db.session.scalars(sa.select(ChannelPayment.id).where(
-        ChannelPayment.merged_payment_id == merged_pk, ChannelPayment.channel_kind == "ONLINE",
-        ChannelPayment.status == "PROCESSING", ChannelPayment.pay_url.is_(None))).all()
+        ChannelPayment.merged_payment_id == merged_pk, ChannelPayment.channel_kind == ChannelKind.ONLINE,
+        ChannelPayment.status == ChannelPaymentStatus.PROCESSING, ChannelPayment.pay_url.is_(None))).all()
     end_read()
     for cp_pk in cp_pks:
         start_online(cp_pk, actor)
@@ -82,22 +85,23 @@ def start_online(cp_pk: int, actor: Actor) -> str:
     Returns 'started', 'failed' (the bank refused: released), 'retry' (temporary) or 'skipped'."""
     with transaction():
         cp = db.session.get(ChannelPayment, cp_pk)
-        if cp is None or cp.status != "PROCESSING" or cp.pay_url:
+        if cp is None or cp.status != ChannelPaymentStatus.PROCESSING or cp.pay_url:
             return "skipped"
         mp = db.session.get(MergedPayment, cp.merged_payment_id)
         req = _request(cp, mp, db.session.get(Reseller, mp.reseller_id), actor)
         cfg = channel_config.config_by_id(cp.channel_id)
     try:
-        start = adapter_for("ONLINE").create_payment(cfg, req)
+        start = adapter_for(ChannelKind.ONLINE).create_payment(cfg, req)
     except ChannelError as exc:
-        settlement.settle(cp_pk, settlement.Outcome(status="FAILED", reason=f"bank refused: {exc}"[:500]), actor)
+        settlement.settle(cp_pk, settlement.Outcome(status=ChannelPaymentStatus.FAILED,
+                                                    reason=f"bank refused: {exc}"[:500]), actor)
         return "failed"
     except ChannelUnavailable as exc:
         current_app.logger.warning("bank request for %s failed, will retry: %s", req.channel_payment_no, exc)
         return "retry"
     with transaction():
         cp = settlement.lock_channel_payment(cp_pk)
-        if cp.status == "PROCESSING" and not cp.pay_url:
+        if cp.status == ChannelPaymentStatus.PROCESSING and not cp.pay_url:
             cp.pay_url = start.pay_url
             cp.channel_transaction_id = cp.channel_transaction_id or start.channel_transaction_id
     return "started"

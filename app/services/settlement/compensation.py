@@ -14,6 +14,8 @@ from rq import Retry
 
 from ...channels.base import ChannelUnavailable
 from ...channels.registry import adapter_for
+from ...domain.enums import ChannelKind, ChannelPaymentStatus, GatewayPaymentStatus
+from ...domain.payment_states import OUTCOME_FOR_GATEWAY_STATUS
 from ...extensions import db
 from ...models import ChannelPayment
 from ...models.types import now_utc
@@ -31,7 +33,7 @@ RETRY_AFTER = timedelta(seconds=60)
 def _postpone(cp_pk: int, delay: timedelta) -> None:
     with transaction():
         cp = settlement.lock_channel_payment(cp_pk)
-        if cp.status == "PROCESSING":
+        if cp.status == ChannelPaymentStatus.PROCESSING:
             cp.confirm_due_at = now_utc() + delay
 
 
@@ -39,36 +41,37 @@ def refresh(cp_pk: int, actor: Actor = SYSTEM) -> str:
     """Ask the channel about one payment and settle what it says. Returns what happened."""
     with transaction():
         cp = db.session.get(ChannelPayment, cp_pk)
-        if cp is None or cp.status != "PROCESSING" or cp.channel_kind != "ONLINE":
+        if cp is None or cp.status != ChannelPaymentStatus.PROCESSING or cp.channel_kind != ChannelKind.ONLINE:
             return "nothing-to-do"
         number, amount, expires_at, has_page = cp.channel_payment_id, cp.amount, cp.expires_at, bool(cp.pay_url)
         cfg = channel_config.config_by_id(cp.channel_id)
     if not has_page:
         return channel_start.start_online(cp_pk, actor)
     try:
-        result = adapter_for("ONLINE").query_payment(cfg, number)
+        result = adapter_for(ChannelKind.ONLINE).query_payment(cfg, number)
     except ChannelUnavailable as exc:
         current_app.logger.warning("compensation query of %s failed, retrying later: %s", number, exc)
         _postpone(cp_pk, RETRY_AFTER)
         return "retry"
-    if result.status in ("SUCCESS", "FAILED", "EXPIRED"):
-        if result.status == "SUCCESS" and result.amount != amount:
+    if result.status in OUTCOME_FOR_GATEWAY_STATUS:
+        if result.status == GatewayPaymentStatus.SUCCESS and result.amount != amount:
             with transaction():
                 alerts.raise_alert("amount_mismatch", "the bank reports another amount", payment=number,
                                    ours=amount, bank=result.amount)
             return "mismatch"
         applied = settlement.settle(cp_pk, settlement.Outcome(
-            status=result.status, channel_transaction_id=result.channel_transaction_id,
+            status=OUTCOME_FOR_GATEWAY_STATUS[result.status], channel_transaction_id=result.channel_transaction_id,
             completed_at=result.completed_at, reason=result.failure_reason or ""), actor)
         return "settled" if applied else "already-final"
-    if result.status == "NOT_FOUND":
+    if result.status == GatewayPaymentStatus.NOT_FOUND:
         with transaction():
             alerts.raise_alert("unknown_at_channel", "the bank does not know this payment", payment=number,
                                channel=cfg.code)
         _postpone(cp_pk, timedelta(hours=1))
         return "unknown"
-    if expires_at is not None and expires_at < now_utc() and result.status == "PENDING":
-        settlement.settle(cp_pk, settlement.Outcome(status="EXPIRED", reason="not paid in time"), actor)
+    if expires_at is not None and expires_at < now_utc() and result.status == GatewayPaymentStatus.PENDING:
+        settlement.settle(cp_pk, settlement.Outcome(status=ChannelPaymentStatus.EXPIRED, reason="not paid in time"),
+                          actor)
         return "expired"
     _postpone(cp_pk, timedelta(seconds=cfg.confirm_timeout_seconds))
     return "pending"
@@ -77,7 +80,7 @@ def refresh(cp_pk: int, actor: Actor = SYSTEM) -> str:
 def compensate_due(limit: int = 200) -> dict[str, int]:
     """Scheduled: query every ONLINE payment past its confirmation time."""
     due = db.session.scalars(sa.select(ChannelPayment.id).where(
-        ChannelPayment.status == "PROCESSING", ChannelPayment.channel_kind == "ONLINE",
+        ChannelPayment.status == ChannelPaymentStatus.PROCESSING, ChannelPayment.channel_kind == ChannelKind.ONLINE,
         sa.or_(ChannelPayment.confirm_due_at <= now_utc(), ChannelPayment.pay_url.is_(None)),
     ).order_by(ChannelPayment.confirm_due_at).limit(limit)).all()
     end_read()

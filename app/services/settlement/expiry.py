@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ...domain.enums import ChannelKind, ChannelPaymentStatus, VoucherStatus
 from ...extensions import db
 from ...models import ChannelPayment, Voucher
 from ...models.types import now_utc
@@ -18,12 +19,12 @@ def expire_due(limit: int = 500) -> int:
     """Scheduled: release WIRE payments without a voucher and payments never approved, once expired.
     (ONLINE payments expire through ``refresh``, after the bank confirms nothing was paid.)"""
     now = now_utc()
-    pending_voucher = sa.select(Voucher.channel_payment_id).where(Voucher.status == "PENDING")
+    pending_voucher = sa.select(Voucher.channel_payment_id).where(Voucher.status == VoucherStatus.PENDING)
     due = db.session.scalars(sa.select(ChannelPayment.id).where(
         ChannelPayment.expires_at <= now,
-        sa.or_(sa.and_(ChannelPayment.status == "PROCESSING", ChannelPayment.channel_kind == "WIRE",
-                       ChannelPayment.id.not_in(pending_voucher)),
-               ChannelPayment.status == "PENDING"),
+        sa.or_(sa.and_(ChannelPayment.status == ChannelPaymentStatus.PROCESSING,
+                       ChannelPayment.channel_kind == ChannelKind.WIRE, ChannelPayment.id.not_in(pending_voucher)),
+               ChannelPayment.status == ChannelPaymentStatus.PENDING),
     ).limit(limit)).all()
     end_read()
     expired = 0
@@ -32,6 +33,7 @@ def expire_due(limit: int = 500) -> int:
             cp = settlement.lock_channel_payment(cp_pk)
             still_due = cp.expires_at is not None and cp.expires_at <= now
             if still_due and not db.session.scalar(pending_voucher.where(Voucher.channel_payment_id == cp_pk)):
-                expired += settlement.apply(cp, settlement.Outcome(status="EXPIRED", reason="expired"), SYSTEM)
+                outcome = settlement.Outcome(status=ChannelPaymentStatus.EXPIRED, reason="expired")
+                expired += settlement.apply(cp, outcome, SYSTEM)
     return expired
 

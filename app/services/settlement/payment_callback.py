@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ...channels.base import CallbackRejected
+from ...domain.enums import GatewayPaymentStatus
+from ...domain.payment_states import OUTCOME_FOR_GATEWAY_STATUS
 from ...extensions import db
 from ...models import ChannelEvent, ChannelPayment
 from ...models.types import now_utc
@@ -40,10 +42,10 @@ def handle_payment_callback(channel_code: str, headers: dict, body: bytes) -> Ca
             db.session.add(ChannelEvent(channel_code=channel_code, kind="payment", event_key=result.event_id,
                                         body=body.decode("utf-8", "replace"), received_at=now_utc()))
             db.session.flush()
-            if result.status not in ("SUCCESS", "FAILED"):
+            if result.status not in (GatewayPaymentStatus.SUCCESS, GatewayPaymentStatus.FAILED):
                 return CallbackAnswer(200, "success")
             applied = settlement.apply(cp, settlement.Outcome(
-                status=result.status, channel_transaction_id=result.channel_transaction_id,
+                status=OUTCOME_FOR_GATEWAY_STATUS[result.status], channel_transaction_id=result.channel_transaction_id,
                 completed_at=result.completed_at, reason=result.failure_reason or ""), actor)
             if not applied and cp.status != result.status:
                 alerts.raise_alert("late_callback", f"{result.status} after {cp.status}",

@@ -10,11 +10,12 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from ...domain.enums import TransactionType, VoucherStatus
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller, User, Voucher
 from ..platform.paging import Page
 
-STATUSES = ("PENDING", "CONFIRMED", "REJECTED")
+STATUSES = tuple(VoucherStatus)
 PAGE_SIZE = 20
 
 
@@ -72,22 +73,23 @@ def _rows(result) -> list[VoucherRow]:
             sa.select(PaymentTransaction.channel_payment_id, PaymentOrder.payment_id, PaymentOrder.order_id,
                       PaymentTransaction.amount, PaymentOrder.payment_deadline, PaymentTransaction.status)
             .join(PaymentOrder, PaymentOrder.id == PaymentTransaction.payment_order_id)
-            .where(PaymentTransaction.channel_payment_id.in_(by_cp), PaymentTransaction.transaction_type == "PAYMENT")
+            .where(PaymentTransaction.channel_payment_id.in_(by_cp),
+                   PaymentTransaction.transaction_type == TransactionType.PAYMENT)
             .order_by(PaymentTransaction.id)).all()
         for cp_pk, payment_id, order_id, amount, deadline, status in allocations:
             by_cp[cp_pk].allocations.append(Allocation(payment_id, order_id, amount, deadline, status))
     return rows
 
 
-def list_vouchers(status: str = "PENDING", reference: str | None = None, page: int = 1,
+def list_vouchers(status: str = VoucherStatus.PENDING, reference: str | None = None, page: int = 1,
                   page_size: int = PAGE_SIZE) -> Page:
     """PENDING: the queue, oldest upload first. CONFIRMED / REJECTED: the history, newest review first."""
-    status = status if status in STATUSES else "PENDING"
+    status = status if status in STATUSES else VoucherStatus.PENDING
     page = max(page, 1)
     conds = [Voucher.status == status]
     if reference:
         conds.append(ChannelPayment.wire_reference == reference.strip().upper())
-    order = (Voucher.created_at.asc(), Voucher.id.asc()) if status == "PENDING" else (
+    order = (Voucher.created_at.asc(), Voucher.id.asc()) if status == VoucherStatus.PENDING else (
         Voucher.reviewed_at.desc(), Voucher.id.desc())
     result = db.session.execute(_select().where(*conds).order_by(*order).limit(page_size)
                                 .offset((page - 1) * page_size)).all()
@@ -97,7 +99,7 @@ def list_vouchers(status: str = "PENDING", reference: str | None = None, page: i
 
 
 def pending_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Voucher.id)).where(Voucher.status == "PENDING")) or 0
+    return db.session.scalar(sa.select(sa.func.count(Voucher.id)).where(Voucher.status == VoucherStatus.PENDING)) or 0
 
 
 def get_row(voucher_id: int) -> VoucherRow | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...domain.enums import Role
+from ...domain.enums import ChannelPaymentStatus, Role, VoucherStatus
 from ...domain.errors import Forbidden, NotFound, StateConflict, ValidationFailed
 from ...domain.money import MoneyFormatError, parse_money
 from ...extensions import db
@@ -31,7 +31,7 @@ def _lock_pending(voucher_id: int) -> tuple[Voucher, ChannelPayment]:
         raise NotFound("no such voucher")
     cp = settlement.lock_channel_payment(v.channel_payment_id)
     db.session.refresh(v, with_for_update=True)
-    if v.status != "PENDING":
+    if v.status != VoucherStatus.PENDING:
         raise StateConflict(f"this voucher was already {v.status.lower()}")
     return v, cp
 
@@ -55,12 +55,12 @@ def confirm(actor: Actor, role: str, user_id: int, voucher_id: int, received_tex
                                    field="shortfall")
         v.reviewed_by_user_id, v.reviewed_at, v.received_amount = user_id, now_utc(), received
         if received < cp.amount and shortfall == "reject":
-            v.status, v.reject_reason = "REJECTED", f"only {received:.2f} of {cp.amount:.2f} arrived"
-            settlement.apply(cp, settlement.Outcome(status="FAILED", reason=v.reject_reason,
+            v.status, v.reject_reason = VoucherStatus.REJECTED, f"only {received:.2f} of {cp.amount:.2f} arrived"
+            settlement.apply(cp, settlement.Outcome(status=ChannelPaymentStatus.FAILED, reason=v.reject_reason,
                                                     received_amount=Decimal("0.00")), actor)
         else:
-            v.status = "CONFIRMED"
-            settlement.apply(cp, settlement.Outcome(status="SUCCESS", received_amount=received,
+            v.status = VoucherStatus.CONFIRMED
+            settlement.apply(cp, settlement.Outcome(status=ChannelPaymentStatus.SUCCESS, received_amount=received,
                                                     channel_transaction_id=cp.wire_reference), actor)
         audit.record(actor, "voucher.confirm", "channel_payment", cp.channel_payment_id, None,
                      {"received": f"{received:.2f}", "expected": f"{cp.amount:.2f}", "shortfall": shortfall})
@@ -73,7 +73,7 @@ def reject(actor: Actor, role: str, user_id: int, voucher_id: int, reason: str) 
         raise ValidationFailed("give a reason the reseller will see", field="reason")
     with transaction():
         v, cp = _lock_pending(voucher_id)
-        v.status, v.reject_reason = "REJECTED", reason.strip()[:500]
+        v.status, v.reject_reason = VoucherStatus.REJECTED, reason.strip()[:500]
         v.reviewed_by_user_id, v.reviewed_at = user_id, now_utc()
         audit.record(actor, "voucher.reject", "channel_payment", cp.channel_payment_id, None, {"reason": reason})
         outbox.emit("voucher.rejected", "channel_payment", cp.channel_payment_id,

@@ -12,6 +12,7 @@ import uuid
 import sqlalchemy as sa
 from flask import current_app
 
+from ...domain.enums import ChannelKind, ChannelPaymentStatus, VoucherStatus
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, Voucher
@@ -53,17 +54,17 @@ def upload(actor: Actor, user_id: int, reseller_id: int, channel_payment_id: str
             sa.select(ChannelPayment).join(MergedPayment, MergedPayment.id == ChannelPayment.merged_payment_id)
             .where(ChannelPayment.channel_payment_id == channel_payment_id, MergedPayment.reseller_id == reseller_id)
             .with_for_update(of=ChannelPayment))
-        if cp is None or cp.channel_kind != "WIRE":
+        if cp is None or cp.channel_kind != ChannelKind.WIRE:
             raise NotFound("no such wire transfer")
-        if cp.status != "PROCESSING":
+        if cp.status != ChannelPaymentStatus.PROCESSING:
             raise StateConflict(f"this wire transfer is {cp.status}")
         if db.session.scalar(sa.select(Voucher.id).where(Voucher.channel_payment_id == cp.id,
-                                                         Voucher.status == "PENDING")):
+                                                         Voucher.status == VoucherStatus.PENDING)):
             raise StateConflict("a voucher for this transfer is already waiting for finance")
         stored = uuid.uuid4().hex
         v = Voucher(channel_payment_id=cp.id, stored_name=stored, original_name=_safe_display_name(filename),
                     content_type=content_type, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                    status="PENDING", uploaded_by_user_id=user_id, created_at=now_utc())
+                    status=VoucherStatus.PENDING, uploaded_by_user_id=user_id, created_at=now_utc())
         db.session.add(v)
         db.session.flush()
         # Written after the row is accepted; a failed commit leaves at most an unreferenced file.

@@ -25,6 +25,7 @@ from cryptography.fernet import InvalidToken
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ...domain.enums import DeliveryStatus, OutboxStatus
 from ...domain.errors import NotFound, StateConflict
 from ...extensions import db
 from ...models import ApiClient, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -36,7 +37,7 @@ from ..platform.unit_of_work import end_read, transaction
 from . import sender as webhook_sender
 from .endpoints import matches
 
-STATUSES = ("PENDING", "DELIVERED", "DEAD")
+STATUSES = tuple(DeliveryStatus)
 # When each attempt is due, counted from the first one: ten attempts over about a day (the
 # Standard Webhooks / Svix schedule, stretched to 24 h). Each wait varies by ±10 % (JITTER) so that
 # a receiver's outage does not make every retry arrive in the same second.
@@ -79,7 +80,7 @@ def fan_out(batch: int = 500, now: datetime | None = None, max_batches: int | No
 
 def _fan_out_batch(batch: int, now: datetime) -> int:
     with transaction():
-        stmt = (sa.select(OutboxEvent.id, OutboxEvent.event_type).where(OutboxEvent.status == "PENDING")
+        stmt = (sa.select(OutboxEvent.id, OutboxEvent.event_type).where(OutboxEvent.status == OutboxStatus.PENDING)
                 .order_by(OutboxEvent.id).limit(batch))
         if _is_pg():
             stmt = stmt.with_for_update(skip_locked=True)
@@ -92,13 +93,13 @@ def _fan_out_batch(batch: int, now: datetime) -> int:
             .where(WebhookEndpoint.enabled.is_(True), ApiClient.active.is_(True))
         ).all()
         stamp = now_utc()
-        rows = [{"event_id": ev.id, "endpoint_id": ep.id, "status": "PENDING", "attempts": 0,
+        rows = [{"event_id": ev.id, "endpoint_id": ep.id, "status": DeliveryStatus.PENDING, "attempts": 0,
                  "next_attempt_at": now, "created_at": stamp, "updated_at": stamp}
                 for ev in events for ep in endpoints if matches(ep.event_types, ev.event_type)]
         if rows:
             db.session.execute(_insert_ignoring_duplicates(D), rows)
         db.session.execute(sa.update(OutboxEvent.__table__).where(OutboxEvent.id.in_([ev.id for ev in events]))
-                           .values(status="DISPATCHED", dispatched_at=now))
+                           .values(status=OutboxStatus.DISPATCHED, dispatched_at=now))
     return len(events)
 
 
@@ -163,7 +164,7 @@ def _claim(batch: int, now: datetime, timeout: float, workers: int) -> list[webh
                       OutboxEvent.created_at, OutboxEvent.payload, E.c.url, E.c.allow_private_network,
                       E.c.secret_enc, E.c.previous_secret_enc, E.c.previous_secret_expires_at)
             .join(OutboxEvent, OutboxEvent.id == D.c.event_id).join(E, E.c.id == D.c.endpoint_id)
-            .where(D.c.status == "PENDING", D.c.next_attempt_at <= now, E.c.enabled.is_(True))
+            .where(D.c.status == DeliveryStatus.PENDING, D.c.next_attempt_at <= now, E.c.enabled.is_(True))
             .order_by(D.c.next_attempt_at, D.c.id).limit(batch)
         )
         if _is_pg():
@@ -214,7 +215,8 @@ def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, 
     """Write each outcome to its delivery (if this worker still holds it) and to the attempt log."""
     with transaction():
         stmt = (sa.select(D.c.id, D.c.attempts, D.c.endpoint_id)
-                .where(D.c.id.in_([o.delivery_id for o in outcomes]), D.c.status == "PENDING").order_by(D.c.id))
+                .where(D.c.id.in_([o.delivery_id for o in outcomes]), D.c.status == DeliveryStatus.PENDING)
+                .order_by(D.c.id))
         held = {r.id: r for r in db.session.execute(stmt.with_for_update() if _is_pg() else stmt)}
         stamp = now_utc()
         when = fixed_now or stamp
@@ -227,15 +229,15 @@ def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, 
             change = {"b_id": o.delivery_id, "last_status_code": o.status_code, "last_error": o.error,
                       "updated_at": stamp, "delivered_at": None, "next_attempt_at": None}
             if o.ok:
-                change.update(status="DELIVERED", delivered_at=when)
+                change.update(status=DeliveryStatus.DELIVERED, delivered_at=when)
                 counts["delivered"] += 1
             elif o.gone or (delay := retry_delay(o.attempt_no)) is None:
-                change.update(status="DEAD")
+                change.update(status=DeliveryStatus.DEAD)
                 counts["dead"] += 1
                 if o.gone:
                     gone.add(row.endpoint_id)
             else:
-                change.update(status="PENDING", next_attempt_at=when + delay)
+                change.update(status=DeliveryStatus.PENDING, next_attempt_at=when + delay)
                 counts["retrying"] += 1
             updates.append(change)
         if updates:
@@ -260,23 +262,24 @@ def replay(actor: Actor, delivery_id: int, now: datetime | None = None) -> None:
         d = db.session.scalar(sa.select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update())
         if d is None:
             raise NotFound(f"no webhook delivery {delivery_id}")
-        if d.status not in ("DEAD", "DELIVERED"):
+        if d.status not in (DeliveryStatus.DEAD, DeliveryStatus.DELIVERED):
             raise StateConflict(f"delivery {delivery_id} is {d.status}; only dead or delivered ones are replayed")
         before = {"status": d.status, "attempts": d.attempts}
-        d.status, d.attempts, d.next_attempt_at = "PENDING", 0, now or now_utc()
+        d.status, d.attempts, d.next_attempt_at = DeliveryStatus.PENDING, 0, now or now_utc()
         d.last_status_code = d.last_error = d.delivered_at = None
         audit.record(actor, "webhook_delivery.replay", "webhook_delivery", str(delivery_id), before,
-                     {"status": "PENDING", "attempts": 0})
+                     {"status": d.status, "attempts": 0})
 
 
 def replay_dead(actor: Actor, endpoint_id: int | None = None, now: datetime | None = None) -> int:
     """Replay every DEAD delivery (of one endpoint, or all). Returns how many."""
     with transaction():
-        stmt = sa.update(D).where(D.c.status == "DEAD")
+        stmt = sa.update(D).where(D.c.status == DeliveryStatus.DEAD)
         if endpoint_id is not None:
             stmt = stmt.where(D.c.endpoint_id == endpoint_id)
         n = db.session.execute(stmt.values(
-            status="PENDING", attempts=0, next_attempt_at=now or now_utc(), last_status_code=None, last_error=None,
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now or now_utc(), last_status_code=None,
+            last_error=None,
             delivered_at=None, updated_at=now_utc())).rowcount
         audit.record(actor, "webhook_delivery.replay_dead", "webhook_endpoint",
                      str(endpoint_id) if endpoint_id is not None else "*", None, {"replayed": n})
@@ -288,14 +291,14 @@ def webhook_stats(endpoint_id: int | None = None) -> dict[str, int]:
     and OUTBOX_PENDING (events not yet fanned out)."""
     q = sa.select(D.c.status, sa.func.count()).group_by(D.c.status)
     paused = (sa.select(sa.func.count()).select_from(D.join(E, E.c.id == D.c.endpoint_id))
-              .where(D.c.status == "PENDING", E.c.enabled.is_(False)))
+              .where(D.c.status == DeliveryStatus.PENDING, E.c.enabled.is_(False)))
     if endpoint_id is not None:
         q, paused = q.where(D.c.endpoint_id == endpoint_id), paused.where(D.c.endpoint_id == endpoint_id)
     stats = dict.fromkeys(STATUSES, 0)
     stats.update({status: n for status, n in db.session.execute(q)})
     stats["PAUSED"] = db.session.scalar(paused)
     stats["OUTBOX_PENDING"] = db.session.scalar(
-        sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.status == "PENDING"))
+        sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.status == OutboxStatus.PENDING))
     end_read()  # end the read at once: on SQLite every transaction holds the write lock
     return stats
 
