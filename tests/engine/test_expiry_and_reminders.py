@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
+from app.domain.errors import StateConflict
 from app.domain.timeutil import SHANGHAI, shanghai_today
 from app.extensions import db
 from app.models import ChannelPayment, MergedPayment, OutboxEvent, Reseller
@@ -78,6 +80,32 @@ def test_a_payment_waiting_for_approval_expires_without_help(engine_setup):
     assert order(pid).payment_status == "PAYING"
 
 
+def test_a_payment_waiting_for_approval_expires_whole(engine_setup):
+    """Its channel payments expire at different times (ONLINE 24 h, WIRE 7 days): the first that is
+    due expires all of them, and an approver then gets a clear refusal, never a half-started payment."""
+    from app.services.checkout import approval
+
+    db.session.execute(sa.update(Reseller).values(approval_threshold=Decimal("10.00")))
+    db.session.commit()
+    a, b = make_order(amount="100.00"), make_order(amount="200.00")
+    res = checkout.submit(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"],
+                          [AllocationIn(a, "100.00", "WIRE_ICBC"), AllocationIn(b, "200.00", "WALLET")])
+    wallet_cp = db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == res.merged_pk,
+                                                                  ChannelPayment.channel_kind == "WALLET"))
+    wallet_cp.expires_at = now_utc() - timedelta(seconds=1)  # the earlier of the two is due
+    db.session.commit()
+    assert expiry.expire_due() == 2
+    statuses = db.session.scalars(sa.select(ChannelPayment.status).where(
+        ChannelPayment.merged_payment_id == res.merged_pk)).all()
+    assert sorted(statuses) == ["EXPIRED", "EXPIRED"]
+    assert order(a).payment_status == order(b).payment_status == "UNPAID"
+    with pytest.raises(StateConflict, match="EXPIRED, not waiting for approval"):
+        approval.approve(OPERATOR, engine_setup["users"]["ap1"], "reseller_approver", engine_setup["R1001"],
+                         res.merged_payment_id)
+    db.session.rollback()
+    check_invariants()
+
+
 def _reminders():
     rows = db.session.execute(sa.select(OutboxEvent.aggregate_id, OutboxEvent.payload).where(
         OutboxEvent.event_type == "payment_order.deadline_reminder")).all()
@@ -98,3 +126,25 @@ def test_deadline_reminders_three_days_before_and_on_the_day_once(engine_setup):
     assert _reminders() == sorted([(in3, "3d"), (today, "day")])
     assert reminders.send_due() == 0
     assert in5 not in dict(_reminders())
+
+
+def test_approval_refuses_a_payment_part_of_which_has_ended(engine_setup):
+    """Should one part end on its own (a race with the expiry above), approving starts none of it."""
+    from app.services.checkout import approval
+    from app.services.settlement import channel_result
+
+    db.session.execute(sa.update(Reseller).values(approval_threshold=Decimal("10.00")))
+    db.session.commit()
+    a, b = make_order(amount="100.00"), make_order(amount="200.00")
+    res = checkout.submit(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"],
+                          [AllocationIn(a, "100.00", "WIRE_ICBC"), AllocationIn(b, "200.00", "WALLET")])
+    wallet_cp = db.session.scalar(sa.select(ChannelPayment.id).where(ChannelPayment.merged_payment_id == res.merged_pk,
+                                                                     ChannelPayment.channel_kind == "WALLET"))
+    db.session.rollback()
+    channel_result.settle(wallet_cp, channel_result.Outcome(status="EXPIRED", reason="expired"), OPERATOR)
+    with pytest.raises(StateConflict, match="part of this payment expired"):
+        approval.approve(OPERATOR, engine_setup["users"]["ap1"], "reseller_approver", engine_setup["R1001"],
+                         res.merged_payment_id)
+    db.session.rollback()
+    assert order(a).payment_status == "PAYING" and order(b).payment_status == "UNPAID"
+    check_invariants()

@@ -39,10 +39,13 @@ def approve(actor: Actor, user_id: int, role: str, reseller_id: int, merged_paym
         raise Forbidden("only a reseller approver can approve payments")
     with transaction():
         mp = find_merged_payment(merged_payment_id, reseller_id)
-        lock_channel_payments(mp.id)
+        cps = lock_channel_payments(mp.id)
         db.session.refresh(mp, with_for_update=True)
         if mp.status != MergedPaymentStatus.PENDING_APPROVAL:
             raise StateConflict(f"this payment is {mp.status}, not waiting for approval")
+        if any(cp.status != ChannelPaymentStatus.PENDING for cp in cps):
+            raise StateConflict("part of this payment expired while it waited for approval; it can no longer be "
+                                "approved, the operator pays again")
         if mp.created_by_user_id == user_id:
             raise Forbidden("the person who made a payment cannot approve it")
         mp.status = next_merged_status(mp.status, MergedPaymentEvent.APPROVE)

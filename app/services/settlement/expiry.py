@@ -28,12 +28,22 @@ def expire_due(limit: int = 500) -> int:
     ).limit(limit)).all()
     end_read()
     expired = 0
+    outcome = settlement.Outcome(status=ChannelPaymentStatus.EXPIRED, reason="expired")
     for cp_pk in due:
         with transaction():
             cp = settlement.lock_channel_payment(cp_pk)
             still_due = cp.expires_at is not None and cp.expires_at <= now
-            if still_due and not db.session.scalar(pending_voucher.where(Voucher.channel_payment_id == cp_pk)):
-                outcome = settlement.Outcome(status=ChannelPaymentStatus.EXPIRED, reason="expired")
+            if not still_due or db.session.scalar(pending_voucher.where(Voucher.channel_payment_id == cp_pk)):
+                continue
+            if cp.status == ChannelPaymentStatus.PENDING:
+                # Approval is all or nothing: a payment still waiting for its approver expires whole,
+                # so that no approval can start the rest of it (locks in id order, as approval takes them).
+                siblings = db.session.scalars(sa.select(ChannelPayment).where(
+                    ChannelPayment.merged_payment_id == cp.merged_payment_id,
+                    ChannelPayment.status == ChannelPaymentStatus.PENDING)
+                    .order_by(ChannelPayment.id).with_for_update()).all()
+                expired += sum(settlement.apply(s, outcome, SYSTEM) for s in siblings)
+            else:
                 expired += settlement.apply(cp, outcome, SYSTEM)
     return expired
 
