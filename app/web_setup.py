@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlencode
 
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -65,6 +65,12 @@ def init_web(app: Flask) -> None:
         frame_options="DENY",
         referrer_policy="same-origin",
     )
+
+    @app.before_request
+    def _no_nul_in_screen_paths():
+        # PostgreSQL text cannot hold NUL: a screen path with one names nothing that exists.
+        if "\x00" in request.path and _is_web(request.path):
+            abort(404)
 
     @app.before_request
     def _end_sessions_past_the_absolute_limit():

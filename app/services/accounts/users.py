@@ -76,7 +76,7 @@ def change_password(actor: Actor, user_id: int, current_password: str, new_passw
         raise ValidationFailed(f"the new password must be at least {MIN_PASSWORD_LENGTH} characters",
                                field="new_password")
     with transaction():
-        user = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
+        user = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update(of=User))
         if user is None or not verify_password(user.password_hash, current_password or ""):
             raise ValidationFailed("the current password is not right", field="current_password")
         if verify_password(user.password_hash, new_password):
