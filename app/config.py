@@ -67,7 +67,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RQ_QUEUE_PREFIX": get("RQ_QUEUE_PREFIX", ""),
         "MAX_CONTENT_LENGTH": int(get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024))),
         "API_MAX_BODY_BYTES": int(get("API_MAX_BODY_BYTES", str(64 * 1024))),
-        "METRICS_ALLOW": [a.strip() for a in get("METRICS_ALLOW", "").split(",") if a.strip()],
+        # /metrics: addresses that may read it directly (default loopback), or a bearer token.
+        "METRICS_ALLOW": [a.strip() for a in get("METRICS_ALLOW", "127.0.0.1,::1").split(",") if a.strip()],
+        "METRICS_TOKEN": get("METRICS_TOKEN") or None,
         "IDEMPOTENCY_TTL_DAYS": int(get("IDEMPOTENCY_TTL_DAYS", "7")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
