@@ -22,11 +22,12 @@ import argparse
 import logging
 import os
 import sys
+import threading
 
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
-from rq.worker import SimpleWorker, Worker
+from rq.worker import SimpleWorker, Worker, WorkerStatus
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(process)d [job %(job_id)s] %(name)s: %(message)s"
 
@@ -105,12 +106,51 @@ class _OrphanSafeScheduler(RQScheduler):
         super().heartbeat()
 
 
+# A killed worker's job is found and put back within a minute (docs/ARCHITECTURE.md "Processes"):
+# while a job runs, a thread renews its entry in the started-job registry every HEARTBEAT_INTERVAL
+# seconds for HEARTBEAT_TTL seconds; RQ's maintenance (every MAINTENANCE_INTERVAL seconds, on an
+# idle worker at least every dequeue timeout: WORKER_TTL - 15) treats an entry that lapsed as
+# abandoned and retries the job by its retry policy. Jobs are written to be applied once whatever
+# runs them twice (settlement, refunds and payouts check the state they change under a lock).
+HEARTBEAT_INTERVAL = 3
+HEARTBEAT_TTL = 12
+MAINTENANCE_INTERVAL = 10
+WORKER_TTL = 25
+
+
 class AppSimpleWorker(_OrphanSafeSchedulerMixin, SimpleWorker):
-    """The default: jobs run in the worker's own process."""
+    """The default: jobs run in the worker's own process, with a heartbeat thread while they do."""
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        return HEARTBEAT_TTL
+
+    def execute_job(self, job, queue):
+        execution = self.prepare_execution(job)
+        done = threading.Event()
+        beat = threading.Thread(target=self._beat_while_running, args=(job, execution, done),
+                                name=f"heartbeat-{job.id}", daemon=True)
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            done.set()
+            beat.join(HEARTBEAT_INTERVAL + 1)
+        self.set_state(WorkerStatus.IDLE)
+
+    def _beat_while_running(self, job, execution, done: threading.Event) -> None:
+        while not done.wait(HEARTBEAT_INTERVAL):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except Exception:  # a lost beat only risks an early retry, which is applied once
+                self.log.warning("heartbeat of job %s failed", job.id, exc_info=True)
 
 
 class AppForkWorker(_OrphanSafeSchedulerMixin, Worker):
-    """``--fork``: RQ's forking worker, one child process per job."""
+    """``--fork``: RQ's forking worker, one child process per job (its monitor beats every
+    HEARTBEAT_INTERVAL seconds)."""
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        return HEARTBEAT_TTL
 
 
 def build_worker(queue_names: list[str] | None = None, fork: bool = False, name: str | None = None):
@@ -124,7 +164,8 @@ def build_worker(queue_names: list[str] | None = None, fork: bool = False, name:
         raise SystemExit(f"unknown queues: {', '.join(unknown)}; known: {', '.join(QUEUE_NAMES)}")
     worker_class = AppForkWorker if fork else AppSimpleWorker
     return worker_class([queue(n) for n in names], connection=redis_connection(), name=name,
-                        serializer=JSONSerializer, job_class=AppJob)
+                        serializer=JSONSerializer, job_class=AppJob, worker_ttl=WORKER_TTL,
+                        maintenance_interval=MAINTENANCE_INTERVAL, job_monitoring_interval=HEARTBEAT_INTERVAL)
 
 
 def run_worker(args) -> int:
@@ -145,12 +186,13 @@ def run_worker(args) -> int:
 
 def run_cron(args) -> int:
     from app import create_app
-    from app.services.platform.queues import AppCronScheduler, redis_connection
+    from app.services.platform.queues import AppCronScheduler, queue_prefix, redis_connection
 
     app = create_app()  # for REDIS_URL and the queue prefix, exactly as the worker sees them
     os.environ.setdefault("RQ_QUEUE_PREFIX", app.config.get("RQ_QUEUE_PREFIX", ""))
     with app.app_context():
-        scheduler = AppCronScheduler(connection=redis_connection(), logging_level=rq_log_level(args.log_level))
+        scheduler = AppCronScheduler(connection=redis_connection(), logging_level=rq_log_level(args.log_level),
+                                     key_prefix=queue_prefix())
         scheduler.load_config_from_file("app.jobs.cron")
         scheduler.start()
     return 0

@@ -8,6 +8,7 @@ import uuid
 
 from flask import Flask, g, request
 
+from . import url_converters
 from .config import load_config
 from .extensions import csrf, db, login_manager, migrate
 from .rate_limits import init_rate_limits
@@ -37,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.setdefault("API_RATE_LIMIT", os.environ.get("API_RATE_LIMIT", "100000 per minute"))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    url_converters.install(app.url_map)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))

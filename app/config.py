@@ -57,6 +57,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         ipath, "encryption_keys", lambda: Fernet.generate_key().decode()
     )
 
+    public_base_url = get("PUBLIC_BASE_URL", f"http://127.0.0.1:{get('PORT', '8000')}")
     cfg = {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
@@ -66,16 +67,22 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RQ_QUEUE_PREFIX": get("RQ_QUEUE_PREFIX", ""),
         "MAX_CONTENT_LENGTH": int(get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024))),
         "API_MAX_BODY_BYTES": int(get("API_MAX_BODY_BYTES", str(64 * 1024))),
-        "METRICS_ALLOW": [a.strip() for a in get("METRICS_ALLOW", "").split(",") if a.strip()],
+        # /metrics: addresses that may read it directly (default loopback), or a bearer token.
+        "METRICS_ALLOW": [a.strip() for a in get("METRICS_ALLOW", "127.0.0.1,::1").split(",") if a.strip()],
+        "METRICS_TOKEN": get("METRICS_TOKEN") or None,
         "IDEMPOTENCY_TTL_DAYS": int(get("IDEMPOTENCY_TTL_DAYS", "7")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Secure whenever the public URL is https (and per request behind TLS: web_sessions.py).
+        "SESSION_COOKIE_SECURE": get("SESSION_COOKIE_SECURE", "0") == "1" or public_base_url.startswith("https://"),
+        "SESSION_IDLE_MINUTES": int(get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(get("SESSION_MAX_HOURS", "12")),
+        "SESSION_KEY_PREFIX": get("SESSION_KEY_PREFIX", f"{get('RQ_QUEUE_PREFIX', '')}session:"),
         "TESTING": get("TESTING", False),
         # Where banks send callbacks and browsers come back to.
         # The portal creates a CREDIT_REPAYMENT order per credit record itself (else the credit system does).
         "AUTO_CREDIT_REPAYMENT_ORDERS": get("AUTO_CREDIT_REPAYMENT_ORDERS", "0") == "1",
-        "PUBLIC_BASE_URL": get("PUBLIC_BASE_URL", f"http://127.0.0.1:{get('PORT', '8000')}"),
+        "PUBLIC_BASE_URL": public_base_url,
         "VOUCHER_DIR": get("VOUCHER_DIR", str(ipath / "vouchers")),
         "VOUCHER_MAX_BYTES": int(get("VOUCHER_MAX_BYTES", str(10 * 1024 * 1024))),
         # Payouts (代付): the ONLINE channel row whose gateway pays out, the bank codes accepted (comma

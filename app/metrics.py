@@ -3,6 +3,7 @@ add up in one scrape (prometheus_client multiprocess mode)."""
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 
@@ -40,8 +41,22 @@ def init_metrics(app: Flask) -> None:
         return response
 
 
-def metrics_response(allow: list[str]) -> Response:
-    if allow and request.remote_addr not in allow:
+def may_read_metrics(allow: list[str], token: str | None) -> bool:
+    """``/metrics`` shows business volume, so it is closed by default (docs/SECURITY.md): open to a
+    request carrying ``Authorization: Bearer <METRICS_TOKEN>``, or coming straight from an address
+    of ``METRICS_ALLOW`` (default: loopback only). A request that passed through a proxy
+    (``X-Forwarded-For`` / ``Forwarded``) is never trusted by address: behind a local proxy every
+    client would look like loopback."""
+    if token:
+        sent = request.headers.get("Authorization", "")
+        if sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].encode(), token.encode()):
+            return True
+    proxied = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    return not proxied and request.remote_addr in allow
+
+
+def metrics_response(allow: list[str], token: str | None = None) -> Response:
+    if not may_read_metrics(allow, token):
         abort(403)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

@@ -7,11 +7,13 @@ import os
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from flask import Flask, redirect, render_template, request, url_for
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from redis import Redis
 
 from .blueprints.api.blueprint import http_error as api_http_error
 from .domain import enums
@@ -20,6 +22,7 @@ from .extensions import login_manager
 from .labels import label, wallet_memo
 from .security_headers import CSP, talisman
 from .services.accounts.sign_in import load_session_user
+from .web_sessions import init_sessions, past_absolute_limit
 
 _ERROR_TEXT = {
     400: _l("The request could not be processed. Reload the page and try again."),
@@ -35,18 +38,8 @@ def _is_web(path: str) -> bool:
     return not path.startswith(("/api/", "/static/", "/metrics", "/healthz", "/readyz", "/sandbox"))
 
 
-class _NoSessionForApi(SecureCookieSessionInterface):
-    """The API authenticates with keys and gateways sign their callbacks: those requests neither
-    read nor set the session cookie (an empty, read-only session)."""
-
-    def open_session(self, app, request):
-        if request.path.startswith("/api/"):
-            return self.make_null_session(app)
-        return super().open_session(app, request)
-
-
 def init_web(app: Flask) -> None:
-    app.session_interface = _NoSessionForApi()
+    init_sessions(app, Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5))
 
     app.config.setdefault("LOGIN_RATE_LIMIT", os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"))
     login_manager.login_view = "auth.login"
@@ -57,6 +50,9 @@ def init_web(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def _unauthorized():
+        if g.get("session_lapsed"):
+            flash(_("You were signed out after %(minutes)s minutes without activity. Sign in to continue where "
+                    "you were.", minutes=app.config["SESSION_IDLE_MINUTES"]), "info")
         target = url_for("auth.login", next=request.full_path.rstrip("?"))
         if request.headers.get("HX-Request") == "true":  # a fragment request: send the whole page away
             return "", 204, {"HX-Redirect": target}
@@ -68,10 +64,31 @@ def init_web(app: Flask) -> None:
         force_https=app.config.get("FORCE_HTTPS", False),
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
         session_cookie_http_only=True,
-        strict_transport_security=app.config.get("FORCE_HTTPS", False),
+        strict_transport_security=True,  # sent on requests that arrived over TLS only
         frame_options="DENY",
         referrer_policy="same-origin",
     )
+
+    @app.before_request
+    def _no_nul_in_screen_paths():
+        # PostgreSQL text cannot hold NUL: a screen path with one names nothing that exists.
+        if "\x00" in request.path and _is_web(request.path):
+            abort(404)
+
+    @app.before_request
+    def _end_sessions_past_the_absolute_limit():
+        if not _is_web(request.path) or not current_user.is_authenticated:
+            return None
+        if not past_absolute_limit(app.config["SESSION_MAX_HOURS"]):
+            return None
+        logout_user()
+        session.clear()
+        flash(_("Your session ended %(hours)s hours after you signed in. Sign in again to continue.",
+                hours=app.config["SESSION_MAX_HOURS"]), "info")
+        target = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request") == "true":
+            return "", 204, {"HX-Redirect": target}
+        return redirect(target)
 
     @app.after_request
     def _vary_on_htmx(response):

@@ -1,5 +1,6 @@
-"""Operations endpoints (docs/API.md §11): liveness, readiness, Prometheus metrics; and the favicon
-every browser asks for at the root."""
+"""Operations endpoints (docs/API.md §11): liveness, readiness (up or down per dependency, nothing
+more), Prometheus metrics (closed by default: ``metrics.may_read_metrics``); and the favicon every
+browser asks for at the root."""
 
 from __future__ import annotations
 
@@ -26,21 +27,23 @@ def readyz():
         db.session.execute(sa.text("SELECT 1"))
         end_read()
         checks["database"] = "ok"
-    except Exception as exc:  # any failure means not ready
+    except Exception:  # any failure means not ready; what failed is for the logs, not the answer
         discard()
-        checks["database"] = f"error: {type(exc).__name__}"
+        current_app.logger.warning("readiness: database unreachable", exc_info=True)
+        checks["database"] = "error"
     try:
         redis_connection().ping()
         checks["redis"] = "ok"
-    except Exception as exc:
-        checks["redis"] = f"error: {type(exc).__name__}"
+    except Exception:
+        current_app.logger.warning("readiness: Redis unreachable", exc_info=True)
+        checks["redis"] = "error"
     ready = all(v == "ok" for v in checks.values())
     return jsonify({"status": "ok" if ready else "unavailable", "checks": checks}), 200 if ready else 503
 
 
 @bp.get("/metrics")
 def metrics():
-    return metrics_response(current_app.config["METRICS_ALLOW"])
+    return metrics_response(current_app.config["METRICS_ALLOW"], current_app.config["METRICS_TOKEN"])
 
 
 @bp.get("/favicon.ico")

@@ -19,6 +19,8 @@ class Reseller(db.Model):
         sa.CheckConstraint(f"status IN {sql_values(ResellerStatus)}", name="status"),
         sa.CheckConstraint("credit_limit >= 0", name="credit_limit_nonneg"),
         sa.CheckConstraint("credit_used >= 0", name="credit_used_nonneg"),
+        # The credit line never stands above its limit (migration a7b8c9d0e1f2; in cents on SQLite).
+        sa.CheckConstraint("credit_used <= credit_limit", name="credit_used_le_limit"),
         sa.CheckConstraint("wallet_balance >= 0", name="wallet_nonneg"),
         sa.CheckConstraint("approval_threshold >= 0", name="threshold_nonneg"),
         sa.CheckConstraint("credit_term_days >= 0", name="term_nonneg"),

@@ -72,3 +72,43 @@ def test_killed_worker_job_is_retried_and_applied_once(app, online, engine_setup
     db.session.rollback()
     assert succeeded == 2
     check_invariants()
+
+
+def test_a_killed_workers_job_is_rerun_within_a_minute_with_no_help(app, online, engine_setup):
+    """No registry cleanup by hand: another worker's maintenance finds the job whose worker died (its
+    heartbeat lapsed), retries it, and the payment settles once, within a minute of the kill."""
+    online.set_faults(drop_rate=1.0)
+    pids, res, cp = _checkout(engine_setup)
+    online.complete_payment(cp.channel_transaction_id, "SUCCESS")
+    queue("high").empty()
+    blocker = db.engine.connect()
+    tx = blocker.begin()
+    blocker.execute(sa.select(ChannelPayment.id).where(ChannelPayment.id == cp.id).with_for_update())
+    if db.engine.dialect.name == "sqlite":
+        blocker.execute(sa.text("UPDATE channel_payments SET updated_at = updated_at WHERE id = :i"), {"i": cp.id})
+    job = compensation.enqueue_refresh(cp.id)
+    victim = _worker(app)
+    try:
+        registry = StartedJobRegistry(queue=queue("high"))
+        wait_until(lambda: job.id in registry.get_job_ids(), timeout=30)
+        time.sleep(0.5)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        killed_at = time.monotonic()
+    finally:
+        tx.rollback()
+        blocker.close()
+    survivor = _worker(app)
+    try:
+        wait_until(lambda: detached(db.session.get(ChannelPayment, cp.id)).status == "SUCCESS", timeout=60)
+        recovered_in = time.monotonic() - killed_at
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(20)
+    assert recovered_in < 60, recovered_in
+    assert [order(p).payment_status for p in pids] == ["PAID", "PAID"]
+    succeeded = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent).where(
+        OutboxEvent.event_type == "transaction.succeeded"))
+    db.session.rollback()
+    assert succeeded == 2
+    check_invariants()

@@ -112,10 +112,14 @@ def _migration_checks() -> dict[str, set[str]]:
     for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "CheckConstraint":
-                name = next(k.value for k in node.keywords if k.arg == "name")
-                if isinstance(name, ast.Call):  # op.f("ck_...")
-                    name = name.args[0]
-                checks.setdefault(name.value, set()).add(node.args[0].value)
+                name, text = next(k.value for k in node.keywords if k.arg == "name"), node.args[0]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "create_check_constraint":
+                name, text = node.args[0], node.args[2]  # op.create_check_constraint(op.f(name), table, text)
+            else:
+                continue
+            if isinstance(name, ast.Call):  # op.f("ck_...")
+                name = name.args[0]
+            checks.setdefault(name.value, set()).add(text.value)
     return checks
 
 

@@ -41,6 +41,8 @@ def R(method, path, roles, tenant=False, ok=None, data=None):
 ROUTES = [
     R("GET", "/", EVERYONE, ok={FIN: 302}),
     R("POST", "/logout", EVERYONE, ok={"*": 302}),
+    R("GET", "/account/password", EVERYONE),
+    R("POST", "/account/password", EVERYONE, ok={"*": 422}),  # no passwords given
     R("GET", "/orders", RESELLER),
     R("POST", "/orders/export", RESELLER, data={"format": "csv"}),
     R("GET", "/orders/exports/{job}", RESELLER, ok={OP1: 404, AP1: 404, OP2: 404}),  # nobody's job

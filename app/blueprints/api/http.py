@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 from flask import current_app, jsonify, request
@@ -41,25 +42,69 @@ def _drop_nulls(value):
     return value
 
 
-def _nul_fields(value, path: str = "") -> list[str]:
-    """Where a string holds a NUL character (PostgreSQL text cannot store one)."""
+def _unstorable(text: str) -> str | None:
+    """Why the database cannot hold ``text`` (PostgreSQL text refuses NUL; a lone UTF-16 surrogate,
+    which JSON's ``\\ud800`` escape can produce, is not Unicode text at all), else None."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text"
+    return None
+
+
+def _unstorable_fields(value, path: str = "") -> list[tuple[str, str]]:
+    """(field, message) of every key or string in ``value`` the database cannot hold."""
     if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
+        reason = _unstorable(value)
+        return [(path or "body", reason)] if reason else []
     if isinstance(value, dict):
         found = []
         for k, v in value.items():
             name = f"{path}.{k}" if path else k
-            found += [name.replace("\x00", "\\u0000")] if "\x00" in k else _nul_fields(v, name)
+            reason = _unstorable(k)
+            found += [(_printable(name), reason)] if reason else _unstorable_fields(v, name)
         return found
     if isinstance(value, list):
-        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{path}.{i}")]
+        return [f for i, v in enumerate(value) for f in _unstorable_fields(v, f"{path}.{i}")]
     return []
 
 
+def _printable(name: str) -> str:
+    """A field name fit for an error message: NUL and lone surrogates as ``\\uXXXX``."""
+    return "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in name)
+
+
+def _reject_unstorable(found: list[tuple[str, str]]) -> None:
+    if found:
+        raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {', '.join(f for f, _ in found)}",
+                       [{"field": f, "message": m} for f, m in found])
+
+
 def _reject_nul(fields: list[str]) -> None:
-    if fields:
-        raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {', '.join(fields)}",
-                       [{"field": f, "message": "must not contain NUL characters"} for f in fields])
+    _reject_unstorable([(f, "must not contain NUL characters") for f in fields])
+
+
+# Request bodies of this API are a few levels deep; anything deeper is refused before it is parsed,
+# so no parser or validator recurses through thousands of levels.
+MAX_JSON_DEPTH = 32
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# Only a \u escape can carry NUL or a surrogate into the parsed strings.
+_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _nesting_depth_exceeds(text: str, limit: int) -> bool:
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def json_body() -> dict:
@@ -75,14 +120,19 @@ def json_body() -> dict:
         raise bad_request(f"body too large (at most {limit} bytes)")
     try:
         text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request(f"body is not valid UTF-8 JSON: {exc}") from None
+    if _nesting_depth_exceeds(text, MAX_JSON_DEPTH):
+        raise bad_request(f"body is nested too deeply (at most {MAX_JSON_DEPTH} levels of objects and arrays)")
+    try:
         data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant,
                           object_pairs_hook=_no_duplicate_keys)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         raise bad_request(f"body is not valid UTF-8 JSON: {exc}") from None
     if not isinstance(data, dict):
         raise bad_request("body must be a JSON object")
-    if b"\\u0000" in raw:  # JSON can carry a NUL only as this escape
-        _reject_nul(_nul_fields(data))
+    if _RISKY_ESCAPE.search(raw):
+        _reject_unstorable(_unstorable_fields(data))
     return _drop_nulls(data)
 
 

@@ -21,6 +21,9 @@ from ...domain.enums import (
 )
 from .fields import DateIn, DateTimeIn, Ident, MoneyIn, MoneyInNonNeg, MoneyOut, Tags, Text, TimeOut
 
+# No list has this many pages (at 200 a page, 20 million rows), and the offset of the last one
+# stays far inside every database's integer range: a larger page number is a 422, not a 500.
+MAX_PAGE = 100_000
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False)
@@ -90,12 +93,12 @@ class ListPaymentOrdersQuery(Request):
     minAmount: MoneyInNonNeg | None = None
     maxAmount: MoneyInNonNeg | None = None
     channel: str | None = Field(default=None, description="channel code used by a transaction of the order")
-    page: StrictInt | None = Field(default=None, ge=1)
+    page: StrictInt | None = Field(default=None, ge=1, le=MAX_PAGE)
     pageSize: StrictInt | None = Field(default=None, ge=1)
 
 
 class PageQuery(Request):
-    page: StrictInt | None = Field(default=None, ge=1)
+    page: StrictInt | None = Field(default=None, ge=1, le=MAX_PAGE)
     pageSize: StrictInt | None = Field(default=None, ge=1)
 
 
@@ -185,14 +188,14 @@ class CreditRecordOut(Response):
 class CreditRecordsQuery(Request):
     resellerId: str | None = None
     orderId: str | None = None
-    page: StrictInt | None = Field(default=None, ge=1)
+    page: StrictInt | None = Field(default=None, ge=1, le=MAX_PAGE)
     pageSize: StrictInt | None = Field(default=None, ge=1)
 
 
 class RepaymentsQuery(Request):
     creditRecordId: str | None = None
     orderId: str | None = None
-    page: StrictInt | None = Field(default=None, ge=1)
+    page: StrictInt | None = Field(default=None, ge=1, le=MAX_PAGE)
     pageSize: StrictInt | None = Field(default=None, ge=1)
 
 

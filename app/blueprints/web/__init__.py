@@ -9,6 +9,7 @@ from flask import Flask
 # Every module here defines ``bp``; its views are wrapped with ``access.allow``.
 SCREEN_MODULES = (
     "auth",  # /login, /logout, language
+    "account",  # /account/password
     "home",  # /  (reseller dashboard; staff are sent to their desk)
     "orders",  # /orders, /orders/<paymentId>, exports
     "checkout",  # /checkout

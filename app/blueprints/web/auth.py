@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from ...rate_limits import hit
 from ...services.accounts.sign_in import authenticate
+from ...web_sessions import start_signed_in_session
 from .access import ANY_USER, allow
 
 bp = Blueprint("auth", __name__)
@@ -55,10 +56,7 @@ def login():
         user = authenticate(form.email.data, form.password.data, ip=request.remote_addr,
                             request_id=g.get("request_id"))
         if user is not None:
-            lang = session.get("lang")
-            session.clear()
-            if lang:
-                session["lang"] = lang
+            start_signed_in_session(session.get("lang"))
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
         form.password.errors.append(_("Wrong email or password."))
@@ -68,8 +66,10 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @allow(ANY_USER)
 def logout():
+    """Ends this session: its record is deleted from the store, so no copy of the cookie opens it."""
     lang = session.get("lang")
     logout_user()
+    current_app.session_interface.regenerate(session)  # the old record is deleted, a new id issued
     session.clear()
     if lang:
         session["lang"] = lang

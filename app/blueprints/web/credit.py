@@ -13,13 +13,6 @@ from .rendering import page_arg, render_screen
 bp = Blueprint("credit", __name__)
 
 
-def _int_arg(name: str) -> int:
-    try:
-        return max(1, min(int(request.args.get(name, "1")), 100000))
-    except ValueError:
-        return 1
-
-
 @bp.get("/credit")
 @allow(RESELLER)
 def index():
@@ -29,7 +22,7 @@ def index():
     context = {
         "summary": ledger_queries.credit_summary(rid),
         "records": ledger_queries.credit_records(rid, page_arg(), status),
-        "repayments": ledger_queries.repayment_orders(rid, _int_arg("rpage")),
+        "repayments": ledger_queries.repayment_orders(rid, page_arg("rpage")),
         "status": status or "",
         "statuses": ledger_queries.RECORD_STATUSES,
     }

@@ -42,7 +42,7 @@ from ...services.orders.detail import filter_channels, order_detail
 from ...services.orders.queries import OrderFilter
 from ...services.orders.view import is_overdue
 from .access import RESELLER, allow, reseller_id
-from .rendering import is_history_restore, render_screen, wants_fragment
+from .rendering import is_history_restore, page_arg, render_screen, wants_fragment
 
 bp = Blueprint("orders", __name__)
 
@@ -217,7 +217,7 @@ def index():
     if valid:
         f = order_filter(form, rid)
         totals = order_list.totals(f)
-        page = order_list.page_of(f, totals["count"], request.args.get("page", 1, type=int) or 1,
+        page = order_list.page_of(f, totals["count"], page_arg(),
                                   int(form.pageSize.data), form.sort.data)
     context = {"form": form, "page": page, "totals": totals, "sort": form.sort.data, "list_url": list_url,
                "list_args": list_args, "is_overdue": is_overdue, "lab": _label_memo()}

@@ -24,7 +24,7 @@ from ...services.platform.unit_of_work import end_read
 from ...services.settlement import compensation
 from ...services.vouchers import upload as voucher_upload
 from .access import RESELLER, allow, reseller_id, web_actor
-from .rendering import render_screen, wants_fragment
+from .rendering import page_arg, render_screen, wants_fragment
 
 bp = Blueprint("payments", __name__)
 
@@ -88,7 +88,7 @@ def index():
     created_from = form.created_from.data if not form.created_from.errors else None
     created_to = form.created_to.data if not form.created_to.errors else None
     page = payment_queries.list_merged(reseller_id(), [status] if status else None, created_from, created_to,
-                                       page=request.args.get("page", 1, type=int), page_size=PAGE_SIZE)
+                                       page=page_arg(), page_size=PAGE_SIZE)
     return render_screen("reseller/payments.html", "reseller/_payment_list.html", 200 if valid else 422,
                          form=form, page=page, lang=_language())
 

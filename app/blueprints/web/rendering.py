@@ -31,9 +31,10 @@ def render_screen(page_template: str, fragment_template: str, status: int = 200,
     return render_template(fragment_template if wants_fragment() else page_template, **context), status
 
 
-def page_arg() -> int:
-    """The ``page`` query parameter as a page number from 1 to MAX_PAGE (anything else is page 1)."""
-    text = request.args.get("page", "1")
-    if not text.isdigit() or len(text) > 6:
+def page_arg(name: str = "page") -> int:
+    """A page number from the query (``page`` or another name), clamped to 1..MAX_PAGE; text that is
+    not a number is page 1 (a page past the end shows the empty state)."""
+    text = request.args.get(name, "1").strip()
+    if not (text.isascii() and text.isdigit()):
         return 1
-    return max(1, min(int(text), MAX_PAGE))
+    return MAX_PAGE if len(text) > 6 else max(1, min(int(text), MAX_PAGE))

@@ -8,7 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ...domain.enums import CreditLineStatus, ResellerStatus
-from ...domain.errors import NotFound, ValidationFailed
+from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...domain.money import money_str
 from ...domain.timeutil import to_shanghai_iso
 from ...extensions import db
@@ -90,6 +90,11 @@ def upsert_reseller(actor: Actor, code: str, ch: ResellerChanges) -> tuple[Resel
         if ch.status is not None:
             r.status = ch.status
         if ch.credit_limit is not None:
+            if ch.credit_limit < r.credit_used:
+                # The credit line never stands above its limit (a CHECK backs it): lowering the limit
+                # waits until repayments bring the used credit down.
+                raise StateConflict(f"creditLimit {ch.credit_limit:.2f} is below the credit in use "
+                                    f"{r.credit_used:.2f}; lower it after repayments", field="creditLimit")
             r.credit_limit = ch.credit_limit
         if ch.credit_term_days is not None:
             r.credit_term_days = ch.credit_term_days

@@ -66,3 +66,22 @@ def create_user(actor: Actor, email: str, password: str, role: str, reseller_cod
         db.session.flush()
         audit.record(actor, "user.create", "user", email, None, {"role": role, "reseller": reseller_code})
     return user
+
+
+def change_password(actor: Actor, user_id: int, current_password: str, new_password: str) -> User:
+    """A signed-in person changes their own password: the current one must match, the new one is at
+    least MIN_PASSWORD_LENGTH characters and differs. Every session of the user ends (its
+    ``session_version`` moves on); the caller signs the current session in again."""
+    if len(new_password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(f"the new password must be at least {MIN_PASSWORD_LENGTH} characters",
+                               field="new_password")
+    with transaction():
+        user = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update(of=User))
+        if user is None or not verify_password(user.password_hash, current_password or ""):
+            raise ValidationFailed("the current password is not right", field="current_password")
+        if verify_password(user.password_hash, new_password):
+            raise ValidationFailed("choose a password you have not been using", field="new_password")
+        user.password_hash = hash_password(new_password)
+        user.session_version += 1
+        audit.record(actor, "user.password_change", "user", user.email, None, {"sessionsEnded": True})
+    return user

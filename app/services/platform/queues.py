@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+from datetime import UTC, datetime
 
 from flask import current_app, has_app_context
 from redis import Redis
@@ -119,6 +120,12 @@ class JSONCronJob(CronJob):
     plain ``Queue`` (pickle) whatever ``rq cron --serializer`` says; this is the same method with
     the app's queue settings."""
 
+    @property
+    def job_history_key(self) -> str:
+        """The entry's history, per queue (so per RQ_QUEUE_PREFIX: deployments and test runs sharing
+        a Redis keep their own)."""
+        return f"rq:cron_job:{self.queue_name}:{self.name}:jobs"
+
     def enqueue(self, connection: Redis) -> Job:
         if not self.func:
             raise ValueError("this cron entry has no function to enqueue")
@@ -136,8 +143,23 @@ class JSONCronJob(CronJob):
 
 
 class AppCronScheduler(CronScheduler):
-    """``rq cron``'s scheduler, loading the same config module (``app.jobs.cron``), but enqueueing
-    JSON jobs and refusing at load time any entry the worker would refuse at run time."""
+    """``rq cron``'s scheduler, loading the same config module (``app.jobs.cron``), enqueueing JSON
+    jobs and refusing at load time any entry the worker would refuse at run time.
+
+    One schedule, however many schedulers run: only the holder of a Redis lease (``cron:leader``,
+    renewed on every turn, LEADER_TTL seconds) enqueues; any other waits as a standby and takes
+    over when the lease lapses (the leader was killed). Every entry's last run is kept in Redis
+    (``cron:last``), and a scheduler that becomes leader continues from it, so a restart neither
+    runs every entry again at once nor skips one."""
+
+    LEADER_TTL = 15
+    STANDBY_POLL = 3.0
+
+    def __init__(self, *args, key_prefix: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self._leader_key = f"{key_prefix}cron:leader"
+        self._last_key = f"{key_prefix}cron:last"
+        self._leader = False
 
     def register(self, func, queue_name: str, **options) -> CronJob:
         resolve_job_function(f"{func.__module__}.{func.__qualname__}")
@@ -146,3 +168,56 @@ class AppCronScheduler(CronScheduler):
         every = f"every {entry.interval} s" if entry.interval else f"at '{entry.cron}'"
         self.log.info("Registered %s on %s %s", entry.func_name, queue_name, every)
         return entry
+
+    def _hold_lease(self) -> bool:
+        """Take the lease if it is free, renew it if it is ours; True while we lead."""
+        held = self.connection.eval(_LEASE_SCRIPT, 1, self._leader_key, self.name, self.LEADER_TTL * 1000)
+        leading = bool(held)
+        if leading and not self._leader:
+            self.log.info("CronScheduler %s: leading the schedule", self.name)
+            self._continue_from_last_runs()
+        elif not leading and self._leader:
+            self.log.warning("CronScheduler %s: lost the lease; standing by", self.name)
+        self._leader = leading
+        return leading
+
+    def _continue_from_last_runs(self) -> None:
+        stored = self.connection.hgetall(self._last_key)
+        for entry in self._cron_jobs:
+            last = stored.get(entry.name.encode()) or stored.get(entry.name)
+            if last:
+                entry.latest_enqueue_time = datetime.fromtimestamp(float(last), tz=UTC)
+                entry.next_enqueue_time = entry.get_next_enqueue_time()
+
+    def enqueue_jobs(self) -> list[CronJob]:
+        if not self._hold_lease():
+            return []
+        enqueued = super().enqueue_jobs()
+        if enqueued:
+            self.connection.hset(self._last_key, mapping={
+                entry.name: entry.latest_enqueue_time.timestamp() for entry in enqueued})
+        return enqueued
+
+    def calculate_sleep_interval(self) -> float:
+        # A standby looks for a lapsed lease often; a leader renews it well within its TTL.
+        return min(super().calculate_sleep_interval(), self.STANDBY_POLL if not self._leader else self.LEADER_TTL / 3)
+
+    def register_death(self, pipeline=None) -> None:
+        if self._leader:  # hand the schedule over at once on a clean stop
+            self.connection.eval(_RELEASE_SCRIPT, 1, self._leader_key, self.name)
+        super().register_death(pipeline)
+
+
+# Take the lease when free, or extend it when we hold it (atomically).
+_LEASE_SCRIPT = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
