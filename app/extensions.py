@@ -5,6 +5,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so that Alembic migrations are stable on every database.
 NAMING = {
@@ -15,7 +16,17 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+
+
+class Base(DeclarativeBase):
+    """The typed declarative base. Flask-SQLAlchemy builds ``db.Model`` from it (adding its query
+    property and bind-key mixins); models subclass ``app.models.base.Model``, which is ``db.Model``
+    at run time and this class for the type checker."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -3,11 +3,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from .base import Model
 from .types import UTCDateTime, now_utc
 
 
-class ApiClient(db.Model):
+class ApiClient(Model):
     """An upstream system. Its key is stored only as a SHA-256 hash (generated keys are 256-bit
     random, so a fast hash is enough); the hash is the lookup key, the prefix is for display."""
 
@@ -28,7 +28,7 @@ class ApiClient(db.Model):
         return frozenset(s for s in self.scopes.split(",") if s)
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     """Where the outbox delivers one API client's events (Standard Webhooks)."""
 
     __tablename__ = "webhook_endpoints"
@@ -49,7 +49,7 @@ class WebhookEndpoint(db.Model):
     client = relationship("ApiClient", back_populates="endpoints")
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A client's idempotency key for one operation, written in the same transaction as the
     object it created, so a key can never point at nothing nor be left 'in progress'."""
 

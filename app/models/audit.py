@@ -4,11 +4,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.enums import DeliveryStatus, OutboxStatus
-from ..extensions import db
+from .base import Model
 from .types import UTCDateTime, now_utc, sql_values
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Append-only record of every mutating action.
 
     Requests only insert rows; the chain (``chain_seq``, ``prev_hash``, ``entry_hash``) is sealed
@@ -38,7 +38,7 @@ class AuditEntry(db.Model):
     entry_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
-class OutboxEvent(db.Model):
+class OutboxEvent(Model):
     """An event written in the same transaction as the change it announces (docs/DOMAIN.md §7)."""
 
     __tablename__ = "outbox_events"
@@ -55,7 +55,7 @@ class OutboxEvent(db.Model):
     dispatched_at = mapped_column(UTCDateTime)
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One event to one endpoint: attempts, next try, and the outcome (the delivery log)."""
 
     __tablename__ = "webhook_deliveries"

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.enums import ChannelKind
 from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 channel_resellers = sa.Table(
@@ -17,7 +18,7 @@ channel_resellers = sa.Table(
 )
 
 
-class Channel(db.Model):
+class Channel(Model):
     """A payment channel configured by the admin (docs/DOMAIN.md §5). ``kind`` picks the adapter;
     ``secrets_enc`` holds the channel's secrets as one encrypted JSON document."""
 

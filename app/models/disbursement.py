@@ -6,11 +6,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.enums import DisbursementStatus, PayoutSource
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class Merchant(db.Model):
+class Merchant(Model):
     """A payer account of ours for payouts (代付), with its limits."""
 
     __tablename__ = "merchants"
@@ -27,7 +27,7 @@ class Merchant(db.Model):
     created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
 
-class Disbursement(db.Model):
+class Disbursement(Model):
     """A payout to a bank account; idempotent by ``request_id``. The account number is stored
     encrypted and, separately, masked for display."""
 

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.enums import CreditRecordStatus
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class WalletEntry(db.Model):
+class WalletEntry(Model):
     """One wallet movement; ``balance_after`` is the running balance, never negative."""
 
     __tablename__ = "wallet_entries"
@@ -36,7 +36,7 @@ class WalletEntry(db.Model):
     created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
 
-class CreditRecord(db.Model):
+class CreditRecord(Model):
     """Created when an order is paid with the credit line; repaid by CREDIT_REPAYMENT orders."""
 
     __tablename__ = "credit_records"
@@ -61,7 +61,7 @@ class CreditRecord(db.Model):
     updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
 
 
-class CreditEntry(db.Model):
+class CreditEntry(Model):
     """One movement of a reseller's used credit; ``used_after`` is the running total."""
 
     __tablename__ = "credit_entries"

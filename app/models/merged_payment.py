@@ -6,11 +6,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.enums import ChannelPaymentStatus, MergedPaymentStatus
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class MergedPayment(db.Model):
+class MergedPayment(Model):
     """One checkout by a reseller (合并支付): allocations grouped by channel into channel payments.
     Its total equals the sum of its allocations and of its channel payments."""
 
@@ -40,7 +40,7 @@ class MergedPayment(db.Model):
     channel_payments = relationship("ChannelPayment", back_populates="merged_payment", order_by="ChannelPayment.id")
 
 
-class ChannelPayment(db.Model):
+class ChannelPayment(Model):
     """One request to one channel for the sum of its allocations."""
 
     __tablename__ = "channel_payments"

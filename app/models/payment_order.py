@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.enums import PaymentStatus, PaymentType, RefundStatus
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
@@ -31,7 +31,7 @@ class OrderAmounts:
         return self.paid_amount - self.refunded_amount - self.refunding_amount
 
 
-class PaymentOrder(OrderAmounts, db.Model):
+class PaymentOrder(OrderAmounts, Model):
     """What is owed for one business order (支付单).
 
     The amount columns are running totals kept by the services in the same transaction as the
@@ -107,7 +107,7 @@ class PaymentOrder(OrderAmounts, db.Model):
     reseller = relationship("Reseller", lazy="raise")
 
 
-class StatusLog(db.Model):
+class StatusLog(Model):
     """One change of a payment order's payment or refund status: the timeline."""
 
     __tablename__ = "status_log"

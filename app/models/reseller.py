@@ -6,11 +6,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.enums import CreditLineStatus, ResellerStatus
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class Reseller(db.Model):
+class Reseller(Model):
     """A reseller company (经销商). Its wallet balance and used credit are kept here as the
     running totals of the append-only wallet and credit ledgers."""
 

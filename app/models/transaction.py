@@ -13,11 +13,11 @@ from ..domain.enums import (
     TransactionType,
     VoucherStatus,
 )
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class PaymentTransaction(db.Model):
+class PaymentTransaction(Model):
     """One money movement on one payment order (支付流水): PAYMENT (+) or REFUND (−)."""
 
     __tablename__ = "transactions"
@@ -72,7 +72,7 @@ class PaymentTransaction(db.Model):
         return self.amount - self.refunded_amount - self.refunding_amount
 
 
-class Refund(db.Model):
+class Refund(Model):
     """A refund instruction from the order system, keyed by ``refund_order_id``."""
 
     __tablename__ = "refunds"
@@ -99,7 +99,7 @@ class Refund(db.Model):
     completed_at = mapped_column(UTCDateTime)
 
 
-class Voucher(db.Model):
+class Voucher(Model):
     """A wire-transfer slip uploaded by a reseller; stored outside static under a UUID name."""
 
     __tablename__ = "vouchers"
@@ -124,7 +124,7 @@ class Voucher(db.Model):
     reviewed_at = mapped_column(UTCDateTime)
 
 
-class ChannelEvent(db.Model):
+class ChannelEvent(Model):
     """A raw, verified callback from a channel, recorded once by its event key before settling."""
 
     __tablename__ = "channel_events"

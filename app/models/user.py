@@ -5,11 +5,11 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.enums import Role
-from ..extensions import db
+from .base import Model
 from .types import UTCDateTime, now_utc, sql_values
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in. Reseller roles belong to exactly one reseller; staff roles to none."""
 
     __tablename__ = "users"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from .base import Model
 from .types import UTCDateTime
 
 
-class WebhookAttempt(db.Model):
+class WebhookAttempt(Model):
     """One POST of one delivery (or the refusal to send it): when, how long, what came back.
 
     ``attempt_no`` counts from 1 within a delivery's current run; a replay starts again at 1, so
