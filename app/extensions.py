@@ -1,10 +1,12 @@
 """Extensions, created bare; ``create_app`` binds them."""
 
+from typing import TYPE_CHECKING, ClassVar
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so that Alembic migrations are stable on every database.
@@ -24,6 +26,11 @@ class Base(DeclarativeBase):
     at run time and this class for the type checker."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (none to a join or a select), so ``Model.__table__``
+        # takes Core inserts and updates and has a name.
+        __table__: ClassVar[Table]
 
 
 db = SQLAlchemy(model_class=Base)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,9 +21,11 @@ class ApiClient(Model):
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     scopes: Mapped[str] = mapped_column(sa.String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
-    endpoints = relationship("WebhookEndpoint", back_populates="client", cascade="all, delete-orphan")
+    endpoints: Mapped[list[WebhookEndpoint]] = relationship(
+        "WebhookEndpoint", back_populates="client", cascade="all, delete-orphan"
+    )
 
     @property
     def scope_set(self) -> frozenset[str]:
@@ -40,13 +44,13 @@ class WebhookEndpoint(Model):
     # After a rotation the old secret still signs (a second ``v1,`` signature) until it expires,
     # so receivers can switch secrets without rejecting anything in between.
     previous_secret_enc: Mapped[str | None] = mapped_column(sa.Text)
-    previous_secret_expires_at = mapped_column(UTCDateTime)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     event_types: Mapped[str] = mapped_column(sa.Text, default="*")
     enabled: Mapped[bool] = mapped_column(default=True)
     allow_private_network: Mapped[bool] = mapped_column(default=False)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
-    client = relationship("ApiClient", back_populates="endpoints")
+    client: Mapped[ApiClient] = relationship("ApiClient", back_populates="endpoints")
 
 
 class IdempotencyKey(Model):
@@ -63,5 +67,5 @@ class IdempotencyKey(Model):
     request_hash: Mapped[str] = mapped_column(sa.String(64))
     response_code: Mapped[int] = mapped_column()
     resource_id: Mapped[str] = mapped_column(sa.String(64))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    expires_at = mapped_column(UTCDateTime, nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,7 +34,7 @@ class AuditEntry(Model):
     after: Mapped[dict | None] = mapped_column(sa.JSON)
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
     chain_seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
     entry_hash: Mapped[str | None] = mapped_column(sa.String(64))
@@ -51,8 +53,8 @@ class OutboxEvent(Model):
     aggregate_id: Mapped[str] = mapped_column(sa.String(64))
     payload: Mapped[dict] = mapped_column(sa.JSON)
     status: Mapped[str] = mapped_column(sa.String(12), default=OutboxStatus.PENDING)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    dispatched_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebhookDelivery(Model):
@@ -70,9 +72,9 @@ class WebhookDelivery(Model):
     endpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_endpoints.id"), index=True)
     status: Mapped[str] = mapped_column(sa.String(12), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status_code: Mapped[int | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
-    delivered_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

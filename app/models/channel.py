@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,6 +11,9 @@ from ..domain.enums import ChannelKind
 from ..extensions import db
 from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
+
+if TYPE_CHECKING:
+    from .reseller import Reseller
 
 channel_resellers = sa.Table(
     "channel_resellers",
@@ -46,7 +51,7 @@ class Channel(Model):
     config: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     secrets_enc: Mapped[str | None] = mapped_column(sa.Text)
     sort_order: Mapped[int] = mapped_column(default=0)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
 
-    resellers = relationship("Reseller", secondary=channel_resellers, lazy="selectin")
+    resellers: Mapped[list[Reseller]] = relationship("Reseller", secondary=channel_resellers, lazy="selectin")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -24,7 +25,7 @@ class Merchant(Model):
     active: Mapped[bool] = mapped_column(default=True)
     single_limit: Mapped[Decimal] = mapped_column(Money)
     daily_limit: Mapped[Decimal] = mapped_column(Money)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
 
 class Disbursement(Model):
@@ -59,7 +60,7 @@ class Disbursement(Model):
     source: Mapped[str] = mapped_column(sa.String(16), default=PayoutSource.API)
     refund_transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transactions.id"))
     poll_attempts: Mapped[int] = mapped_column(default=0)
-    next_poll_at = mapped_column(UTCDateTime)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
-    completed_at = mapped_column(UTCDateTime)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

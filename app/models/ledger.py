@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -33,7 +34,7 @@ class WalletEntry(Model):
     memo_code: Mapped[str | None] = mapped_column(sa.String(40))
     memo_params: Mapped[dict | None] = mapped_column(sa.JSON)
     actor: Mapped[str] = mapped_column(sa.String(120))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
 
 class CreditRecord(Model):
@@ -55,10 +56,10 @@ class CreditRecord(Model):
     transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transactions.id"))
     amount: Mapped[Decimal] = mapped_column(Money)
     outstanding_amount: Mapped[Decimal] = mapped_column(Money)
-    due_date = mapped_column(sa.Date, nullable=False)
+    due_date: Mapped[date] = mapped_column(sa.Date, nullable=False)
     status: Mapped[str] = mapped_column(sa.String(12), default=CreditRecordStatus.OPEN)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
 
 
 class CreditEntry(Model):
@@ -79,4 +80,4 @@ class CreditEntry(Model):
     used_after: Mapped[Decimal] = mapped_column(Money)
     reference: Mapped[str | None] = mapped_column(sa.String(64))
     actor: Mapped[str] = mapped_column(sa.String(120))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)

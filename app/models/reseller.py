@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -40,8 +41,8 @@ class Reseller(Model):
     refund_account_name: Mapped[str | None] = mapped_column(sa.String(200))
     refund_bank_code: Mapped[str | None] = mapped_column(sa.String(16))
     version: Mapped[int] = mapped_column(default=1)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
 
     @property
     def credit_available(self) -> Decimal:

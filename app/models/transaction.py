@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -62,8 +63,8 @@ class PaymentTransaction(Model):
     business_order_id: Mapped[str | None] = mapped_column(sa.String(64))
     failure_reason: Mapped[str | None] = mapped_column(sa.String(500))
     remark: Mapped[str | None] = mapped_column(sa.String(500))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    completed_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def refundable_amount(self) -> Decimal:
@@ -95,8 +96,8 @@ class Refund(Model):
     strategy: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(20))
     request_hash: Mapped[str] = mapped_column(sa.String(64))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    completed_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Voucher(Model):
@@ -120,8 +121,8 @@ class Voucher(Model):
     received_amount: Mapped[Decimal | None] = mapped_column(Money)
     reject_reason: Mapped[str | None] = mapped_column(sa.String(500))
     reviewed_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    reviewed_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ChannelEvent(Model):
@@ -136,5 +137,5 @@ class ChannelEvent(Model):
     event_key: Mapped[str] = mapped_column(sa.String(128))
     body: Mapped[str] = mapped_column(sa.Text)
     outcome: Mapped[str] = mapped_column(sa.String(32), default="RECORDED")
-    received_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    processed_at = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from ...domain.enums import PaymentType
 from ...domain.errors import DuplicatePaymentOrder, StateConflict
 from ...models import PaymentOrder
+from ...models.payment_order import NewOrderValues
 from ..platform import idempotency
 from ..platform.actor import Actor
 from ..platform.unit_of_work import discard, transaction
 from .lookup import find_by_natural_key, get_order_with_reseller
-from .new_order import NewOrderValues, NewPaymentOrder, new_order_rows
+from .new_order import NewPaymentOrder, new_order_rows
 from .writer import order_writer, write_checked
 
 CREATE_OPERATION = "payment_order.create"

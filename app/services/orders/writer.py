@@ -19,11 +19,12 @@ from ...domain.errors import ValidationFailed
 from ...domain.reseller_rules import takes_new_orders
 from ...extensions import db
 from ...models import PaymentOrder, Reseller, StatusLog
+from ...models.payment_order import NewOrderValues
 from ..audit import log as audit
 from ..platform import outbox
 from ..platform.actor import Actor
 from .credit_repayment import check_credit_repayment
-from .new_order import NewOrderValues, NewPaymentOrder, new_order_rows
+from .new_order import NewPaymentOrder, new_order_rows
 from .writer_pg import PostgresOrderWriter
 
 
