@@ -15,6 +15,13 @@ class MoneyFormatError(ValueError):
     pass
 
 
+def at_most_two_decimals(d: Decimal) -> bool:
+    """A finite number with at most two decimals (``1.5``, ``1.50``, ``100``; not ``1.505``, NaN or
+    Infinity, whose exponent is a letter)."""
+    exponent = d.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2
+
+
 def parse_money(value) -> Decimal:
     """Read an amount from a JSON string, int or Decimal (JSON numbers are parsed as Decimal).
 
@@ -35,7 +42,7 @@ def parse_money(value) -> Decimal:
         raise MoneyFormatError("must be an amount (string or number)")
     if not d.is_finite():
         raise MoneyFormatError("must be a finite amount")
-    if d.as_tuple().exponent < -2 and d != d.quantize(CENT):
+    if not at_most_two_decimals(d) and d != d.quantize(CENT):
         raise MoneyFormatError("must have at most two decimals")
     if abs(d) > MAX_AMOUNT:
         raise MoneyFormatError(f"must not exceed {MAX_AMOUNT}")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from wtforms.validators import ValidationError
 
-from ...domain.money import CENT, MAX_AMOUNT
+from ...domain.money import CENT, MAX_AMOUNT, at_most_two_decimals
 
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -26,7 +26,7 @@ def amount_field_check(text: str | None) -> Decimal:
     if not _AMOUNT.match(cleaned) or len(cleaned) > 20:
         raise ValidationError(_("Enter an amount in yuan, for example 1250000.00."))
     amount = Decimal(cleaned)
-    if amount.as_tuple().exponent < -2:
+    if not at_most_two_decimals(amount):
         raise ValidationError(_("Use at most two decimals (fen)."))
     if amount <= 0:
         raise ValidationError(_("The amount must be greater than 0."))

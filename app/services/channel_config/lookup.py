@@ -21,7 +21,7 @@ def to_config(ch: Channel) -> ChannelConfig:
 
 
 def config_by_id(channel_id: int) -> ChannelConfig:
-    return to_config(db.session.get(Channel, channel_id))
+    return to_config(db.session.get_one(Channel, channel_id))
 
 
 def config_by_code(code: str) -> ChannelConfig | None:

@@ -62,7 +62,7 @@ class Funds:
 
 
 def funds(reseller_id: int) -> Funds:
-    r = db.session.get(Reseller, reseller_id)
+    r = db.session.get_one(Reseller, reseller_id)
     return Funds(r.wallet_balance, credit_line.available(r), r.approval_threshold)
 
 

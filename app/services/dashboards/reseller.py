@@ -122,7 +122,7 @@ def credit_records_due(reseller_id: int, limit: int = 5) -> list[DueCreditRecord
 def reseller_dashboard(reseller_id: int) -> Dashboard:
     now = utcnow()
     figures = _order_figures(reseller_id, now)
-    reseller = db.session.get(Reseller, reseller_id)
+    reseller = db.session.get_one(Reseller, reseller_id)
     return Dashboard(
         payable=figures["payable"], overdue=figures["overdue"], due_soon=figures["due_soon"],
         in_flight=figures["in_flight"], wallet_balance=reseller.wallet_balance, credit_limit=reseller.credit_limit,

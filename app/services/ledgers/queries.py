@@ -70,7 +70,7 @@ class CreditSummary:
 
 
 def credit_summary(reseller_id: int) -> CreditSummary:
-    r = db.session.get(Reseller, reseller_id)
+    r = db.session.get_one(Reseller, reseller_id)
     today = shanghai_today()
     outstanding, overdue, count = db.session.execute(sa.select(
         sa.func.coalesce(sa.func.sum(CreditRecord.outstanding_amount), 0),

@@ -105,5 +105,5 @@ def payout_row(order_no: str) -> PayoutRow | None:
 
 def merchants() -> list[tuple[str, str]]:
     """(merchant id, name) for the filter."""
-    return [tuple(r) for r in db.session.execute(
+    return [(merchant_id, name) for merchant_id, name in db.session.execute(
         sa.select(Merchant.merchant_id, Merchant.name).order_by(Merchant.merchant_id)).all()]
