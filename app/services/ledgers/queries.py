@@ -29,7 +29,7 @@ def _page(page: int) -> int:
 # --- wallet --------------------------------------------------------------------------------------
 
 def wallet_balance(reseller_id: int) -> Decimal:
-    return db.session.scalar(sa.select(Reseller.wallet_balance).where(Reseller.id == reseller_id))
+    return db.session.scalars(sa.select(Reseller.wallet_balance).where(Reseller.id == reseller_id)).one()
 
 
 def wallet_entries(reseller_id: int, page: int = 1, entry_type: str | None = None,
