@@ -7,11 +7,18 @@ import re
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from wtforms import Field
 from wtforms.validators import ValidationError
 
 from ...domain.money import CENT, MAX_AMOUNT, at_most_two_decimals
 
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def entered(field: Field) -> str:
+    """The text of a required field of a form that validated: its required check has run, so it is there."""
+    assert isinstance(field.data, str), f"{field.name} read before validation"
+    return field.data
 
 
 def strip_text(value):

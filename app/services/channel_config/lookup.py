@@ -32,10 +32,10 @@ def config_by_code(code: str) -> ChannelConfig | None:
 def is_available_to(ch: Channel, reseller_id: int) -> bool:
     if ch.available_to_all:
         return True
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count()).select_from(channel_resellers).where(
             channel_resellers.c.channel_id == ch.id, channel_resellers.c.reseller_id == reseller_id)
-    ) > 0
+    ).scalar_one() > 0
 
 
 def channels_for(reseller_id: int) -> list[Channel]:

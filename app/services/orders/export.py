@@ -109,7 +109,7 @@ def iter_values(f: OrderFilter, sort: str, now: datetime | None = None) -> Itera
     now = now or utcnow()
     result = db.session.execute(export_query(f, sort).execution_options(yield_per=1000))
     for row in result:
-        values = []
+        values: list[str | Decimal | datetime | None] = []
         for (_header, _col, kind), value in zip(COLUMNS, row, strict=False):
             if kind == "text":
                 values.append(_safe_text(value))

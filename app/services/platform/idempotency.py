@@ -21,6 +21,7 @@ from ...domain.errors import IdempotencyKeyReused, RequestInProgress
 from ...extensions import db
 from ...models import IdempotencyKey
 from ...models.types import now_utc
+from .unit_of_work import rows_changed
 
 
 def request_fingerprint(payload: dict) -> str:
@@ -100,6 +101,6 @@ def store(client_id: int, operation: str, key: str, fingerprint: str, response_c
 
 
 def purge_expired() -> int:
-    result = db.session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at < now_utc()))
+    deleted = rows_changed(sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at < now_utc()))
     db.session.commit()
-    return result.rowcount or 0
+    return deleted

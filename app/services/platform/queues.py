@@ -9,6 +9,7 @@ import importlib
 import inspect
 import re
 from datetime import UTC, datetime
+from typing import cast
 
 from flask import current_app, has_app_context
 from redis import Redis
@@ -132,6 +133,7 @@ class JSONCronJob(CronJob):
         q = Queue(self.queue_name, connection=connection, serializer=JSONSerializer, job_class=AppJob)
         with connection.pipeline() as pipe:
             job = q.enqueue(self.func, args=self.args, kwargs=self.kwargs, **self.job_options, pipeline=pipe)
+            assert job.enqueued_at is not None  # enqueue stamps it
             stamp = job.enqueued_at.timestamp()
             # The history that `rq` dashboards show for a cron entry, kept as RQ keeps it.
             pipe.zadd(self.job_history_key, {job.id: stamp})
@@ -161,7 +163,8 @@ class AppCronScheduler(CronScheduler):
         self._last_key = f"{key_prefix}cron:last"
         self._leader = False
 
-    def register(self, func, queue_name: str, **options) -> CronJob:
+    # Options by name only: rq's config loader calls register(**entry).
+    def register(self, func, queue_name: str, **options) -> CronJob:  # type: ignore[override]
         resolve_job_function(f"{func.__module__}.{func.__qualname__}")
         entry = JSONCronJob(queue_name=queue_name, func=func, **options)
         self._cron_jobs.append(entry)
@@ -182,7 +185,8 @@ class AppCronScheduler(CronScheduler):
         return leading
 
     def _continue_from_last_runs(self) -> None:
-        stored = self.connection.hgetall(self._last_key)
+        # redis-py types its sync and asyncio clients alike (a result or an awaitable); this one is sync.
+        stored = cast(dict, self.connection.hgetall(self._last_key))
         for entry in self._cron_jobs:
             last = stored.get(entry.name.encode()) or stored.get(entry.name)
             if last:
@@ -194,8 +198,11 @@ class AppCronScheduler(CronScheduler):
             return []
         enqueued = super().enqueue_jobs()
         if enqueued:
-            self.connection.hset(self._last_key, mapping={
-                entry.name: entry.latest_enqueue_time.timestamp() for entry in enqueued})
+            last_runs = {}
+            for entry in enqueued:
+                assert entry.latest_enqueue_time is not None  # enqueue_jobs has just set it
+                last_runs[entry.name] = entry.latest_enqueue_time.timestamp()
+            self.connection.hset(self._last_key, mapping=last_runs)
         return enqueued
 
     def calculate_sleep_interval(self) -> float:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql.dml import UpdateBase
+
 from ...extensions import db
 
 
@@ -19,6 +22,13 @@ def transaction():
     except BaseException:
         db.session.rollback()
         raise
+
+
+def rows_changed(statement: UpdateBase) -> int:
+    """Run an INSERT, UPDATE or DELETE in the current transaction; the number of rows it changed."""
+    result = db.session.execute(statement)
+    assert isinstance(result, CursorResult)  # what a DML statement gives; the session is typed as any Result
+    return result.rowcount
 
 
 def end_read() -> None:

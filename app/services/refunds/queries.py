@@ -90,6 +90,7 @@ def _with_parts(result) -> list[RefundRow]:
         .order_by(PaymentTransaction.id)).all()
     grouped: dict[int, list] = {}
     for txn, orig_no in parts:
+        assert txn.refund_id is not None  # selected by it
         grouped.setdefault(txn.refund_id, []).append((txn, orig_no))
     for refund_pk, items in grouped.items():
         row = by_pk[refund_pk]

@@ -67,7 +67,7 @@ def _rows(result) -> list[VoucherRow]:
                        merged_payment_id=mp_id, reseller_code=code, reseller_name=name, uploaded_by=up,
                        reviewed_by=rev)
             for v, cp, mp_id, code, name, up, rev in result]
-    by_cp = {r.voucher.channel_payment_id: r for r in rows}
+    by_cp: dict[int | None, VoucherRow] = {r.voucher.channel_payment_id: r for r in rows}
     if by_cp:
         allocations = db.session.execute(
             sa.select(PaymentTransaction.channel_payment_id, PaymentOrder.payment_id, PaymentOrder.order_id,

@@ -109,7 +109,8 @@ def resolve(url: httpx.URL, allow_private: bool) -> list[str]:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise UnsafeUrl(f"{host} does not resolve ({exc})") from None
-        candidates = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        # An IP socket address starts with the host as text (the stubs also allow AF_PACKET's int).
+        candidates = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     addresses: list[str] = []
     for ip in candidates:
         why = address_refusal(ip, allow_private)
