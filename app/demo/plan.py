@@ -125,7 +125,8 @@ def _business_orders(rng: random.Random, today: date) -> list[list[OrderPlan]]:
     return result
 
 
-def _business_order(rng, today, order_id, code, days_ago, forced, credit, value_range) -> list[OrderPlan]:
+def _business_order(rng: random.Random, today: date, order_id: str, code: str, days_ago: int, forced: str | None,
+                    credit: tuple[int, str | None] | None, value_range: tuple[int, int]) -> list[OrderPlan]:
     line, product, specs = rng.choice(demo_data.PRODUCTS)
     spec, qty, customer = rng.choice(specs), rng.choice((1, 1, 2, 3)), rng.choice(demo_data.CUSTOMERS)
     low, high = value_range

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -56,6 +57,7 @@ from ..models import (
     User,
     WalletEntry,
 )
+from ..models.base import Model
 from ..services.ledgers.wallet_memos import WalletMemo
 from ..services.platform.idempotency import request_fingerprint
 from . import data as demo_data
@@ -65,6 +67,7 @@ SYSTEM_LABEL = "system:demo-seed"
 UPSTREAM = f"api_client:{demo_data.API_CLIENT_NAME}"
 FINANCE = "user:finance@example.com"
 ZERO = Decimal("0.00")
+R = TypeVar("R", bound=Model)
 WIRE_EXCESS = Decimal("12345.67")  # one wire arrives with more than was due (超额支付处理)
 
 
@@ -105,7 +108,7 @@ class Replay:
         self.excess_done = False
 
     # -- rows and numbers ----------------------------------------------------------------------
-    def _new(self, stage: int, row, **fks):
+    def _new(self, stage: int, row: R, **fks: Model) -> R:
         self.stages[stage].append(row)
         self.fks[id(row)] = fks
         return row
@@ -353,7 +356,8 @@ class Replay:
         self.records[rec.credit_record_id] = rec
         self._credit_entry(reseller, rec, CreditEntryType.USE, p.amount, reference, actor, t)
 
-    def _repay(self, code: str, order: PaymentOrder, amount: Decimal, txn, actor: str, t: datetime) -> None:
+    def _repay(self, code: str, order: PaymentOrder, amount: Decimal, txn: PaymentTransaction, actor: str,
+               t: datetime) -> None:
         rec = self.records[order.related_business_id]
         rec.outstanding_amount -= amount
         rec.updated_at = t

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import overload
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -22,7 +23,7 @@ def at_most_two_decimals(d: Decimal) -> bool:
     return isinstance(exponent, int) and exponent >= -2
 
 
-def parse_money(value) -> Decimal:
+def parse_money(value: object) -> Decimal:
     """Read an amount from a JSON string, int or Decimal (JSON numbers are parsed as Decimal).
 
     Raises MoneyFormatError for floats, booleans, non-numbers and more than two decimals.
@@ -60,6 +61,12 @@ def from_cents(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
 
 
+@overload
+def money_str(amount: Decimal) -> str: ...
+@overload
+def money_str(amount: None) -> None: ...
+@overload
+def money_str(amount: Decimal | None) -> str | None: ...
 def money_str(amount: Decimal | None) -> str | None:
     """The API's money text: always two decimals."""
     if amount is None:

@@ -91,7 +91,7 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
     """Check every row and every channel total; raise CheckoutRejected listing every problem."""
     problems: list[RowProblem] = []
 
-    def problem(i, pid, fld, code, msg, **params):
+    def problem(i: int, pid: str, fld: str, code: str, msg: str, **params: object) -> None:
         problems.append(RowProblem(i, pid, fld, code, msg, params))
 
     if not rows:
@@ -153,7 +153,7 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
         ch = group[0].channel
         total = sum((p.amount for p in group), ZERO)
 
-        def group_problem(code, msg, group=group, **params):
+        def group_problem(code: str, msg: str, group: list[PlannedRow] = group, **params: object) -> None:
             for p in group:
                 problem(p.index, p.order.payment_id, "channel", code, msg, **params)
 

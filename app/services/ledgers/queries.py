@@ -94,7 +94,7 @@ class RecordRow:
     repayments: list[PaymentOrder] = field(default_factory=list)
 
 
-def _record_status_condition(status: str):
+def _record_status_condition(status: str) -> sa.ColumnElement[bool]:
     today = shanghai_today()
     if status == CreditRecordStatus.REPAID:
         return CreditRecord.outstanding_amount <= 0

@@ -56,7 +56,7 @@ _SELECT_RESELLER = sa.select(_resellers.c.id, _resellers.c.status).where(_resell
 _INSERT_ORDER = sa.insert(PaymentOrder.__table__).returning(PaymentOrder.__table__.c.id)
 
 
-def _reseller_taking_orders(code: str):
+def _reseller_taking_orders(code: str) -> sa.Row:
     row = db.session.execute(_SELECT_RESELLER, {"code": code}).first()
     if row is None:
         raise ValidationFailed(f"reseller {code} is not known", field="resellerId")

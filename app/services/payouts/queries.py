@@ -55,7 +55,7 @@ _COLUMNS = (Disbursement.order_no, Disbursement.request_id, Merchant.merchant_id
             Disbursement.fail_reason, Disbursement.poll_attempts, Disbursement.created_at, Disbursement.completed_at)
 
 
-def _select():
+def _select() -> sa.Select:
     return sa.select(*_COLUMNS).join(Merchant, Merchant.id == Disbursement.merchant_id)
 
 

@@ -77,7 +77,7 @@ def lookup(client_id: int, operation: str, key: str, fingerprint: str) -> Stored
     return _stored(row, fingerprint)
 
 
-def _stored(row, fingerprint: str) -> StoredResponse | None:
+def _stored(row: sa.Row | None, fingerprint: str) -> StoredResponse | None:
     if row is None:
         return None
     if row.request_hash != fingerprint:

@@ -6,16 +6,19 @@ hold a transaction open across network I/O. It is a rollback, named for what it 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask_sqlalchemy.session import Session
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import scoped_session
 from sqlalchemy.sql.dml import UpdateBase
 
 from ...extensions import db
 
 
 @contextmanager
-def transaction():
+def transaction() -> Iterator[scoped_session[Session]]:
     try:
         yield db.session
         db.session.commit()

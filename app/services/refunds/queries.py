@@ -3,6 +3,7 @@ Changes (retrying a failed part) go through ``refunds.retry_part``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -71,13 +72,13 @@ def _conditions(f: RefundFilter) -> list:
     return c
 
 
-def _base():
+def _base() -> sa.Select:
     return (sa.select(Refund, PaymentOrder.payment_id, PaymentOrder.order_id, Reseller.code, Reseller.name)
             .join(PaymentOrder, PaymentOrder.id == Refund.payment_order_id)
             .join(Reseller, Reseller.id == PaymentOrder.reseller_id))
 
 
-def _with_parts(result) -> list[RefundRow]:
+def _with_parts(result: Iterable[sa.Row]) -> list[RefundRow]:
     rows = [RefundRow(refund, payment_id, order_id, code, name) for refund, payment_id, order_id, code, name in result]
     by_pk = {r.refund.id: r for r in rows}
     if not by_pk:

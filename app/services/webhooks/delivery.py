@@ -57,7 +57,7 @@ def _is_pg() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _insert_ignoring_duplicates(table: sa.Table):
+def _insert_ignoring_duplicates(table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     dialect = postgresql if _is_pg() else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"])
 
@@ -133,13 +133,13 @@ def deliver_due(batch: int = 100, now: datetime | None = None) -> dict[str, int]
     return counts
 
 
-def _body(event_type: str, created_at: datetime, payload) -> bytes:
+def _body(event_type: str, created_at: datetime, payload: object) -> bytes:
     stamp = created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return json.dumps({"type": event_type, "timestamp": stamp, "data": payload},
                       ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def _secrets(row, now: datetime) -> tuple[str, ...]:
+def _secrets(row: sa.Row, now: datetime) -> tuple[str, ...]:
     """The endpoint's signing secrets: the current one, then the previous one while its grace lasts.
     Empty if the current one cannot be decrypted (the send then fails and is retried); a previous
     one that cannot be decrypted is left out."""

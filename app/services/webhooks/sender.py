@@ -23,6 +23,7 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 
@@ -207,7 +208,7 @@ def send(target: Target, via: Route, client: httpx.Client, timeout: float) -> Ou
     """POST one delivery, signed, to the address ``via`` checked; never raises."""
     started, t0 = now_utc(), time.monotonic()
 
-    def outcome(**kw) -> Outcome:
+    def outcome(**kw: Any) -> Outcome:
         return Outcome(target.delivery_id, target.attempt_no, started, int((time.monotonic() - t0) * 1000), **kw)
 
     if via.refusal or via.url is None:
