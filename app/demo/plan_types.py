@@ -6,6 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def _known(value: T | None, missing: str) -> T:
+    """A value the plan has set by the time it is read (``missing`` says what went wrong if not)."""
+    assert value is not None, missing
+    return value
 
 
 @dataclass(eq=False)
@@ -22,14 +31,12 @@ class Piece:
     @property
     def submit_at(self) -> datetime:
         """``at`` once the plan is scheduled (``plan._schedule`` sets it for every piece)."""
-        assert self.at is not None, "piece not scheduled yet"
-        return self.at
+        return _known(self.at, f"a piece of {self.order.order_id} is not scheduled yet")
 
     @property
     def settled_at(self) -> datetime:
         """When a SUCCESS or FAILED piece settled (``plan._close`` sets it)."""
-        assert self.settled is not None, f"piece of {self.order.order_id} has not settled"
-        return self.settled
+        return _known(self.settled, f"a piece of {self.order.order_id} has not settled")
 
 
 @dataclass(eq=False)
@@ -56,14 +63,12 @@ class OrderPlan:
     @property
     def extra_when(self) -> datetime:
         """When the refund, STOP or FREEZE happens (``plan._plan_extra`` sets it for an order with one)."""
-        assert self.extra_at is not None, f"{self.order_id} has no extra step"
-        return self.extra_at
+        return _known(self.extra_at, f"{self.order_id} has no extra step")
 
     @property
     def refund_amount(self) -> Decimal:
         """The amount of a refund_partial or refund_full order's refund."""
-        assert self.extra_amount is not None, f"{self.order_id} has no refund"
-        return self.extra_amount
+        return _known(self.extra_amount, f"{self.order_id} has no refund")
 
 
 @dataclass(eq=False)
