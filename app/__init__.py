@@ -7,6 +7,7 @@ import os
 import uuid
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from . import url_converters
 from .config import load_config
@@ -36,6 +37,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"], "json_serializer": json_dumps,
     }
     app.config.setdefault("API_RATE_LIMIT", os.environ.get("API_RATE_LIMIT", "100000 per minute"))
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's own, which these settings belong to
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     url_converters.install(app.url_map)

@@ -52,10 +52,17 @@ def init_sessions(app: Flask, redis_client: Redis) -> None:
         sid_length=32, serialization_format="msgpack")
 
 
+def new_session_id() -> None:
+    """A stored session gets a new id; the record under the old one is deleted."""
+    interface = current_app.session_interface
+    assert isinstance(interface, PortalSessionInterface)  # init_sessions installs it on every app
+    interface.regenerate(session)
+
+
 def start_signed_in_session(lang: str | None) -> None:
     """Called at sign-in, before ``login_user``: a new session id, nothing of the old session kept but
     the chosen language, and the time the absolute limit counts from."""
-    current_app.session_interface.regenerate(session)  # a stored session gets a new id; the old one is deleted
+    new_session_id()
     session.clear()
     if lang:
         session["lang"] = lang

@@ -49,4 +49,5 @@ def metrics():
 @bp.get("/favicon.ico")
 def favicon():
     """The icon browsers fetch from the root whatever the page says (app/static/favicon.ico)."""
+    assert current_app.static_folder is not None  # the app is made with its static folder
     return send_from_directory(current_app.static_folder, "favicon.ico", max_age=7 * 24 * 3600)

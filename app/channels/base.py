@@ -19,6 +19,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from ..domain.enums import ChannelPaymentStatus
+
 
 class ChannelError(Exception):
     """The channel refused the request definitively (bad request, duplicate, limits)."""
@@ -94,7 +96,7 @@ class PaymentRequest:
 class PaymentStart:
     """What the channel said to a new payment."""
 
-    status: str  # the ChannelPaymentStatus it starts in: PROCESSING, or SUCCESS for an internal ledger
+    status: ChannelPaymentStatus  # PROCESSING, or SUCCESS for an internal ledger
     channel_transaction_id: str | None = None
     pay_url: str | None = None
     wire_reference: str | None = None

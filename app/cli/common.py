@@ -4,6 +4,7 @@ refused command ends (the domain error's message, exit status 2)."""
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 
@@ -13,6 +14,6 @@ from ..services.platform.actor import Actor
 CLI_ACTOR = Actor(type="system", id="cli")
 
 
-def fail(err: DomainError):
+def fail(err: DomainError) -> NoReturn:
     click.echo(f"error: {err.message}", err=True)
     sys.exit(2)

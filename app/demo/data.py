@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 from ..domain.enums import ChannelKind, PaymentType, ResellerStatus, Role
 from ..domain.enums import ChannelPaymentStatus as CP
@@ -14,7 +15,41 @@ GATEWAY_URL = f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT', '8001')}"
 API_CLIENT_NAME = "demo-upstream"
 API_CLIENT_SCOPES = frozenset({"payments", "refunds", "credit", "finance", "disburse", "resellers"})
 
-RESELLERS = [
+
+
+class ResellerSpec(TypedDict):
+    code: str
+    name: str
+    status: ResellerStatus
+    credit_limit: Decimal
+    credit_term_days: int
+    approval_threshold: Decimal
+    account: tuple[str, str, str] | None  # refund account: number, name, bank code
+    opening_topup: Decimal | None
+
+
+class MerchantSpec(TypedDict):
+    merchant_id: str
+    name: str
+    single_limit: Decimal
+    daily_limit: Decimal
+
+
+class ChannelSpec(TypedDict):
+    code: str
+    name: str
+    name_en: str
+    kind: ChannelKind
+    max_amount: Decimal | None
+    expire_seconds: int
+    confirm_timeout_seconds: int
+    config: dict[str, str]
+    secrets: NotRequired[bool]
+    only_for: NotRequired[list[str]]
+    supports_partial_refund: NotRequired[bool]
+
+
+RESELLERS: list[ResellerSpec] = [
     {"code": "R1001", "name": "华东重工设备销售有限公司", "status": ResellerStatus.ACTIVE,
      "credit_limit": Decimal("10000000.00"), "credit_term_days": 30, "approval_threshold": Decimal("1000000.00"),
      "account": ("6222020200198765432", "华东重工设备销售有限公司", "ICBC"),
@@ -42,12 +77,12 @@ USERS = [
     ("admin@example.com", Role.ADMIN, None, "孙磊"),
 ]
 
-MERCHANT = {"merchant_id": "M1001", "name": "某某特种设备有限公司（代付账户）",
+MERCHANT: MerchantSpec = {"merchant_id": "M1001", "name": "某某特种设备有限公司（代付账户）",
             "single_limit": Decimal("1000000.00"), "daily_limit": Decimal("5000000.00")}
 
 # ``secrets``: the ONLINE channels get gateway secrets (random, encrypted at rest).
 # ``only_for``: reseller codes the channel is restricted to (None: available to all).
-CHANNELS = [
+CHANNELS: list[ChannelSpec] = [
     {"code": "ONLINE_UNIONPAY", "name": "银联企业网银", "name_en": "UnionPay B2B", "kind": ChannelKind.ONLINE,
      "max_amount": Decimal("50000000.00"), "expire_seconds": 86400, "confirm_timeout_seconds": 900,
      "config": {"base_url": GATEWAY_URL, "merchant_no": "MCH1001"}, "secrets": True},
@@ -99,7 +134,7 @@ APPROVERS = ["li.wei", "zhou.min", "wu.hao"]
 # -- the shape of the payment-order data set (see demo_plan.SCENARIOS for the scenario names) --------
 # business orders (contracts) per reseller; each has an ADVANCE, usually a FINAL, sometimes an OTHER_FEE
 BUSINESS_ORDERS = {"R1001": 70, "R1002": 22, "R1003": 13}
-WEIGHTS = {
+WEIGHTS: dict[str, dict[str, int]] = {
     PaymentType.ADVANCE_PAYMENT: {
         "paid": 30, "paid_split": 8, "failed_then_paid": 5, "refund_partial": 4, "refund_full": 1, "partial": 8,
         "partial_paying": 3, "paying": 5, "failed": 5, "unpaid": 14, "stopped": 4, "stopped_partial": 1, "frozen": 3,
@@ -115,10 +150,10 @@ WEIGHTS = {
 # this many days ago and are then repaid as named (see REPAYMENTS).
 SHOWCASE = ["pending", "paid", "refund_partial", "refund_full", "failed", "paying", "partial", "partial_paying",
             "paid_split", "failed_then_paid", "stopped", "stopped_partial", "frozen", "frozen_partial", "unpaid"]
-CREDIT_SHOWCASE = [(70, "repaid"), (50, "overdue_unpaid"), (40, "overdue_paying"), (20, "partial"),
-                   (10, "failed"), (3, None)]
+CREDIT_SHOWCASE: list[tuple[int, str | None]] = [
+    (70, "repaid"), (50, "overdue_unpaid"), (40, "overdue_paying"), (20, "partial"), (10, "failed"), (3, None)]
 # repayment scenario -> (created N days after the credit payment, [(outcome, share, channel, days after)])
-REPAYMENTS = {
+REPAYMENTS: dict[str, tuple[int, list[tuple[CP, str, str, int | None]]]] = {
     "repaid": (3, [(CP.SUCCESS, "rest", "ONLINE_UNIONPAY", 8)]),
     "overdue_unpaid": (5, []),
     "overdue_paying": (2, [(CP.SUCCESS, "part", "WIRE_ICBC", 25), (CP.PROCESSING, "rest", "WIRE_ICBC", None)]),

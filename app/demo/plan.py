@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -20,6 +19,7 @@ from ..domain.enums import ChannelPaymentStatus as CP
 from ..domain.money import from_cents, to_cents
 from ..domain.timeutil import SHANGHAI
 from . import data as demo_data
+from .plan_types import CreditPlan, MergedPlan, OrderPlan, Piece, Plan
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -56,75 +56,6 @@ UNSETTLED = (CP.PROCESSING, CP.PENDING)  # attempts still open when the data set
 PAID_LIKE = {"paid", "credit", "paid_split", "failed_then_paid", "refund_partial", "refund_full"}
 
 
-
-@dataclass(eq=False)
-class Piece:
-    """One allocation: an amount of one order, through one channel, with its outcome."""
-
-    order: OrderPlan
-    outcome: str  # the channel payment status it ends in: SUCCESS | FAILED | PROCESSING | PENDING
-    amount: Decimal
-    channel: str
-    at: datetime | None = None  # earliest submit time; None: recent (set when scheduled)
-    settled: datetime | None = None
-
-
-@dataclass(eq=False)
-class OrderPlan:
-    reseller: str
-    order_id: str
-    payment_type: str
-    amount: Decimal
-    created: datetime
-    deadline: datetime
-    desc: str
-    tags: dict
-    scenario: str = "unpaid"
-    priority: int = 0
-    expire_date: date | None = None
-    related_id: str = ""
-    repayment: str | None = None  # paid with credit: how the credit record gets repaid (D.REPAYMENTS)
-    pieces: list[Piece] = field(default_factory=list)
-    extra: str | None = None  # refund_partial | refund_full | an OrderAction (STOP, FREEZE)
-    extra_at: datetime | None = None
-    extra_amount: Decimal | None = None
-    extra_reason: str = ""
-
-
-@dataclass(eq=False)
-class MergedPlan:
-    reseller: str
-    created: datetime  # submitted by the operator (amounts reserved)
-    submitted: datetime  # sent to the channels (after approval, if one was needed)
-    pieces: list[Piece]
-    approved: bool = False
-
-    @property
-    def total(self) -> Decimal:
-        return sum((p.amount for p in self.pieces), Decimal("0.00"))
-
-    def by_channel(self) -> dict[str, list[Piece]]:
-        out: dict[str, list[Piece]] = {}
-        for p in self.pieces:
-            out.setdefault(p.channel, []).append(p)
-        return out
-
-
-@dataclass(eq=False)
-class CreditPlan:
-    record_id: str
-    order: OrderPlan
-    piece: Piece
-    repayment: str | None
-
-
-@dataclass
-class Plan:
-    orders: list[OrderPlan]
-    merged: list[MergedPlan]
-    credits: list[CreditPlan]
-
-
 def build_plan(now: datetime) -> Plan:
     """Every decision depends only on whole days before ``now``'s Shanghai date (never on the time
     of day), and each order draws from a generator of its own, so the set is the same on every run."""
@@ -136,9 +67,9 @@ def build_plan(now: datetime) -> Plan:
     for o in orders:
         _expand(_rng_for(o), o, today)
     merged = _schedule(rng, orders, now)
-    credits = [CreditPlan(f"CR{_day(p.settled):%Y%m%d}{rng.randrange(10**12):012d}", o, p, o.repayment)
+    credits = [CreditPlan(f"CR{_day(p.settled_at):%Y%m%d}{rng.randrange(10**12):012d}", o, p, o.repayment)
                for o in orders for p in o.pieces if p.channel == ChannelKind.CREDIT]
-    repayments = [_repayment_order(_rng_for(c.order, "repay"), c) for c in credits if c.repayment]
+    repayments = [_repayment_order(_rng_for(c.order, "repay"), c, c.repayment) for c in credits if c.repayment]
     merged += _schedule(rng, repayments, now)
     orders += repayments
     for o in orders:
@@ -176,7 +107,8 @@ def _part(rng: random.Random, amount: Decimal, low: int = 25, high: int = 60) ->
 def _business_orders(rng: random.Random, today: date) -> list[list[OrderPlan]]:
     """Business orders (contracts) with their ADVANCE (30%), FINAL (70%, once production is done)
     and sometimes OTHER_FEE payment orders, numbered in the order they were signed."""
-    specs = []  # (reseller, days ago, forced advance scenario, (days ago paid with credit, repayment), value range)
+    # (reseller, days ago, forced advance scenario, (days ago paid with credit, repayment), value range)
+    specs: list[tuple[str, int, str | None, tuple[int, str | None] | None, tuple[int, int]]] = []
     for days, repay in demo_data.CREDIT_SHOWCASE:
         specs.append(("R1001", days + rng.randint(1, 3), "credit", (days, repay), (1_000_000, 4_500_000)))
     for scenario in demo_data.SHOWCASE:
@@ -193,7 +125,8 @@ def _business_orders(rng: random.Random, today: date) -> list[list[OrderPlan]]:
     return result
 
 
-def _business_order(rng, today, order_id, code, days_ago, forced, credit, value_range) -> list[OrderPlan]:
+def _business_order(rng: random.Random, today: date, order_id: str, code: str, days_ago: int, forced: str | None,
+                    credit: tuple[int, str | None] | None, value_range: tuple[int, int]) -> list[OrderPlan]:
     line, product, specs = rng.choice(demo_data.PRODUCTS)
     spec, qty, customer = rng.choice(specs), rng.choice((1, 1, 2, 3)), rng.choice(demo_data.CUSTOMERS)
     low, high = value_range
@@ -260,8 +193,8 @@ def _channel(rng: random.Random, reseller: str, outcome: str, amount: Decimal, r
     wallets = {r["code"] for r in demo_data.RESELLERS if r["opening_topup"]}
 
     def allowed(code: str) -> bool:
-        cap, kind = demo_data.CHANNEL_MAX[code], demo_data.CHANNEL_KIND[code]
-        return ((cap is None or amount <= cap) and (only[code] is None or reseller in only[code])
+        cap, kind, only_for = demo_data.CHANNEL_MAX[code], demo_data.CHANNEL_KIND[code], only[code]
+        return ((cap is None or amount <= cap) and (only_for is None or reseller in only_for)
                 and (kind != ChannelKind.WALLET or (reseller in wallets and amount <= Decimal("1500000.00")))
                 and (outcome != CP.FAILED or kind == ChannelKind.ONLINE)
                 and (not refundable or kind in (ChannelKind.ONLINE, ChannelKind.WALLET)))
@@ -302,7 +235,7 @@ def _schedule(rng: random.Random, orders: list[OrderPlan], now: datetime) -> lis
             if r >= len(o.pieces):
                 continue
             p = o.pieces[r]
-            lower = (o.pieces[r - 1].settled if r else o.created) + 6 * HOUR
+            lower = (o.pieces[r - 1].settled_at if r else o.created) + 6 * HOUR
             if p.outcome == CP.PENDING:
                 p.at = max(lower, now - 2 * HOUR)
             elif p.at is None:
@@ -335,7 +268,7 @@ def _group(rng: random.Random, pieces: list[Piece], now: datetime) -> list[Merge
 
 
 def _fits(group: list[Piece], p: Piece, size: int) -> bool:
-    if len(group) >= size or p.at - group[0].at > WINDOW or any(q.order is p.order for q in group):
+    if len(group) >= size or p.submit_at - group[0].submit_at > WINDOW or any(q.order is p.order for q in group):
         return False
     cap = demo_data.CHANNEL_MAX[p.channel]
     same_channel = sum((q.amount for q in group if q.channel == p.channel), p.amount)
@@ -345,7 +278,7 @@ def _fits(group: list[Piece], p: Piece, size: int) -> bool:
 
 
 def _close(rng: random.Random, group: list[Piece], now: datetime) -> MergedPlan:
-    submitted = max(p.at for p in group) + rng.uniform(0, 2) * HOUR
+    submitted = max(p.submit_at for p in group) + rng.uniform(0, 2) * HOUR
     if group[0].outcome in UNSETTLED:
         submitted = min(submitted, now - HOUR)
     m = MergedPlan(group[0].order.reseller, submitted, submitted, group)
@@ -362,18 +295,18 @@ def _close(rng: random.Random, group: list[Piece], now: datetime) -> MergedPlan:
     return m
 
 
-def _repayment_order(rng: random.Random, c: CreditPlan) -> OrderPlan:
+def _repayment_order(rng: random.Random, c: CreditPlan, repayment: str) -> OrderPlan:
     """The credit system's CREDIT_REPAYMENT order for a credit record: amount = what is owed,
     deadline = the record's due date."""
-    offset, attempts = demo_data.REPAYMENTS[c.repayment]
-    paid_at = c.piece.settled
+    offset, attempts = demo_data.REPAYMENTS[repayment]
+    paid_at = c.piece.settled_at
     created = _at(rng, _day(paid_at + offset * DAY))
     src = c.order
     due = _day(paid_at) + timedelta(days=TERM_DAYS[src.reseller])
     o = OrderPlan(src.reseller, src.order_id, PaymentType.CREDIT_REPAYMENT, src.amount, created,
                   datetime.combine(due, time(18, 0), SHANGHAI).astimezone(UTC),
                   f"信用额度还款：信用记录 {c.record_id}（订单 {src.order_id}）",
-                  {"line": src.tags["line"], "region": src.tags["region"]}, scenario=f"repay_{c.repayment}",
+                  {"line": src.tags["line"], "region": src.tags["region"]}, scenario=f"repay_{repayment}",
                   priority=1, related_id=c.record_id)
     remaining = o.amount
     for outcome, share, channel, days in attempts:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -55,16 +57,23 @@ from ..models import (
     User,
     WalletEntry,
 )
+from ..models.base import Model
 from ..services.ledgers.wallet_memos import WalletMemo
 from ..services.platform.idempotency import request_fingerprint
 from . import data as demo_data
-from .plan import MergedPlan, OrderPlan, Piece, Plan
+from .plan_types import MergedPlan, OrderPlan, Piece, Plan
 
 SYSTEM_LABEL = "system:demo-seed"
 UPSTREAM = f"api_client:{demo_data.API_CLIENT_NAME}"
 FINANCE = "user:finance@example.com"
 ZERO = Decimal("0.00")
+R = TypeVar("R", bound=Model)
 WIRE_EXCESS = Decimal("12345.67")  # one wire arrives with more than was due (超额支付处理)
+
+
+def _completed_at(txn: PaymentTransaction) -> datetime:
+    assert txn.completed_at is not None  # a SUCCESS payment transaction, completed when it settled
+    return txn.completed_at
 
 
 class Replay:
@@ -99,7 +108,7 @@ class Replay:
         self.excess_done = False
 
     # -- rows and numbers ----------------------------------------------------------------------
-    def _new(self, stage: int, row, **fks):
+    def _new(self, stage: int, row: R, **fks: Model) -> R:
         self.stages[stage].append(row)
         self.fks[id(row)] = fks
         return row
@@ -116,7 +125,9 @@ class Replay:
 
     def run(self, plan: Plan) -> dict[str, int]:
         self.record_ids = {c.order: c.record_id for c in plan.credits}
-        events = [(o.created, 1, self._create, (o,)) for o in plan.orders]
+        # (when, tie-break rank, handler, its arguments)
+        events: list[tuple[datetime, int, Callable[..., object], tuple]] = [
+            (o.created, 1, self._create, (o,)) for o in plan.orders]
         for spec in demo_data.RESELLERS:
             if spec["opening_topup"] and spec["code"] in self.resellers:
                 t = self.now - timedelta(days=91)
@@ -127,7 +138,7 @@ class Replay:
             for code, pieces in m.by_channel().items():
                 if pieces[0].settled:
                     events.append((pieces[0].settled, 3, self._settle, (m, code)))
-        events += [(o.extra_at, 4, self._extra, (o,)) for o in plan.orders if o.extra]
+        events += [(o.extra_when, 4, self._extra, (o,)) for o in plan.orders if o.extra]
         for _, _, handler, args in sorted(events, key=lambda e: (e[0], e[1])):
             handler(*args)
         for spec in demo_data.RESELLERS:  # a recent top-up leaves the opening amount available for the demo
@@ -156,7 +167,8 @@ class Replay:
             db.session.flush()
             if i == 0:  # as the wallet adapter does: the transaction id is WL + the wallet entry's id
                 for entry, cp, txns in self.wallet_payments:
-                    for row in (cp, *txns):
+                    paid_rows: list[ChannelPayment | PaymentTransaction] = [cp, *txns]
+                    for row in paid_rows:
                         row.channel_transaction_id = f"WL{entry.id:010d}"
         return dict(counts)
 
@@ -212,9 +224,9 @@ class Replay:
 
     def _settle(self, m: MergedPlan, code: str) -> None:
         cp, pieces = self.cps[(m, code)], m.by_channel()[code]
-        t, outcome, kind = pieces[0].settled, pieces[0].outcome, cp.channel_kind
+        t, outcome, kind = pieces[0].settled_at, pieces[0].outcome, cp.channel_kind
         success = outcome == CP.SUCCESS
-        cp.status = next_channel_payment_status(cp.status, EVENT_FOR_OUTCOME[outcome])
+        cp.status = next_channel_payment_status(cp.status, EVENT_FOR_OUTCOME[CP(outcome)])
         cp.completed_at, cp.updated_at = t, t
         excess = ZERO
         if not success:
@@ -226,8 +238,8 @@ class Replay:
             if not self.excess_done and m.reseller == "R1001":
                 excess, self.excess_done = WIRE_EXCESS, True
             cp.received_amount = cp.amount + excess
-        actor = {ChannelKind.ONLINE: f"channel:{code}", ChannelKind.WIRE: FINANCE}.get(
-            kind, self.user_labels.get(m.reseller, ""))
+        actors: dict[str, str] = {ChannelKind.ONLINE: f"channel:{code}", ChannelKind.WIRE: FINANCE}
+        actor = actors.get(kind, self.user_labels.get(m.reseller, ""))
         reason = f"channel payment {cp.channel_payment_id} " + ("succeeded" if success else "failed")
         mp = self.mps[m]
         if success and kind == ChannelKind.WALLET:  # one debit per channel payment, as the wallet adapter posts it
@@ -261,13 +273,13 @@ class Replay:
         order = self.orders[o]
         if o.extra in (OrderAction.STOP, OrderAction.FREEZE):
             status = PaymentStatus.STOPPED if o.extra == OrderAction.STOP else PaymentStatus.FROZEN
-            self._set_status(order, status, o.extra_at, UPSTREAM, f"{o.extra.lower()}: {o.extra_reason}")
+            self._set_status(order, status, o.extra_when, UPSTREAM, f"{o.extra.lower()}: {o.extra_reason}")
         else:
             self._refund(o, order)
 
     def _refund(self, o: OrderPlan, order: PaymentOrder) -> None:
         """A refund instruction executed with the LATEST strategy: newest payments first."""
-        t, amount = o.extra_at, o.extra_amount
+        t, amount = o.extra_when, o.refund_amount
         full = amount == order.paid_amount - order.refunded_amount
         body = {"refundOrderId": f"RO-{self.rng.randrange(10**6):06d}", "paymentId": order.payment_id,
                 "refundAmount": f"{amount:.2f}", "refundReason": o.extra_reason,
@@ -282,7 +294,7 @@ class Replay:
             created_at=t),
             payment_order_id=order)
         paid = sorted((x for p, x in self.txns.items() if p.order is o and x.status == TransactionStatus.SUCCESS),
-                      key=lambda x: x.completed_at, reverse=True)
+                      key=_completed_at, reverse=True)
         left, done = amount, t
         for orig in paid:
             take = min(left, orig.refundable_amount)
@@ -344,7 +356,8 @@ class Replay:
         self.records[rec.credit_record_id] = rec
         self._credit_entry(reseller, rec, CreditEntryType.USE, p.amount, reference, actor, t)
 
-    def _repay(self, code: str, order: PaymentOrder, amount: Decimal, txn, actor: str, t: datetime) -> None:
+    def _repay(self, code: str, order: PaymentOrder, amount: Decimal, txn: PaymentTransaction, actor: str,
+               t: datetime) -> None:
         rec = self.records[order.related_business_id]
         rec.outstanding_amount -= amount
         rec.updated_at = t

@@ -103,7 +103,7 @@ def _seed_master_data(report: SeedReport) -> None:
         report.lines.append(f"  channel secrets set from SANDBOX_MERCHANTS: {', '.join(updated)}")
 
 
-def _reseller(spec: dict) -> Reseller:
+def _reseller(spec: demo_data.ResellerSpec) -> Reseller:
     r = Reseller(code=spec["code"], name=spec["name"], status=spec["status"], credit_limit=spec["credit_limit"],
                  credit_used=ZERO, credit_term_days=spec["credit_term_days"],
                  credit_status=CreditLineStatus.ACTIVE,
@@ -157,7 +157,8 @@ def _seed_channels(resellers: dict[str, Reseller]) -> tuple[int, list[str]]:
     return created, updated
 
 
-def _channel(spec: dict, index: int, resellers: dict[str, Reseller], env_secrets: dict | None) -> Channel:
+def _channel(spec: demo_data.ChannelSpec, index: int, resellers: dict[str, Reseller],
+             env_secrets: dict | None) -> Channel:
     only = spec.get("only_for")
     secrets_enc = None
     if spec.get("secrets"):
@@ -192,11 +193,12 @@ def _seed_users(report: SeedReport, password: str | None) -> list[str]:
     created, reset = [], []
     for email, role, code, name in demo_data.USERS:
         if email not in existing:
+            assert password is not None  # generated above when a user is missing
             create_user(SEED_ACTOR, email, password, role, code, name=name)
             created.append(email)
-        elif from_env and not verify_password(existing[email][1], password):
+        elif password is not None and from_env and not verify_password(existing[email][1], password):
             with transaction():
-                user = db.session.get(User, existing[email][0])
+                user = db.session.get_one(User, existing[email][0])
                 user.password_hash = hash_password(password)
                 user.session_version += 1  # signs out sessions made with the old password
                 audit.record(SEED_ACTOR, "user.password_reset", "user", email, None, {"reason": "DEMO_PASSWORD"})
@@ -236,8 +238,9 @@ def _seed_client(report: SeedReport, key: str | None) -> tuple[int, list[str]]:
     note = ""
     if row.key_hash != digest:
         with transaction():
-            client = db.session.get(ApiClient, row.id)
+            client = db.session.get_one(ApiClient, row.id)
             before = {"keyPrefix": client.key_prefix}
+            assert digest is not None  # the key's, computed above
             client.key_hash, client.key_prefix = digest, key[:8]
             audit.record(SEED_ACTOR, "api_client.set_key", "api_client", demo_data.API_CLIENT_NAME, before,
                          {"keyPrefix": key[:8], "reason": "DEMO_API_KEY"})

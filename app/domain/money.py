@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import overload
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -15,7 +16,14 @@ class MoneyFormatError(ValueError):
     pass
 
 
-def parse_money(value) -> Decimal:
+def at_most_two_decimals(d: Decimal) -> bool:
+    """A finite number with at most two decimals (``1.5``, ``1.50``, ``100``; not ``1.505``, NaN or
+    Infinity, whose exponent is a letter)."""
+    exponent = d.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2
+
+
+def parse_money(value: object) -> Decimal:
     """Read an amount from a JSON string, int or Decimal (JSON numbers are parsed as Decimal).
 
     Raises MoneyFormatError for floats, booleans, non-numbers and more than two decimals.
@@ -35,7 +43,7 @@ def parse_money(value) -> Decimal:
         raise MoneyFormatError("must be an amount (string or number)")
     if not d.is_finite():
         raise MoneyFormatError("must be a finite amount")
-    if d.as_tuple().exponent < -2 and d != d.quantize(CENT):
+    if not at_most_two_decimals(d) and d != d.quantize(CENT):
         raise MoneyFormatError("must have at most two decimals")
     if abs(d) > MAX_AMOUNT:
         raise MoneyFormatError(f"must not exceed {MAX_AMOUNT}")
@@ -53,6 +61,12 @@ def from_cents(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
 
 
+@overload
+def money_str(amount: Decimal) -> str: ...
+@overload
+def money_str(amount: None) -> None: ...
+@overload
+def money_str(amount: Decimal | None) -> str | None: ...
 def money_str(amount: Decimal | None) -> str | None:
     """The API's money text: always two decimals."""
     if amount is None:

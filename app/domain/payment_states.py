@@ -51,8 +51,9 @@ EVENT_FOR_OUTCOME: dict[CP, ChannelPaymentEvent] = {
 CHANNEL_PAYMENT_FINAL = frozenset({CP.SUCCESS, CP.FAILED, CP.EXPIRED, CP.CANCELLED})
 
 # The gateway's final answers about an ONLINE payment, as the outcome they settle (its other answers
-# settle nothing: PENDING and PROCESSING wait, NOT_FOUND raises an alert).
-OUTCOME_FOR_GATEWAY_STATUS: dict[GW, CP] = {GW.SUCCESS: CP.SUCCESS, GW.FAILED: CP.FAILED, GW.EXPIRED: CP.EXPIRED}
+# settle nothing: PENDING and PROCESSING wait, NOT_FOUND raises an alert). Keyed by str: it is looked up
+# with the gateway's own word, whatever that is.
+OUTCOME_FOR_GATEWAY_STATUS: dict[str, CP] = {GW.SUCCESS: CP.SUCCESS, GW.FAILED: CP.FAILED, GW.EXPIRED: CP.EXPIRED}
 
 
 class MergedPaymentEvent(StrEnum):

@@ -15,6 +15,7 @@ def export_orders(spec: dict) -> dict:
     """Write one reseller's filtered order list as CSV or XLSX; progress goes to ``job.meta``
     (``done`` of ``total`` rows) for the page that polls it."""
     job = get_current_job()
+    assert job is not None  # run by a worker, inside its job
 
     def progress(done: int) -> None:
         job.meta["done"] = done

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from .base import Model
 from .types import UTCDateTime, now_utc
 
 
-class ApiClient(db.Model):
+class ApiClient(Model):
     """An upstream system. Its key is stored only as a SHA-256 hash (generated keys are 256-bit
     random, so a fast hash is enough); the hash is the lookup key, the prefix is for display."""
 
@@ -19,16 +21,18 @@ class ApiClient(db.Model):
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     scopes: Mapped[str] = mapped_column(sa.String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
-    endpoints = relationship("WebhookEndpoint", back_populates="client", cascade="all, delete-orphan")
+    endpoints: Mapped[list[WebhookEndpoint]] = relationship(
+        "WebhookEndpoint", back_populates="client", cascade="all, delete-orphan"
+    )
 
     @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(s for s in self.scopes.split(",") if s)
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     """Where the outbox delivers one API client's events (Standard Webhooks)."""
 
     __tablename__ = "webhook_endpoints"
@@ -40,16 +44,16 @@ class WebhookEndpoint(db.Model):
     # After a rotation the old secret still signs (a second ``v1,`` signature) until it expires,
     # so receivers can switch secrets without rejecting anything in between.
     previous_secret_enc: Mapped[str | None] = mapped_column(sa.Text)
-    previous_secret_expires_at = mapped_column(UTCDateTime)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     event_types: Mapped[str] = mapped_column(sa.Text, default="*")
     enabled: Mapped[bool] = mapped_column(default=True)
     allow_private_network: Mapped[bool] = mapped_column(default=False)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
-    client = relationship("ApiClient", back_populates="endpoints")
+    client: Mapped[ApiClient] = relationship("ApiClient", back_populates="endpoints")
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A client's idempotency key for one operation, written in the same transaction as the
     object it created, so a key can never point at nothing nor be left 'in progress'."""
 
@@ -63,5 +67,5 @@ class IdempotencyKey(db.Model):
     request_hash: Mapped[str] = mapped_column(sa.String(64))
     response_code: Mapped[int] = mapped_column()
     resource_id: Mapped[str] = mapped_column(sa.String(64))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    expires_at = mapped_column(UTCDateTime, nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

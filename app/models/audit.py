@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.enums import DeliveryStatus, OutboxStatus
-from ..extensions import db
+from .base import Model
 from .types import UTCDateTime, now_utc, sql_values
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Append-only record of every mutating action.
 
     Requests only insert rows; the chain (``chain_seq``, ``prev_hash``, ``entry_hash``) is sealed
@@ -32,13 +34,13 @@ class AuditEntry(db.Model):
     after: Mapped[dict | None] = mapped_column(sa.JSON)
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
     chain_seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
     entry_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
-class OutboxEvent(db.Model):
+class OutboxEvent(Model):
     """An event written in the same transaction as the change it announces (docs/DOMAIN.md §7)."""
 
     __tablename__ = "outbox_events"
@@ -51,11 +53,11 @@ class OutboxEvent(db.Model):
     aggregate_id: Mapped[str] = mapped_column(sa.String(64))
     payload: Mapped[dict] = mapped_column(sa.JSON)
     status: Mapped[str] = mapped_column(sa.String(12), default=OutboxStatus.PENDING)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    dispatched_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One event to one endpoint: attempts, next try, and the outcome (the delivery log)."""
 
     __tablename__ = "webhook_deliveries"
@@ -70,9 +72,9 @@ class WebhookDelivery(db.Model):
     endpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_endpoints.id"), index=True)
     status: Mapped[str] = mapped_column(sa.String(12), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status_code: Mapped[int | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
-    delivered_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.enums import ChannelKind
 from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
+
+if TYPE_CHECKING:
+    from .reseller import Reseller
 
 channel_resellers = sa.Table(
     "channel_resellers",
@@ -17,7 +23,7 @@ channel_resellers = sa.Table(
 )
 
 
-class Channel(db.Model):
+class Channel(Model):
     """A payment channel configured by the admin (docs/DOMAIN.md §5). ``kind`` picks the adapter;
     ``secrets_enc`` holds the channel's secrets as one encrypted JSON document."""
 
@@ -45,7 +51,7 @@ class Channel(db.Model):
     config: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     secrets_enc: Mapped[str | None] = mapped_column(sa.Text)
     sort_order: Mapped[int] = mapped_column(default=0)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
 
-    resellers = relationship("Reseller", secondary=channel_resellers, lazy="selectin")
+    resellers: Mapped[list[Reseller]] = relationship("Reseller", secondary=channel_resellers, lazy="selectin")

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.enums import DisbursementStatus, PayoutSource
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class Merchant(db.Model):
+class Merchant(Model):
     """A payer account of ours for payouts (代付), with its limits."""
 
     __tablename__ = "merchants"
@@ -24,10 +25,10 @@ class Merchant(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     single_limit: Mapped[Decimal] = mapped_column(Money)
     daily_limit: Mapped[Decimal] = mapped_column(Money)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
 
-class Disbursement(db.Model):
+class Disbursement(Model):
     """A payout to a bank account; idempotent by ``request_id``. The account number is stored
     encrypted and, separately, masked for display."""
 
@@ -59,7 +60,7 @@ class Disbursement(db.Model):
     source: Mapped[str] = mapped_column(sa.String(16), default=PayoutSource.API)
     refund_transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transactions.id"))
     poll_attempts: Mapped[int] = mapped_column(default=0)
-    next_poll_at = mapped_column(UTCDateTime)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
-    completed_at = mapped_column(UTCDateTime)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.enums import CreditRecordStatus
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class WalletEntry(db.Model):
+class WalletEntry(Model):
     """One wallet movement; ``balance_after`` is the running balance, never negative."""
 
     __tablename__ = "wallet_entries"
@@ -33,10 +34,10 @@ class WalletEntry(db.Model):
     memo_code: Mapped[str | None] = mapped_column(sa.String(40))
     memo_params: Mapped[dict | None] = mapped_column(sa.JSON)
     actor: Mapped[str] = mapped_column(sa.String(120))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
 
-class CreditRecord(db.Model):
+class CreditRecord(Model):
     """Created when an order is paid with the credit line; repaid by CREDIT_REPAYMENT orders."""
 
     __tablename__ = "credit_records"
@@ -55,13 +56,13 @@ class CreditRecord(db.Model):
     transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transactions.id"))
     amount: Mapped[Decimal] = mapped_column(Money)
     outstanding_amount: Mapped[Decimal] = mapped_column(Money)
-    due_date = mapped_column(sa.Date, nullable=False)
+    due_date: Mapped[date] = mapped_column(sa.Date, nullable=False)
     status: Mapped[str] = mapped_column(sa.String(12), default=CreditRecordStatus.OPEN)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
 
 
-class CreditEntry(db.Model):
+class CreditEntry(Model):
     """One movement of a reseller's used credit; ``used_after`` is the running total."""
 
     __tablename__ = "credit_entries"
@@ -79,4 +80,4 @@ class CreditEntry(db.Model):
     used_after: Mapped[Decimal] = mapped_column(Money)
     reference: Mapped[str | None] = mapped_column(sa.String(64))
     actor: Mapped[str] = mapped_column(sa.String(120))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)

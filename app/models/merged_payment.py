@@ -1,16 +1,17 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.enums import ChannelPaymentStatus, MergedPaymentStatus
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class MergedPayment(db.Model):
+class MergedPayment(Model):
     """One checkout by a reseller (合并支付): allocations grouped by channel into channel payments.
     Its total equals the sum of its allocations and of its channel payments."""
 
@@ -31,16 +32,18 @@ class MergedPayment(db.Model):
     submit_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    approved_at = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reject_reason: Mapped[str | None] = mapped_column(sa.String(500))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
-    completed_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    channel_payments = relationship("ChannelPayment", back_populates="merged_payment", order_by="ChannelPayment.id")
+    channel_payments: Mapped[list[ChannelPayment]] = relationship(
+        "ChannelPayment", back_populates="merged_payment", order_by="ChannelPayment.id"
+    )
 
 
-class ChannelPayment(db.Model):
+class ChannelPayment(Model):
     """One request to one channel for the sum of its allocations."""
 
     __tablename__ = "channel_payments"
@@ -65,10 +68,10 @@ class ChannelPayment(db.Model):
     pay_url: Mapped[str | None] = mapped_column(sa.String(500))
     received_amount: Mapped[Decimal | None] = mapped_column(Money)
     failure_reason: Mapped[str | None] = mapped_column(sa.String(500))
-    expires_at = mapped_column(UTCDateTime)
-    confirm_due_at = mapped_column(UTCDateTime)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
-    completed_at = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirm_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    merged_payment = relationship("MergedPayment", back_populates="channel_payments")
+    merged_payment: Mapped[MergedPayment] = relationship("MergedPayment", back_populates="channel_payments")

@@ -1,37 +1,96 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.enums import PaymentStatus, PaymentType, RefundStatus
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
+
+if TYPE_CHECKING:
+    from .reseller import Reseller
+
+
+class _RunningTotals(Protocol):
+    """What ``OrderAmounts`` derives its amounts from."""
+
+    @property
+    def payment_amount(self) -> Decimal: ...
+    @property
+    def paid_amount(self) -> Decimal: ...
+    @property
+    def refunded_amount(self) -> Decimal: ...
+    @property
+    def reserved_amount(self) -> Decimal: ...
+    @property
+    def refunding_amount(self) -> Decimal: ...
 
 
 class OrderAmounts:
     """The amounts derived from an order's running totals: for the model, and for a new order's
-    values before they are stored (``services/orders/new_order.NewOrderValues``)."""
+    values before they are stored (``NewOrderValues``)."""
 
     @property
-    def remaining_amount(self) -> Decimal:
+    def remaining_amount(self: _RunningTotals) -> Decimal:
         return self.payment_amount - self.paid_amount
 
     @property
-    def payable_amount(self) -> Decimal:
+    def payable_amount(self: _RunningTotals) -> Decimal:
         return self.payment_amount - self.paid_amount - self.reserved_amount
 
     @property
-    def actual_amount(self) -> Decimal:
+    def actual_amount(self: _RunningTotals) -> Decimal:
         return self.paid_amount - self.refunded_amount
 
     @property
-    def refundable_amount(self) -> Decimal:
+    def refundable_amount(self: _RunningTotals) -> Decimal:
         return self.paid_amount - self.refunded_amount - self.refunding_amount
 
 
-class PaymentOrder(OrderAmounts, db.Model):
+@dataclass(eq=False)
+class NewOrderValues(OrderAmounts):
+    """A new order's column values as attributes, read like a stored ``PaymentOrder`` (its view,
+    its type): the response needs no SELECT after the insert, nor an ORM instance. Built by
+    ``services/orders/new_order.new_order_rows``; ``id`` is set once the row is stored."""
+
+    payment_id: str
+    order_id: str
+    reseller_id: int | None  # None when the order writer resolves the reseller in its statement
+    payment_type: str
+    payment_amount: Decimal
+    paid_amount: Decimal
+    refunded_amount: Decimal
+    reserved_amount: Decimal
+    refunding_amount: Decimal
+    currency: str
+    payment_status: str
+    refund_status: str
+    last_attempt_failed: bool
+    last_refund_failed: bool
+    payment_deadline: datetime | None
+    business_desc: str
+    priority: int
+    related_business_id: str
+    related_business_type: str | None
+    business_expire_date: date | None
+    tags: dict
+    created_by_client_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    id: int | None = None
+
+    def column_values(self) -> dict[str, Any]:
+        """The values of the row's INSERT: every column but the id, which the database assigns."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "id"}
+
+
+class PaymentOrder(OrderAmounts, Model):
     """What is owed for one business order (支付单).
 
     The amount columns are running totals kept by the services in the same transaction as the
@@ -91,23 +150,23 @@ class PaymentOrder(OrderAmounts, db.Model):
     refund_status: Mapped[str] = mapped_column(sa.String(20), default=RefundStatus.NO_REFUND)
     last_attempt_failed: Mapped[bool] = mapped_column(default=False)
     last_refund_failed: Mapped[bool] = mapped_column(default=False)
-    payment_deadline = mapped_column(UTCDateTime, nullable=True)
+    payment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     business_desc: Mapped[str] = mapped_column(sa.String(500), default="")
     priority: Mapped[int] = mapped_column(default=0)
     # '' when absent, so that the natural-key index treats "no related business" as one value.
     related_business_id: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
     related_business_type: Mapped[str | None] = mapped_column(sa.String(32))
-    business_expire_date = mapped_column(sa.Date, nullable=True)
+    business_expire_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
     tags: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_by_client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_clients.id"))
     version: Mapped[int] = mapped_column(default=1)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
 
-    reseller = relationship("Reseller", lazy="raise")
+    reseller: Mapped[Reseller] = relationship("Reseller", lazy="raise")
 
 
-class StatusLog(db.Model):
+class StatusLog(Model):
     """One change of a payment order's payment or refund status: the timeline."""
 
     __tablename__ = "status_log"
@@ -120,4 +179,4 @@ class StatusLog(db.Model):
     to_status: Mapped[str] = mapped_column(sa.String(20))
     reason: Mapped[str] = mapped_column(sa.String(500), default="")
     actor: Mapped[str] = mapped_column(sa.String(120))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.enums import CreditLineStatus, ResellerStatus
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class Reseller(db.Model):
+class Reseller(Model):
     """A reseller company (经销商). Its wallet balance and used credit are kept here as the
     running totals of the append-only wallet and credit ledgers."""
 
@@ -40,8 +41,8 @@ class Reseller(db.Model):
     refund_account_name: Mapped[str | None] = mapped_column(sa.String(200))
     refund_bank_code: Mapped[str | None] = mapped_column(sa.String(16))
     version: Mapped[int] = mapped_column(default=1)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    updated_at = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
 
     @property
     def credit_available(self) -> Decimal:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -13,11 +14,11 @@ from ..domain.enums import (
     TransactionType,
     VoucherStatus,
 )
-from ..extensions import db
+from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
 
-class PaymentTransaction(db.Model):
+class PaymentTransaction(Model):
     """One money movement on one payment order (支付流水): PAYMENT (+) or REFUND (−)."""
 
     __tablename__ = "transactions"
@@ -62,8 +63,8 @@ class PaymentTransaction(db.Model):
     business_order_id: Mapped[str | None] = mapped_column(sa.String(64))
     failure_reason: Mapped[str | None] = mapped_column(sa.String(500))
     remark: Mapped[str | None] = mapped_column(sa.String(500))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    completed_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def refundable_amount(self) -> Decimal:
@@ -72,7 +73,7 @@ class PaymentTransaction(db.Model):
         return self.amount - self.refunded_amount - self.refunding_amount
 
 
-class Refund(db.Model):
+class Refund(Model):
     """A refund instruction from the order system, keyed by ``refund_order_id``."""
 
     __tablename__ = "refunds"
@@ -95,11 +96,11 @@ class Refund(db.Model):
     strategy: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(20))
     request_hash: Mapped[str] = mapped_column(sa.String(64))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    completed_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Voucher(db.Model):
+class Voucher(Model):
     """A wire-transfer slip uploaded by a reseller; stored outside static under a UUID name."""
 
     __tablename__ = "vouchers"
@@ -120,11 +121,11 @@ class Voucher(db.Model):
     received_amount: Mapped[Decimal | None] = mapped_column(Money)
     reject_reason: Mapped[str | None] = mapped_column(sa.String(500))
     reviewed_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    reviewed_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ChannelEvent(db.Model):
+class ChannelEvent(Model):
     """A raw, verified callback from a channel, recorded once by its event key before settling."""
 
     __tablename__ = "channel_events"
@@ -136,5 +137,5 @@ class ChannelEvent(db.Model):
     event_key: Mapped[str] = mapped_column(sa.String(128))
     body: Mapped[str] = mapped_column(sa.Text)
     outcome: Mapped[str] = mapped_column(sa.String(32), default="RECORDED")
-    received_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    processed_at = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.enums import Role
-from ..extensions import db
+from .base import Model
 from .types import UTCDateTime, now_utc, sql_values
 
+if TYPE_CHECKING:
+    from .reseller import Reseller
 
-class User(UserMixin, db.Model):
+
+class User(UserMixin, Model):
     """A person who signs in. Reseller roles belong to exactly one reseller; staff roles to none."""
 
     __tablename__ = "users"
@@ -31,10 +37,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped on password change and logout-everywhere; part of the session identity.
     session_version: Mapped[int] = mapped_column(default=1)
-    created_at = mapped_column(UTCDateTime, default=now_utc, nullable=False)
-    last_login_at = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    reseller = relationship("Reseller", lazy="joined")
+    reseller: Mapped[Reseller | None] = relationship("Reseller", lazy="joined")
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"

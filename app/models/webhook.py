@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from .base import Model
 from .types import UTCDateTime
 
 
-class WebhookAttempt(db.Model):
+class WebhookAttempt(Model):
     """One POST of one delivery (or the refusal to send it): when, how long, what came back.
 
     ``attempt_no`` counts from 1 within a delivery's current run; a replay starts again at 1, so
@@ -20,7 +22,7 @@ class WebhookAttempt(db.Model):
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     delivery_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_deliveries.id"), index=True)
     attempt_no: Mapped[int] = mapped_column()
-    requested_at = mapped_column(UTCDateTime, nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     duration_ms: Mapped[int] = mapped_column()
     status_code: Mapped[int | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(sa.String(500))

@@ -27,6 +27,7 @@ def _domain_error(err):
 @bp.errorhandler(HTTPException)
 def http_error(err: HTTPException):
     discard()
+    assert err.code is not None  # Flask hands an exception without a code back unhandled, never here
     code = _HTTP_CODES.get(err.code, "BAD_REQUEST" if err.code < 500 else "INTERNAL_ERROR")
     message = "too many requests; slow down" if err.code == 429 else (err.description or err.name)
     if err.code == 413:

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .fields import Ident, MoneyIn, Text
+from .fields import Ident, MoneyIn, text
 from .schemas import Request, Response
 
 
 class CreateDisbursement(Request):
-    requestId: Text(64, 1)
+    requestId: Annotated[str, text(64, 1)]
     merchantId: Ident
-    bankAccountNo: Text(64, 1) = Field(description="6–32 digits; stored encrypted, shown masked")
-    bankAccountName: Text(200, 1)
-    bankCode: Text(16, 1)
+    bankAccountNo: Annotated[str, text(64, 1)] = Field(description="6–32 digits; stored encrypted, shown masked")
+    bankAccountName: Annotated[str, text(200, 1)]
+    bankCode: Annotated[str, text(16, 1)]
     amount: MoneyIn
     currency: Literal["CNY"] = "CNY"
-    purpose: Text(200) | None = None
-    clientIp: Text(64) | None = None
-    notifyUrl: Text(500) | None = None
+    purpose: Annotated[str, text(200)] | None = None
+    clientIp: Annotated[str, text(64)] | None = None
+    notifyUrl: Annotated[str, text(500)] | None = None
 
 
 class DisbursementCreatedOut(Response):

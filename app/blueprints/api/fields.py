@@ -72,8 +72,10 @@ DateIn = Annotated[date, BeforeValidator(_date), WithJsonSchema({"type": "string
 TimeOut = Annotated[str | None, WithJsonSchema({"type": ["string", "null"], "format": "date-time"})]
 
 
-def Text(max_len: int, min_len: int = 0):  # noqa: N802 - reads like a type
-    return Annotated[str, StringConstraints(strict=True, max_length=max_len, min_length=min_len)]
+def text(max_len: int, min_len: int = 0) -> StringConstraints:
+    """A text field's constraints: a JSON string (never a coerced number) of at most ``max_len``
+    characters; used as ``Annotated[str, text(500)]``."""
+    return StringConstraints(strict=True, max_length=max_len, min_length=min_len)
 
 
 Ident = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-/]+$")]

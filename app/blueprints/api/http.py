@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from typing import TypeVar
 
 from flask import current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from ...domain.errors import DomainError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ApiError(Exception):
@@ -154,7 +157,7 @@ def _error_list(exc: ValidationError) -> list[dict]:
     return errors
 
 
-def validate(model: type[BaseModel], data: dict) -> BaseModel:
+def validate(model: type[M], data: dict) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -163,13 +166,12 @@ def validate(model: type[BaseModel], data: dict) -> BaseModel:
         raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {names}", errors) from None
 
 
-def query_args(model: type[BaseModel]) -> BaseModel:
+def query_args(model: type[M]) -> M:
     """Query parameters validated by a model; numbers are converted here, money stays text."""
-    data = {}
+    data: dict[str, object] = {}
     fields = model.model_fields
     _reject_nul([k.replace("\x00", "\\u0000") for k, v in request.args.items(multi=True) if "\x00" in k + v])
-    for key in request.args:
-        value = request.args.get(key)
+    for key, value in request.args.items():
         if value == "":
             continue
         if key in fields and key in ("page", "pageSize"):
@@ -187,7 +189,7 @@ def ok(data, status: int = 200, message: str = "ok"):
 
 
 def error_response(err: ApiError | DomainError):
-    body = {"code": err.code, "message": err.message}
+    body: dict[str, object] = {"code": err.code, "message": err.message}
     if err.errors:
         body["errors"] = err.errors
     status = err.http_status

@@ -21,6 +21,7 @@ from openapi_pydantic import (
     RequestBody,
     Response,
     SecurityScheme,
+    Server,
 )
 from openapi_pydantic.util import PydanticSchema, construct_open_api_with_schema_class
 from pydantic import BaseModel, create_model
@@ -81,18 +82,22 @@ def _schema(model) -> PydanticSchema:
 def build_document(server_prefix: str = "/api/v1") -> dict:
     paths: dict[str, PathItem] = {}
     for spec in _REGISTRY:
-        params = [Parameter(name=p, param_in="path", required=True, param_schema={"type": "string"})
-                  for p in spec.path_params]
+        # By the wire names: openapi-pydantic sets populate_by_name where the pydantic mypy plugin cannot
+        # see it, and "in" cannot be a keyword argument.
+        params: list[Parameter | Reference] = [
+            Parameter.model_validate({"name": p, "in": "path", "required": True, "schema": {"type": "string"}})
+            for p in spec.path_params
+        ]
         if spec.query is not None:
             for name, f in spec.query.model_fields.items():
                 schema = spec.query.model_json_schema()["properties"][name]
-                params.append(Parameter(name=name, param_in="query", required=False, param_schema=schema,
-                                        description=f.description))
+                params.append(Parameter.model_validate({"name": name, "in": "query", "required": False,
+                                                        "schema": schema, "description": f.description}))
         responses: dict[str, Response | Reference] = {}
         ok = Response(description="success")
         if spec.response is not None:
             ok = Response(description="success",
-                          content={"application/json": MediaType(media_type_schema=_schema(_envelope(spec.response)))})
+                          content={"application/json": MediaType(schema=_schema(_envelope(spec.response)))})
         responses[str(spec.status)] = ok
         for extra in spec.extra_statuses:
             responses[str(extra)] = ok
@@ -100,20 +105,20 @@ def build_document(server_prefix: str = "/api/v1") -> dict:
             if not spec.auth and code in ("401", "403"):
                 continue
             responses[code] = Response(description=text,
-                                       content={"application/json": MediaType(media_type_schema=_schema(ErrorOut))})
+                                       content={"application/json": MediaType(schema=_schema(ErrorOut))})
         op = Operation(summary=spec.summary, tags=[spec.tag], parameters=params or None, responses=responses,
                        security=[{"apiKey": []}] if spec.auth else [],
                        description=f"Scopes: {', '.join(spec.scopes)}" if spec.scopes else None)
         if spec.body is not None:
             op.requestBody = RequestBody(required=True, content={
-                "application/json": MediaType(media_type_schema=_schema(spec.body))})
+                "application/json": MediaType(schema=_schema(spec.body))})
         item = paths.setdefault(spec.path, PathItem())
         setattr(item, spec.method, op)
     doc = OpenAPI(
         openapi="3.1.0",
         info=Info(title="Reseller Payment Portal API", version="1.0.0",
                   description="Payment orders, refunds, credit, resellers, finance and disbursements."),
-        servers=[{"url": server_prefix}],
+        servers=[Server(url=server_prefix)],
         paths=paths,
         components=Components(securitySchemes={"apiKey": SecurityScheme(type="http", scheme="bearer")}),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from flask import request
 
 from ...domain.enums import PaymentStatus, PaymentType, Scope, TransactionType
@@ -85,7 +87,7 @@ def order_status(payment_id: str):
     return ok(data)
 
 
-def _comma_list(value: str | None, allowed: type, field: str) -> list[str] | None:
+def _comma_list(value: str | None, allowed: type[StrEnum], field: str) -> list[str] | None:
     if not value:
         return None
     items = [v.strip() for v in value.replace(" ", ",").split(",") if v.strip()]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, model_validator
 
 from ...domain.enums import RefundOrderStatus, RefundStrategy, RefundType
-from .fields import Ident, MoneyIn, MoneyOut, Text, TimeOut
+from .fields import Ident, MoneyIn, MoneyOut, TimeOut, text
 from .schemas import Request, Response, TransactionOut, _field_error
 
 
@@ -13,8 +15,8 @@ class CreateRefund(Request):
     refundOrderId: Ident
     paymentId: Ident
     refundAmount: MoneyIn
-    refundReason: Text(500) | None = None
-    approvalInfo: dict[str, Text(200) | int | bool] | None = Field(default=None, max_length=20)
+    refundReason: Annotated[str, text(500)] | None = None
+    approvalInfo: dict[str, Annotated[str, text(200)] | int | bool] | None = Field(default=None, max_length=20)
     refundType: RefundType = RefundType.PARTIAL
     strategy: RefundStrategy = RefundStrategy.LATEST
     transactionId: Ident | None = None

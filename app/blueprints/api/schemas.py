@@ -3,7 +3,7 @@ the OpenAPI document is generated from them (``openapi.py``)."""
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
@@ -19,7 +19,7 @@ from ...domain.enums import (
     TransactionStatus,
     TransactionType,
 )
-from .fields import DateIn, DateTimeIn, Ident, MoneyIn, MoneyInNonNeg, MoneyOut, Tags, Text, TimeOut
+from .fields import DateIn, DateTimeIn, Ident, MoneyIn, MoneyInNonNeg, MoneyOut, Tags, TimeOut, text
 
 # No list has this many pages (at 200 a page, 20 million rows), and the offset of the last one
 # stays far inside every database's integer range: a larger page number is a 422, not a 500.
@@ -36,16 +36,16 @@ class Response(BaseModel):
 # --- payment orders ---------------------------------------------------------------------------
 
 class CreatePaymentOrder(Request):
-    requestId: Text(128, 1) | None = None
+    requestId: Annotated[str, text(128, 1)] | None = None
     orderId: Ident
     resellerId: Ident
     paymentType: PaymentType
     paymentAmount: MoneyIn
     paymentDeadline: DateTimeIn | None = None
-    businessDesc: Text(500) | None = None
+    businessDesc: Annotated[str, text(500)] | None = None
     priority: StrictInt | None = Field(default=None, ge=0, le=99)
     relatedBusinessId: Ident | None = None
-    relatedBusinessType: Text(32) | None = None
+    relatedBusinessType: Annotated[str, text(32)] | None = None
     businessExpireDate: DateIn | None = None
     tags: Tags | None = None
     creditRecordId: Ident | None = None
@@ -65,11 +65,11 @@ class CreatePaymentOrder(Request):
 class UpdatePaymentOrder(Request):
     paymentAmount: MoneyIn | None = None
     paymentDeadline: DateTimeIn | None = None
-    businessDesc: Text(500) | None = None
+    businessDesc: Annotated[str, text(500)] | None = None
     priority: StrictInt | None = Field(default=None, ge=0, le=99)
     tags: Tags | None = None
     action: OrderAction | None = None
-    reason: Text(500) | None = None
+    reason: Annotated[str, text(500)] | None = None
 
     @model_validator(mode="after")
     def _something_to_do(self):
@@ -156,14 +156,14 @@ class PaymentOrderStatusOut(PaymentOrderOut):
 # --- credit ------------------------------------------------------------------------------------
 
 class CreateRepayment(Request):
-    requestId: Text(128, 1) | None = None
+    requestId: Annotated[str, text(128, 1)] | None = None
     creditRecordId: Ident
     orderId: Ident
     resellerId: Ident
     repaymentAmount: MoneyIn
-    repaymentReason: Text(500) | None = None
+    repaymentReason: Annotated[str, text(500)] | None = None
     repaymentDeadline: DateTimeIn | None = None
-    businessRemark: Text(500) | None = None
+    businessRemark: Annotated[str, text(500)] | None = None
 
 
 class CreditLimitOut(Response):
@@ -203,12 +203,12 @@ class RepaymentsQuery(Request):
 
 class BankAccountIn(Request):
     accountNo: str = Field(pattern=r"^\d{6,32}$", description="6–32 digits")
-    accountName: Text(200, 1)
+    accountName: Annotated[str, text(200, 1)]
     bankCode: str = Field(pattern=r"^[A-Z]{2,10}$")
 
 
 class UpsertReseller(Request):
-    name: Text(200, 1) | None = None
+    name: Annotated[str, text(200, 1)] | None = None
     status: ResellerStatus | None = None
     creditLimit: MoneyInNonNeg | None = None
     creditTermDays: StrictInt | None = Field(default=None, ge=0, le=3650)

@@ -15,6 +15,7 @@ from ...domain.errors import ValidationFailed
 from ...services.accounts.users import MIN_PASSWORD_LENGTH, change_password
 from ...web_sessions import start_signed_in_session
 from .access import ANY_USER, allow, web_actor
+from .form_fields import entered
 
 bp = Blueprint("account", __name__)
 
@@ -34,7 +35,8 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            user = change_password(web_actor(), current_user.id, form.current_password.data, form.new_password.data)
+            user = change_password(web_actor(), current_user.id, entered(form.current_password),
+                                   entered(form.new_password))
         except ValidationFailed as exc:
             field = form.current_password if exc.errors and exc.errors[0]["field"] == "current_password" \
                 else form.new_password

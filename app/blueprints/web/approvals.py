@@ -20,6 +20,7 @@ from ...services.ledgers.credit_line import CreditUnavailable
 from ...services.ledgers.wallet import InsufficientBalance
 from ...services.platform.unit_of_work import discard
 from .access import APPROVER, allow, reseller_id, web_actor
+from .form_fields import entered
 
 bp = Blueprint("approvals", __name__)
 
@@ -80,7 +81,7 @@ def reject(merged_payment_id: str):
         return _render(422, reject_forms={merged_payment_id: form})
     try:
         approval.reject(web_actor(), current_user.role, reseller_id(), merged_payment_id,
-                                 form.reason.data.strip())
+                                 entered(form.reason).strip())
     except NotFound:
         abort(404)
     except StateConflict:

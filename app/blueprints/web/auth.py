@@ -14,8 +14,9 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from ...rate_limits import hit
 from ...services.accounts.sign_in import authenticate
-from ...web_sessions import start_signed_in_session
+from ...web_sessions import new_session_id, start_signed_in_session
 from .access import ANY_USER, allow
+from .form_fields import entered
 
 bp = Blueprint("auth", __name__)
 
@@ -53,13 +54,13 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data, ip=request.remote_addr,
+        user = authenticate(entered(form.email), entered(form.password), ip=request.remote_addr,
                             request_id=g.get("request_id"))
         if user is not None:
             start_signed_in_session(session.get("lang"))
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
-        form.password.errors.append(_("Wrong email or password."))
+        form.password.errors.append(_("Wrong email or password."))  # type: ignore[attr-defined]  # a list; stubs: Sequence
     return render_template("auth/login.html", form=form)
 
 
@@ -69,7 +70,7 @@ def logout():
     """Ends this session: its record is deleted from the store, so no copy of the cookie opens it."""
     lang = session.get("lang")
     logout_user()
-    current_app.session_interface.regenerate(session)  # the old record is deleted, a new id issued
+    new_session_id()  # the old record is deleted
     session.clear()
     if lang:
         session["lang"] = lang

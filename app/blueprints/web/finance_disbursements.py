@@ -83,7 +83,7 @@ def settle(order_no: str):
     row = payout_queries.payout_row(order_no)
     if row is None:
         abort(404)
-    outcome = request.form.get("outcome")
+    outcome = request.form.get("outcome", "")
     paid = PaidForm() if outcome == DisbursementStatus.SUCCESS else PaidForm(formdata=None)
     failed = FailedForm() if outcome == DisbursementStatus.FAILED else FailedForm(formdata=None)
     if row.status != DisbursementStatus.MANUAL:

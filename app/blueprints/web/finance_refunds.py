@@ -80,6 +80,7 @@ def retry(transaction_id: str):
         abort(404)
     part_pk, refund_id = found
     row = refund_queries.refund_row(refund_id)
+    assert row is not None  # the refund of a part that exists
     part = next(p for p in row.parts if p.txn.id == part_pk)
     status, category = 409, "error"
     if part.txn.status != TransactionStatus.FAILED:

@@ -32,7 +32,7 @@ from ...services.vouchers import queue as voucher_queue
 from ...services.vouchers import review as voucher_review
 from ...services.vouchers import upload as voucher_upload
 from .access import FINANCE, RESELLER, allow, reseller_id, web_actor
-from .form_fields import amount_field_check, strip_text
+from .form_fields import amount_field_check, entered, strip_text
 from .rendering import page_arg, render_screen, wants_fragment
 
 bp = Blueprint("finance_vouchers", __name__)
@@ -173,7 +173,7 @@ def reject(voucher_id: int):
     if not rform.validate_on_submit():
         return _answer_problem(voucher_id, cform, rform, 422)
     try:
-        voucher_review.reject(web_actor(), current_user.role, current_user.id, voucher_id, rform.reason.data)
+        voucher_review.reject(web_actor(), current_user.role, current_user.id, voucher_id, entered(rform.reason))
     except StateConflict:
         return _answer_problem(voucher_id, cform, rform, 409, _already_handled(voucher_id))
     except ValidationFailed:

@@ -7,11 +7,18 @@ import re
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from wtforms import Field
 from wtforms.validators import ValidationError
 
-from ...domain.money import CENT, MAX_AMOUNT
+from ...domain.money import CENT, MAX_AMOUNT, at_most_two_decimals
 
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def entered(field: Field) -> str:
+    """The text of a required field of a form that validated: its required check has run, so it is there."""
+    assert isinstance(field.data, str), f"{field.name} read before validation"
+    return field.data
 
 
 def strip_text(value):
@@ -26,7 +33,7 @@ def amount_field_check(text: str | None) -> Decimal:
     if not _AMOUNT.match(cleaned) or len(cleaned) > 20:
         raise ValidationError(_("Enter an amount in yuan, for example 1250000.00."))
     amount = Decimal(cleaned)
-    if amount.as_tuple().exponent < -2:
+    if not at_most_two_decimals(amount):
         raise ValidationError(_("Use at most two decimals (fen)."))
     if amount <= 0:
         raise ValidationError(_("The amount must be greater than 0."))

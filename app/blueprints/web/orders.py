@@ -30,7 +30,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from redis.exceptions import RedisError
-from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
+
+# types-WTForms describes WTForms 3.2: SelectChoice and invalid_choice_message (3.3) are unknown to it.
+from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField  # type: ignore[attr-defined]
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -90,12 +92,14 @@ def parse_date(text: str) -> date:
 
 class AmountField(StringField):
     def pre_validate(self, form):
-        self.parsed = parse_amount(self.data) if (self.data or "").strip() else None
+        text = self.data or ""
+        self.parsed = parse_amount(text) if text.strip() else None
 
 
 class DayField(StringField):
     def pre_validate(self, form):
-        self.parsed = parse_date(self.data) if (self.data or "").strip() else None
+        text = self.data or ""
+        self.parsed = parse_date(text) if text.strip() else None
 
 
 class CodesField(SelectMultipleField):
@@ -113,9 +117,9 @@ class OrderFilterForm(FlaskForm):
         csrf = False  # a GET filter changes nothing
 
     paymentStatus = CodesField(_l("Status"), choices=[SelectChoice(s.value, LABELS[s.value]) for s in PaymentStatus],
-                               invalid_choice_message=_l("Unknown status: %(value)s"))
+                               invalid_choice_message=_l("Unknown status: %(value)s"))  # type: ignore[call-arg]
     paymentType = CodesField(_l("Type"), choices=[SelectChoice(t.value, LABELS[t.value]) for t in PaymentType],
-                             invalid_choice_message=_l("Unknown type: %(value)s"))
+                             invalid_choice_message=_l("Unknown type: %(value)s"))  # type: ignore[call-arg]
     orderId = StringField(_l("Order IDs"))
     minAmount = AmountField(_l("Amount from"))
     maxAmount = AmountField(_l("Amount to"))
@@ -123,7 +127,8 @@ class OrderFilterForm(FlaskForm):
     createdTo = DayField(_l("Created to"))
     deadlineFrom = DayField(_l("Deadline from"))
     deadlineTo = DayField(_l("Deadline to"))
-    channel = SelectField(_l("Channel"), default="", invalid_choice_message=_l("Choose a channel from the list."))
+    channel = SelectField(_l("Channel"), default="",  # type: ignore[call-arg]
+                          invalid_choice_message=_l("Choose a channel from the list."))
     overdue = BooleanField(_l("Overdue only"))
     sort = SelectField(_l("Sort by"), choices=SORT_CHOICES, validate_choice=False)
     pageSize = SelectField(_l("Per page"), choices=[SelectChoice(str(n)) for n in PAGE_SIZES], validate_choice=False)

@@ -48,7 +48,8 @@ class OnlineAdapter(ChannelAdapter):
     kind = ChannelKind.ONLINE
     capabilities = Capabilities(redirects_to_bank=True, async_results=True)
 
-    def _post(self, cfg: ChannelConfig, path: str, payload: dict, *, timeout=TIMEOUT) -> httpx.Response:
+    def _post(self, cfg: ChannelConfig, path: str, payload: dict, *,
+              timeout: httpx.Timeout = TIMEOUT) -> httpx.Response:
         body = json.dumps({"merchantNo": cfg.config["merchant_no"], **payload}, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json",
                    signature.HEADER: signature.sign(_secrets(cfg, "api_secret")[0], body)}

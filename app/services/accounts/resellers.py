@@ -75,7 +75,7 @@ def upsert_reseller(actor: Actor, code: str, ch: ResellerChanges) -> tuple[Resel
     with transaction():
         r = db.session.scalar(sa.select(Reseller).where(Reseller.code == code).with_for_update())
         created = r is None
-        if created:
+        if r is None:
             if not ch.name:
                 raise ValidationFailed("name is required for a new reseller", field="name")
             r = Reseller(code=code, name=ch.name, status=ResellerStatus.ACTIVE, credit_limit=Decimal("0.00"),

@@ -25,6 +25,7 @@ def authenticate(email: str, password: str, ip: str | None = None, request_id: s
     actor = Actor(type="user", id=str(user.id) if user else email[:64] or "-", ip=ip, request_id=request_id)
     with transaction():
         if ok:
+            assert user is not None  # only a user found can have the right password
             user.last_login_at = utcnow()
         audit.record(actor, "user.login" if ok else "user.login_failed", "user", email[:64] or "-")
     return user if ok else None

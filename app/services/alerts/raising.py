@@ -9,7 +9,7 @@ from ..platform import outbox
 log = logging.getLogger("portal.alerts")
 
 
-def raise_alert(kind: str, message: str, **details) -> None:
+def raise_alert(kind: str, message: str, **details: object) -> None:
     """In the caller's transaction."""
     log.warning("ALERT %s: %s %s", kind, message, details)
     outbox.emit("alert.raised", "alert", kind, {"kind": kind, "message": message,

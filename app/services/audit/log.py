@@ -74,7 +74,10 @@ def seal(batch: int = 5000) -> int:
             .where(AuditEntry.chain_seq.is_not(None))
             .order_by(AuditEntry.chain_seq.desc()).limit(1)
         ).first()
-        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+        seq, prev = 0, GENESIS
+        if head is not None:
+            assert head.chain_seq is not None and head.entry_hash is not None  # a sealed entry has both
+            seq, prev = head.chain_seq, head.entry_hash
         rows = db.session.scalars(
             sa.select(AuditEntry).where(AuditEntry.chain_seq.is_(None)).order_by(AuditEntry.id).limit(batch)
         ).all()
@@ -85,8 +88,7 @@ def seal(batch: int = 5000) -> int:
             seq += 1
             e.chain_seq = seq
             e.prev_hash = prev
-            e.entry_hash = _entry_digest(prev, e)
-            prev = e.entry_hash
+            e.entry_hash = prev = _entry_digest(prev, e)
         db.session.commit()
         sealed += len(rows)
 
@@ -115,10 +117,11 @@ def verify(batch: int = 2000) -> ChainReport:
             expected_seq += 1
             if e.chain_seq != expected_seq:
                 return ChainReport(False, checked, 0, e.chain_seq, f"entry before seq {e.chain_seq} is missing")
-            if e.prev_hash != prev or _entry_digest(prev, e) != e.entry_hash:
+            digest = _entry_digest(prev, e)
+            if e.prev_hash != prev or digest != e.entry_hash:
                 return ChainReport(False, checked, 0, e.chain_seq, f"entry {e.chain_seq} (id {e.id}) was altered")
-            prev = e.entry_hash
+            prev = digest
             checked += 1
         db.session.expunge_all()
-    unsealed = db.session.scalar(sa.select(sa.func.count()).where(AuditEntry.chain_seq.is_(None)))
+    unsealed = db.session.scalar(sa.select(sa.func.count()).where(AuditEntry.chain_seq.is_(None))) or 0
     return ChainReport(True, checked, unsealed)

@@ -21,7 +21,7 @@ def to_config(ch: Channel) -> ChannelConfig:
 
 
 def config_by_id(channel_id: int) -> ChannelConfig:
-    return to_config(db.session.get(Channel, channel_id))
+    return to_config(db.session.get_one(Channel, channel_id))
 
 
 def config_by_code(code: str) -> ChannelConfig | None:
@@ -32,10 +32,10 @@ def config_by_code(code: str) -> ChannelConfig | None:
 def is_available_to(ch: Channel, reseller_id: int) -> bool:
     if ch.available_to_all:
         return True
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count()).select_from(channel_resellers).where(
             channel_resellers.c.channel_id == ch.id, channel_resellers.c.reseller_id == reseller_id)
-    ) > 0
+    ).scalar_one() > 0
 
 
 def channels_for(reseller_id: int) -> list[Channel]:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...channels.registry import adapter_for
+from ...channels.wire import WireAdapter
 from ...domain.enums import (
     ChannelKind,
     ChannelPaymentStatus,
@@ -62,7 +62,7 @@ class Funds:
 
 
 def funds(reseller_id: int) -> Funds:
-    r = db.session.get(Reseller, reseller_id)
+    r = db.session.get_one(Reseller, reseller_id)
     return Funds(r.wallet_balance, credit_line.available(r), r.approval_threshold)
 
 
@@ -151,11 +151,12 @@ class MergedView:
                    for p in self.parts)
 
 
-def _user_emails(user_ids: set[int]) -> dict[int, str]:
+def _user_emails(user_ids: set[int | None]) -> dict[int | None, str]:
+    """Emails by user id, to look up with a nullable user column (None finds nothing)."""
     ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
-    return dict(db.session.execute(sa.select(User.id, User.email).where(User.id.in_(ids))).all())
+    return {uid: email for uid, email in db.session.execute(sa.select(User.id, User.email).where(User.id.in_(ids)))}
 
 
 def _views(mps: list[MergedPayment]) -> list[MergedView]:
@@ -175,7 +176,7 @@ def _views(mps: list[MergedPayment]) -> list[MergedView]:
         .order_by(PaymentTransaction.id)).all()
     vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.channel_payment_id.in_([cp.id for cp in cps]))
                                   .order_by(Voucher.id.desc())).all() if cps else []
-    lines_by_cp: dict[int, list[AllocationLine]] = defaultdict(list)
+    lines_by_cp: dict[int | None, list[AllocationLine]] = defaultdict(list)
     for cp_pk, amount, status, payment_id, order_id, payment_type in lines:
         lines_by_cp[cp_pk].append(AllocationLine(payment_id, order_id, payment_type, amount, status))
     vouchers_by_cp: dict[int, list[Voucher]] = defaultdict(list)
@@ -184,7 +185,7 @@ def _views(mps: list[MergedPayment]) -> list[MergedView]:
     parts_by_mp: dict[int, list[ChannelPart]] = defaultdict(list)
     for cp in cps:
         name, name_en = names.get(cp.channel_id, (cp.channel_code, cp.channel_code))
-        wire = adapter_for(ChannelKind.WIRE).instructions(channel_config.config_by_id(cp.channel_id)) \
+        wire = WireAdapter.instructions(channel_config.config_by_id(cp.channel_id)) \
             if cp.channel_kind == ChannelKind.WIRE else None
         parts_by_mp[cp.merged_payment_id].append(ChannelPart(cp, name, name_en, lines_by_cp[cp.id], wire,
                                                              vouchers_by_cp[cp.id]))
@@ -229,7 +230,7 @@ def list_merged(reseller_id: int, statuses: list[str] | None = None, created_fro
     mps = db.session.scalars(sa.select(MergedPayment).where(*conds)
                              .order_by(MergedPayment.created_at.desc(), MergedPayment.id.desc())
                              .limit(page_size).offset((page - 1) * page_size)).all()
-    total = db.session.scalar(sa.select(sa.func.count(MergedPayment.id)).where(*conds))
+    total = db.session.scalar(sa.select(sa.func.count(MergedPayment.id)).where(*conds)) or 0
     return Page(_views(list(mps)), page, page_size, total)
 
 

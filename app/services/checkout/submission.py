@@ -76,7 +76,7 @@ def _by_token(token: str, reseller_id: int) -> CheckoutResult | None:
 def _create(actor: Actor, user_id: int | None, reseller_id: int, rows: list[AllocationIn],
             submit_token: str | None) -> CheckoutResult:
     plan = validate(reseller_id, rows, lock=True)
-    reseller = db.session.get(Reseller, reseller_id)
+    reseller = db.session.get_one(Reseller, reseller_id)
     needs_approval = plan.total > reseller.approval_threshold
     mp_status, cp_status = ((MergedPaymentStatus.PENDING_APPROVAL, ChannelPaymentStatus.PENDING) if needs_approval
                             else (MergedPaymentStatus.PROCESSING, ChannelPaymentStatus.PROCESSING))

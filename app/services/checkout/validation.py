@@ -6,8 +6,9 @@ transaction with the payment orders locked, so concurrent checkouts can never ov
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -41,7 +42,7 @@ class RowProblem:
     field: str  # order | amount | channel
     code: str
     message: str
-    params: dict = field(default_factory=dict)
+    params: dict = dataclasses.field(default_factory=dict)  # the class's own "field" hides the function
 
 
 class CheckoutRejected(ValidationFailed):
@@ -77,20 +78,20 @@ def _load_orders(reseller_id: int, payment_ids: list[str], lock: bool) -> dict[s
 
 def spent_today(reseller_id: int, channel_id: int) -> Decimal:
     start, end = shanghai_day_bounds(shanghai_today())
-    return Decimal(db.session.scalar(
+    return Decimal(db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(ChannelPayment.amount), 0))
         .join(MergedPayment, MergedPayment.id == ChannelPayment.merged_payment_id)
         .where(MergedPayment.reseller_id == reseller_id, ChannelPayment.channel_id == channel_id,
                ChannelPayment.status.not_in(DEAD_CHANNEL_PAYMENT),
                ChannelPayment.created_at >= start, ChannelPayment.created_at < end)
-    ))
+    ).scalar_one())
 
 
 def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) -> Plan:
     """Check every row and every channel total; raise CheckoutRejected listing every problem."""
     problems: list[RowProblem] = []
 
-    def problem(i, pid, fld, code, msg, **params):
+    def problem(i: int, pid: str, fld: str, code: str, msg: str, **params: object) -> None:
         problems.append(RowProblem(i, pid, fld, code, msg, params))
 
     if not rows:
@@ -98,7 +99,7 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
     orders = _load_orders(reseller_id, [r.payment_id for r in rows], lock)
     reseller_stmt = sa.select(Reseller).where(Reseller.id == reseller_id)
     # Locked after the orders: the global lock order is orders, then reseller (see settlement).
-    reseller = db.session.scalar(reseller_stmt.with_for_update() if lock else reseller_stmt)
+    reseller = db.session.scalars(reseller_stmt.with_for_update() if lock else reseller_stmt).one()
     channel_rows = {c.code: c for c in db.session.scalars(
         sa.select(Channel).where(Channel.code.in_({r.channel_code for r in rows})))}
     planned: list[PlannedRow] = []
@@ -152,7 +153,7 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
         ch = group[0].channel
         total = sum((p.amount for p in group), ZERO)
 
-        def group_problem(code, msg, group=group, **params):
+        def group_problem(code: str, msg: str, group: list[PlannedRow] = group, **params: object) -> None:
             for p in group:
                 problem(p.index, p.order.payment_id, "channel", code, msg, **params)
 

@@ -8,7 +8,7 @@ Read only. The order figures come from one aggregate over the reseller's orders 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -65,11 +65,11 @@ class Dashboard:
     credit_records_due: list[DueCreditRecord]
 
 
-def _money(value) -> Decimal:
+def _money(value: Decimal | int | None) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
 
 
-def _order_figures(reseller_id: int, now) -> dict[str, Figure]:
+def _order_figures(reseller_id: int, now: datetime) -> dict[str, Figure]:
     o = PaymentOrder
     payable_amount = o.payment_amount - o.paid_amount - o.reserved_amount
     payable = sa.and_(o.payment_status.not_in(NOT_PAYABLE), payable_amount > 0)
@@ -77,7 +77,8 @@ def _order_figures(reseller_id: int, now) -> dict[str, Figure]:
     soon = sa.and_(payable, o.payment_deadline >= now, o.payment_deadline < now + timedelta(days=DUE_SOON_DAYS))
     flying = o.reserved_amount > 0
 
-    def pair(cond, amount):
+    def pair(cond: sa.ColumnExpressionArgument[bool],
+             amount: sa.ColumnExpressionArgument[Decimal]) -> tuple[sa.ColumnElement, ...]:
         return (sa.func.sum(sa.case((cond, amount), else_=0)), sa.func.sum(sa.case((cond, 1), else_=0)))
 
     row = db.session.execute(
@@ -122,7 +123,7 @@ def credit_records_due(reseller_id: int, limit: int = 5) -> list[DueCreditRecord
 def reseller_dashboard(reseller_id: int) -> Dashboard:
     now = utcnow()
     figures = _order_figures(reseller_id, now)
-    reseller = db.session.get(Reseller, reseller_id)
+    reseller = db.session.get_one(Reseller, reseller_id)
     return Dashboard(
         payable=figures["payable"], overdue=figures["overdue"], due_soon=figures["due_soon"],
         in_flight=figures["in_flight"], wallet_balance=reseller.wallet_balance, credit_limit=reseller.credit_limit,

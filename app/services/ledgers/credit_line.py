@@ -26,7 +26,7 @@ class CreditUnavailable(StateConflict):
     pass
 
 
-def add_entry(r: Reseller, record_pk: int | None, entry_type: str, amount: Decimal, reference: str, actor: str):
+def add_entry(r: Reseller, record_pk: int | None, entry_type: str, amount: Decimal, reference: str, actor: str) -> None:
     db.session.add(CreditEntry(reseller_id=r.id, credit_record_id=record_pk, entry_type=entry_type, amount=amount,
                                used_after=r.credit_used, reference=reference, actor=actor, created_at=now_utc()))
 

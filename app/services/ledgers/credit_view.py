@@ -62,7 +62,7 @@ def list_credit_records(reseller_code: str | None, order_id: str | None, page: i
     ).all()
     total = db.session.scalar(
         sa.select(sa.func.count(CreditRecord.id)).join(Reseller, Reseller.id == CreditRecord.reseller_id).where(*conds)
-    )
+    ) or 0
     return Page([credit_record_dict(rec, code) for rec, code in rows], page, page_size, total)
 
 
@@ -73,10 +73,10 @@ def list_repayment_orders(credit_record_id: str | None, order_id: str | None, pa
 
 
 def outstanding_total(reseller_id: int) -> Decimal:
-    return Decimal(db.session.scalar(
+    return Decimal(db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(CreditRecord.outstanding_amount), 0))
         .where(CreditRecord.reseller_id == reseller_id)
-    ))
+    ).scalar_one())
 
 
 __all__ = ["PaymentOrder", "credit_limit_dict", "list_credit_records", "list_repayment_orders", "outstanding_total"]

@@ -29,7 +29,7 @@ def _page(page: int) -> int:
 # --- wallet --------------------------------------------------------------------------------------
 
 def wallet_balance(reseller_id: int) -> Decimal:
-    return db.session.scalar(sa.select(Reseller.wallet_balance).where(Reseller.id == reseller_id))
+    return db.session.scalars(sa.select(Reseller.wallet_balance).where(Reseller.id == reseller_id)).one()
 
 
 def wallet_entries(reseller_id: int, page: int = 1, entry_type: str | None = None,
@@ -70,7 +70,7 @@ class CreditSummary:
 
 
 def credit_summary(reseller_id: int) -> CreditSummary:
-    r = db.session.get(Reseller, reseller_id)
+    r = db.session.get_one(Reseller, reseller_id)
     today = shanghai_today()
     outstanding, overdue, count = db.session.execute(sa.select(
         sa.func.coalesce(sa.func.sum(CreditRecord.outstanding_amount), 0),
@@ -94,7 +94,7 @@ class RecordRow:
     repayments: list[PaymentOrder] = field(default_factory=list)
 
 
-def _record_status_condition(status: str):
+def _record_status_condition(status: str) -> sa.ColumnElement[bool]:
     today = shanghai_today()
     if status == CreditRecordStatus.REPAID:
         return CreditRecord.outstanding_amount <= 0

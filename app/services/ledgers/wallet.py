@@ -69,4 +69,4 @@ def top_up(actor: Actor, reseller_id: int, amount: Decimal, memo: str,
 
 
 def balance(reseller_id: int) -> Decimal:
-    return db.session.scalar(sa.select(Reseller.wallet_balance).where(Reseller.id == reseller_id))
+    return db.session.scalars(sa.select(Reseller.wallet_balance).where(Reseller.id == reseller_id)).one()

@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from ...domain.enums import PaymentType
 from ...domain.errors import DuplicatePaymentOrder, StateConflict
 from ...models import PaymentOrder
+from ...models.payment_order import NewOrderValues
 from ..platform import idempotency
 from ..platform.actor import Actor
 from ..platform.unit_of_work import discard, transaction
 from .lookup import find_by_natural_key, get_order_with_reseller
-from .new_order import NewOrderValues, NewPaymentOrder, new_order_rows
+from .new_order import NewPaymentOrder, new_order_rows
 from .writer import order_writer, write_checked
 
 CREATE_OPERATION = "payment_order.create"
@@ -45,12 +46,12 @@ def create_payment_order(actor: Actor, new: NewPaymentOrder, *, idempotency_key:
     try:
         with transaction():
             if idempotency_key:
-                stored = idempotency.claim(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint)
+                stored = idempotency.claim(_key_owner(actor), CREATE_OPERATION, idempotency_key, fingerprint)
                 if stored:
                     return _replay(stored.resource_id, stored.response_code)
             order = write_checked(actor, new)
             if idempotency_key:
-                idempotency.store(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint, 201,
+                idempotency.store(_key_owner(actor), CREATE_OPERATION, idempotency_key, fingerprint, 201,
                                   order.payment_id)
         return CreateOutcome(order, new.reseller_code, 201, False)
     except IntegrityError:
@@ -58,13 +59,19 @@ def create_payment_order(actor: Actor, new: NewPaymentOrder, *, idempotency_key:
     # A concurrent request won the race on the idempotency key or on the natural key.
     with transaction():
         if idempotency_key:
-            stored = idempotency.lookup(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint)
+            stored = idempotency.lookup(_key_owner(actor), CREATE_OPERATION, idempotency_key, fingerprint)
             if stored:
                 return _replay(stored.resource_id, stored.response_code)
         existing = find_by_natural_key(new)
         if existing is None:
             raise StateConflict("the order could not be stored because of a concurrent change; retry")
         return _natural_key_duplicate(existing, new)
+
+
+def _key_owner(actor: Actor) -> int:
+    """The API client an idempotency key belongs to: a key comes only with an API request."""
+    assert actor.client_id is not None, "an idempotency key without an API client"
+    return actor.client_id
 
 
 def write_plain(actor: Actor, new: NewPaymentOrder, idempotency_key: str | None,
@@ -77,9 +84,9 @@ def write_plain(actor: Actor, new: NewPaymentOrder, idempotency_key: str | None,
     written = {"order": order_row, "status": rows.status_row, "audit": rows.audit_row, "outbox": rows.outbox_row}
     lock = None
     if idempotency_key:
-        written["key"] = idempotency.key_row(actor.client_id, CREATE_OPERATION, idempotency_key, fingerprint,
+        written["key"] = idempotency.key_row(_key_owner(actor), CREATE_OPERATION, idempotency_key, fingerprint,
                                              201, rows.order.payment_id)
-        lock = idempotency.lock_id(actor.client_id, CREATE_OPERATION, idempotency_key)
+        lock = idempotency.lock_id(_key_owner(actor), CREATE_OPERATION, idempotency_key)
     order_id = order_writer().write_plain(new.reseller_code, written, lock)
     if order_id is None:
         return None

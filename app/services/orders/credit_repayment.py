@@ -40,10 +40,10 @@ def check_credit_repayment(new: NewPaymentOrder, reseller_id: int, exclude_order
     ]
     if exclude_order_id is not None:
         conditions.append(PaymentOrder.id != exclude_order_id)
-    open_unpaid = db.session.scalar(
+    open_unpaid = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(PaymentOrder.payment_amount - PaymentOrder.paid_amount), 0))
         .where(*conditions)
-    )
+    ).scalar_one()
     room = record.outstanding_amount - Decimal(open_unpaid)
     if new.payment_amount > room:
         raise ValidationFailed(

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
@@ -109,7 +110,7 @@ def iter_values(f: OrderFilter, sort: str, now: datetime | None = None) -> Itera
     now = now or utcnow()
     result = db.session.execute(export_query(f, sort).execution_options(yield_per=1000))
     for row in result:
-        values = []
+        values: list[str | Decimal | datetime | None] = []
         for (_header, _col, kind), value in zip(COLUMNS, row, strict=False):
             if kind == "text":
                 values.append(_safe_text(value))
@@ -132,7 +133,7 @@ def headers() -> list[str]:
 # --- writers -------------------------------------------------------------------------------------
 
 
-def _csv_cell(value) -> str:
+def _csv_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -166,7 +167,8 @@ def csv_chunks(rows: Iterable[list], progress: Callable[[int], None] | None = No
         progress(n)
 
 
-def write_xlsx(target, rows: Iterable[list], progress: Callable[[int], None] | None = None) -> int:
+def write_xlsx(target: str | os.PathLike[str] | BinaryIO, rows: Iterable[list],
+               progress: Callable[[int], None] | None = None) -> int:
     """An XLSX workbook (one sheet) into ``target`` (a path or a binary file); returns the row count."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(str(_l("Payment orders")))

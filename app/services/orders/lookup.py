@@ -12,7 +12,7 @@ from ...models import PaymentOrder, Reseller
 from .new_order import NewPaymentOrder
 
 
-def _with_reseller(payment_id: str):
+def _with_reseller(payment_id: str) -> sa.Select:
     return (sa.select(PaymentOrder, Reseller.code).join(Reseller, Reseller.id == PaymentOrder.reseller_id)
             .where(PaymentOrder.payment_id == payment_id))
 

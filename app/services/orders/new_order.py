@@ -11,7 +11,7 @@ from decimal import Decimal
 from ...domain import numbers
 from ...domain.enums import PaymentStatus, PaymentType, RefundStatus
 from ...domain.money import ZERO
-from ...models.payment_order import OrderAmounts
+from ...models.payment_order import NewOrderValues
 from ...models.types import now_utc
 from ..audit import log as audit
 from ..platform import outbox
@@ -42,15 +42,6 @@ class NewPaymentOrder:
         return self.related_business_id
 
 
-class NewOrderValues(OrderAmounts):
-    """A new order's column values as attributes, read like a stored ``PaymentOrder`` (its view,
-    its type): the response needs no SELECT after the insert, nor an ORM instance."""
-
-    def __init__(self, values: dict):
-        self.__dict__.update(values)
-        self.id: int | None = None
-
-
 @dataclass
 class NewOrderRows:
     order: NewOrderValues
@@ -64,7 +55,7 @@ class NewOrderRows:
 def new_order_rows(actor: Actor, new: NewPaymentOrder, reseller_id: int | None,
                    related_type: str | None = None) -> NewOrderRows:
     now = now_utc()
-    values = dict(
+    order = NewOrderValues(
         payment_id=numbers.payment_id(), order_id=new.order_id, reseller_id=reseller_id,
         payment_type=new.payment_type, payment_amount=new.payment_amount, paid_amount=ZERO,
         refunded_amount=ZERO, reserved_amount=ZERO, refunding_amount=ZERO, currency="CNY",
@@ -75,7 +66,7 @@ def new_order_rows(actor: Actor, new: NewPaymentOrder, reseller_id: int | None,
         business_expire_date=new.business_expire_date, tags=new.tags or {}, created_by_client_id=actor.client_id,
         version=1, created_at=now, updated_at=now,
     )
-    order = NewOrderValues(values)
+    values = order.column_values()
     view = order_dict(order, new.reseller_code)
     return NewOrderRows(
         order=order, values=values, view=view,

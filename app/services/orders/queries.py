@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from ...domain.order_status import NEVER_OVERDUE
 from ...domain.timeutil import shanghai_day_bounds
@@ -39,8 +40,8 @@ class OrderFilter:
     overdue: bool | None = None
 
 
-def conditions(f: OrderFilter) -> list:
-    c = []
+def conditions(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
+    c: list[sa.ColumnElement[bool]] = []
     if f.order_ids:
         c.append(PaymentOrder.order_id.in_(f.order_ids))
     if f.reseller_id is not None:
@@ -81,7 +82,7 @@ def conditions(f: OrderFilter) -> list:
     return c
 
 
-SORTS = {
+SORTS: dict[str, InstrumentedAttribute[Any]] = {
     "created": PaymentOrder.created_at,
     "deadline": PaymentOrder.payment_deadline,
     "amount": PaymentOrder.payment_amount,
@@ -102,7 +103,7 @@ def list_orders(f: OrderFilter, page: int = 1, page_size: int = 50, sort: str = 
         .join(Reseller, Reseller.id == PaymentOrder.reseller_id)
         .where(*conds).order_by(*order_by).limit(page_size).offset((page - 1) * page_size)
     ).all()
-    total = db.session.scalar(sa.select(sa.func.count(PaymentOrder.id)).where(*conds))
+    total = db.session.scalar(sa.select(sa.func.count(PaymentOrder.id)).where(*conds)) or 0
     return Page([(r[0], r[1]) for r in rows], page, page_size, total)
 
 

@@ -7,6 +7,7 @@ credit record) makes every attempt after the first a no-op."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ def enabled() -> bool:
     return bool(current_app.config.get("AUTO_CREDIT_REPAYMENT_ORDERS"))
 
 
-def _missing(limit: int, merged_pk: int | None = None) -> list[tuple]:
+def _missing(limit: int, merged_pk: int | None = None) -> Sequence[sa.Row]:
     live = sa.select(PaymentOrder.id).where(
         PaymentOrder.payment_type == PaymentType.CREDIT_REPAYMENT,
         PaymentOrder.related_business_id == CreditRecord.credit_record_id,

@@ -81,6 +81,7 @@ def update_payment_order(actor: Actor, payment_id: str, changes: OrderChanges) -
 def _apply_field_changes(order: PaymentOrder, reseller_code: str, changes: OrderChanges) -> None:
     if "paymentAmount" in changes.present:
         amount = changes.payment_amount
+        assert amount is not None  # a named field has a value: the API reads null as absent
         if amount < order.paid_amount + order.reserved_amount:
             raise StateConflict(
                 f"paymentAmount may not be below paid + reserved ({order.paid_amount + order.reserved_amount:.2f})"

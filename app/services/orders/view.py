@@ -7,13 +7,14 @@ from ...domain import order_status
 from ...domain.money import money_str
 from ...domain.timeutil import to_shanghai_iso, utcnow
 from ...models import PaymentOrder, PaymentTransaction
+from ...models.payment_order import NewOrderValues
 
 
-def is_overdue(order: PaymentOrder) -> bool:
+def is_overdue(order: PaymentOrder | NewOrderValues) -> bool:
     return order_status.is_overdue(order.payment_status, order.payment_deadline, utcnow())
 
 
-def order_dict(order: PaymentOrder, reseller_code: str) -> dict:
+def order_dict(order: PaymentOrder | NewOrderValues, reseller_code: str) -> dict:
     return {
         "paymentId": order.payment_id,
         "orderId": order.order_id,

@@ -19,11 +19,12 @@ from ...domain.errors import ValidationFailed
 from ...domain.reseller_rules import takes_new_orders
 from ...extensions import db
 from ...models import PaymentOrder, Reseller, StatusLog
+from ...models.payment_order import NewOrderValues
 from ..audit import log as audit
 from ..platform import outbox
 from ..platform.actor import Actor
 from .credit_repayment import check_credit_repayment
-from .new_order import NewOrderValues, NewPaymentOrder, new_order_rows
+from .new_order import NewPaymentOrder, new_order_rows
 from .writer_pg import PostgresOrderWriter
 
 
@@ -55,7 +56,7 @@ _SELECT_RESELLER = sa.select(_resellers.c.id, _resellers.c.status).where(_resell
 _INSERT_ORDER = sa.insert(PaymentOrder.__table__).returning(PaymentOrder.__table__.c.id)
 
 
-def _reseller_taking_orders(code: str):
+def _reseller_taking_orders(code: str) -> sa.Row:
     row = db.session.execute(_SELECT_RESELLER, {"code": code}).first()
     if row is None:
         raise ValidationFailed(f"reseller {code} is not known", field="resellerId")

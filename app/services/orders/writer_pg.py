@@ -98,6 +98,7 @@ def insert_order(reseller_code: str, rows: dict[str, dict], lock: int | None) ->
     sql = _statement(tuple((role, tuple(row)) for role, row in rows.items()), lock is not None)
     pooled = db.engine.raw_connection()
     conn = pooled.driver_connection
+    assert conn is not None  # a pooled connection that is checked out has its driver connection
     try:
         conn.autocommit = True
         row = conn.execute(sql, params, prepare=True).fetchone()

@@ -61,7 +61,7 @@ def handle_callback(headers: dict, body: bytes) -> CallbackAnswer:
         return CallbackAnswer(200, "success")
     answer = BankAnswer(status, data.get("bankSerialNo"), data.get("failReason"), amount)
     with transaction():
-        d = payout_final_state.lock(order_no)
+        d = payout_final_state.lock_known(order_no)
         if d.status in payout_final_state.FINAL:
             if d.status != status:
                 log.error("payout callback %s says %s but the order is %s; left as is", order_no, status, d.status)

@@ -48,6 +48,13 @@ def lock(order_no: str) -> Disbursement | None:
     return db.session.scalar(stmt)
 
 
+def lock_known(order_no: str) -> Disbursement:
+    """``lock`` of an order that was read before: disbursements are never deleted, so it is there."""
+    d = lock(order_no)
+    assert d is not None, f"disbursement {order_no} vanished"
+    return d
+
+
 def finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reason: str | None,
            now: datetime, action: str = "disbursement.complete") -> None:
     """Make a locked open order final, in the caller's transaction: audit, ``disbursement.completed``,
@@ -61,7 +68,7 @@ def finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reaso
     d.completed_at = now
     d.next_poll_at = None
     d.updated_at = now
-    merchant = db.session.get(Merchant, d.merchant_id)
+    merchant = db.session.get_one(Merchant, d.merchant_id)
     payload = {"orderNo": d.order_no, "requestId": d.request_id, "merchantId": merchant.merchant_id,
                "status": status, "amount": money_str(d.amount), "currency": d.currency,
                "bankCode": d.bank_code, "bankAccountNo": d.account_no_masked, "bankSerialNo": serial,
@@ -80,7 +87,7 @@ def apply_answer(order_no: str, answer: BankAnswer, actor: Actor, now: datetime 
     """Record the bank's answer; returns the order's status afterwards."""
     now = now or now_utc()
     with transaction():
-        d = lock(order_no)
+        d = lock_known(order_no)
         if d.status in FINAL:
             return d.status
         if answer.status in FINAL:

@@ -17,7 +17,7 @@ from ..platform.actor import SYSTEM
 from ..platform.unit_of_work import transaction
 from . import bank as payout_bank
 from .creation import call_bank
-from .final_state import FINAL, FIRST_POLL, OPEN, apply_answer, lock
+from .final_state import FINAL, FIRST_POLL, OPEN, apply_answer, lock_known
 
 MAX_POLL_ATTEMPTS = 8
 
@@ -46,7 +46,7 @@ def poll_due(now: datetime | None = None, batch: int = 50) -> dict[str, int]:
             counts["final"] += 1
             continue
         with transaction():
-            d = lock(order_no)
+            d = lock_known(order_no)
             if d.status not in OPEN:
                 continue
             d.poll_attempts += 1

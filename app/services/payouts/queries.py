@@ -55,7 +55,7 @@ _COLUMNS = (Disbursement.order_no, Disbursement.request_id, Merchant.merchant_id
             Disbursement.fail_reason, Disbursement.poll_attempts, Disbursement.created_at, Disbursement.completed_at)
 
 
-def _select():
+def _select() -> sa.Select:
     return sa.select(*_COLUMNS).join(Merchant, Merchant.id == Disbursement.merchant_id)
 
 
@@ -105,5 +105,5 @@ def payout_row(order_no: str) -> PayoutRow | None:
 
 def merchants() -> list[tuple[str, str]]:
     """(merchant id, name) for the filter."""
-    return [tuple(r) for r in db.session.execute(
+    return [(merchant_id, name) for merchant_id, name in db.session.execute(
         sa.select(Merchant.merchant_id, Merchant.name).order_by(Merchant.merchant_id)).all()]

@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask import current_app
 
 from ...domain.errors import ValidationFailed
-from ...domain.money import money_str
+from ...domain.money import at_most_two_decimals, money_str
 from ..platform.idempotency import request_fingerprint
 
 DEFAULT_BANK_CODES = ("ICBC", "ABC", "BOC", "CCB", "BOCOM", "CMB", "SPDB", "CITIC")
@@ -53,7 +53,7 @@ def validate(req: DisbursementRequest) -> None:
     if req.bank_code not in bank_codes():
         raise ValidationFailed(f"bank code must be one of {', '.join(bank_codes())}", field="bankCode")
     amount = req.amount
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or not at_most_two_decimals(amount):
         raise ValidationFailed("amount must be positive with at most two decimals", field="amount")
     if req.currency != "CNY":
         raise ValidationFailed("only CNY is supported", field="currency")

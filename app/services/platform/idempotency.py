@@ -21,6 +21,7 @@ from ...domain.errors import IdempotencyKeyReused, RequestInProgress
 from ...extensions import db
 from ...models import IdempotencyKey
 from ...models.types import now_utc
+from .unit_of_work import rows_changed
 
 
 def request_fingerprint(payload: dict) -> str:
@@ -76,7 +77,7 @@ def lookup(client_id: int, operation: str, key: str, fingerprint: str) -> Stored
     return _stored(row, fingerprint)
 
 
-def _stored(row, fingerprint: str) -> StoredResponse | None:
+def _stored(row: sa.Row | None, fingerprint: str) -> StoredResponse | None:
     if row is None:
         return None
     if row.request_hash != fingerprint:
@@ -100,6 +101,6 @@ def store(client_id: int, operation: str, key: str, fingerprint: str, response_c
 
 
 def purge_expired() -> int:
-    result = db.session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at < now_utc()))
+    deleted = rows_changed(sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at < now_utc()))
     db.session.commit()
-    return result.rowcount or 0
+    return deleted

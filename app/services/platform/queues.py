@@ -8,15 +8,19 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from flask import current_app, has_app_context
 from redis import Redis
+from redis.client import Pipeline
 from rq import Queue, cron_job_registry
 from rq.cron import CronJob, CronScheduler
 from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.types import FailureCallbackType, SuccessCallbackType
 
 from ...extensions import db
 
@@ -55,7 +59,7 @@ def all_queues() -> list[Queue]:
     return [queue(name) for name in QUEUE_NAMES]
 
 
-def resolve_job_function(func_name: str | None):
+def resolve_job_function(func_name: str | None) -> Callable[..., Any]:
     """The function ``func_name`` names, if it is a plain function defined in a module under
     ``app.jobs``; raises JobRefused otherwise. The name is checked before anything is imported, and
     the resolved object after, so that names reaching through a job module's imports
@@ -84,30 +88,30 @@ class AppJob(Job):
     transaction never leaks into the next (the worker keeps one app context for its lifetime)."""
 
     @property
-    def func(self):
+    def func(self) -> Callable[..., Any]:
         if self.instance is not None:
             raise JobRefused("refused job: method calls on objects are not allowed")
         return resolve_job_function(self.func_name)
 
     @property
-    def success_callback(self):
+    def success_callback(self) -> SuccessCallbackType | None:
         if self._success_callback_name:
             resolve_job_function(self._success_callback_name)
         return super().success_callback
 
     @property
-    def failure_callback(self):
+    def failure_callback(self) -> FailureCallbackType | None:
         if self._failure_callback_name:
             resolve_job_function(self._failure_callback_name)
         return super().failure_callback
 
     @property
-    def stopped_callback(self):
+    def stopped_callback(self) -> Callable[[Job, Redis], Any] | None:
         if self._stopped_callback_name:
             resolve_job_function(self._stopped_callback_name)
         return super().stopped_callback
 
-    def perform(self):
+    def perform(self) -> Any:
         try:
             return super().perform()
         finally:
@@ -132,6 +136,7 @@ class JSONCronJob(CronJob):
         q = Queue(self.queue_name, connection=connection, serializer=JSONSerializer, job_class=AppJob)
         with connection.pipeline() as pipe:
             job = q.enqueue(self.func, args=self.args, kwargs=self.kwargs, **self.job_options, pipeline=pipe)
+            assert job.enqueued_at is not None  # enqueue stamps it
             stamp = job.enqueued_at.timestamp()
             # The history that `rq` dashboards show for a cron entry, kept as RQ keeps it.
             pipe.zadd(self.job_history_key, {job.id: stamp})
@@ -155,13 +160,14 @@ class AppCronScheduler(CronScheduler):
     LEADER_TTL = 15
     STANDBY_POLL = 3.0
 
-    def __init__(self, *args, key_prefix: str = "", **kwargs):
+    def __init__(self, *args: Any, key_prefix: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._leader_key = f"{key_prefix}cron:leader"
         self._last_key = f"{key_prefix}cron:last"
         self._leader = False
 
-    def register(self, func, queue_name: str, **options) -> CronJob:
+    # Options by name only: rq's config loader calls register(**entry).
+    def register(self, func: Callable[..., Any], queue_name: str, **options: Any) -> CronJob:  # type: ignore[override]
         resolve_job_function(f"{func.__module__}.{func.__qualname__}")
         entry = JSONCronJob(queue_name=queue_name, func=func, **options)
         self._cron_jobs.append(entry)
@@ -182,7 +188,8 @@ class AppCronScheduler(CronScheduler):
         return leading
 
     def _continue_from_last_runs(self) -> None:
-        stored = self.connection.hgetall(self._last_key)
+        # redis-py types its sync and asyncio clients alike (a result or an awaitable); this one is sync.
+        stored = cast(dict, self.connection.hgetall(self._last_key))
         for entry in self._cron_jobs:
             last = stored.get(entry.name.encode()) or stored.get(entry.name)
             if last:
@@ -194,15 +201,18 @@ class AppCronScheduler(CronScheduler):
             return []
         enqueued = super().enqueue_jobs()
         if enqueued:
-            self.connection.hset(self._last_key, mapping={
-                entry.name: entry.latest_enqueue_time.timestamp() for entry in enqueued})
+            last_runs = {}
+            for entry in enqueued:
+                assert entry.latest_enqueue_time is not None  # enqueue_jobs has just set it
+                last_runs[entry.name] = entry.latest_enqueue_time.timestamp()
+            self.connection.hset(self._last_key, mapping=last_runs)
         return enqueued
 
     def calculate_sleep_interval(self) -> float:
         # A standby looks for a lapsed lease often; a leader renews it well within its TTL.
         return min(super().calculate_sleep_interval(), self.STANDBY_POLL if not self._leader else self.LEADER_TTL / 3)
 
-    def register_death(self, pipeline=None) -> None:
+    def register_death(self, pipeline: Pipeline | None = None) -> None:
         if self._leader:  # hand the schedule over at once on a clean stop
             self.connection.eval(_RELEASE_SCRIPT, 1, self._leader_key, self.name)
         super().register_death(pipeline)

@@ -6,19 +6,32 @@ hold a transaction open across network I/O. It is a rollback, named for what it 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
+
+from flask_sqlalchemy.session import Session
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import scoped_session
+from sqlalchemy.sql.dml import UpdateBase
 
 from ...extensions import db
 
 
 @contextmanager
-def transaction():
+def transaction() -> Iterator[scoped_session[Session]]:
     try:
         yield db.session
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
+
+def rows_changed(statement: UpdateBase) -> int:
+    """Run an INSERT, UPDATE or DELETE in the current transaction; the number of rows it changed."""
+    result = db.session.execute(statement)
+    assert isinstance(result, CursorResult)  # what a DML statement gives; the session is typed as any Result
+    return result.rowcount
 
 
 def end_read() -> None:

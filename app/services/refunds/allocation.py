@@ -8,6 +8,7 @@ account). Raises ValidationFailed (422) or StateConflict (409); stores nothing."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,17 @@ def split_latest(txns: list[PaymentTransaction], amount: Decimal) -> list[tuple[
     return parts
 
 
+@dataclass
+class _Share:
+    """One transaction's proportional share, in cents, while the remainders are handed out."""
+
+    cents: int
+    remainder: int
+    index: int  # the transaction's place in the list
+    txn: PaymentTransaction
+    refundable_cents: int
+
+
 def split_proportional(txns: list[PaymentTransaction],
                        amount: Decimal) -> list[tuple[PaymentTransaction, Decimal]]:
     """In proportion to each transaction's refundable amount, in cents, largest remainder first,
@@ -48,16 +60,16 @@ def split_proportional(txns: list[PaymentTransaction],
     shares = []
     for i, (t, cents) in enumerate(rows):
         q, r = divmod(want * cents, total)
-        shares.append([q, r, i, t, cents])
-    left = want - sum(s[0] for s in shares)
+        shares.append(_Share(q, r, i, t, cents))
+    left = want - sum(s.cents for s in shares)
     # Largest remainder; ties to the larger refundable amount, then the older transaction.
-    for s in sorted(shares, key=lambda s: (-s[1], -s[4], s[2])):
+    for s in sorted(shares, key=lambda s: (-s.remainder, -s.refundable_cents, s.index)):
         if left == 0:
             break
-        if s[0] < s[4]:
-            s[0] += 1
+        if s.cents < s.refundable_cents:
+            s.cents += 1
             left -= 1
-    return [(s[3], (Decimal(s[0]) * CENT).quantize(CENT, rounding=ROUND_DOWN)) for s in shares if s[0] > 0]
+    return [(s.txn, (Decimal(s.cents) * CENT).quantize(CENT, rounding=ROUND_DOWN)) for s in shares if s.cents > 0]
 
 
 def plan(ins: RefundInstruction, order: PaymentOrder,

@@ -143,6 +143,6 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
         dispatch_online(pk, actor)
     for order_no in payouts:
         refund_wire.send(order_no)
-    refund = db.session.get(Refund, refund_pk)
+    refund = db.session.get_one(Refund, refund_pk)
     return refund, status_code, False
 

@@ -33,11 +33,11 @@ from ..platform.actor import Actor
 ZERO = Decimal("0.00")
 
 
-def _lock_record(condition) -> CreditRecord | None:
+def _lock_record(condition: sa.ColumnElement[bool]) -> CreditRecord | None:
     return db.session.scalar(sa.select(CreditRecord).where(condition).with_for_update())
 
 
-def _event(rec: CreditRecord, reseller_code: str, refund: Refund, **extra) -> dict:
+def _event(rec: CreditRecord, reseller_code: str, refund: Refund, **extra: object) -> dict:
     return {"creditRecordId": rec.credit_record_id, "orderId": rec.order_id, "resellerId": reseller_code,
             "outstandingAmount": money_str(rec.outstanding_amount), "status": rec.status, "source": "refund",
             "refundOrderId": refund.refund_order_id, **extra}

@@ -13,7 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ...channels.base import ChannelError, ChannelUnavailable, RefundRequest, RefundResult
+from ...channels.base import ChannelConfig, ChannelError, ChannelUnavailable, RefundRequest, RefundResult
 from ...channels.registry import adapter_for
 from ...domain.enums import ChannelKind, GatewayRefundStatus, TransactionStatus, TransactionType
 from ...extensions import db
@@ -27,10 +27,11 @@ from .part_settlement import lock_part, settle_refund_part
 log = logging.getLogger(__name__)
 
 
-def _online_request(part: PaymentTransaction, actor: Actor) -> tuple:
+def _online_request(part: PaymentTransaction, actor: Actor) -> tuple[ChannelConfig, RefundRequest]:
+    assert part.channel_id is not None  # an ONLINE part is made on the channel of the payment it refunds
     cfg = channel_config.config_by_id(part.channel_id)
     cp = db.session.get(ChannelPayment, part.channel_payment_id) if part.channel_payment_id else None
-    refund = db.session.get(Refund, part.refund_id)
+    refund = db.session.get_one(Refund, part.refund_id)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     req = RefundRequest(
         refund_no=part.transaction_id, channel_payment_no=cp.channel_payment_id if cp else "",

@@ -34,7 +34,7 @@ LIVE_PART = (TransactionStatus.SUCCESS, TransactionStatus.PROCESSING)
 
 
 def reseller_code(reseller_id: int) -> str:
-    return db.session.scalar(sa.select(Reseller.code).where(Reseller.id == reseller_id))
+    return db.session.scalars(sa.select(Reseller.code).where(Reseller.id == reseller_id)).one()
 
 
 def apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransaction, status: str, reason: str,
@@ -45,7 +45,7 @@ def apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransactio
     part.completed_at = now
     orig.refunding_amount -= amount
     order.refunding_amount -= amount
-    refund = db.session.get(Refund, part.refund_id)
+    refund = db.session.get_one(Refund, part.refund_id)
     if status == TransactionStatus.SUCCESS:
         orig.refunded_amount += amount
         order.refunded_amount += amount
@@ -109,10 +109,10 @@ def apply_part_outcome(part: PaymentTransaction, status: str, reason: str, actor
     if part.status != TransactionStatus.PROCESSING or status not in final:
         return False
     status = TransactionStatus(status)
-    order = db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.id == part.payment_order_id)
-                              .with_for_update())
-    orig = db.session.scalar(sa.select(PaymentTransaction).where(
-        PaymentTransaction.id == part.original_transaction_id).with_for_update())
+    order = db.session.scalars(sa.select(PaymentOrder).where(PaymentOrder.id == part.payment_order_id)
+                               .with_for_update()).one()
+    orig = db.session.scalars(sa.select(PaymentTransaction).where(
+        PaymentTransaction.id == part.original_transaction_id).with_for_update()).one()
     if channel_refund_id:
         part.channel_transaction_id = part.channel_transaction_id or channel_refund_id
     apply(part, order, orig, status, reason, actor, reseller_code(order.reseller_id))

@@ -3,6 +3,7 @@ Changes (retrying a failed part) go through ``refunds.retry_part``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -71,13 +72,13 @@ def _conditions(f: RefundFilter) -> list:
     return c
 
 
-def _base():
+def _base() -> sa.Select:
     return (sa.select(Refund, PaymentOrder.payment_id, PaymentOrder.order_id, Reseller.code, Reseller.name)
             .join(PaymentOrder, PaymentOrder.id == Refund.payment_order_id)
             .join(Reseller, Reseller.id == PaymentOrder.reseller_id))
 
 
-def _with_parts(result) -> list[RefundRow]:
+def _with_parts(result: Iterable[sa.Row]) -> list[RefundRow]:
     rows = [RefundRow(refund, payment_id, order_id, code, name) for refund, payment_id, order_id, code, name in result]
     by_pk = {r.refund.id: r for r in rows}
     if not by_pk:
@@ -90,6 +91,7 @@ def _with_parts(result) -> list[RefundRow]:
         .order_by(PaymentTransaction.id)).all()
     grouped: dict[int, list] = {}
     for txn, orig_no in parts:
+        assert txn.refund_id is not None  # selected by it
         grouped.setdefault(txn.refund_id, []).append((txn, orig_no))
     for refund_pk, items in grouped.items():
         row = by_pk[refund_pk]

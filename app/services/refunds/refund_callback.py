@@ -26,6 +26,7 @@ def handle_refund_callback(channel_code: str, headers: dict, body: bytes) -> Cal
         return verified
     cfg, event = verified
     result = event.refund
+    assert result is not None  # the adapter builds a "refund" event with its result
     actor = Actor(type="channel", id=channel_code)
     try:
         with transaction():

@@ -30,17 +30,16 @@ from .part_settlement import (
 
 def retry_part(actor: Actor, txn_pk: int) -> PaymentTransaction:
     """Finance retries a FAILED part: a new PROCESSING part for the same amount on the same channel."""
-    new_pk = None
     with transaction():
         failed = lock_part(txn_pk)
         if failed.status != TransactionStatus.FAILED:
             raise StateConflict(f"only a FAILED refund part can be retried ({failed.transaction_id} is "
                                 f"{failed.status})")
-        order = db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.id == failed.payment_order_id)
-                                  .with_for_update())
-        orig = db.session.scalar(sa.select(PaymentTransaction).where(
-            PaymentTransaction.id == failed.original_transaction_id).with_for_update())
-        refund = db.session.get(Refund, failed.refund_id)
+        order = db.session.scalars(sa.select(PaymentOrder).where(PaymentOrder.id == failed.payment_order_id)
+                                   .with_for_update()).one()
+        orig = db.session.scalars(sa.select(PaymentTransaction).where(
+            PaymentTransaction.id == failed.original_transaction_id).with_for_update()).one()
+        refund = db.session.get_one(Refund, failed.refund_id)
         amount = -failed.amount
         live = -(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(PaymentTransaction.amount), 0)).where(
             PaymentTransaction.refund_id == refund.id, PaymentTransaction.status.in_(LIVE_PART)))
@@ -63,8 +62,8 @@ def retry_part(actor: Actor, txn_pk: int) -> PaymentTransaction:
         new_pk = part.id
     if payout is not None:
         refund_wire.send(payout)
-    elif db.session.get(PaymentTransaction, new_pk).channel_kind == ChannelKind.ONLINE:
+    elif db.session.get_one(PaymentTransaction, new_pk).channel_kind == ChannelKind.ONLINE:
         dispatch_online(new_pk, actor)
     db.session.expire_all()
-    return db.session.get(PaymentTransaction, new_pk)
+    return db.session.get_one(PaymentTransaction, new_pk)
 

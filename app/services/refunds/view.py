@@ -28,7 +28,7 @@ def status_code_of(refund: Refund) -> int:
 
 
 def refund_dict(refund: Refund) -> dict:
-    order = db.session.get(PaymentOrder, refund.payment_order_id)
+    order = db.session.get_one(PaymentOrder, refund.payment_order_id)
     original = sa.orm.aliased(PaymentTransaction)
     rows = db.session.execute(
         sa.select(PaymentTransaction, ChannelPayment.channel_payment_id, original.transaction_id)

@@ -56,7 +56,7 @@ def merchant_id() -> str:
 
 def refund_account(reseller_id: int) -> RefundAccount:
     """The reseller's registered refund account; StateConflict when it has none that can be paid."""
-    r = db.session.get(Reseller, reseller_id)
+    r = db.session.get_one(Reseller, reseller_id)
     if not r.refund_account_no_enc:
         raise StateConflict(f"reseller {r.code} has no registered refund bank account (refundBankAccount); "
                             f"a WIRE refund is paid out to it")

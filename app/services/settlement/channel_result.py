@@ -78,7 +78,7 @@ def split_by_deadline(txns: list[PaymentTransaction], orders: dict[int, PaymentO
     """How much of ``received`` each allocation gets, earliest payment deadline first."""
     far = datetime.max.replace(tzinfo=now_utc().tzinfo)
 
-    def key(t):
+    def key(t: PaymentTransaction) -> tuple[datetime, int]:
         return orders[t.payment_order_id].payment_deadline or far, t.id
 
     left = received

@@ -50,7 +50,7 @@ def _request(cp: ChannelPayment, mp: MergedPayment, reseller: Reseller, actor: A
 
 def start_internal_channels(mp: MergedPayment, actor: Actor) -> None:
     """In the caller's transaction: pay WALLET/CREDIT now, give WIRE its reference, time ONLINE."""
-    reseller = db.session.get(Reseller, mp.reseller_id)
+    reseller = db.session.get_one(Reseller, mp.reseller_id)
     now = now_utc()
     for cp in db.session.scalars(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == mp.id)
                                  .order_by(ChannelPayment.id)):
@@ -87,8 +87,8 @@ def start_online(cp_pk: int, actor: Actor) -> str:
         cp = db.session.get(ChannelPayment, cp_pk)
         if cp is None or cp.status != ChannelPaymentStatus.PROCESSING or cp.pay_url:
             return "skipped"
-        mp = db.session.get(MergedPayment, cp.merged_payment_id)
-        req = _request(cp, mp, db.session.get(Reseller, mp.reseller_id), actor)
+        mp = db.session.get_one(MergedPayment, cp.merged_payment_id)
+        req = _request(cp, mp, db.session.get_one(Reseller, mp.reseller_id), actor)
         cfg = channel_config.config_by_id(cp.channel_id)
     try:
         start = adapter_for(ChannelKind.ONLINE).create_payment(cfg, req)

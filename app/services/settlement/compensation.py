@@ -11,6 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from rq import Retry
+from rq.job import Job
 
 from ...channels.base import ChannelUnavailable
 from ...channels.registry import adapter_for
@@ -91,7 +92,7 @@ def compensate_due(limit: int = 200) -> dict[str, int]:
     return counts
 
 
-def enqueue_refresh(cp_pk: int):
+def enqueue_refresh(cp_pk: int) -> Job:
     """The reseller's refresh button: query the bank in the worker, retried if the worker dies."""
     return queue("high").enqueue("app.jobs.payments.refresh_channel_payment", cp_pk,
                                  retry=Retry(max=3, interval=[5, 30, 120]), job_timeout=60)

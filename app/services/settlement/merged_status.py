@@ -17,7 +17,7 @@ from ..platform.actor import Actor
 def refresh_merged_status(merged_pk: int, actor: Actor) -> None:
     """In the caller's transaction, after a channel payment of ``merged_pk`` changed (locks the merged
     payment last, as the global lock order asks)."""
-    mp = db.session.scalar(sa.select(MergedPayment).where(MergedPayment.id == merged_pk).with_for_update())
+    mp = db.session.scalars(sa.select(MergedPayment).where(MergedPayment.id == merged_pk).with_for_update()).one()
     statuses = db.session.scalars(
         sa.select(ChannelPayment.status).where(ChannelPayment.merged_payment_id == merged_pk)).all()
     event = merged_event_for(statuses)

@@ -27,6 +27,7 @@ def handle_payment_callback(channel_code: str, headers: dict, body: bytes) -> Ca
         return verified
     cfg, event = verified
     result = event.payment
+    assert result is not None  # the adapter builds a "payment" event with its result
     actor = Actor(type="channel", id=channel_code)
     try:
         with transaction():

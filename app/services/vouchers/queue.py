@@ -3,6 +3,7 @@ what it pays for, and who may see a voucher's file. Changes go through ``voucher
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -50,7 +51,7 @@ class VoucherRow:
         return None if v.received_amount is None else v.received_amount - self.expected
 
 
-def _select():
+def _select() -> sa.Select:
     uploader, reviewer = aliased(User), aliased(User)
     return (sa.select(Voucher, ChannelPayment, MergedPayment.merged_payment_id, Reseller.code, Reseller.name,
                       uploader.email, reviewer.email)
@@ -61,13 +62,13 @@ def _select():
             .outerjoin(reviewer, reviewer.id == Voucher.reviewed_by_user_id))
 
 
-def _rows(result) -> list[VoucherRow]:
+def _rows(result: Iterable[sa.Row]) -> list[VoucherRow]:
     rows = [VoucherRow(voucher=v, reference=cp.wire_reference or "", channel_payment_id=cp.channel_payment_id,
                        channel_code=cp.channel_code, channel_status=cp.status, expected=cp.amount,
                        merged_payment_id=mp_id, reseller_code=code, reseller_name=name, uploaded_by=up,
                        reviewed_by=rev)
             for v, cp, mp_id, code, name, up, rev in result]
-    by_cp = {r.voucher.channel_payment_id: r for r in rows}
+    by_cp: dict[int | None, VoucherRow] = {r.voucher.channel_payment_id: r for r in rows}
     if by_cp:
         allocations = db.session.execute(
             sa.select(PaymentTransaction.channel_payment_id, PaymentOrder.payment_id, PaymentOrder.order_id,

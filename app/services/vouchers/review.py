@@ -36,7 +36,8 @@ def _lock_pending(voucher_id: int) -> tuple[Voucher, ChannelPayment]:
     return v, cp
 
 
-def confirm(actor: Actor, role: str, user_id: int, voucher_id: int, received_text, shortfall: str | None = None):
+def confirm(actor: Actor, role: str, user_id: int, voucher_id: int, received_text: str,
+            shortfall: str | None = None) -> None:
     """Finance enters what actually arrived. Equal: all allocations succeed. More: they succeed and the
     excess goes to the wallet. Less: ``shortfall`` must say 'accept' (applied earliest deadline first;
     the rest fails and is released) or 'reject'."""

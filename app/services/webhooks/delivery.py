@@ -33,7 +33,7 @@ from ...models.types import now_utc
 from ..audit import log as audit
 from ..platform import crypto
 from ..platform.actor import SYSTEM, Actor
-from ..platform.unit_of_work import end_read, transaction
+from ..platform.unit_of_work import end_read, rows_changed, transaction
 from . import sender as webhook_sender
 from .endpoints import matches
 
@@ -57,7 +57,7 @@ def _is_pg() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _insert_ignoring_duplicates(table: sa.Table):
+def _insert_ignoring_duplicates(table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     dialect = postgresql if _is_pg() else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"])
 
@@ -133,13 +133,13 @@ def deliver_due(batch: int = 100, now: datetime | None = None) -> dict[str, int]
     return counts
 
 
-def _body(event_type: str, created_at: datetime, payload) -> bytes:
+def _body(event_type: str, created_at: datetime, payload: object) -> bytes:
     stamp = created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return json.dumps({"type": event_type, "timestamp": stamp, "data": payload},
                       ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def _secrets(row, now: datetime) -> tuple[str, ...]:
+def _secrets(row: sa.Row, now: datetime) -> tuple[str, ...]:
     """The endpoint's signing secrets: the current one, then the previous one while its grace lasts.
     Empty if the current one cannot be decrypted (the send then fails and is retried); a previous
     one that cannot be decrypted is left out."""
@@ -247,9 +247,7 @@ def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, 
              "duration_ms": o.duration_ms, "status_code": o.status_code, "error": o.error,
              "response_excerpt": o.excerpt} for o in outcomes])
         for endpoint_id in sorted(gone):
-            done = db.session.execute(sa.update(E).where(E.c.id == endpoint_id, E.c.enabled.is_(True))
-                                      .values(enabled=False))
-            if done.rowcount:
+            if rows_changed(sa.update(E).where(E.c.id == endpoint_id, E.c.enabled.is_(True)).values(enabled=False)):
                 audit.record(SYSTEM, "webhook_endpoint.disable", "webhook_endpoint", str(endpoint_id),
                              {"enabled": True}, {"enabled": False, "reason": "the receiver answered 410 Gone"})
 
@@ -277,10 +275,10 @@ def replay_dead(actor: Actor, endpoint_id: int | None = None, now: datetime | No
         stmt = sa.update(D).where(D.c.status == DeliveryStatus.DEAD)
         if endpoint_id is not None:
             stmt = stmt.where(D.c.endpoint_id == endpoint_id)
-        n = db.session.execute(stmt.values(
+        n = rows_changed(stmt.values(
             status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now or now_utc(), last_status_code=None,
             last_error=None,
-            delivered_at=None, updated_at=now_utc())).rowcount
+            delivered_at=None, updated_at=now_utc()))
         audit.record(actor, "webhook_delivery.replay_dead", "webhook_endpoint",
                      str(endpoint_id) if endpoint_id is not None else "*", None, {"replayed": n})
     return n
@@ -294,11 +292,12 @@ def webhook_stats(endpoint_id: int | None = None) -> dict[str, int]:
               .where(D.c.status == DeliveryStatus.PENDING, E.c.enabled.is_(False)))
     if endpoint_id is not None:
         q, paused = q.where(D.c.endpoint_id == endpoint_id), paused.where(D.c.endpoint_id == endpoint_id)
-    stats = dict.fromkeys(STATUSES, 0)
+    stats: dict[str, int] = dict.fromkeys(STATUSES, 0)
     stats.update({status: n for status, n in db.session.execute(q)})
-    stats["PAUSED"] = db.session.scalar(paused)
-    stats["OUTBOX_PENDING"] = db.session.scalar(
-        sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.status == OutboxStatus.PENDING))
+    stats["PAUSED"] = db.session.execute(paused).scalar_one()
+    stats["OUTBOX_PENDING"] = db.session.execute(
+        sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.status == OutboxStatus.PENDING)
+    ).scalar_one()
     end_read()  # end the read at once: on SQLite every transaction holds the write lock
     return stats
 

@@ -146,11 +146,12 @@ def rotate_secret(actor: Actor, endpoint_id: int, grace: timedelta = ROTATION_GR
     with transaction():
         ep = _lock_endpoint(endpoint_id)
         keep_old = grace > timedelta(0)
+        old_valid_until = now + grace if keep_old else None
         ep.previous_secret_enc = ep.secret_enc if keep_old else None
-        ep.previous_secret_expires_at = now + grace if keep_old else None
+        ep.previous_secret_expires_at = old_valid_until
         ep.secret_enc = crypto.encrypt(secret)
         audit.record(actor, "webhook_endpoint.rotate_secret", "webhook_endpoint", str(endpoint_id), None,
-                     {"old_secret_valid_until": ep.previous_secret_expires_at.isoformat() if keep_old else None})
+                     {"old_secret_valid_until": old_valid_until.isoformat() if old_valid_until else None})
     return secret
 
 

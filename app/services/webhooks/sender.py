@@ -23,6 +23,7 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 
@@ -109,7 +110,8 @@ def resolve(url: httpx.URL, allow_private: bool) -> list[str]:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise UnsafeUrl(f"{host} does not resolve ({exc})") from None
-        candidates = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        # An IP socket address starts with the host as text (the stubs also allow AF_PACKET's int).
+        candidates = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     addresses: list[str] = []
     for ip in candidates:
         why = address_refusal(ip, allow_private)
@@ -206,7 +208,7 @@ def send(target: Target, via: Route, client: httpx.Client, timeout: float) -> Ou
     """POST one delivery, signed, to the address ``via`` checked; never raises."""
     started, t0 = now_utc(), time.monotonic()
 
-    def outcome(**kw) -> Outcome:
+    def outcome(**kw: Any) -> Outcome:
         return Outcome(target.delivery_id, target.attempt_no, started, int((time.monotonic() - t0) * 1000), **kw)
 
     if via.refusal or via.url is None:
