@@ -159,9 +159,25 @@ demo_logins() {
 import ast
 import sys
 
+def enum_values(path, name):
+    """Member name -> value of the StrEnum ``name`` in ``path``."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
+    return {a.targets[0].id: a.value.value for a in cls.body if isinstance(a, ast.Assign)}
+
+
+class RoleNames(ast.NodeTransformer):  # Role.FINANCE -> "finance", so the literal can be read
+    def visit_Attribute(self, node):
+        if isinstance(node.value, ast.Name) and node.value.id == "Role":
+            return ast.copy_location(ast.Constant(ROLES[node.attr]), node)
+        return node
+
+
+ROLES = enum_values(sys.argv[1].replace("demo/data.py", "domain/enums.py"), "Role")
 tree = ast.parse(open(sys.argv[1], encoding="utf-8").read())
-users = next(ast.literal_eval(node.value) for node in tree.body
-             if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "USERS" for t in node.targets))
+value = next(node.value for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
+             and any(getattr(t, "id", "") == "USERS" for t in getattr(node, "targets", [getattr(node, "target", None)])))
+users = ast.literal_eval(RoleNames().visit(value))
 for email, role, reseller, _name in users:
     print(f"{role.replace('_', ' '):<18} {email:<26} {reseller or ''}".rstrip())
 PYEOF

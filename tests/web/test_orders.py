@@ -465,7 +465,8 @@ def rq_worker(app):
         with app.app_context():
             conn = redis_connection()
             for key in conn.scan_iter(match=f"*{prefix}*", count=500):
-                conn.delete(key)
+                if f"{prefix}session:".encode() not in key:  # the signed-in test clients' sessions stay
+                    conn.delete(key)
 
     empty()
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
