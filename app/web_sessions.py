@@ -10,6 +10,12 @@ The browser holds only a random session id; the session itself lives in Redis, s
 - a new id is issued at sign-in (no fixation); a password change ends every session of that user
   (``users.session_version``, checked by the user loader).
 
+A request saves the session only when it changed it; one that merely read it renews its expiry
+(``EXPIRE``), and one that changed a stored session writes it only while it still exists
+(``SET XX``). So a slow request that started before a sign-out cannot bring the session back, and
+one that only read it cannot undo what a concurrent request stored (the language chosen by
+``?lang=``, say).
+
 A cookie whose session is gone (idle, too old, or signed out elsewhere) is remembered for that one
 request, so the sign-in page can say why. The API and the channel callbacks never open a session.
 The cookie is ``Secure`` when the portal's public URL is https, when ``SESSION_COOKIE_SECURE=1``,
@@ -21,6 +27,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, Request, current_app, g, request, session
+from flask_session.base import ServerSideSession
 from flask_session.redis import RedisSessionInterface
 from redis import Redis
 
@@ -37,7 +44,16 @@ class PortalSessionInterface(RedisSessionInterface):
         cookie = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
         # Flask-Session answers a cookie whose session is gone with a new, empty one.
         g.session_lapsed = bool(cookie) and not session
+        g.session_stored_sid = session.sid if session else None
         return session
+
+    def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
+        ttl = int(session_lifetime.total_seconds())
+        stored = g.get("session_stored_sid") == session.sid
+        if stored and not session.modified:
+            self.client.expire(store_id, ttl)
+            return
+        self.client.set(store_id, self.serializer.encode(session), ex=ttl, xx=stored)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure

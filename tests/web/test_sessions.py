@@ -134,3 +134,37 @@ def test_the_secure_default_follows_the_public_url(tmp_path):
     assert not load_config(str(tmp_path), {"PUBLIC_BASE_URL": "http://127.0.0.1:8000"})["SESSION_COOKIE_SECURE"]
     assert load_config(str(tmp_path), {"PUBLIC_BASE_URL": "http://127.0.0.1:8000",
                                        "SESSION_COOKIE_SECURE": "1"})["SESSION_COOKIE_SECURE"]
+
+
+def _slow_request(app, cookie: str):
+    """A request that opens the session now and saves it when the caller says (a slow page load
+    racing another request of the same browser)."""
+    context = app.test_request_context("/orders", headers={"Cookie": f"{COOKIE}={cookie}"})
+    context.push()
+    session = app.session_interface.open_session(app, context.request)
+    assert session, "the slow request sees the signed-in session"
+
+    def finish() -> None:
+        try:
+            app.session_interface.save_session(app, session, app.response_class())
+        finally:
+            context.pop()
+
+    return finish
+
+
+def test_a_request_that_only_read_the_session_does_not_undo_a_concurrent_change(app, signed_in):
+    client = signed_in("operator@r1001.example")
+    finish = _slow_request(app, _cookie(client))
+    assert "<html lang=\"en\">" in client.get("/orders?lang=en").get_data(as_text=True)  # stored meanwhile
+    finish()
+    assert "<html lang=\"en\">" in client.get("/orders").get_data(as_text=True)  # the choice survived
+
+
+def test_a_request_in_flight_at_sign_out_does_not_bring_the_session_back(app, signed_in):
+    client = signed_in("operator@r1001.example")
+    copied = _cookie(client)
+    finish = _slow_request(app, copied)
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/")}).status_code == 302
+    finish()
+    assert _replay(app, copied).status_code == 302
