@@ -100,8 +100,16 @@ def app(database_url, tmp_path_factory):
 def _truncate_all(app):
     if db.engine.dialect.name == "postgresql":
         # TRUNCATE fires no row triggers, so the append-only ledgers can be emptied between tests.
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        db.session.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        # Only the tables that hold rows (one probe finds them; most tests touch a few of the
+        # tables), then every sequence that was used restarts at 1: a TRUNCATE of all tables cost
+        # 80 ms a test.
+        probe = " UNION ALL ".join(f"(SELECT '{t.name}' FROM \"{t.name}\" LIMIT 1)" for t in db.metadata.sorted_tables)
+        dirty = db.session.execute(sa.text(probe)).scalars().all()
+        if dirty:
+            db.session.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in dirty) + " CASCADE"))
+        db.session.execute(sa.text(
+            "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) FROM pg_sequences"
+            " WHERE last_value IS NOT NULL"))
         db.session.commit()
     else:
         db.session.remove()

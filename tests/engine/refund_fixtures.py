@@ -20,6 +20,7 @@ from app.services.refunds.instruction import RefundInstruction
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
 from sandbox.testing import wait_until
+from tests.sample_files import minimal_pdf
 
 from .conftest import FINANCE, OPERATOR, detached, order
 
@@ -59,7 +60,7 @@ def pay_by_wire(engine_setup, pid, amount):
         ChannelPayment.merged_payment_id == res.merged_pk))
     db.session.rollback()
     users = engine_setup["users"]
-    v = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "slip.pdf", b"%PDF-1.7 slip")
+    v = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "slip.pdf", minimal_pdf())
     voucher_review.confirm(FINANCE, "finance", users["fin"], v.id, amount)
     db.session.remove()
 

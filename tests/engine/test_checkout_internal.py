@@ -11,6 +11,7 @@ from app.services.checkout.validation import AllocationIn, CheckoutRejected
 from app.services.ledgers import wallet
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
+from tests.sample_files import minimal_pdf
 
 from .conftest import FINANCE, OPERATOR, check_invariants, make_order, order
 
@@ -41,7 +42,7 @@ def test_wire_waits_for_voucher_then_finance_confirms_more(engine_setup, app, tm
     assert cp.wire_reference and cp.status == "PROCESSING"
     users = engine_setup["users"]
     v = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], cp.channel_payment_id, "slip.pdf",
-                        b"%PDF-1.4 test")
+                        minimal_pdf())
     voucher_review.confirm(FINANCE, "finance", users["fin"], v.id, "1200.00")
     assert order(a).payment_status == "PAID" and order(b).payment_status == "PAID"
     assert wallet.balance(engine_setup["R1001"]) == Decimal("500200.00")

@@ -27,6 +27,7 @@ from app.services.orders.update import OrderChanges, update_payment_order
 from app.services.platform.actor import Actor
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
+from tests.sample_files import minimal_pdf
 
 from .conftest import FINANCE, OPERATOR, add_channel, check_invariants, make_order, order
 
@@ -251,9 +252,9 @@ def test_voucher_size_limit(engine_setup, wire_payment, app):
     limit = app.config["VOUCHER_MAX_BYTES"]
     with pytest.raises(ValidationFailed):
         voucher_upload.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], number, "big.pdf",
-                        b"%PDF-" + b"0" * limit)
+                        minimal_pdf(size=limit + 1))
     v = voucher_upload.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], number,
-                        "../../etc/\u202epassw.pdf", b"%PDF-" + b"0" * (limit - 5))
+                        "../../etc/\u202epassw.pdf", minimal_pdf(size=limit))
     assert v.original_name == "passw.pdf" and "/" not in v.stored_name
 
 
@@ -286,7 +287,7 @@ def test_short_wire_is_applied_earliest_deadline_first(engine_setup, app, tmp_pa
                                                             AllocationIn(soon, "300.00", "WIRE_ICBC")])
     cp = db.session.scalar(sa.select(ChannelPayment))
     v = voucher_upload.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], cp.channel_payment_id,
-                        "s.pdf", b"%PDF-1")
+                        "s.pdf", minimal_pdf("1"))
     voucher_review.confirm(FINANCE, "finance", engine_setup["users"]["fin"], v.id, "450.00", "accept")
     assert order(soon).payment_status == "PAID"
     assert order(late).paid_amount == Decimal("150.00") and order(late).payment_status == "PARTIAL_PAID"
@@ -296,12 +297,12 @@ def test_short_wire_is_applied_earliest_deadline_first(engine_setup, app, tmp_pa
 def test_rejected_voucher_keeps_the_transfer_open(engine_setup, wire_payment):
     number, pid = wire_payment
     users = engine_setup["users"]
-    v = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s.pdf", b"%PDF-1")
+    v = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s.pdf", minimal_pdf("1"))
     with pytest.raises(ValidationFailed):
         voucher_review.reject(FINANCE, "finance", users["fin"], v.id, "")
     voucher_review.reject(FINANCE, "finance", users["fin"], v.id, "金额不符 / amount not found on the statement")
     assert order(pid).payment_status == "PAYING"
-    v2 = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s2.pdf", b"%PDF-2")
+    v2 = voucher_upload.upload(OPERATOR, users["op1"], engine_setup["R1001"], number, "s2.pdf", minimal_pdf("2"))
     assert v2.id != v.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "voucher.reject")) == 1

@@ -54,6 +54,7 @@ from app.services.settlement import expiry
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
 from tests.conftest import _truncate_all
+from tests.sample_files import minimal_pdf
 
 from .conftest import FINANCE, OPERATOR, add_channel, check_invariants, make_order
 
@@ -176,7 +177,7 @@ class EngineMachine(RuleBasedStateMachine):
                                "currency": "CNY", "status": "SUCCESS", "paidAt": None, "failReason": None}).encode()
             assert self._post_callback(body).status_code == 200
         elif channel == "WIRE":
-            v = voucher_upload.upload(OPERATOR, self.operator_id, self.reseller_id, number, "slip.pdf", b"%PDF-1.7 x")
+            v = voucher_upload.upload(OPERATOR, self.operator_id, self.reseller_id, number, "slip.pdf", minimal_pdf())
             voucher_review.confirm(FINANCE, "finance", self.finance_id, v.id, money(amount))
 
     def _processing(self, kind):
@@ -231,7 +232,7 @@ class EngineMachine(RuleBasedStateMachine):
         cp = data.draw(st.sampled_from(cps))
         number, amount = cp.channel_payment_id, cp.amount
         db.session.rollback()
-        v = voucher_upload.upload(OPERATOR, self.operator_id, self.reseller_id, number, "slip.pdf", b"%PDF-1.7 x")
+        v = voucher_upload.upload(OPERATOR, self.operator_id, self.reseller_id, number, "slip.pdf", minimal_pdf())
         delta = Decimal(data.draw(st.integers(1, 10_000_00))) / 100
         received = {"equal": amount, "more": amount + delta,
                     "less": max(amount - delta, Decimal("0.01")), "less-reject": max(amount - delta, Decimal("0.01"))}

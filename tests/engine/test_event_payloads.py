@@ -32,6 +32,7 @@ from app.services.refunds.instruction import RefundInstruction
 from app.services.settlement import channel_result as settlement
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
+from tests.sample_files import minimal_pdf
 
 from .conftest import FINANCE, OPERATOR, make_order
 
@@ -118,7 +119,7 @@ def test_every_event_shows_the_committed_state(engine_setup, app, tmp_path, even
     seen += events_since()
     cp = db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == res.merged_pk))
     db.session.rollback()
-    v = voucher_upload.upload(OPERATOR, users["op1"], r1, cp.channel_payment_id, "slip.pdf", b"%PDF-1.4 test")
+    v = voucher_upload.upload(OPERATOR, users["op1"], r1, cp.channel_payment_id, "slip.pdf", minimal_pdf())
     seen += events_since()
     voucher_review.confirm(FINANCE, "finance", users["fin"], v.id, "800.00", "accept")
     seen += events_since()
@@ -126,7 +127,7 @@ def test_every_event_shows_the_committed_state(engine_setup, app, tmp_path, even
     seen += events_since()
     cp2 = db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == res2.merged_pk))
     db.session.rollback()
-    v2 = voucher_upload.upload(OPERATOR, users["op1"], r1, cp2.channel_payment_id, "slip.pdf", b"%PDF-1.4 test")
+    v2 = voucher_upload.upload(OPERATOR, users["op1"], r1, cp2.channel_payment_id, "slip.pdf", minimal_pdf())
     seen += events_since()
     voucher_review.confirm(FINANCE, "finance", users["fin"], v2.id, "250.00")
     seen += events_since()

@@ -18,6 +18,7 @@ from app.services.checkout.validation import AllocationIn
 from app.services.orders import reminders
 from app.services.settlement import expiry
 from app.services.vouchers import upload as voucher_upload
+from tests.sample_files import minimal_pdf
 
 from .conftest import OPERATOR, check_invariants, make_order, order
 
@@ -46,7 +47,7 @@ def test_wire_with_a_voucher_waiting_does_not_expire(engine_setup, app, tmp_path
     checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "100.00", "WIRE_ICBC")])
     cp = db.session.scalar(sa.select(ChannelPayment))
     voucher_upload.upload(OPERATOR, engine_setup["users"]["op1"], engine_setup["R1001"], cp.channel_payment_id, "v.pdf",
-                    b"%PDF-1")
+                    minimal_pdf())
     _age_all(1)
     assert expiry.expire_due() == 0
     assert order(pid).payment_status == "PAYING"

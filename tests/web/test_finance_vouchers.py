@@ -25,9 +25,10 @@ from app.services.orders.creation import NewPaymentOrder, create_payment_order
 from app.services.platform import crypto
 from app.services.platform.actor import Actor
 from app.services.vouchers import upload as voucher_upload
+from tests.sample_files import minimal_pdf
 from tests.web.conftest import csrf_token
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = minimal_pdf()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 HTMX = {"HX-Request": "true"}
 _n = {"orders": 0}

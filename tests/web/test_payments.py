@@ -18,13 +18,14 @@ from app.services.vouchers import review as voucher_review
 from sandbox.testing import http_request, wait_until
 from tests.engine.conftest import add_channel, check_invariants
 from tests.engine.online_fixtures import API_SECRET, CALLBACK_SECRET, MERCHANT, gateway, portal_http  # noqa: F401
+from tests.sample_files import encrypted_pdf, minimal_pdf
 from tests.web import test_checkout
 from tests.web.conftest import csrf_token
 from tests.web.test_checkout import HX, count, dom, order_row, orders, pay
 
 shop, operator = test_checkout.shop, test_checkout.operator  # fixtures shared with the checkout tests
 FINANCE = Actor(type="user", id="finance@example.com")
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = minimal_pdf()
 
 
 @pytest.fixture(autouse=True)
@@ -155,6 +156,15 @@ def test_no_file_chosen_and_too_large(app, operator):
     limit = app.config["VOUCHER_MAX_BYTES"]
     big = upload(operator, mp_id, cp.channel_payment_id, "big.pdf", b"%PDF-" + b"0" * limit)
     assert big.status_code == 422 and "larger than 10 MB" in dom(big).one("voucher-error").text
+    # %PDF- and then an HTML page: it starts like a PDF but does not parse as one
+    polyglot = upload(operator, mp_id, cp.channel_payment_id, "slip.pdf",
+                      b"%PDF-1.4\n<html><body><script>alert(1)</script></body></html>\n%%EOF\n")
+    assert polyglot.status_code == 422 and "cannot be read" in dom(polyglot).one("voucher-error").text
+    truncated = upload(operator, mp_id, cp.channel_payment_id, "slip.pdf", PDF[: len(PDF) // 2])
+    assert truncated.status_code == 422 and "cannot be read" in dom(truncated).one("voucher-error").text
+    operator.get("/payments?lang=zh")
+    locked = upload(operator, mp_id, cp.channel_payment_id, "slip.pdf", encrypted_pdf())
+    assert locked.status_code == 422 and "密码保护" in dom(locked).one("voucher-error").text
     assert count(app, Voucher) == 0
 
 

@@ -43,6 +43,9 @@ VOUCHER_REFUSED = (
     ("the file is larger", _l("The file is larger than %(mb)s MB.")),
     ("the voucher must be", _l("The voucher must be a PDF, JPG or PNG file; this file is none of them, "
                                "whatever its name says.")),
+    ("the PDF is password-protected", _l("The PDF is password-protected; upload a copy without a password.")),
+    ("the PDF cannot be read", _l("The PDF cannot be read (damaged, incomplete, or not really a PDF); "
+                                  "upload the file the bank gave you.")),
     ("a voucher for this transfer is already waiting", _l("A voucher for this transfer is already waiting for "
                                                           "finance.")),
     ("this wire transfer is", _l("This wire transfer is closed; no voucher is needed any more.")),

@@ -29,6 +29,7 @@ from ..base import (
     RefundResult,
     StatementLine,
 )
+from ..http import gateway_client
 from . import signature
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -55,7 +56,7 @@ class OnlineAdapter(ChannelAdapter):
                    signature.HEADER: signature.sign(_secrets(cfg, "api_secret")[0], body)}
         url = cfg.config["base_url"].rstrip("/") + path
         try:
-            response = httpx.post(url, content=body, headers=headers, timeout=timeout, follow_redirects=False)
+            response = gateway_client().post(url, content=body, headers=headers, timeout=timeout)
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"{cfg.code}: {type(exc).__name__} calling {path}") from exc
         if response.status_code >= 500 or response.status_code == 429:

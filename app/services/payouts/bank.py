@@ -17,6 +17,7 @@ import httpx
 from flask import current_app
 
 from ...channels.base import ChannelConfig
+from ...channels.http import gateway_client
 from ...channels.online import signature
 from ...domain.enums import PayoutAnswer
 from ...domain.errors import StateConflict
@@ -54,8 +55,8 @@ def _post(path: str, payload: dict) -> httpx.Response:
     secret = cfg.secrets["api_secret"]  # a configured payout channel has one (KeyError names it if not)
     headers = {"Content-Type": "application/json", signature.HEADER: signature.sign(secret, body)}
     timeout = float(current_app.config.get("DISBURSE_BANK_TIMEOUT_SECONDS") or 10.0)
-    return httpx.post(cfg.config["base_url"].rstrip("/") + path, content=body, headers=headers,
-                      timeout=httpx.Timeout(timeout, connect=min(3.0, timeout)), follow_redirects=False)
+    return gateway_client().post(cfg.config["base_url"].rstrip("/") + path, content=body, headers=headers,
+                                 timeout=httpx.Timeout(timeout, connect=min(3.0, timeout)))
 
 
 def _answer(response: httpx.Response) -> BankAnswer:

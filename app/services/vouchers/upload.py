@@ -1,16 +1,21 @@
 """A reseller uploads the wire voucher (电汇凭证) of a WIRE payment.
 
 Files are checked by their content (PDF, JPEG or PNG magic bytes, never the name), limited in size,
-and stored outside ``static`` under a random name; the user's file name is kept only as data."""
+and stored outside ``static`` under a random name; the user's file name is kept only as data. A PDF
+must also parse (pypdf): a file that only starts with ``%PDF-`` (an HTML page behind the magic, a
+truncated upload) or one that is password-protected is refused, since finance could not read it."""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
 import uuid
 
 import sqlalchemy as sa
 from flask import current_app
+from pypdf import PdfReader
 
 from ...domain.enums import ChannelKind, ChannelPaymentStatus, VoucherStatus
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
@@ -32,6 +37,24 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def pdf_problem(data: bytes) -> str | None:
+    """Why these bytes are not a PDF finance can open (None when they are one): it must parse and
+    have at least one page, and it must not be encrypted."""
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            return "the PDF is password-protected"
+        if len(reader.pages) < 1:
+            return "the PDF cannot be read"
+    except Exception:  # pypdf raises many kinds (PdfReadError, PdfStreamError, ValueError, ...)
+        return "the PDF cannot be read"
+    return None
+
+
+# pypdf logs every repair it makes to a damaged file; a refused upload is reported to the user instead.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
 def _safe_display_name(name: str) -> str:
     # Strip paths and bidi/control characters; it is only ever shown, never used as a path.
     name = os.path.basename((name or "voucher").replace("\\", "/"))
@@ -49,6 +72,8 @@ def upload(actor: Actor, user_id: int, reseller_id: int, channel_payment_id: str
     content_type = sniff(data)
     if content_type is None:
         raise ValidationFailed("the voucher must be a PDF, JPG or PNG file", field="voucher")
+    if content_type == "application/pdf" and (problem := pdf_problem(data)):
+        raise ValidationFailed(problem, field="voucher")
     with transaction():
         cp = db.session.scalar(
             sa.select(ChannelPayment).join(MergedPayment, MergedPayment.id == ChannelPayment.merged_payment_id)
