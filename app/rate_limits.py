@@ -1,7 +1,8 @@
 """Rate limits, counted in Redis so that every process shares them (fixed windows).
 
 The ``limits`` library does the counting — one EVALSHA per check — on the storage named by
-``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``). Two users:
+``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``), under the key prefix ``RATELIMIT_KEY_PREFIX``
+(default ``LIMITS``; the tests give each session its own). Two users:
 
 * the API: one budget per API key across the whole API, ``API_RATE_LIMIT`` (docs/API.md §1: 429
   RATE_LIMITED), checked by the API blueprint before every request;
@@ -81,7 +82,8 @@ def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_ENABLED", True)
-    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "LIMITS")
+    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], key_prefix=app.config["RATELIMIT_KEY_PREFIX"])
     app.extensions[_EXTENSION] = LeasedRateLimiter(FixedWindowRateLimiter(storage))
 
 

@@ -74,10 +74,14 @@ def database_url(tmp_path_factory):
 def app(database_url, tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
     os.environ["INSTANCE_PATH"] = str(instance)
+    # Everything this session keeps in Redis (queues, sessions, rate-limit counters, the scheduler's
+    # lease) is under this prefix, so that several sessions (pytest-xdist workers) share a database.
+    prefix = f"test-{uuid.uuid4().hex[:6]}-"
     app = create_app({
         "DATABASE_URL": database_url,
         "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        "RQ_QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:6]}-",
+        "RQ_QUEUE_PREFIX": prefix,
+        "RATELIMIT_KEY_PREFIX": f"{prefix}limits",
         "TESTING": True,
         "API_RATE_LIMIT": "100000 per minute",
         "LOGIN_RATE_LIMIT": "100000 per minute",
