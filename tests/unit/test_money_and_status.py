@@ -3,7 +3,16 @@ from decimal import Decimal
 import pytest
 
 from app.domain.enums import PaymentStatus, RefundStatus
-from app.domain.money import MoneyFormatError, format_cny, money_str, parse_money
+from app.domain.money import (
+    MAX_AMOUNT,
+    MoneyFormatError,
+    at_most_two_decimals,
+    format_cny,
+    from_cents,
+    money_str,
+    parse_money,
+    to_cents,
+)
 from app.domain.order_status import derive_payment_status, derive_refund_status
 from app.services.platform.crypto import mask_account
 
@@ -11,6 +20,7 @@ from app.services.platform.crypto import mask_account
 @pytest.mark.parametrize("value, expected", [
     ("1250000.00", Decimal("1250000.00")), ("0.1", Decimal("0.10")), (5, Decimal("5.00")),
     (Decimal("0.30"), Decimal("0.30")), (Decimal("1E+2"), Decimal("100.00")), (" 7.5 ", Decimal("7.50")),
+    ("99999999999.99", MAX_AMOUNT), ("-99999999999.99", -MAX_AMOUNT), (Decimal("1.500"), Decimal("1.50")),
 ])
 def test_parse_money_accepts(value, expected):
     assert parse_money(value) == expected
@@ -20,6 +30,8 @@ def test_parse_money_accepts(value, expected):
 @pytest.mark.parametrize("value", [
     0.1, True, "1.001", Decimal("0.30000000000000004"), "abc", "", "1e3", "NaN", Decimal("NaN"),
     Decimal("Infinity"), None, [], "100000000000.00", "1,000.00",
+    # JSON numbers arrive as Decimal: a third decimal is refused whichever way it would round
+    Decimal("1.506"), Decimal("1.504"), Decimal("100000000000.00"),
 ])
 def test_parse_money_rejects(value):
     with pytest.raises(MoneyFormatError):
@@ -30,6 +42,25 @@ def test_money_text():
     assert money_str(Decimal("1250000")) == "1250000.00"
     assert format_cny(Decimal("1250000")) == "¥1,250,000.00"
     assert format_cny(Decimal("-3.5")) == "-¥3.50"
+    # the sign only below zero, including between -1 and 1
+    assert [format_cny(Decimal(v)) for v in ("0", "0.50", "-0.50", "-1.00")] == ["¥0.00", "¥0.50", "-¥0.50", "-¥1.00"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("1.5", True), ("1.50", True), ("100", True), ("1E+2", True), ("0.01", True),
+    ("1.505", False), ("1.000", False), ("0.001", False), ("NaN", False), ("Infinity", False),
+])
+def test_at_most_two_decimals(value, expected):
+    assert at_most_two_decimals(Decimal(value)) is expected
+
+
+@pytest.mark.parametrize("amount, cents", [
+    ("12.34", 1234), ("0.01", 1), ("0.005", 1), ("0.004", 0), ("1000000.00", 100000000), ("-2.50", -250),
+])
+def test_cents(amount, cents):
+    assert to_cents(Decimal(amount)) == cents
+    if Decimal(amount) == Decimal(amount).quantize(Decimal("0.01")):
+        assert from_cents(cents) == Decimal(amount) and from_cents(cents).as_tuple().exponent == -2
 
 
 @pytest.mark.parametrize("amount, paid, reserved, failed, expected", [
