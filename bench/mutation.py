@@ -92,6 +92,8 @@ def main() -> int:
     head = run("git", "rev-parse", "--short", "HEAD", cwd=clone).stdout.strip()
     report: dict = {"commit": head, "modules": {}, "excluded_operators": EXCLUDED_OPERATORS}
     total_started = time.perf_counter()
+    out = ROOT / "bench" / "results" / "mutation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     for module, tests in targets.items():
         started = time.perf_counter()
         session = work / (module.replace("/", "_") + ".sqlite")
@@ -123,10 +125,8 @@ def main() -> int:
               f" ({incompetent} incompetent) in {seconds:.0f} s", flush=True)
         for s in survived:
             print(f"    survived  line {s['line']:4d}  {s['function']}  {s['operator']}", flush=True)
-    report["seconds"] = round(time.perf_counter() - total_started, 1)
-    out = ROOT / "bench" / "results" / "mutation.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        report["seconds"] = round(time.perf_counter() - total_started, 1)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")  # after each module
     print(f"wrote {out.relative_to(ROOT)} (commit {head}, {report['seconds']:.0f} s)")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
