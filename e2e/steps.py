@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.sample_files import minimal_pdf
+from tests.support.files import minimal_pdf
 
 from .conftest import Stack, money, plain
 
