@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .conftest import running_stack
+from .support import running_stack
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.sample_files import minimal_pdf
+from tests.support.files import minimal_pdf
 
-from .conftest import Stack, money, plain
+from .support import Stack, money, plain
 
 PAYMENT_URL = re.compile(r"/payments/([A-Za-z0-9_-]+)(?:[?#].*)?$")
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from playwright.sync_api import expect
 
 from . import steps
-from .conftest import APPROVER, OPERATOR, money, shot
+from .support import APPROVER, OPERATOR, money, shot
 
 
 def test_wallet_payment(browsing, stack):

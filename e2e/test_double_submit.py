@@ -8,7 +8,7 @@ from decimal import Decimal
 from playwright.sync_api import expect
 
 from . import steps
-from .conftest import OPERATOR
+from .support import OPERATOR
 
 # The checkout form exactly as the browser would send it.
 FORM_DATA = """() => {

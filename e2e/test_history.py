@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import FINANCE, OPERATOR
+from .support import FINANCE, OPERATOR
 
 
 @dataclass

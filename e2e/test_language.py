@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from app.i18n import merged_catalog
 
 from . import steps
-from .conftest import OPERATOR, shot
+from .support import OPERATOR, shot
 
 ZH = merged_catalog("zh")
 

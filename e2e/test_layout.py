@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import OPERATOR, shot
+from .support import OPERATOR, shot
 
 # The order-id field's placeholder, measured in the field's own font, against the room inside the
 # field. (An input's scrollWidth does not count its placeholder: it equals clientWidth even when

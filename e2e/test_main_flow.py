@@ -8,7 +8,7 @@ from decimal import Decimal
 from playwright.sync_api import expect
 
 from . import steps
-from .conftest import FINANCE, OPERATOR, money, plain, shot
+from .support import FINANCE, OPERATOR, money, plain, shot
 
 
 def test_merged_online_and_wire_payment_with_overpaid_voucher(browsing, stack):

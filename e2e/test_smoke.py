@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import OPERATOR, shot
+from .support import OPERATOR, shot
 
 
 def test_sign_in_page_then_dashboard(browsing, stack):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from playwright.sync_api import expect
 
 from . import steps
-from .conftest import FINANCE, OPERATOR, fake_executable, money, shot
+from .support import FINANCE, OPERATOR, fake_executable, money, shot
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 

@@ -11,9 +11,8 @@ from app.services.checkout.validation import AllocationIn, CheckoutRejected
 from app.services.ledgers import wallet
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
-from tests.sample_files import minimal_pdf
-
-from .conftest import FINANCE, OPERATOR, check_invariants, make_order, order
+from tests.support.engine import FINANCE, OPERATOR, check_invariants, make_order, order
+from tests.support.files import minimal_pdf
 
 
 def test_wallet_and_credit_pay_at_once(engine_setup):

@@ -27,9 +27,9 @@ from app.services.orders.update import OrderChanges, update_payment_order
 from app.services.platform.actor import Actor
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
-from tests.sample_files import minimal_pdf
-
-from .conftest import FINANCE, OPERATOR, add_channel, check_invariants, make_order, order
+from tests.support.engine import FINANCE, OPERATOR, check_invariants, make_order, order
+from tests.support.factories import add_channel
+from tests.support.files import minimal_pdf
 
 
 def _snapshot():

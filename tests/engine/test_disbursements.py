@@ -25,9 +25,8 @@ from app.services.payouts import manual as payout_manual
 from app.services.payouts import notify as payout_notify
 from app.services.payouts import polling as payout_polling
 from sandbox.testing import CallbackReceiver, wait_until
-
-from .conftest import FINANCE, OPERATOR, detached
-from .online_fixtures import CALLBACK_SECRET, MERCHANT
+from tests.support.engine import FINANCE, OPERATOR, detached
+from tests.support.online_gateway import CALLBACK_SECRET, MERCHANT
 
 ACCOUNT = "6222020000001234567"
 _n = {"i": 0}

@@ -14,8 +14,7 @@ from app.models import Reseller
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
 from app.services.ledgers import wallet
-
-from .conftest import OPERATOR, check_invariants, make_order, order
+from tests.support.engine import OPERATOR, check_invariants, make_order, order
 
 N = 20
 

@@ -53,10 +53,10 @@ from app.services.refunds.instruction import RefundInstruction
 from app.services.settlement import expiry
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
-from tests.conftest import _truncate_all
-from tests.sample_files import minimal_pdf
-
-from .conftest import FINANCE, OPERATOR, add_channel, check_invariants, make_order
+from tests.support.database import reset_database
+from tests.support.engine import FINANCE, OPERATOR, check_invariants, make_order
+from tests.support.factories import add_channel
+from tests.support.files import minimal_pdf
 
 CALLBACK_SECRET = "cb-secret-for-tests"
 ORDER_SYSTEM = Actor(type="api_client", id="order-system", client_id=None)
@@ -80,7 +80,7 @@ class EngineMachine(RuleBasedStateMachine):
     def setup(self):
         self.ctx = self.app.app_context()
         self.ctx.push()
-        _truncate_all(self.app)
+        reset_database(self.app)
         from app.models import Reseller, User
 
         r = Reseller(code="R1001", name="R1001", status="ACTIVE", credit_limit=Decimal("2000000.00"),

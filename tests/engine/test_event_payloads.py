@@ -32,9 +32,8 @@ from app.services.refunds.instruction import RefundInstruction
 from app.services.settlement import channel_result as settlement
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
-from tests.sample_files import minimal_pdf
-
-from .conftest import FINANCE, OPERATOR, make_order
+from tests.support.engine import FINANCE, OPERATOR, make_order
+from tests.support.files import minimal_pdf
 
 ORDER_AMOUNTS = {"paymentAmount": "payment_amount", "paidAmount": "paid_amount",
                  "remainingAmount": "remaining_amount", "reservedAmount": "reserved_amount",

@@ -18,9 +18,8 @@ from app.services.checkout.validation import AllocationIn
 from app.services.orders import reminders
 from app.services.settlement import expiry
 from app.services.vouchers import upload as voucher_upload
-from tests.sample_files import minimal_pdf
-
-from .conftest import OPERATOR, check_invariants, make_order, order
+from tests.support.engine import OPERATOR, check_invariants, make_order, order
+from tests.support.files import minimal_pdf
 
 
 def _age_all(seconds: int) -> None:

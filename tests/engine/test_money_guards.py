@@ -23,8 +23,7 @@ from app.services.checkout.validation import AllocationIn, CheckoutRejected
 from app.services.ledgers.credit_line import CreditUnavailable
 from app.services.settlement import channel_result
 from app.services.settlement import channel_result as settlement
-
-from .conftest import OPERATOR, check_invariants, make_order, order
+from tests.support.engine import OPERATOR, check_invariants, make_order, order
 
 APPROVER = OPERATOR.__class__(type="user", id="ap1@r1001.example")
 

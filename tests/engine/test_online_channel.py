@@ -14,25 +14,13 @@ from app.extensions import db
 from app.models import ChannelEvent, ChannelPayment, OutboxEvent, PaymentTransaction
 from app.models.types import now_utc
 from app.services.checkout import cancellation
-from app.services.checkout import submission as checkout
-from app.services.checkout.validation import AllocationIn
 from app.services.settlement import compensation
 from sandbox import signing
 from sandbox.testing import http_request, wait_until
-
-from .conftest import OPERATOR, check_invariants, detached, make_order, order
-from .online_fixtures import CALLBACK_SECRET
+from tests.support.engine import OPERATOR, check_invariants, checkout_online, detached, order
+from tests.support.online_gateway import CALLBACK_SECRET
 
 CALLBACK_PATH = "/api/v1/payment/callback/online/ONLINE_UNIONPAY"
-
-
-def _checkout(engine_setup, amounts=("300.00", "700.00")):
-    pids = [make_order(amount=a) for a in amounts]
-    res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(p, a, "ONLINE_UNIONPAY")
-                                                                  for p, a in zip(pids, amounts, strict=True)])
-    db.session.expire_all()
-    cp = db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == res.merged_pk))
-    return pids, res, detached(cp)
 
 
 def _cp(cp_id):
@@ -45,7 +33,7 @@ def _settled(cp_id):
 
 
 def test_pay_page_then_callback_settles_every_allocation(online, engine_setup, portal_http):
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     assert cp.pay_url and cp.channel_transaction_id.startswith("GW")
     page = http_request("GET", cp.pay_url)
     assert page.status == 200 and b'data-testid="gateway-pay"' in page.body and b"1,000.00" in page.body
@@ -64,7 +52,7 @@ def _count(model, *where):
 
 
 def test_declined_payment_releases_and_marks_failed(online, engine_setup):
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "FAILED")
     wait_until(lambda: _settled(cp.id))
     assert [order(p).payment_status for p in pids] == ["FAILED", "FAILED"]
@@ -74,7 +62,7 @@ def test_declined_payment_releases_and_marks_failed(online, engine_setup):
 
 def test_dropped_callbacks_are_caught_by_compensation(online, engine_setup):
     online.set_faults(drop_rate=1.0)
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "SUCCESS")
     time.sleep(0.3)
     assert _cp(cp.id).status == "PROCESSING"
@@ -87,7 +75,7 @@ def test_dropped_callbacks_are_caught_by_compensation(online, engine_setup):
 
 
 def test_callback_delivered_five_times_counts_once(online, engine_setup):
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "SUCCESS")
     wait_until(lambda: _settled(cp.id))
     for _ in range(4):
@@ -115,7 +103,7 @@ def _signed_callback(portal_http, cp, status="SUCCESS", amount=None, event_id="e
 
 
 def test_failed_callback_after_success_is_ignored(online, engine_setup, portal_http):
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "SUCCESS")
     wait_until(lambda: _settled(cp.id))
     r = _signed_callback(portal_http, cp, status="FAILED", event_id="late-failure")
@@ -144,7 +132,7 @@ FORGERIES = {
 
 @pytest.mark.parametrize("case", sorted(FORGERIES))
 def test_forged_or_stale_callbacks_are_refused_and_change_nothing(online, engine_setup, portal_http, case):
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     r = _signed_callback(portal_http, cp, **FORGERIES[case])
     assert r.status == 400, (case, r.text)
     assert _cp(cp.id).status == "PROCESSING" and order(pids[0]).payment_status == "PAYING"
@@ -160,7 +148,7 @@ def test_unknown_channel_code_is_404(online, portal_http):
 
 def test_query_errors_are_retried_later_and_nothing_is_lost(online, engine_setup):
     online.set_faults(drop_rate=1.0, query_error_rate=1.0)
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "SUCCESS")
     db.session.execute(sa.update(ChannelPayment).values(confirm_due_at=now_utc()))
     db.session.commit()
@@ -173,7 +161,7 @@ def test_query_errors_are_retried_later_and_nothing_is_lost(online, engine_setup
 
 
 def test_bank_processing_then_resolves(online, engine_setup):
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "PROCESSING")
     assert compensation.refresh(cp.id) == "pending"
     wait_until(lambda: _settled(cp.id), timeout=5)
@@ -183,7 +171,7 @@ def test_bank_processing_then_resolves(online, engine_setup):
 
 def test_cancel_is_refused_once_the_bank_has_the_money(online, engine_setup):
     online.set_faults(drop_rate=1.0)
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "SUCCESS")
     from app.domain.errors import StateConflict
 
@@ -194,7 +182,7 @@ def test_cancel_is_refused_once_the_bank_has_the_money(online, engine_setup):
 
 
 def test_cancel_before_paying_releases(online, engine_setup):
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     cancellation.cancel(OPERATOR, engine_setup["R1001"], res.merged_payment_id)
     assert _cp(cp.id).status == "CANCELLED"
     assert [order(p).payment_status for p in pids] == ["UNPAID", "UNPAID"]
@@ -204,7 +192,7 @@ def test_cancel_before_paying_releases(online, engine_setup):
 def test_callback_and_compensation_at_the_same_time_apply_once(app, online, engine_setup, portal_http):
     online.set_faults(drop_rate=1.0)
     for _ in range(5):
-        pids, res, cp = _checkout(engine_setup)
+        pids, res, cp = checkout_online(engine_setup)
         online.complete_payment(cp.channel_transaction_id, "SUCCESS")
         barrier = threading.Barrier(2)
 

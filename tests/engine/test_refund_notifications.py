@@ -18,9 +18,8 @@ from app.services.platform.actor import Actor
 from app.services.webhooks import delivery as webhooks
 from app.services.webhooks import endpoints as webhook_endpoints
 from sandbox.testing import CallbackReceiver, wait_until
-
-from .conftest import check_invariants, make_order, order
-from .refund_fixtures import count, events, pay, pay_by_wire, pay_online, refund, refund_status
+from tests.support.engine import check_invariants, make_order, order
+from tests.support.refunds import count, events, pay, pay_by_wire, pay_online, refund, refund_status
 
 ADMIN = Actor(type="user", id="admin@example.com")
 PART_FIELDS = {"refundId", "refundOrderId", "paymentId", "orderId", "resellerId", "refundAmount", "refundStatus",

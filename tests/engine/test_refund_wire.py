@@ -25,10 +25,9 @@ from app.services.refunds import retry as refund_retry
 from app.services.refunds.creation import create_refund
 from app.services.refunds.instruction import RefundInstruction
 from sandbox.testing import wait_until
-
-from .conftest import FINANCE, check_invariants, detached, make_order, order
-from .online_fixtures import CALLBACK_SECRET, MERCHANT
-from .refund_fixtures import (
+from tests.support.engine import FINANCE, check_invariants, detached, make_order, order
+from tests.support.online_gateway import CALLBACK_SECRET, MERCHANT
+from tests.support.refunds import (
     ACCOUNT,
     ORDER_SYSTEM,
     count,

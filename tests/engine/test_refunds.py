@@ -37,9 +37,8 @@ from app.services.refunds.creation import create_refund
 from app.services.refunds.instruction import RefundInstruction
 from sandbox import signing
 from sandbox.testing import http_request, wait_until
-
-from .conftest import FINANCE, OPERATOR, check_invariants, detached, make_order, order
-from .online_fixtures import CALLBACK_SECRET
+from tests.support.engine import FINANCE, OPERATOR, check_invariants, detached, make_order, order
+from tests.support.online_gateway import CALLBACK_SECRET
 
 ORDER_SYSTEM = Actor(type="api_client", id="order-system", client_id=None)
 REFUND_CALLBACK = "/api/v1/payment/callback/refund/ONLINE_UNIONPAY"

@@ -14,8 +14,8 @@ from app.models import Channel, Reseller
 from app.services.accounts.resellers import BankAccount, ResellerChanges, upsert_reseller
 from app.services.channel_config import lookup as channel_config
 from app.services.platform import crypto
-
-from .conftest import OPERATOR, add_channel
+from tests.support.engine import OPERATOR
+from tests.support.factories import add_channel
 
 
 def _raw(table: str, column: str) -> list[str]:

@@ -16,9 +16,7 @@ from app.models import ChannelPayment, OutboxEvent
 from app.services.platform.queues import queue
 from app.services.settlement import compensation
 from sandbox.testing import wait_until
-
-from .conftest import check_invariants, detached, order
-from .test_online_channel import _checkout
+from tests.support.engine import check_invariants, checkout_online, detached, order
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -32,7 +30,7 @@ def _worker(app, *args) -> subprocess.Popen:
 
 def test_killed_worker_job_is_retried_and_applied_once(app, online, engine_setup):
     online.set_faults(drop_rate=1.0)
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "SUCCESS")
     queue("high").empty()
 
@@ -78,7 +76,7 @@ def test_a_killed_workers_job_is_rerun_within_a_minute_with_no_help(app, online,
     """No registry cleanup by hand: another worker's maintenance finds the job whose worker died (its
     heartbeat lapsed), retries it, and the payment settles once, within a minute of the kill."""
     online.set_faults(drop_rate=1.0)
-    pids, res, cp = _checkout(engine_setup)
+    pids, res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "SUCCESS")
     queue("high").empty()
     blocker = db.engine.connect()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from apikit import COUNTED, CREATE, assert_ok, order_body
 
 from app.extensions import db
+from tests.support.api import COUNTED, CREATE, assert_ok, order_body
 
 
 @pytest.fixture

@@ -11,7 +11,15 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from apikit import (
+
+from app import create_app
+from app.extensions import db
+from app.models import ApiClient, AuditEntry
+from app.services.accounts import api_clients
+from app.services.orders import writer_pg as order_writer_pg
+from app.services.orders.creation import CREATE_OPERATION
+from app.services.platform import idempotency, outbox
+from tests.support.api import (
     CREATE,
     LIST,
     assert_error,
@@ -21,14 +29,6 @@ from apikit import (
     order_url,
     reseller_url,
 )
-
-from app import create_app
-from app.extensions import db
-from app.models import ApiClient, AuditEntry
-from app.services.accounts import api_clients
-from app.services.orders import writer_pg as order_writer_pg
-from app.services.orders.creation import CREATE_OPERATION
-from app.services.platform import idempotency, outbox
 
 ALL_SCOPES = {"payments", "refunds", "credit", "finance", "disburse", "resellers"}
 

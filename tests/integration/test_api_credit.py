@@ -7,7 +7,11 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from apikit import (
+
+from app.blueprints.api.schemas import CreditLimitOut, CreditRecordOut, PageOut, PaymentOrderOut
+from app.extensions import db
+from app.models import CreditRecord, Reseller
+from tests.support.api import (
     CREATE,
     CREDIT_RECORDS,
     REPAYMENT,
@@ -23,10 +27,6 @@ from apikit import (
     set_order,
     trail,
 )
-
-from app.blueprints.api.schemas import CreditLimitOut, CreditRecordOut, PageOut, PaymentOrderOut
-from app.extensions import db
-from app.models import CreditRecord, Reseller
 
 
 @pytest.fixture

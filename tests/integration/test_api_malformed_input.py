@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from apikit import (
+
+from tests.support.api import (
     CREATE,
     CREDIT_RECORDS,
     LIST,

@@ -7,7 +7,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from apikit import (
+
+from app.blueprints.api.schemas import PaymentOrderOut
+from tests.support.api import (
     CREATE,
     ORDER_FIELDS,
     assert_error,
@@ -21,8 +23,6 @@ from apikit import (
     trail,
     with_raw,
 )
-
-from app.blueprints.api.schemas import PaymentOrderOut
 
 # docs/API.md §3's example request, verbatim.
 EXAMPLE = {"requestId": "ord-7781-adv", "orderId": "SO20261122001", "resellerId": "R1001",

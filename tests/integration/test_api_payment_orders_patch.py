@@ -4,7 +4,9 @@ STOP / FREEZE / UNFREEZE and every state refusal (409 STATE_CONFLICT, nothing st
 from __future__ import annotations
 
 import pytest
-from apikit import (
+
+from app.blueprints.api.schemas import PaymentOrderOut
+from tests.support.api import (
     CREATE,
     add_transaction,
     assert_error,
@@ -19,8 +21,6 @@ from apikit import (
     trail,
     with_raw,
 )
-
-from app.blueprints.api.schemas import PaymentOrderOut
 
 
 def _patch(api, order, body):

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from apikit import (
+
+from app.blueprints.api.schemas import PageOut, PaymentOrderOut, PaymentOrderStatusOut, TransactionOut
+from tests.support.api import (
     CREATE,
     LIST,
     add_transaction,
@@ -21,8 +23,6 @@ from apikit import (
     status_url,
     txns_url,
 )
-
-from app.blueprints.api.schemas import PageOut, PaymentOrderOut, PaymentOrderStatusOut, TransactionOut
 
 UNKNOWN = "PAY20260101999999999999"
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from apikit import API, CREATE, assert_error, assert_ok, conforms, order_body, order_row, send, txns_url, with_raw
 
 from app.blueprints.api.refund_schemas import RefundOut
 from app.extensions import db
@@ -14,6 +13,18 @@ from app.models import Channel, Refund, Reseller
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
 from app.services.platform.actor import Actor
+from tests.support.api import (
+    API,
+    CREATE,
+    assert_error,
+    assert_ok,
+    conforms,
+    order_body,
+    order_row,
+    send,
+    txns_url,
+    with_raw,
+)
 
 REFUND = f"{API}/payment/refund"
 

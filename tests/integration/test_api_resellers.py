@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from apikit import CREATE, assert_error, assert_ok, assert_shanghai_time, conforms, order_body, reseller_url, trail
 
 from app.blueprints.api.schemas import ResellerOut
 from app.extensions import db
 from app.models import Reseller
+from tests.support.api import (
+    CREATE,
+    assert_error,
+    assert_ok,
+    assert_shanghai_time,
+    conforms,
+    order_body,
+    reseller_url,
+    trail,
+)
 
 ACCOUNT = "6222021234563445"
 MASKED = "6222 **** **** 3445"

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from apikit import CREATE, assert_ok, order_body
 
 from app.extensions import db
 from app.models import AuditEntry, IdempotencyKey, OutboxEvent, PaymentOrder, StatusLog
@@ -17,6 +16,7 @@ from app.services.orders import writer_pg as order_writer_pg
 from app.services.orders.creation import write_plain
 from app.services.orders.new_order import NewPaymentOrder
 from app.services.platform.actor import Actor
+from tests.support.api import CREATE, assert_ok, order_body
 
 # Differ between any two creates: identities, numbers, clocks, the request.
 PER_CREATE = {"id", "payment_id", "order_id", "payment_order_id", "target_id", "aggregate_id", "event_id",

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import PaymentOrder
+from tests.support.web import create_portal, csrf_token, sign_in
 
 CREATE = "/api/v1/integration/payment/create"
 
@@ -83,15 +84,11 @@ def test_the_last_allowed_page_is_an_empty_list(api):
 
 
 @pytest.fixture
-def portal(app, make_reseller):
-    from tests.web.conftest import portal as make_portal
-
-    return make_portal.__wrapped__(app, make_reseller)
+def portal(app):
+    return create_portal(app)
 
 
 def _signed_in(app, email):
-    from tests.web.conftest import sign_in
-
     client = app.test_client()
     assert sign_in(client, email).status_code == 302
     return client
@@ -105,8 +102,6 @@ def test_path_ids_beyond_the_id_columns_are_404(app, portal, path):
 
 
 def test_finance_actions_on_huge_ids_are_404(app, portal):
-    from tests.web.conftest import csrf_token
-
     client = _signed_in(app, "finance@example.com")
     token = csrf_token(client, "/finance/vouchers")
     for action in ("confirm", "reject"):

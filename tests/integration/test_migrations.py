@@ -12,7 +12,7 @@ from flask_migrate import downgrade, upgrade
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
 
 
 @pytest.fixture

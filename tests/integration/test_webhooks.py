@@ -32,7 +32,7 @@ from app.services.platform.queues import resolve_job_function
 from app.services.platform.unit_of_work import transaction
 from app.services.webhooks import delivery as webhooks
 from app.services.webhooks import endpoints as webhook_endpoints
-from tests.conftest import TEST_ACTOR
+from tests.support.database import TEST_ACTOR
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SIGNATURE = re.compile(r"^v1,[A-Za-z0-9+/]{43}=$")  # base64 of a 32-byte HMAC-SHA256

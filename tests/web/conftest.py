@@ -1,61 +1,29 @@
-"""Screens: people of every role, signed in through the real sign-in form (CSRF on)."""
+"""Screens: people of every role, signed in through the real sign-in form (CSRF on), and the channels
+of every kind (``shop``). The helpers are in tests/support/ (web, html, checkout_screen, screen_setup)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import pytest
+import sqlalchemy as sa
 
-from app.services.accounts.users import create_user
-from app.services.platform.actor import Actor
-
-PASSWORD = "correct horse battery staple"
-ACTOR = Actor(type="system", id="tests")
-
-# email -> (role, reseller code)
-PEOPLE = {
-    "operator@r1001.example": ("reseller_operator", "R1001"),
-    "approver@r1001.example": ("reseller_approver", "R1001"),
-    "operator@r1002.example": ("reseller_operator", "R1002"),
-    "finance@example.com": ("finance", None),
-    "finance2@example.com": ("finance", None),
-    "admin@example.com": ("admin", None),
-}
-
-_META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+from app.extensions import db
+from app.models import Reseller, WalletEntry
+from tests.support import screen_setup
+from tests.support.factories import add_channel
+from tests.support.web import Portal, create_portal, sign_in
 
 
-@dataclass
-class Portal:
-    """Ids of what the ``portal`` fixture made."""
-
-    r1001: int
-    r1002: int
+@pytest.fixture(autouse=True)
+def web_app(app):
+    """The app the tests/support/screen_setup.py helpers open their contexts on."""
+    screen_setup.APP["app"] = app
+    yield app
 
 
 @pytest.fixture
-def portal(app, make_reseller) -> Portal:
+def portal(app) -> Portal:
     """Resellers R1001 (wallet ¥500,000, credit ¥1,000,000) and R1002, and one user per entry of PEOPLE."""
-    r1001 = make_reseller("R1001", credit_limit="1000000.00", wallet="500000.00")
-    r1002 = make_reseller("R1002", credit_limit="0.00", wallet="1000.00")
-    with app.app_context():
-        for email, (role, code) in PEOPLE.items():
-            create_user(ACTOR, email, PASSWORD, role, code)
-    return Portal(r1001=r1001, r1002=r1002)
-
-
-def csrf_token(client, path: str = "/login") -> str:
-    """The token the page carries for forms and HTMX (``<meta name="csrf-token">``)."""
-    page = client.get(path)
-    match = _META_TOKEN.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on {path} ({page.status_code})"
-    return match.group(1)
-
-
-def sign_in(client, email: str, password: str = PASSWORD):
-    token = csrf_token(client, "/login")
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    return create_portal(app)
 
 
 @pytest.fixture
@@ -69,3 +37,25 @@ def signed_in(app, portal):
         return client
 
     return make
+
+
+@pytest.fixture
+def shop(app, portal):
+    """The portal people plus WALLET, CREDIT and WIRE channels open to everyone."""
+    with app.app_context():
+        # The portal fixture sets the balances directly; their opening entries keep the ledger whole.
+        for r in db.session.scalars(sa.select(Reseller).where(Reseller.wallet_balance > 0)):
+            db.session.add(WalletEntry(reseller_id=r.id, entry_type="TOPUP", amount=r.wallet_balance,
+                                       balance_after=r.wallet_balance, actor="tests", memo="opening balance"))
+        db.session.commit()
+        add_channel("WALLET", "WALLET", name="企业钱包", name_en="Company wallet", sort_order=1)
+        add_channel("CREDIT", "CREDIT", name="信用额度", name_en="Credit line", sort_order=2)
+        add_channel("WIRE_ICBC", "WIRE", name="工商银行电汇", name_en="ICBC wire", sort_order=3,
+                    expire_seconds=7 * 86400,
+                    config={"account_name": "收款公司", "account_no": "6222020200112233445", "bank_name": "ICBC"})
+    return portal
+
+
+@pytest.fixture
+def operator(signed_in, shop):
+    return signed_in("operator@r1001.example")

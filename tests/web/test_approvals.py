@@ -12,12 +12,10 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import MergedPayment, Reseller
 from app.services.ledgers import wallet
-from tests.engine.conftest import check_invariants
-from tests.web import test_checkout
-from tests.web.conftest import csrf_token
-from tests.web.test_checkout import dom, order_row, orders, pay
-
-shop = test_checkout.shop  # fixture shared with the checkout tests
+from tests.support.checkout_screen import order_row, orders, pay
+from tests.support.engine import check_invariants
+from tests.support.html import dom
+from tests.support.web import csrf_token
 
 
 @pytest.fixture

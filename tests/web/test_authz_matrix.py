@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.web.conftest import csrf_token
-from tests.web.test_finance_vouchers import _APP, add_wire_channel, make_order, upload, wire_payment
+from tests.support.screen_setup import APP, add_wire_channel, make_order, upload, wire_payment
+from tests.support.web import csrf_token
 
 OP1, AP1, OP2, FIN, ADMIN = ("operator@r1001.example", "approver@r1001.example", "operator@r1002.example",
                              "finance@example.com", "admin@example.com")
@@ -80,7 +80,7 @@ REFUSED = {400, 401, 403, 404, 405}
 def objects(app, portal, tmp_path, monkeypatch):
     """A payment order of R1001, a wire payment of it with an uploaded voucher."""
     monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
-    monkeypatch.setitem(_APP, "app", app)
+    monkeypatch.setitem(APP, "app", app)
     add_wire_channel()
     payment_id = make_order("R1001", "1000.00")
     cp = wire_payment([(payment_id, "400.00")])

@@ -1,190 +1,39 @@
 """/checkout through the test client with CSRF on: one row per order, the engine's every rule shown
 next to the right row (live, and on submit), tampered fields, the one-time form token.
 
-Shared with test_payments.py and test_approvals.py: ``dom`` (a small HTML tree to find elements by
-data-testid), the ``shop`` fixture (channels of every kind) and the helpers below."""
+The helpers are in tests/support/checkout_screen.py and tests/support/html.py (``dom``, a small HTML tree
+to find elements by data-testid); the ``shop`` and ``operator`` fixtures in tests/web/conftest.py."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller, WalletEntry
+from app.models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
 from app.services.orders.creation import NewPaymentOrder, create_payment_order
 from app.services.orders.update import OrderChanges, update_payment_order
 from app.services.platform.actor import Actor
-from tests.engine.conftest import add_channel, check_invariants, make_order
-from tests.web.conftest import csrf_token
+from tests.support.checkout_screen import (
+    HX,
+    checkout_token,
+    count,
+    form_rows,
+    order_row,
+    orders,
+    pay,
+    row_errors,
+    submit,
+    validate_live,
+)
+from tests.support.engine import check_invariants
+from tests.support.factories import add_channel
+from tests.support.html import dom
+from tests.support.web import csrf_token
 
 SYSTEM = Actor(type="system", id="tests")
-HX = {"HX-Request": "true"}
-
-# --- a small DOM ----------------------------------------------------------------------------------
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-class Node:
-    def __init__(self, tag: str, attrs: dict, parent: Node | None):
-        self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, []
-
-    def iter(self):
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.iter()
-
-    def all(self, testid: str | None = None, tag: str | None = None, **attrs) -> list[Node]:
-        found = []
-        for n in self.iter():
-            if n is self:
-                continue
-            if testid is not None and n.attrs.get("data-testid") != testid:
-                continue
-            if tag is not None and n.tag != tag:
-                continue
-            if all(n.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items()):
-                found.append(n)
-        return found
-
-    def one(self, testid: str | None = None, tag: str | None = None, **attrs) -> Node:
-        found = self.all(testid, tag, **attrs)
-        assert len(found) == 1, (testid, tag, attrs, len(found))
-        return found[0]
-
-    @property
-    def text(self) -> str:
-        parts = []
-        for child in self.children:
-            parts.append(child.text if isinstance(child, Node) else child)
-        return re.sub(r"\s+", " ", "".join(parts)).strip()
-
-    def __getitem__(self, key: str) -> str | None:
-        return self.attrs.get(key)
-
-
-class _Builder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#root", {}, None)
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, {k: (v if v is not None else "") for k, v in attrs}, self.stack[-1])
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag, attrs):
-        self.stack[-1].children.append(Node(tag, {k: (v if v is not None else "") for k, v in attrs},
-                                            self.stack[-1]))
-
-    def handle_endtag(self, tag):
-        for i in range(len(self.stack) - 1, 0, -1):
-            if self.stack[i].tag == tag:
-                del self.stack[i:]
-                return
-
-    def handle_data(self, data):
-        self.stack[-1].children.append(data)
-
-
-def dom(response_or_html) -> Node:
-    html = response_or_html if isinstance(response_or_html, str) else response_or_html.get_data(as_text=True)
-    builder = _Builder()
-    builder.feed(html)
-    builder.close()
-    return builder.root
-
-
-# --- fixtures and helpers -------------------------------------------------------------------------
-
-@pytest.fixture
-def shop(app, portal):
-    """The portal people plus WALLET, CREDIT and WIRE channels open to everyone."""
-    with app.app_context():
-        # The portal fixture sets the balances directly; their opening entries keep the ledger whole.
-        for r in db.session.scalars(sa.select(Reseller).where(Reseller.wallet_balance > 0)):
-            db.session.add(WalletEntry(reseller_id=r.id, entry_type="TOPUP", amount=r.wallet_balance,
-                                       balance_after=r.wallet_balance, actor="tests", memo="opening balance"))
-        db.session.commit()
-        add_channel("WALLET", "WALLET", name="企业钱包", name_en="Company wallet", sort_order=1)
-        add_channel("CREDIT", "CREDIT", name="信用额度", name_en="Credit line", sort_order=2)
-        add_channel("WIRE_ICBC", "WIRE", name="工商银行电汇", name_en="ICBC wire", sort_order=3,
-                    expire_seconds=7 * 86400,
-                    config={"account_name": "收款公司", "account_no": "6222020200112233445", "bank_name": "ICBC"})
-    return portal
-
-
-@pytest.fixture
-def operator(signed_in, shop):
-    return signed_in("operator@r1001.example")
-
-
-def orders(app, *amounts: str, reseller: str = "R1001", **kw) -> list[str]:
-    with app.app_context():
-        return [make_order(reseller=reseller, amount=a, **kw) for a in amounts]
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-def order_row(app, payment_id: str) -> PaymentOrder:
-    with app.app_context():
-        o = db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.payment_id == payment_id))
-        db.session.expunge(o)
-        return o
-
-
-def form_rows(rows: list[tuple[str, str, str]]) -> dict:
-    data = {}
-    for i, (pid, amount, channel) in enumerate(rows):
-        data[f"rows-{i}-payment_id"], data[f"rows-{i}-amount"], data[f"rows-{i}-channel"] = pid, amount, channel
-    return data
-
-
-def checkout_token(client, ids: list[str], lang: str = "en") -> tuple[str, str]:
-    """(CSRF token, form token) of the checkout page for ``ids``."""
-    page = client.get(f"/checkout?ids={','.join(ids)}&lang={lang}")
-    assert page.status_code == 200
-    token = dom(page).one(tag="input", name="token")["value"]
-    return csrf_token(client, f"/checkout?ids={','.join(ids)}"), token
-
-
-def submit(client, rows, token: str | None = None, csrf: str | None = None):
-    ids = [r[0] for r in rows]
-    csrf_default, token_default = checkout_token(client, ids)
-    data = {"csrf_token": csrf or csrf_default, "token": token or token_default, **form_rows(rows)}
-    return client.post("/checkout", data=data)
-
-
-def pay(client, rows) -> str:
-    """Check out ``rows`` through the screen; the merged payment id."""
-    response = submit(client, rows)
-    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
-    return response.headers["Location"].rsplit("/", 1)[1]
-
-
-def validate_live(client, rows):
-    token = csrf_token(client, "/checkout")
-    return client.post("/checkout/validate", data={"token": "t" * 32, **form_rows(rows)},
-                       headers={**HX, "X-CSRFToken": token})
-
-
-def row_errors(response) -> dict[str, list[str]]:
-    """paymentId -> its error messages, from a full page (alloc-error inside alloc-row) or from the
-    live answer (each row's feedback, swapped in out of band)."""
-    tree = dom(response)
-    rows = tree.all("alloc-row") or tree.all("alloc-feedback")
-    return {r["data-payment-id"]: [e.text for e in r.all("alloc-error")] for r in rows}
-
 
 # --- the page -------------------------------------------------------------------------------------
 

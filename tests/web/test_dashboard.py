@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.web.test_orders import World, build_world
+from tests.support.world import World, build_world
 
 
 @pytest.fixture

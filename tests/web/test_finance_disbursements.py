@@ -22,9 +22,8 @@ from app.services.payouts import merchants as payout_merchants
 from app.services.payouts import polling as payout_polling
 from app.services.payouts import request as payout_request
 from app.services.platform.actor import Actor
-from tests.web.conftest import csrf_token
-from tests.web.test_finance_refunds import add_online_channel
-from tests.web.test_finance_vouchers import HTMX, count, finance_app, in_app, post  # noqa: F401
+from tests.support.screen_setup import HTMX, add_online_channel, count, in_app, post
+from tests.support.web import csrf_token
 
 SETTLEMENT = Actor(type="api_client", id="settlement")
 ACCOUNT = "6222020200112233445"

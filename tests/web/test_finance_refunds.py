@@ -20,27 +20,20 @@ from app.services.refunds import part_settlement as refund_settlement
 from app.services.refunds import view as refund_view
 from app.services.refunds.instruction import RefundInstruction
 from app.services.settlement import channel_result as settlement
-from tests.web.conftest import csrf_token
-from tests.web.test_finance_vouchers import (  # noqa: F401  (finance_app: the helpers' app, autouse)
+from tests.support.screen_setup import (
     HTMX,
     add_channel,
+    add_online_channel,
     count,
-    finance_app,
     in_app,
     make_order,
     order,
     pay,
     post,
 )
+from tests.support.web import csrf_token
 
 ORDER_SYSTEM = Actor(type="api_client", id="order-system")
-NO_BANK = "http://127.0.0.1:9"  # nothing listens: the adapter reports the bank unavailable
-
-
-def add_online_channel() -> None:
-    add_channel("ONLINE_UNIONPAY", "ONLINE", config={"base_url": NO_BANK, "merchant_no": "MCH1001"},
-                secrets={"api_secret": "test-api-secret", "callback_secret": "test-callback-secret"},
-                expire_seconds=86400)
 
 
 @in_app

@@ -4,158 +4,35 @@ docs/DOMAIN.md §5, rejection, bad inputs, a double confirmation by two finance 
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
-from functools import wraps
-from types import SimpleNamespace
 
 import pytest
-import sqlalchemy as sa
 
-from app.extensions import db
-from app.models import AuditEntry, Channel, ChannelPayment, PaymentOrder, Reseller, User, Voucher, WalletEntry
+from app.models import AuditEntry, WalletEntry
 from app.models.types import now_utc
-from app.services.checkout import submission as checkout
-from app.services.checkout.validation import AllocationIn
-from app.services.orders.creation import NewPaymentOrder, create_payment_order
-from app.services.platform import crypto
-from app.services.platform.actor import Actor
-from app.services.vouchers import upload as voucher_upload
-from tests.sample_files import minimal_pdf
-from tests.web.conftest import csrf_token
-
-PDF = minimal_pdf()
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-HTMX = {"HX-Request": "true"}
-_n = {"orders": 0}
-
-
-# --- set-up through the services, the way tests/engine do --------------------------------------------
-# Each helper runs in an app context of its own: a test must not keep one open around the test client's
-# requests (they would share ``g``, and with it the CSRF token of another session).
-
-_APP: dict = {}
-
-
-@pytest.fixture(autouse=True)
-def finance_app(app):
-    _APP["app"] = app
-    yield app
-
-
-def in_app(fn):
-    @wraps(fn)
-    def run(*args, **kwargs):
-        with _APP["app"].app_context():
-            return fn(*args, **kwargs)
-
-    return run
-
-
-@in_app
-def add_channel(code: str, kind: str, secrets: dict | None = None, **kw) -> int:
-    values = dict(name=code, name_en=code, enabled=True, min_amount=Decimal("0.01"), max_amount=None,
-                  daily_limit_per_reseller=None, supports_refund=True, supports_partial_refund=True,
-                  confirm_timeout_seconds=900, expire_seconds=7 * 86400, available_to_all=True, config={},
-                  sort_order=0)
-    values.update(kw)
-    ch = Channel(code=code, kind=kind, **values)
-    if secrets:
-        ch.secrets_enc = crypto.encrypt(json.dumps(secrets))
-    db.session.add(ch)
-    db.session.commit()
-    return ch.id
-
-
-def add_wire_channel() -> None:
-    add_channel("WIRE_ICBC", "WIRE", config={"account_name": "收款公司", "account_no": "6222020200112233445",
-                                             "bank_name": "ICBC"})
-
-
-@in_app
-def make_order(reseller: str = "R1001", amount: str = "1000.00", deadline=None, **kw) -> str:
-    _n["orders"] += 1
-    outcome = create_payment_order(
-        Actor(type="api_client", id="tests"),
-        NewPaymentOrder(order_id=kw.pop("order_id", f"SO-WEB-{_n['orders']:05d}"), reseller_code=reseller,
-                        payment_type=kw.pop("payment_type", "ADVANCE_PAYMENT"), payment_amount=Decimal(amount),
-                        payment_deadline=deadline, **kw),
-        idempotency_key=None, fingerprint="x")
-    return outcome.order.payment_id
-
-
-@in_app
-def user_id(email: str) -> int:
-    return db.session.scalar(sa.select(User.id).where(User.email == email))
-
-
-@in_app
-def reseller_pk(code: str) -> int:
-    return db.session.scalar(sa.select(Reseller.id).where(Reseller.code == code))
-
-
-@in_app
-def pay(rows, channel: str, reseller: str = "R1001", email: str = "operator@r1001.example") -> SimpleNamespace:
-    """Check out ``rows`` [(payment id, amount)] over one channel; returns its channel payment."""
-    actor = Actor(type="user", id=email)
-    result = checkout.submit(actor, user_id(email), reseller_pk(reseller),
-                             [AllocationIn(pid, amount, channel) for pid, amount in rows])
-    cp = db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == result.merged_pk)
-                           .order_by(ChannelPayment.id))
-    return SimpleNamespace(id=cp.id, channel_payment_id=cp.channel_payment_id, wire_reference=cp.wire_reference,
-                           merged_payment_id=result.merged_payment_id, status=cp.status)
-
-
-def wire_payment(rows, reseller: str = "R1001", email: str = "operator@r1001.example") -> SimpleNamespace:
-    return pay(rows, "WIRE_ICBC", reseller, email)
-
-
-@in_app
-def upload(cp, data: bytes = PDF, name: str = "回单.pdf", reseller: str = "R1001",
-           email: str = "operator@r1001.example") -> int:
-    v = voucher_upload.upload(Actor(type="user", id=email), user_id(email), reseller_pk(reseller),
-                              cp.channel_payment_id, name, data)
-    return v.id
-
-
-def _snap(obj, *names) -> SimpleNamespace:
-    return SimpleNamespace(**{n: getattr(obj, n) for n in names})
-
-
-@in_app
-def order(payment_id: str) -> SimpleNamespace:
-    o = db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.payment_id == payment_id))
-    return _snap(o, "payment_status", "paid_amount", "reserved_amount", "refund_status", "refunded_amount")
-
-
-@in_app
-def voucher(voucher_id: int) -> SimpleNamespace:
-    v = db.session.get(Voucher, voucher_id)
-    return _snap(v, "status", "received_amount", "reject_reason", "reviewed_by_user_id", "stored_name")
-
-
-@in_app
-def voucher_file(voucher_id: int) -> str:
-    return voucher_upload.file_path(db.session.get(Voucher, voucher_id))
-
-
-@in_app
-def channel_payment_status(cp_pk: int) -> str:
-    return db.session.get(ChannelPayment, cp_pk).status
-
-
-@in_app
-def wallet_of(code: str) -> Decimal:
-    return db.session.scalar(sa.select(Reseller.wallet_balance).where(Reseller.code == code))
-
-
-@in_app
-def count(model, *conds) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*conds))
+from tests.support.screen_setup import (
+    HTMX,
+    PDF,
+    PNG,
+    add_wire_channel,
+    channel_payment_status,
+    count,
+    make_order,
+    order,
+    post,
+    snapshot,
+    upload,
+    user_id,
+    voucher,
+    voucher_file,
+    wallet_of,
+    wire_payment,
+)
+from tests.support.web import csrf_token
 
 
 @pytest.fixture
@@ -166,19 +43,6 @@ def desk(app, portal, signed_in, tmp_path, monkeypatch):
     client = signed_in("finance@example.com")
     return client, csrf_token(client, "/finance/vouchers")
 
-
-def post(client, path: str, data: dict, token: str, htmx: bool = False, lang: str | None = None):
-    """A form post with the token in the body, or an HTMX one with the token in X-CSRFToken."""
-    headers = {**HTMX, "X-CSRFToken": token} if htmx else {}
-    body = dict(data) if htmx else {**data, "csrf_token": token}
-    if lang:
-        path += ("&" if "?" in path else "?") + f"lang={lang}"
-    return client.post(path, data=body, headers=headers)
-
-
-def snapshot(payment_ids, voucher_id):
-    return ([tuple(vars(order(p)).values()) for p in payment_ids], tuple(vars(voucher(voucher_id)).values()),
-            wallet_of("R1001"), count(AuditEntry))
 
 
 # --- the queue -----------------------------------------------------------------------------------

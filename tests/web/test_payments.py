@@ -16,14 +16,14 @@ from app.models import ChannelPayment, MergedPayment, Reseller, User, Voucher
 from app.services.platform.actor import Actor
 from app.services.vouchers import review as voucher_review
 from sandbox.testing import http_request, wait_until
-from tests.engine.conftest import add_channel, check_invariants
-from tests.engine.online_fixtures import API_SECRET, CALLBACK_SECRET, MERCHANT, gateway, portal_http  # noqa: F401
-from tests.sample_files import encrypted_pdf, minimal_pdf
-from tests.web import test_checkout
-from tests.web.conftest import csrf_token
-from tests.web.test_checkout import HX, count, dom, order_row, orders, pay
+from tests.support.checkout_screen import HX, count, order_row, orders, pay
+from tests.support.engine import check_invariants
+from tests.support.factories import add_channel
+from tests.support.files import encrypted_pdf, minimal_pdf
+from tests.support.html import dom
+from tests.support.online_gateway import API_SECRET, CALLBACK_SECRET, MERCHANT
+from tests.support.web import csrf_token
 
-shop, operator = test_checkout.shop, test_checkout.operator  # fixtures shared with the checkout tests
 FINANCE = Actor(type="user", id="finance@example.com")
 PDF = minimal_pdf()
 

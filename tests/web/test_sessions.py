@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from app.domain.timeutil import utcnow
 from app.web_sessions import SIGNED_IN_AT
-from tests.web.conftest import PASSWORD, csrf_token, sign_in
+from tests.support.web import PASSWORD, csrf_token, sign_in
 
 COOKIE = "session"
 

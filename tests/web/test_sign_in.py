@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.web.conftest import PASSWORD, csrf_token, sign_in
+from tests.support.web import PASSWORD, csrf_token, sign_in
 
 
 def test_sign_in_rotates_the_session_and_lands_on_the_dashboard(app, portal):

@@ -15,11 +15,10 @@ from app.extensions import db
 from app.models import CreditRecord, PaymentOrder
 from app.services.ledgers import wallet
 from app.services.platform.actor import Actor
-from tests.web.test_finance_vouchers import (  # noqa: F401
+from tests.support.screen_setup import (
     HTMX,
     add_channel,
     add_wire_channel,
-    finance_app,
     in_app,
     make_order,
     pay,

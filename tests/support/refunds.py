@@ -1,18 +1,17 @@
-"""Refund test helpers: the payout merchant and the reseller's refund account (``wire``), paying an
-order by wire (voucher confirmed by finance) or online (the sandbox's pay page), and making refunds."""
+"""Refund test helpers: paying an order by wire (voucher confirmed by finance) or online (the sandbox's
+pay page), making refunds and reading their parts and events. The payout merchant and the reseller's
+refund account (``ACCOUNT``) are the ``wire`` fixture of tests/engine/conftest.py."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import ChannelPayment, Merchant, OutboxEvent, PaymentTransaction, Refund, Reseller
+from app.models import ChannelPayment, OutboxEvent, PaymentTransaction, Refund
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
-from app.services.platform import crypto
 from app.services.platform.actor import Actor
 from app.services.refunds import view as refund_view
 from app.services.refunds.creation import create_refund
@@ -20,29 +19,13 @@ from app.services.refunds.instruction import RefundInstruction
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
 from sandbox.testing import wait_until
-from tests.sample_files import minimal_pdf
 
-from .conftest import FINANCE, OPERATOR, detached, order
+from .engine import FINANCE, OPERATOR, detached, order
+from .files import minimal_pdf
 
 ORDER_SYSTEM = Actor(type="api_client", id="order-system", client_id=None)
 ACCOUNT = "6222021234567890123"
 _n = {"n": 0}
-
-
-@pytest.fixture
-def wire(app, online, engine_setup, tmp_path):
-    """The sandbox gateway with M1001 (single 50,000, daily 100,000) paying out; R1001 has a refund
-    account at ICBC."""
-    app.config["VOUCHER_DIR"] = str(tmp_path)
-    db.session.add(Merchant(merchant_id="M1001", name="Payouts", active=True, single_limit=Decimal("50000.00"),
-                            daily_limit=Decimal("100000.00")))
-    r = db.session.get(Reseller, engine_setup["R1001"])
-    r.refund_account_no_enc, r.refund_account_name, r.refund_bank_code = crypto.encrypt(ACCOUNT), "华东设备", "ICBC"
-    db.session.commit()
-    online.set_faults(payout_outcome="success", payout_delay_ms=100, payout_timeout_sleep_ms=15000)
-    saved = app.config.get("DISBURSE_BANK_TIMEOUT_SECONDS")
-    yield online
-    app.config["DISBURSE_BANK_TIMEOUT_SECONDS"] = saved
 
 
 def pay(engine_setup, pid, *rows):

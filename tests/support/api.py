@@ -222,3 +222,29 @@ def add_credit_record(app, reseller_code: str, order_id: str, amount: str = "100
         db.session.add(rec)
         db.session.commit()
         return rec.credit_record_id
+
+
+class Api:
+    """A small wrapper around the test client that sends the Bearer key."""
+
+    def __init__(self, client, key: str):
+        self.client, self.key = client, key
+
+    def _headers(self, extra=None):
+        h = {"Authorization": f"Bearer {self.key}"}
+        h.update(extra or {})
+        return h
+
+    def post(self, path, json=None, data=None, headers=None, content_type="application/json"):
+        if json is not None:
+            return self.client.post(path, json=json, headers=self._headers(headers))
+        return self.client.post(path, data=data, headers=self._headers(headers), content_type=content_type)
+
+    def patch(self, path, json=None, headers=None):
+        return self.client.patch(path, json=json, headers=self._headers(headers))
+
+    def put(self, path, json=None, headers=None):
+        return self.client.put(path, json=json, headers=self._headers(headers))
+
+    def get(self, path, headers=None, query_string=None):
+        return self.client.get(path, headers=self._headers(headers), query_string=query_string)
