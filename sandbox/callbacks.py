@@ -23,15 +23,28 @@ import http.client
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from . import signing
+from .config import Faults
+from .store import Store
 from .util import new_event_id
 
-if TYPE_CHECKING:
-    from .gateway import Gateway
+
+class Gateway(Protocol):
+    """What the callback queue and its dispatcher use of the gateway (sandbox/gateway.py)."""
+
+    clock: Callable[[], float]
+    store: Store
+    faults: Faults
+    merchants: dict[str, Any]
+    wake: threading.Event
+    stopping: threading.Event
+
+    def run_due_once(self) -> bool: ...
 
 log = logging.getLogger("sandbox.callbacks")
 MAX_BACKOFF_SECONDS = 3600.0

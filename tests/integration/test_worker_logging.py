@@ -28,7 +28,16 @@ def run_worker_once(app, database_url):
     scheduler process, as ``scripts/run`` starts it) after it ran one purge job."""
     prefix = app.config["RQ_QUEUE_PREFIX"]
 
+    def clear_queues() -> None:
+        with app.app_context():
+            redis = redis_connection()
+            for key in redis.scan_iter(match=f"*{prefix}*", count=500):
+                redis.delete(key)
+
     def run(extra_env: dict[str, str]) -> str:
+        # The worker takes the first job of its queues: jobs an earlier test of this session left
+        # (a deferred refresh, say) would be run instead of the purge.
+        clear_queues()
         with app.app_context():
             queue("low").enqueue(PURGE)
         env = {k: v for k, v in os.environ.items() if k not in ("RQ_LOG_LEVEL", "LOG_LEVEL")}
@@ -41,10 +50,7 @@ def run_worker_once(app, database_url):
         return output
 
     yield run
-    with app.app_context():
-        redis = redis_connection()
-        for key in redis.scan_iter(match=f"*{prefix}*", count=500):
-            redis.delete(key)
+    clear_queues()
 
 
 def test_rq_log_level_warning_hides_rqs_per_job_lines_and_keeps_the_apps(run_worker_once):
