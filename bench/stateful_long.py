@@ -50,7 +50,11 @@ def main() -> int:
     record = {
         "database": "postgresql" if args.postgres else "sqlite", "examples": args.examples, "steps": args.steps,
         "step_budget": args.examples * args.steps, "seconds": round(seconds, 1), "passed": result.returncode == 0,
-        "summary": summary[-1] if summary else None, "stats": stats, "seed": args.seed,
+        "summary": summary[-1] if summary else None, "seed": args.seed,
+        # steps the machine took (every example, shrinking included): its invariant checks less one per set-up
+        "steps_run": stats.get("invariant checks (one after set-up, one after each step)", 0)
+        - stats.get("examples run", 0),
+        "stats": stats,
     }
     if result.returncode != 0:
         record["failure"] = output[-6000:]

@@ -80,6 +80,7 @@ class EngineMachine(RuleBasedStateMachine):
     def setup(self):
         self.ctx = self.app.app_context()
         self.ctx.push()
+        self.seen["examples run"] += 1
         reset_database(self.app)
         from app.models import Reseller, User
 
@@ -454,6 +455,7 @@ class EngineMachine(RuleBasedStateMachine):
     @invariant()
     def money_adds_up(self):
         if hasattr(self, "reseller_id"):
+            self.seen["invariant checks (one after set-up, one after each step)"] += 1
             check_invariants()
             self._count_pending()
             db.session.rollback()
