@@ -41,9 +41,9 @@ def payouts(app, online, make_api_key):
                             daily_limit=Decimal("100000.00")))
     db.session.commit()
     online.set_faults(payout_outcome="success", payout_delay_ms=200, payout_timeout_sleep_ms=15000)
-    keys = ("DISBURSE_NOTIFY_ALLOW_PRIVATE", "DISBURSE_BANK_TIMEOUT_SECONDS")
+    keys = ("WEBHOOK_ALLOWED_HOSTS", "DISBURSE_BANK_TIMEOUT_SECONDS")
     saved = {k: app.config[k] for k in keys if k in app.config}
-    app.config["DISBURSE_NOTIFY_ALLOW_PRIVATE"] = True
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"  # the notifyUrl receivers of these tests
     key = make_api_key("disburse")
     yield online, key
     for k in keys:
