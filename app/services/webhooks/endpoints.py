@@ -117,14 +117,28 @@ def _lock_endpoint(endpoint_id: int, owner: int | None = None) -> WebhookEndpoin
     return ep
 
 
+def _given_secret(secret: str | None) -> str:
+    """A new secret, or the given one if it is a Standard Webhooks secret (the demo seed shares
+    its receivers' secrets with the sandbox, as it does the channels')."""
+    if secret is None:
+        return webhook_sender.new_secret()
+    try:
+        key = webhook_sender.secret_bytes(secret) if secret.startswith(webhook_sender.SECRET_PREFIX) else b""
+    except ValueError:
+        key = b""
+    if len(key) < 24:
+        raise ValidationFailed("a webhook secret is whsec_ and the base64 of at least 24 bytes", field="secret")
+    return secret
+
+
 def register_endpoint(actor: Actor, client_id: int, url: str, event_types: str | Iterable[str] = "*",
-                      description: str | None = None) -> tuple[EndpointInfo, str]:
-    """Add an enabled endpoint for an API client; returns it with its secret (``whsec_…``), shown
-    once and stored encrypted. Refuses URLs the address policy does not admit."""
+                      description: str | None = None, secret: str | None = None) -> tuple[EndpointInfo, str]:
+    """Add an enabled endpoint for an API client; returns it with its secret (``whsec_…``, new
+    unless given), shown once and stored encrypted. Refuses URLs the address policy does not admit."""
     url = checked_url(url)  # DNS before the transaction, not under it
     types = normalize_event_types(event_types)
     text = _description(description)
-    secret = webhook_sender.new_secret()
+    secret = _given_secret(secret)
     with transaction():
         if db.session.get(ApiClient, client_id) is None:
             raise NotFound(f"no API client {client_id}")
@@ -175,11 +189,11 @@ def delete_endpoint(actor: Actor, endpoint_id: int, owner: int | None = None) ->
 
 
 def rotate_secret(actor: Actor, endpoint_id: int, grace: timedelta = ROTATION_GRACE,
-                  now: datetime | None = None, owner: int | None = None) -> str:
-    """A new secret (returned, shown once). For ``grace`` the old one still signs too: each request
-    then carries two ``v1,`` signatures, and a receiver holding either secret accepts it."""
+                  now: datetime | None = None, owner: int | None = None, secret: str | None = None) -> str:
+    """A new secret (returned, shown once; new unless given). For ``grace`` the old one still signs
+    too: each request then carries two ``v1,`` signatures, and a receiver holding either accepts it."""
     now = now or now_utc()
-    secret = webhook_sender.new_secret()
+    secret = _given_secret(secret)
     with transaction():
         ep = _lock_endpoint(endpoint_id, owner)
         keep_old = grace > timedelta(0)
