@@ -123,7 +123,8 @@ def _summary(body: str) -> str:
     except (ValueError, AttributeError):
         return body[:120]
     keys = ("orderId", "paymentId", "paymentStatus", "status", "transactionId", "refundOrderId",
-            "creditRecordId", "orderNo", "mergedPaymentId", "paidAmount", "amount")
+            "creditRecordId", "orderNo", "mergedPaymentId", "resellerId", "creditLimit", "paidAmount", "amount",
+            "balance")
     return ", ".join(f"{k}={data[k]}" for k in keys if isinstance(data, dict) and k in data)[:200]
 
 
