@@ -90,6 +90,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "DISBURSE_CHANNEL_CODE": get("DISBURSE_CHANNEL_CODE", "ONLINE_UNIONPAY"),
         "BANK_CODES": get("BANK_CODES", ""),
         "REFUND_PAYOUT_MERCHANT_ID": get("REFUND_PAYOUT_MERCHANT_ID", "M1001"),
+        # Hosts (names or addresses, comma list) that webhooks and notifyUrl deliveries may reach on a
+        # loopback or private address: a deployment's own receivers, e.g. the sandbox on 127.0.0.1.
+        # Empty (the default): only public addresses (services/webhooks/address_policy.py).
+        "WEBHOOK_ALLOWED_HOSTS": get("WEBHOOK_ALLOWED_HOSTS", ""),
     }
     cfg.update({k: v for k, v in overrides.items() if k.isupper() and k not in cfg})
     return cfg

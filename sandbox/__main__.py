@@ -2,9 +2,11 @@
 
     python -m sandbox --host 127.0.0.1 --port 8001 --db PATH \\
         [--merchant MCH1001:API_SECRET:CALLBACK_SECRET ...] [--admin-token TOKEN] [--faults JSON]
+        [--webhook-secret SYSTEM:whsec_... ...]
 
 Environment fallbacks: SANDBOX_HOST, SANDBOX_PORT, SANDBOX_DB, SANDBOX_MERCHANTS
-("MCH1001:api:cb,MCH2:api2:cb2"), SANDBOX_ADMIN_TOKEN, SANDBOX_FAULTS (JSON). Command-line options win.
+("MCH1001:api:cb,MCH2:api2:cb2"), SANDBOX_ADMIN_TOKEN, SANDBOX_FAULTS (JSON), SANDBOX_WEBHOOK_SECRETS
+("order-system:whsec_...,credit-system:whsec_..."). Command-line options win.
 Port 0 picks a free port. Once listening it prints exactly one line to stdout:
 ``sandbox gateway listening on http://HOST:PORT``. SIGTERM / SIGINT stop it gracefully.
 """
@@ -22,7 +24,7 @@ import threading
 from werkzeug.serving import make_server
 
 from .app import create_sandbox_app
-from .config import DEMO_MERCHANT, ConfigError, SandboxConfig, parse_merchants, validate_faults
+from .config import DEMO_MERCHANT, ConfigError, SandboxConfig, parse_merchants, parse_webhook_secrets, validate_faults
 
 log = logging.getLogger("sandbox")
 
@@ -37,6 +39,8 @@ def build_config(argv: list[str] | None = None) -> tuple[argparse.Namespace, San
                    help="one or more, repeatable; API_SECRET may be 'new|old' to accept both while rotating")
     p.add_argument("--admin-token", default=env.get("SANDBOX_ADMIN_TOKEN") or None)
     p.add_argument("--faults", default=env.get("SANDBOX_FAULTS") or None, help="JSON object of knobs")
+    p.add_argument("--webhook-secret", action="extend", nargs="+", default=[], metavar="SYSTEM:WHSEC",
+                   help="the Standard Webhooks secret of a receiver (order-system, credit-system, finance-system)")
     p.add_argument("--access-log", action="store_true", help="log every request to stderr")
     p.add_argument("--log-level", default=env.get("SANDBOX_LOG_LEVEL", "INFO"))
     args = p.parse_args(argv)
@@ -47,9 +51,11 @@ def build_config(argv: list[str] | None = None) -> tuple[argparse.Namespace, San
             merchants = parse_merchants([DEMO_MERCHANT])
             print(f"sandbox: no merchant configured, using the demo merchant {DEMO_MERCHANT}", file=sys.stderr)
         faults = validate_faults(json.loads(args.faults)) if args.faults else {}
+        hooks = parse_webhook_secrets(args.webhook_secret or env.get("SANDBOX_WEBHOOK_SECRETS", "").split(","))
     except (ConfigError, ValueError) as exc:
         p.error(str(exc))
-    return args, SandboxConfig(db_path=args.db, merchants=merchants, admin_token=args.admin_token, faults=faults)
+    return args, SandboxConfig(db_path=args.db, merchants=merchants, admin_token=args.admin_token, faults=faults,
+                               webhook_secrets=hooks)
 
 
 def main(argv: list[str] | None = None) -> int:

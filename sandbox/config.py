@@ -161,6 +161,19 @@ def parse_merchants(specs: Iterable[str]) -> dict[str, Merchant]:
     return out
 
 
+def parse_webhook_secrets(specs: Iterable[str]) -> dict[str, str]:
+    """``SYSTEM:whsec_...`` specs (the receivers' Standard Webhooks secrets, receivers.py)."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        if not spec.strip():
+            continue
+        system, sep, secret = spec.strip().partition(":")
+        if not sep or not system or not secret.startswith("whsec_"):
+            raise ConfigError(f"webhook secret spec must be SYSTEM:whsec_..., got {spec[:20]!r}...")
+        out[system] = secret
+    return out
+
+
 #: Used only when no merchant is configured at all (the demo); never a real secret.
 DEMO_MERCHANT = "MCH1001:sandbox-demo-api-secret:sandbox-demo-callback-secret"
 
@@ -171,6 +184,7 @@ class SandboxConfig:
     merchants: dict[str, Merchant] = field(default_factory=dict)
     admin_token: str | None = None
     faults: dict = field(default_factory=dict)
+    webhook_secrets: dict[str, str] = field(default_factory=dict)  # receiver system -> whsec_ secret
 
     @classmethod
     def coerce(cls, value: SandboxConfig | Mapping | None) -> SandboxConfig:
@@ -193,5 +207,9 @@ class SandboxConfig:
         faults = value.get("faults") or {}
         if isinstance(faults, str):
             faults = json.loads(faults)
+        hooks = value.get("webhook_secrets") or {}
+        if isinstance(hooks, str):
+            hooks = parse_webhook_secrets(hooks.split(","))
         return cls(db_path=value.get("db_path", cls.db_path), merchants=merchants,
-                   admin_token=value.get("admin_token") or None, faults=validate_faults(faults))
+                   admin_token=value.get("admin_token") or None, faults=validate_faults(faults),
+                   webhook_secrets=dict(hooks))

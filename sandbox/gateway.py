@@ -77,7 +77,7 @@ class Gateway:
         self.store.close()
 
     def reset(self) -> dict:
-        """Delete every payment, refund, payout and callback; knobs back to the startup values."""
+        """Delete every payment, refund, payout, callback and webhook receipt; knobs back to the startup values."""
         self.store.clear()
         self.callbacks.flush_requested.clear()
         return self.faults.reset()

@@ -105,9 +105,22 @@ CREATE TABLE IF NOT EXISTS callback_attempts (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_attempts_callback ON callback_attempts (callback_id);
+CREATE TABLE IF NOT EXISTS webhook_receipts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    system TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    verified INTEGER NOT NULL,
+    problem TEXT,
+    body TEXT NOT NULL,
+    received_ts REAL NOT NULL,
+    last_ts REAL NOT NULL,
+    times INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS ix_webhook_receipts_system ON webhook_receipts (system, webhook_id);
 """
 
-TABLES = ("callback_attempts", "callbacks", "refunds", "payouts", "payments")
+TABLES = ("callback_attempts", "callbacks", "refunds", "payouts", "payments", "webhook_receipts")
 
 
 class Store:

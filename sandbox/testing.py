@@ -169,6 +169,11 @@ class SandboxProcess:
     def stats(self) -> dict:
         return self._admin_json("GET", "/_sandbox/stats")
 
+    def webhooks_received(self) -> dict[str, dict]:
+        """What each webhook receiver got (``GET /receivers/received``), by system."""
+        r = http_request("GET", self.base_url + "/receivers/received", timeout=10)
+        return {rx["system"]: rx for rx in r.json()["receivers"]}
+
     def payment(self, gateway_txn_id: str) -> dict:
         return self._admin_json("GET", f"/_sandbox/payments/{gateway_txn_id}")
 
@@ -185,10 +190,12 @@ class SandboxProcess:
 def start_sandbox(port: int | None = None, merchants: Mapping[str, tuple[str, str]] | None = None,
                   faults: Mapping | None = None, *, host: str = "127.0.0.1", admin_token: str | None = None,
                   workdir: str | None = None, db_path: str | None = None, startup_timeout: float = 20.0,
-                  extra_args: tuple[str, ...] = (), python: str | None = None) -> SandboxProcess:
+                  extra_args: tuple[str, ...] = (), python: str | None = None,
+                  webhook_secrets: Mapping[str, str] | None = None) -> SandboxProcess:
     """Start ``python -m sandbox`` (port None → a free port chosen by the OS), wait for /healthz.
 
-    ``merchants``: {merchantNo: (api_secret, callback_secret)}, default ``DEFAULT_MERCHANTS``.
+    ``merchants``: {merchantNo: (api_secret, callback_secret)}, default ``DEFAULT_MERCHANTS``;
+    ``webhook_secrets``: {receiver system: whsec_ secret} for the webhook receivers (receivers.py).
     Output goes to ``<workdir>/sandbox.log``; a temporary workdir is deleted by ``stop()``.
     SANDBOX_* variables of this environment are not passed on, so only the arguments count."""
     merchants = dict(merchants or DEFAULT_MERCHANTS)
@@ -203,6 +210,8 @@ def start_sandbox(port: int | None = None, merchants: Mapping[str, tuple[str, st
         cmd += ["--admin-token", admin_token]
     if faults:
         cmd += ["--faults", json.dumps(dict(faults))]
+    for system, secret in (webhook_secrets or {}).items():
+        cmd += ["--webhook-secret", f"{system}:{secret}"]
     cmd += list(extra_args)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
     env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

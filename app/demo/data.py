@@ -13,7 +13,7 @@ from ..domain.enums import ChannelPaymentStatus as CP
 SEED = 20261122
 GATEWAY_URL = f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT', '8001')}"
 API_CLIENT_NAME = "demo-upstream"
-API_CLIENT_SCOPES = frozenset({"payments", "refunds", "credit", "finance", "disburse", "resellers"})
+API_CLIENT_SCOPES = frozenset({"payments", "refunds", "credit", "finance", "disburse", "resellers", "webhooks"})
 
 
 

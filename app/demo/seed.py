@@ -1,5 +1,6 @@
 """``flask demo seed``: the demo data set (resellers, users, an API client, a payout merchant,
-channels of every kind, ~200 payment orders with their payments, refunds, wallets and credit).
+channels of every kind, ~200 payment orders with their payments, refunds, wallets and credit, and
+the sandbox's webhook receivers as the API client's endpoints: ``receivers.py``).
 
 Idempotent: every group is looked up by its natural key (reseller codes, user emails, channel
 codes, client name, merchant id, order ids) and only what is missing is created, so a second run
@@ -36,6 +37,7 @@ from ..services.platform.actor import Actor
 from ..services.platform.unit_of_work import transaction
 from . import data as demo_data
 from .plan import build_plan
+from .receivers import seed_receivers
 from .replay import Replay
 
 SEED_ACTOR = Actor(type="system", id="demo-seed")
@@ -64,6 +66,7 @@ def seed_demo(now: datetime | None = None) -> SeedReport:
     logins = _seed_users(report, password)
     client_id, key_lines = _seed_client(report, api_key)
     _seed_orders(report, now or now_utc(), client_id)
+    report.lines += seed_receivers(SEED_ACTOR, client_id)
     report.lines += logins + key_lines
     report.lines.append(f"Done in {time.monotonic() - started:.2f} s.")
     return report

@@ -100,6 +100,7 @@ class Scope(StrEnum):
     FINANCE = "finance"
     DISBURSE = "disburse"
     RESELLERS = "resellers"
+    WEBHOOKS = "webhooks"
 
 
 class CreditRecordStatus(StrEnum):
@@ -185,6 +186,17 @@ class OutboxStatus(StrEnum):
 class DeliveryStatus(StrEnum):
     PENDING = "PENDING"
     DELIVERED = "DELIVERED"
+    DEAD = "DEAD"
+
+
+class WebhookDeliveryState(StrEnum):
+    """A delivery as docs/API.md §10 names it (``services/webhooks/queries.api_state``): PENDING (no
+    failed attempt yet), SUCCEEDED (stored DELIVERED), FAILED (pending, its last attempt failed; a
+    retry is due), DEAD."""
+
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
     DEAD = "DEAD"
 
 

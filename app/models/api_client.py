@@ -33,7 +33,9 @@ class ApiClient(Model):
 
 
 class WebhookEndpoint(Model):
-    """Where the outbox delivers one API client's events (Standard Webhooks)."""
+    """Where the outbox delivers one API client's events (Standard Webhooks). Which addresses it
+    may point at is the deployment's policy (``services/webhooks/address_policy.py``), not a
+    column. A deleted endpoint keeps its row and delivery log (``deleted_at``), hidden and disabled."""
 
     __tablename__ = "webhook_endpoints"
 
@@ -47,8 +49,9 @@ class WebhookEndpoint(Model):
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     event_types: Mapped[str] = mapped_column(sa.Text, default="*")
     enabled: Mapped[bool] = mapped_column(default=True)
-    allow_private_network: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     client: Mapped[ApiClient] = relationship("ApiClient", back_populates="endpoints")
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from app.channels.online import signature
 from app.domain.errors import Forbidden, StateConflict
+from app.domain.event_types import NOTIFY_URL_ROW
 from app.extensions import db
 from app.models import AuditEntry, Disbursement, Merchant, OutboxEvent
 from app.models.types import now_utc
@@ -41,9 +42,9 @@ def payouts(app, online, make_api_key):
                             daily_limit=Decimal("100000.00")))
     db.session.commit()
     online.set_faults(payout_outcome="success", payout_delay_ms=200, payout_timeout_sleep_ms=15000)
-    keys = ("DISBURSE_NOTIFY_ALLOW_PRIVATE", "DISBURSE_BANK_TIMEOUT_SECONDS")
+    keys = ("WEBHOOK_ALLOWED_HOSTS", "DISBURSE_BANK_TIMEOUT_SECONDS")
     saved = {k: app.config[k] for k in keys if k in app.config}
-    app.config["DISBURSE_NOTIFY_ALLOW_PRIVATE"] = True
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"  # the notifyUrl receivers of these tests
     key = make_api_key("disburse")
     yield online, key
     for k in keys:
@@ -342,6 +343,32 @@ def test_notify_url_is_signed_and_retried(app, client, payouts):
     msg = f"{second.headers['webhook-id']}.{second.headers['webhook-timestamp']}.".encode() + second.body
     expected = "v1," + base64.b64encode(hmac.new(key_bytes, msg, hashlib.sha256).digest()).decode()
     assert second.headers["webhook-signature"] == expected
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5/notify", "http://127.0.0.2/notify", "http://[::1]/notify",
+                                 "http://169.254.169.254/latest/meta-data/", "ftp://93.184.215.14/notify",
+                                 "http://user:pw@93.184.215.14/", "notify"])
+def test_a_notify_url_outside_the_address_policy_is_refused_at_creation(client, payouts, url):
+    _, key = payouts  # the allow-list holds 127.0.0.1 only
+    before = count_rows()
+    r = post(client, key, body(notifyUrl=url))
+    assert r.status_code == 422, r.get_json()
+    assert [e["field"] for e in r.get_json()["errors"]] == ["notifyUrl"]
+    assert count_rows() == before
+
+
+def test_a_notify_url_is_checked_again_at_send_time(app, client, payouts):
+    """Accepted while its host was allowed; the allow-list no longer has it, so it is never called."""
+    _, key = payouts
+    with CallbackReceiver() as rx:
+        create(client, key, notifyUrl=rx.url("/notify"))
+        app.config["WEBHOOK_ALLOWED_HOSTS"] = ""
+        assert payout_notify.deliver_notifications() == {"sent": 0, "retrying": 1, "dead": 0}
+        payload = db.session.scalar(sa.select(OutboxEvent.payload).where(OutboxEvent.event_type == NOTIFY_URL_ROW))
+        db.session.rollback()
+        assert "loopback" in payload["_delivery"]["lastError"] and payload["_delivery"]["lastError"].startswith(
+            "not sent")
+        assert rx.requests == []
 
 
 def test_cli_creates_and_updates_a_merchant(app, ctx):

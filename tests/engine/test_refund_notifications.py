@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -27,9 +28,15 @@ PART_FIELDS = {"refundId", "refundOrderId", "paymentId", "orderId", "resellerId"
                "transactionAmount", "channelInfo", "reason"}
 
 
+@pytest.fixture(autouse=True)
+def receivers_allowed(app, monkeypatch):
+    """The receivers listen on 127.0.0.1, a host the deployment allows (WEBHOOK_ALLOWED_HOSTS)."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+
+
 def _endpoint(name, scopes, url, types):
     client, _ = api_clients.create_client(ADMIN, name, api_clients.parse_scopes(scopes))
-    webhook_endpoints.register_endpoint(ADMIN, client.id, url, types, allow_private_network=True)
+    webhook_endpoints.register_endpoint(ADMIN, client.id, url, types)
 
 
 def _deliver():

@@ -30,7 +30,7 @@ from tests.support.api import (
     reseller_url,
 )
 
-ALL_SCOPES = {"payments", "refunds", "credit", "finance", "disburse", "resellers"}
+ALL_SCOPES = {"payments", "refunds", "credit", "finance", "disburse", "resellers", "webhooks"}
 
 
 def _camel(name: str) -> str:

@@ -321,7 +321,7 @@ def test_second_run_without_env_changes_nothing(ctx, monkeypatch):
 def test_env_key_and_password_work(seeded, monkeypatch):
     client = api_clients.authenticate(API_KEY)
     assert client is not None and client.name == "demo-upstream"
-    assert client.scopes == {"payments", "refunds", "credit", "finance", "disburse", "resellers"}
+    assert client.scopes == {"payments", "refunds", "credit", "finance", "disburse", "resellers", "webhooks"}
     for email in ("operator@r1001.example", "approver@r1001.example", "operator@r1002.example",
                   "finance@example.com", "finance2@example.com", "admin@example.com"):
         user = db.session.scalar(sa.select(User).where(User.email == email))

@@ -246,5 +246,8 @@ class Api:
     def put(self, path, json=None, headers=None):
         return self.client.put(path, json=json, headers=self._headers(headers))
 
+    def delete(self, path, headers=None):
+        return self.client.delete(path, headers=self._headers(headers))
+
     def get(self, path, headers=None, query_string=None):
         return self.client.get(path, headers=self._headers(headers), query_string=query_string)

@@ -18,7 +18,7 @@ from app.services.platform.actor import Actor
 
 from .database import TEST_ACTOR
 
-ALL_SCOPES = "payments,refunds,credit,finance,disburse,resellers"
+ALL_SCOPES = "payments,refunds,credit,finance,disburse,resellers,webhooks"
 ORDER_API_CLIENT = Actor(type="api_client", id="test", client_id=None)
 
 

@@ -117,7 +117,8 @@ def build_document(server_prefix: str = "/api/v1") -> dict:
     doc = OpenAPI(
         openapi="3.1.0",
         info=Info(title="Reseller Payment Portal API", version="1.0.0",
-                  description="Payment orders, refunds, credit, resellers, finance and disbursements."),
+                  description="Payment orders, refunds, credit, resellers, finance, disbursements and "
+                              "webhook endpoints."),
         servers=[Server(url=server_prefix)],
         paths=paths,
         components=Components(securitySchemes={"apiKey": SecurityScheme(type="http", scheme="bearer")}),

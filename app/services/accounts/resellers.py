@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ...domain.enums import CreditLineStatus, ResellerStatus
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
+from ...domain.event_types import EventType
 from ...domain.money import money_str
 from ...domain.timeutil import to_shanghai_iso
 from ...extensions import db
@@ -112,5 +113,5 @@ def upsert_reseller(actor: Actor, code: str, ch: ResellerChanges) -> tuple[Resel
         db.session.flush()
         after = reseller_dict(r)
         audit.record(actor, "reseller.create" if created else "reseller.update", "reseller", code, before, after)
-        outbox.emit("reseller.upserted", "reseller", code, after)
+        outbox.emit(EventType.RESELLER_UPSERTED, "reseller", code, after)
     return r, created

@@ -16,6 +16,7 @@ from ...channels.registry import adapter_for
 from ...domain import numbers
 from ...domain.enums import ChannelPaymentStatus, MergedPaymentStatus, TransactionStatus, TransactionType
 from ...domain.errors import NotFound
+from ...domain.event_types import EventType
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, PaymentTransaction, Reseller
 from ...models.types import now_utc
@@ -118,7 +119,7 @@ def _create(actor: Actor, user_id: int | None, reseller_id: int, rows: list[Allo
     for p in plan.rows:
         if not needs_approval and adapter_for(p.channel.kind).capabilities.settles_immediately:
             continue
-        outbox.emit("payment_order.status_changed", "payment_order", p.order.payment_id,
+        outbox.emit(EventType.PAYMENT_ORDER_STATUS_CHANGED, "payment_order", p.order.payment_id,
                     {"paymentId": p.order.payment_id, "orderId": p.order.order_id,
                      "paymentStatus": p.order.payment_status, "reservedAmount": f"{p.order.reserved_amount:.2f}",
                      "mergedPaymentId": mp.merged_payment_id})

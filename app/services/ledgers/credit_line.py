@@ -12,6 +12,7 @@ from ...channels.base import PaymentPart
 from ...domain import numbers
 from ...domain.enums import CreditEntryType, CreditLineStatus, CreditRecordStatus, ResellerStatus
 from ...domain.errors import StateConflict
+from ...domain.event_types import EventType
 from ...domain.timeutil import shanghai_today
 from ...extensions import db
 from ...models import CreditEntry, CreditRecord, Reseller
@@ -75,5 +76,5 @@ def repay(record_id: str, amount: Decimal, reference: str, actor: str) -> Decima
     payload = {"creditRecordId": rec.credit_record_id, "orderId": rec.order_id, "resellerId": r.code,
                "repaidAmount": f"{applied:.2f}", "outstandingAmount": f"{rec.outstanding_amount:.2f}",
                "status": rec.status}
-    outbox.emit("credit_repayment.completed", "credit_record", rec.credit_record_id, payload)
+    outbox.emit(EventType.CREDIT_REPAYMENT_COMPLETED, "credit_record", rec.credit_record_id, payload)
     return amount - applied

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ...domain.enums import WalletEntryType
 from ...domain.errors import StateConflict, ValidationFailed
+from ...domain.event_types import EventType
 from ...extensions import db
 from ...models import Reseller, WalletEntry
 from ...models.types import now_utc
@@ -63,7 +64,7 @@ def top_up(actor: Actor, reseller_id: int, amount: Decimal, memo: str,
     entry = post(reseller_id, amount, entry_type, reference=None, actor=actor.label, memo=memo)
     audit.record(actor, f"wallet.{entry_type.lower()}", "reseller_wallet", str(reseller_id), None,
                  {"amount": f"{amount:.2f}", "balanceAfter": f"{entry.balance_after:.2f}", "memo": memo})
-    outbox.emit("wallet.changed", "reseller_wallet", str(reseller_id),
+    outbox.emit(EventType.WALLET_CHANGED, "reseller_wallet", str(reseller_id),
                 {"amount": f"{amount:.2f}", "balance": f"{entry.balance_after:.2f}", "type": entry_type})
     return entry
 

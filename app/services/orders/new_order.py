@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from ...domain import numbers
 from ...domain.enums import PaymentStatus, PaymentType, RefundStatus
+from ...domain.event_types import EventType
 from ...domain.money import ZERO
 from ...models.payment_order import NewOrderValues
 from ...models.types import now_utc
@@ -73,5 +74,5 @@ def new_order_rows(actor: Actor, new: NewPaymentOrder, reseller_id: int | None,
         status_row={"field": "payment", "from_status": None, "to_status": PaymentStatus.UNPAID.value,
                     "reason": "created", "actor": actor.label, "created_at": now},
         audit_row=audit.entry_row(actor, "payment_order.create", "payment_order", order.payment_id, None, view),
-        outbox_row=outbox.event_row("payment_order.created", "payment_order", order.payment_id, view),
+        outbox_row=outbox.event_row(EventType.PAYMENT_ORDER_CREATED, "payment_order", order.payment_id, view),
     )

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ...domain.enums import PaymentStatus
+from ...domain.event_types import EventType
 from ...domain.timeutil import shanghai_day_bounds, shanghai_today
 from ...extensions import db
 from ...models import OutboxEvent, PaymentOrder, Reseller
@@ -42,7 +43,7 @@ def send_due(limit: int = 1000) -> int:
             for event_id, (order, code) in ids.items():
                 if event_id in done:
                     continue
-                outbox.emit("payment_order.deadline_reminder", "payment_order", order.payment_id,
+                outbox.emit(EventType.PAYMENT_ORDER_DEADLINE_REMINDER, "payment_order", order.payment_id,
                             {**order_dict(order, code), "reminderStage": stage}, event_id=event_id)
                 sent += 1
     return sent

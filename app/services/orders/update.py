@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from ...domain.enums import OrderAction, PaymentStatus, PaymentType
 from ...domain.errors import StateConflict
+from ...domain.event_types import EventType
 from ...domain.order_status import derive_payment_status
 from ...models import PaymentOrder
 from ...models.types import now_utc
@@ -71,9 +72,9 @@ def update_payment_order(actor: Actor, payment_id: str, changes: OrderChanges) -
         after = order_dict(order, reseller_code)
         audit.record(actor, f"payment_order.{(changes.action or 'update').lower()}", "payment_order",
                      order.payment_id, before, after)
-        outbox.emit("payment_order.updated", "payment_order", order.payment_id, after)
+        outbox.emit(EventType.PAYMENT_ORDER_UPDATED, "payment_order", order.payment_id, after)
         if transition:
-            outbox.emit("payment_order.status_changed", "payment_order", order.payment_id,
+            outbox.emit(EventType.PAYMENT_ORDER_STATUS_CHANGED, "payment_order", order.payment_id,
                         {**after, "fromStatus": transition[0], "reason": reason})
     return order, reseller_code
 

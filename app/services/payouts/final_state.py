@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ...domain.enums import DisbursementStatus, PayoutSource
+from ...domain.event_types import EventType
 from ...domain.money import money_str
 from ...domain.timeutil import to_shanghai_iso
 from ...extensions import db
@@ -75,7 +76,7 @@ def finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reaso
                "failReason": d.fail_reason, "completedAt": to_shanghai_iso(now), "source": d.source}
     audit.record(actor, action, "disbursement", d.order_no, before,
                  {"status": status, "bankSerialNo": serial, "failReason": d.fail_reason})
-    event_id = outbox.emit("disbursement.completed", "disbursement", d.order_no, payload)
+    event_id = outbox.emit(EventType.DISBURSEMENT_COMPLETED, "disbursement", d.order_no, payload)
     if d.notify_url:
         payout_notify.queue(d, payload, event_id, now)
     if handler is not None:

@@ -6,9 +6,9 @@ status NOTIFY (the webhook fan-out takes only PENDING rows), then SENT or DEAD; 
 next due time are kept in the payload's ``_delivery``. ``deliver_notifications`` (worker) POSTs due
 ones, signed Standard-Webhooks style (``webhook-id``/``webhook-timestamp``/``webhook-signature``,
 see ``webhooks/sender.py``) with ``DISBURSE_NOTIFY_SECRET`` (a ``whsec_`` secret; derived from SECRET_KEY
-when unset), under ``webhooks/sender.py``'s address policy (``DISBURSE_NOTIFY_ALLOW_PRIVATE`` allows
-loopback/private receivers, for the demo and tests); 2xx = delivered, else retried (5 s doubling)
-up to NOTIFY_MAX_ATTEMPTS, then DEAD."""
+when unset), under the webhooks' address policy (``webhooks/address_policy.py``: a private or loopback
+receiver only if its host is in ``WEBHOOK_ALLOWED_HOSTS``, checked again at every send); 2xx =
+delivered, else retried (5 s doubling) up to NOTIFY_MAX_ATTEMPTS, then DEAD."""
 
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ...domain.enums import OutboxStatus
+from ...domain.event_types import NOTIFY_URL_ROW, EventType
 from ...extensions import db
 from ...models import Disbursement, OutboxEvent
 from ...models.types import now_utc
 from ..platform import outbox
 from ..platform.unit_of_work import transaction
+from ..webhooks import address_policy
 from ..webhooks import sender as webhook_sender
 
 NOTIFY_MAX_ATTEMPTS = 8
@@ -35,8 +37,9 @@ NOTIFY_LEASE = timedelta(seconds=60)
 
 def queue(d: Disbursement, payload: dict, event_id: str, now: datetime) -> None:
     """In the transaction that made ``d`` final: its notifyUrl delivery, due now."""
-    row = outbox.event_row("disbursement.notify", "disbursement", d.order_no, {
+    row = outbox.event_row(EventType.DISBURSEMENT_COMPLETED, "disbursement", d.order_no, {
         **payload, "_delivery": {"url": d.notify_url, "eventId": event_id, "attempts": 0, "nextAt": now.isoformat()}})
+    row["event_type"] = NOTIFY_URL_ROW  # not an event of the catalogue: a delivery to one notifyUrl
     row["status"] = OutboxStatus.NOTIFY  # not PENDING: the webhook fan-out leaves it alone
     db.session.execute(sa.insert(OutboxEvent.__table__), row)
 
@@ -56,7 +59,7 @@ def deliver_notifications(now: datetime | None = None, batch: int = 50) -> dict[
     counts = {"sent": 0, "retrying": 0, "dead": 0}
     with transaction():
         stmt = (sa.select(OutboxEvent.id, OutboxEvent.payload).where(
-            OutboxEvent.event_type == "disbursement.notify", OutboxEvent.status == OutboxStatus.NOTIFY)
+            OutboxEvent.event_type == NOTIFY_URL_ROW, OutboxEvent.status == OutboxStatus.NOTIFY)
             .order_by(OutboxEvent.id).limit(batch * 4))
         if db.engine.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
@@ -67,19 +70,19 @@ def deliver_notifications(now: datetime | None = None, batch: int = 50) -> dict[
             leased = {**payload, "_delivery": {**payload["_delivery"], "nextAt": (now + NOTIFY_LEASE).isoformat()}}
             db.session.execute(sa.update(OutboxEvent.__table__).where(OutboxEvent.id == row_id)
                                .values(payload=leased))
-    allow_private = bool(current_app.config.get("DISBURSE_NOTIFY_ALLOW_PRIVATE", False))
+    allowed_hosts = address_policy.configured_allowed_hosts()
     timeout = float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS") or 10.0)
     secret = notify_secret()
     for row_id, payload in due:
         delivery = payload["_delivery"]
-        body = json.dumps({"type": "disbursement.completed",
+        body = json.dumps({"type": EventType.DISBURSEMENT_COMPLETED.value,
                            "data": {k: v for k, v in payload.items() if k != "_delivery"}},
                           separators=(",", ":"), ensure_ascii=False).encode()
         target = webhook_sender.Target(delivery_id=row_id, attempt_no=delivery["attempts"] + 1, endpoint_id=0,
-                                     url=delivery["url"], allow_private=allow_private, secrets=(secret,),
+                                     url=delivery["url"], secrets=(secret,),
                                      msg_id=delivery["eventId"], body=body)
         with webhook_sender.make_client(timeout) as client:
-            result = webhook_sender.send(target, webhook_sender.route(target.url, allow_private), client, timeout)
+            result = webhook_sender.send(target, webhook_sender.route(target.url, allowed_hosts), client, timeout)
         attempts = delivery["attempts"] + 1
         if result.ok:
             status, counts["sent"] = OutboxStatus.SENT, counts["sent"] + 1

@@ -1,5 +1,6 @@
 """A payout instruction (docs/API.md §9) and the rules it must meet before anything is stored:
-account number of 6–32 digits, a configured bank code, a positive amount in fen, CNY, a name."""
+account number of 6–32 digits, a configured bank code, a positive amount in fen, CNY, a name, and a
+notifyUrl the webhooks' address policy admits (``webhooks/address_policy.check_literal``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask import current_app
 from ...domain.errors import ValidationFailed
 from ...domain.money import at_most_two_decimals, money_str
 from ..platform.idempotency import request_fingerprint
+from ..webhooks import address_policy
 
 DEFAULT_BANK_CODES = ("ICBC", "ABC", "BOC", "CCB", "BOCOM", "CMB", "SPDB", "CITIC")
 RESERVED_REQUEST_PREFIX = "refund:"  # request ids of the payouts that pay WIRE refunds (refunds/wire.py)
@@ -59,4 +61,9 @@ def validate(req: DisbursementRequest) -> None:
         raise ValidationFailed("only CNY is supported", field="currency")
     if not (req.bank_account_name or "").strip():
         raise ValidationFailed("account name is required", field="bankAccountName")
+    if req.notify_url:
+        try:  # the form and a literal address now; where a name resolves, at every send
+            address_policy.check_literal(req.notify_url, address_policy.configured_allowed_hosts())
+        except address_policy.UnsafeUrl as exc:
+            raise ValidationFailed(f"notifyUrl cannot be called: {exc}", field="notifyUrl") from None
 

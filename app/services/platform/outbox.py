@@ -1,4 +1,5 @@
-"""Events written to the outbox in the caller's transaction (transactional outbox)."""
+"""Events written to the outbox in the caller's transaction (transactional outbox). Every event's
+type is one of the catalogue (``domain/event_types.EventType``); anything else is refused here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 import sqlalchemy as sa
 
 from ...domain.enums import OutboxStatus
+from ...domain.event_types import EventType
 from ...extensions import db
 from ...models import OutboxEvent
 from ...models.types import now_utc
@@ -15,18 +17,20 @@ from ...models.types import now_utc
 _INSERT = sa.insert(OutboxEvent.__table__)
 
 
-def event_row(event_type: str, aggregate_type: str, aggregate_id: str, payload: dict,
+def event_row(event_type: EventType, aggregate_type: str, aggregate_id: str, payload: dict,
               event_id: str | None = None) -> dict:
-    """The column values of one event (for callers that write it in a combined statement)."""
+    """The column values of one event (for callers that write it in a combined statement).
+    Raises ValueError for a type that is not in the catalogue."""
     return {
-        "event_id": event_id or f"evt_{uuid.uuid4().hex}", "event_type": event_type,
+        "event_id": event_id or f"evt_{uuid.uuid4().hex}", "event_type": EventType(event_type).value,
         "aggregate_type": aggregate_type, "aggregate_id": aggregate_id, "payload": payload,
         "status": OutboxStatus.PENDING,
         "created_at": now_utc(),
     }
 
 
-def emit(event_type: str, aggregate_type: str, aggregate_id: str, payload: dict, event_id: str | None = None) -> str:
+def emit(event_type: EventType, aggregate_type: str, aggregate_id: str, payload: dict,
+         event_id: str | None = None) -> str:
     """Add an event; a given ``event_id`` makes the event unique (a second insert fails)."""
     row = event_row(event_type, aggregate_type, aggregate_id, payload, event_id)
     insert_row(row)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from ...domain import numbers
 from ...domain.enums import ChannelKind, RefundOrderStatus, TransactionStatus, TransactionType
 from ...domain.errors import IdempotencyKeyReused, NotFound
+from ...domain.event_types import EventType
 from ...domain.money import money_str
 from ...extensions import db
 from ...models import Channel, PaymentOrder, PaymentTransaction, Refund
@@ -130,7 +131,7 @@ def create_refund(actor: Actor, ins: RefundInstruction) -> tuple[Refund, int, bo
                     online_parts.append(p.id)
             refresh_refund_status(refund)
             # After the internal parts settled, so that the payload shows what this transaction commits.
-            outbox.emit("refund.created", "refund", refund.refund_id, refund_event(refund, order, code))
+            outbox.emit(EventType.REFUND_CREATED, "refund", refund.refund_id, refund_event(refund, order, code))
             refund_pk = refund.id
             status_code = 202 if online_parts or payouts else 201
     except IntegrityError:

@@ -19,6 +19,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ...domain.enums import CreditEntryType, CreditRecordStatus, TransactionType, WalletEntryType
+from ...domain.event_types import EventType
 from ...domain.money import money_str
 from ...extensions import db
 from ...models import CreditEntry, CreditRecord, PaymentOrder, PaymentTransaction, Refund
@@ -57,7 +58,7 @@ def refund_credit_part(part: PaymentTransaction, order: PaymentOrder, orig: Paym
             rec.status = CreditRecordStatus.REPAID if rec.outstanding_amount == 0 else rec.status
             r.credit_used -= applied
             credit_entry(r, rec.id, CreditEntryType.REFUND, -applied, part.transaction_id, actor.label)
-            outbox.emit("credit_repayment.completed", "credit_record", rec.credit_record_id,
+            outbox.emit(EventType.CREDIT_REPAYMENT_COMPLETED, "credit_record", rec.credit_record_id,
                         _event(rec, r.code, refund, repaidAmount=money_str(applied)))
     rest = amount - applied
     if rest > 0:
@@ -91,7 +92,7 @@ def reverse_repayment(part: PaymentTransaction, order: PaymentOrder, orig: Payme
         rec.status = CreditRecordStatus.OPEN
         r.credit_used += back
         credit_entry(r, rec.id, CreditEntryType.REPAY_REVERSED, back, part.transaction_id, actor.label)
-        outbox.emit("credit_repayment.failed", "credit_record", rec.credit_record_id, _event(
+        outbox.emit(EventType.CREDIT_REPAYMENT_FAILED, "credit_record", rec.credit_record_id, _event(
             rec, r.code, refund, reason="refunded", reversedAmount=money_str(back), paymentId=order.payment_id,
             transactionId=orig.transaction_id))
     if back < amount:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ...domain.enums import PaymentType, RefundOrderStatus, TransactionStatus, TransactionType
 from ...domain.errors import NotFound
+from ...domain.event_types import EventType
 from ...domain.money import money_str
 from ...domain.timeutil import to_shanghai_iso
 from ...extensions import db
@@ -63,8 +64,8 @@ def apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransactio
                "transactionAmount": money_str(amount), "channelInfo": {
                    "channel": part.channel_code, "channelTransactionId": part.channel_transaction_id},
                "reason": part.failure_reason}
-    outcome = "succeeded" if status == TransactionStatus.SUCCESS else "failed"
-    outbox.emit(f"refund.{outcome}", "refund", refund.refund_id, payload)
+    event_type = EventType.REFUND_SUCCEEDED if status == TransactionStatus.SUCCESS else EventType.REFUND_FAILED
+    outbox.emit(event_type, "refund", refund.refund_id, payload)
     audit.record(actor, f"refund_part.{status.lower()}", "transaction", part.transaction_id, None,
                  {"amount": money_str(amount), "refundOrderId": refund.refund_order_id, "reason": reason or None})
 

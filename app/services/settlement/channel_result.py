@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from ...domain import numbers
 from ...domain.enums import ChannelPaymentStatus, PaymentType, TransactionStatus, TransactionType, WalletEntryType
 from ...domain.errors import NotFound
+from ...domain.event_types import EventType
 from ...domain.money import ZERO
 from ...domain.payment_states import CHANNEL_PAYMENT_FINAL, EVENT_FOR_OUTCOME, next_channel_payment_status
 from ...extensions import db
@@ -124,7 +125,7 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
         apply_status(order, actor, f"{cp.channel_code} {outcome.status.lower()}")
         for event_type, t in settled:
             payload = order_event(order, codes[order.reseller_id], t, cp.channel_code)
-            if event_type == "transaction.failed":
+            if event_type == EventType.TRANSACTION_FAILED:
                 payload["reason"] = t.failure_reason
             outbox.emit(event_type, "transaction", t.transaction_id, payload)
 
@@ -141,7 +142,7 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
             wallet.post(reseller_id, excess, WalletEntryType.EXCESS, reference=cp.channel_payment_id,
                         actor=actor.label, memo=WalletMemo.excess_of_wire(cp.wire_reference))
     for order in orders.values():
-        outbox.emit("payment_order.status_changed", "payment_order", order.payment_id,
+        outbox.emit(EventType.PAYMENT_ORDER_STATUS_CHANGED, "payment_order", order.payment_id,
                     order_event(order, codes[order.reseller_id], channel_code=cp.channel_code))
     audit.record(actor, f"channel_payment.{outcome.status.lower()}", "channel_payment", cp.channel_payment_id,
                  None, {"amount": f"{cp.amount:.2f}", "received": f"{outcome.received_amount:.2f}"
@@ -150,7 +151,7 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
     return True
 
 
-def _succeed(s: _Settling, txn: PaymentTransaction, order: PaymentOrder) -> tuple[str, PaymentTransaction]:
+def _succeed(s: _Settling, txn: PaymentTransaction, order: PaymentOrder) -> tuple[EventType, PaymentTransaction]:
     """The allocation is paid. Returns its event, emitted once the order's status is recomputed."""
     txn.status = TransactionStatus.SUCCESS
     txn.completed_at = s.now
@@ -163,11 +164,11 @@ def _succeed(s: _Settling, txn: PaymentTransaction, order: PaymentOrder) -> tupl
         if excess > 0:
             wallet.post(order.reseller_id, excess, WalletEntryType.EXCESS, reference=txn.transaction_id,
                         actor=s.actor.label, memo=WalletMemo.repayment_above_outstanding(order.related_business_id))
-    return "transaction.succeeded", txn
+    return EventType.TRANSACTION_SUCCEEDED, txn
 
 
 def _settle_part(s: _Settling, txn: PaymentTransaction, covered: Decimal,
-                 order: PaymentOrder) -> list[tuple[str, PaymentTransaction]]:
+                 order: PaymentOrder) -> list[tuple[EventType, PaymentTransaction]]:
     """The allocation is not (fully) paid: the covered part succeeds as its own transaction, the rest fails."""
     events = []
     if covered > 0:
@@ -188,7 +189,7 @@ def _settle_part(s: _Settling, txn: PaymentTransaction, covered: Decimal,
     txn.failure_reason = (s.outcome.reason or s.outcome.status.lower())[:500]
     if s.outcome.status in (ChannelPaymentStatus.FAILED, ChannelPaymentStatus.SUCCESS):
         order.last_attempt_failed = order.paid_amount == 0
-    events.append(("transaction.failed", txn))
+    events.append((EventType.TRANSACTION_FAILED, txn))
     return events
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ...domain.event_types import EventType
 from ...domain.payment_states import MERGED_FINAL, merged_event_for, next_merged_status
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment
@@ -29,6 +30,6 @@ def refresh_merged_status(merged_pk: int, actor: Actor) -> None:
     mp.completed_at = now_utc()
     audit.record(actor, "merged_payment.status", "merged_payment", mp.merged_payment_id,
                  {"status": old}, {"status": new.value})
-    outbox.emit("merged_payment.completed", "merged_payment", mp.merged_payment_id,
+    outbox.emit(EventType.MERGED_PAYMENT_COMPLETED, "merged_payment", mp.merged_payment_id,
                 {"mergedPaymentId": mp.merged_payment_id, "status": new.value,
                  "totalAmount": f"{mp.total_amount:.2f}"})

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from ...domain.enums import ChannelPaymentStatus, Role, VoucherStatus
 from ...domain.errors import Forbidden, NotFound, StateConflict, ValidationFailed
+from ...domain.event_types import EventType
 from ...domain.money import MoneyFormatError, parse_money
 from ...extensions import db
 from ...models import ChannelPayment, Voucher
@@ -77,6 +78,6 @@ def reject(actor: Actor, role: str, user_id: int, voucher_id: int, reason: str) 
         v.status, v.reject_reason = VoucherStatus.REJECTED, reason.strip()[:500]
         v.reviewed_by_user_id, v.reviewed_at = user_id, now_utc()
         audit.record(actor, "voucher.reject", "channel_payment", cp.channel_payment_id, None, {"reason": reason})
-        outbox.emit("voucher.rejected", "channel_payment", cp.channel_payment_id,
+        outbox.emit(EventType.VOUCHER_REJECTED, "channel_payment", cp.channel_payment_id,
                     {"channelPaymentId": cp.channel_payment_id, "reason": v.reject_reason})
 

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from ...domain.enums import ChannelKind, ChannelPaymentStatus, VoucherStatus
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
+from ...domain.event_types import EventType
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, Voucher
 from ...models.types import now_utc
@@ -99,7 +100,7 @@ def upload(actor: Actor, user_id: int, reseller_id: int, channel_payment_id: str
             f.write(data)
         audit.record(actor, "voucher.upload", "channel_payment", cp.channel_payment_id, None,
                      {"voucher": v.id, "size": len(data), "type": content_type})
-        outbox.emit("voucher.uploaded", "channel_payment", cp.channel_payment_id,
+        outbox.emit(EventType.VOUCHER_UPLOADED, "channel_payment", cp.channel_payment_id,
                     {"channelPaymentId": cp.channel_payment_id, "reference": cp.wire_reference})
     return v
 

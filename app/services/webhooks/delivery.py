@@ -34,6 +34,7 @@ from ..audit import log as audit
 from ..platform import crypto
 from ..platform.actor import SYSTEM, Actor
 from ..platform.unit_of_work import end_read, rows_changed, transaction
+from . import address_policy
 from . import sender as webhook_sender
 from .endpoints import matches
 
@@ -90,7 +91,8 @@ def _fan_out_batch(batch: int, now: datetime) -> int:
         endpoints = db.session.execute(
             sa.select(WebhookEndpoint.id, WebhookEndpoint.event_types)
             .join(ApiClient, ApiClient.id == WebhookEndpoint.client_id)
-            .where(WebhookEndpoint.enabled.is_(True), ApiClient.active.is_(True))
+            .where(WebhookEndpoint.enabled.is_(True), WebhookEndpoint.deleted_at.is_(None),
+                   ApiClient.active.is_(True))
         ).all()
         stamp = now_utc()
         rows = [{"event_id": ev.id, "endpoint_id": ep.id, "status": DeliveryStatus.PENDING, "attempts": 0,
@@ -126,10 +128,11 @@ def deliver_due(batch: int = 100, now: datetime | None = None) -> dict[str, int]
     fixed_clock = now is not None
     now = now or now_utc()
     timeout, workers = _settings()
+    allowed_hosts = address_policy.configured_allowed_hosts()  # read here: the sends run in threads
     targets = _claim(batch, now, timeout, workers)
     counts = {"claimed": len(targets), "delivered": 0, "retrying": 0, "dead": 0, "lease_lost": 0}
     if targets:
-        _record(_send_all(targets, timeout, workers), now if fixed_clock else None, counts)
+        _record(_send_all(targets, timeout, workers, allowed_hosts), now if fixed_clock else None, counts)
     return counts
 
 
@@ -161,10 +164,11 @@ def _claim(batch: int, now: datetime, timeout: float, workers: int) -> list[webh
     with transaction():
         stmt = (
             sa.select(D.c.id, D.c.attempts, D.c.endpoint_id, OutboxEvent.event_id, OutboxEvent.event_type,
-                      OutboxEvent.created_at, OutboxEvent.payload, E.c.url, E.c.allow_private_network,
-                      E.c.secret_enc, E.c.previous_secret_enc, E.c.previous_secret_expires_at)
+                      OutboxEvent.created_at, OutboxEvent.payload, E.c.url, E.c.secret_enc,
+                      E.c.previous_secret_enc, E.c.previous_secret_expires_at)
             .join(OutboxEvent, OutboxEvent.id == D.c.event_id).join(E, E.c.id == D.c.endpoint_id)
-            .where(D.c.status == DeliveryStatus.PENDING, D.c.next_attempt_at <= now, E.c.enabled.is_(True))
+            .where(D.c.status == DeliveryStatus.PENDING, D.c.next_attempt_at <= now, E.c.enabled.is_(True),
+                   E.c.deleted_at.is_(None))
             .order_by(D.c.next_attempt_at, D.c.id).limit(batch)
         )
         if _is_pg():
@@ -186,12 +190,13 @@ def _claim(batch: int, now: datetime, timeout: float, workers: int) -> list[webh
                 bodies[r.event_id] = _body(r.event_type, r.created_at, r.payload)
             targets.append(webhook_sender.Target(
                 delivery_id=r.id, attempt_no=r.attempts + 1, endpoint_id=r.endpoint_id, url=r.url,
-                allow_private=r.allow_private_network, secrets=secrets[r.endpoint_id], msg_id=r.event_id,
+                secrets=secrets[r.endpoint_id], msg_id=r.event_id,
                 body=bodies[r.event_id]))
     return targets
 
 
-def _send_all(targets: list[webhook_sender.Target], timeout: float, workers: int) -> list[webhook_sender.Outcome]:
+def _send_all(targets: list[webhook_sender.Target], timeout: float, workers: int,
+              allowed_hosts: frozenset[str]) -> list[webhook_sender.Outcome]:
     """POST every target, ``workers`` at a time; one HTTP client (connection pool) per endpoint,
     since requests go to the checked address and a pool shared by name would mix hosts."""
     by_endpoint: dict[int, webhook_sender.Target] = {}
@@ -202,7 +207,7 @@ def _send_all(targets: list[webhook_sender.Target], timeout: float, workers: int
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
             # Resolve each endpoint once per batch (in parallel: getaddrinfo has no timeout of its own).
-            routes = dict(zip(by_endpoint, pool.map(lambda t: webhook_sender.route(t.url, t.allow_private),
+            routes = dict(zip(by_endpoint, pool.map(lambda t: webhook_sender.route(t.url, allowed_hosts),
                                                     by_endpoint.values()), strict=True))
             return list(pool.map(lambda t: webhook_sender.send(t, routes[t.endpoint_id], clients[t.endpoint_id],
                                                              timeout), targets))
@@ -254,14 +259,26 @@ def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, 
 
 # --- replay and the admin screen ------------------------------------------------------------------
 
-def replay(actor: Actor, delivery_id: int, now: datetime | None = None) -> None:
-    """Send a DEAD or DELIVERED delivery again from attempt 1, with the same ``webhook-id``."""
+def replay(actor: Actor, delivery_id: int, now: datetime | None = None, *, endpoint_id: int | None = None,
+           owner: int | None = None) -> None:
+    """Send a delivery again from attempt 1, due now, with the same ``webhook-id``: a DEAD or
+    DELIVERED one, or a PENDING one whose last attempt failed (it is not left to wait for its
+    retry). One that is waiting for its first attempt is a StateConflict. With ``endpoint_id`` /
+    ``owner`` (an API client's id) a delivery of another endpoint or client is NotFound."""
     with transaction():
-        d = db.session.scalar(sa.select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update())
+        stmt = sa.select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+        if endpoint_id is not None or owner is not None:
+            stmt = stmt.join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id).where(
+                WebhookEndpoint.deleted_at.is_(None))
+            if endpoint_id is not None:
+                stmt = stmt.where(WebhookDelivery.endpoint_id == endpoint_id)
+            if owner is not None:
+                stmt = stmt.where(WebhookEndpoint.client_id == owner)
+        d = db.session.scalar(stmt.with_for_update(of=WebhookDelivery) if _is_pg() else stmt)
         if d is None:
             raise NotFound(f"no webhook delivery {delivery_id}")
-        if d.status not in (DeliveryStatus.DEAD, DeliveryStatus.DELIVERED):
-            raise StateConflict(f"delivery {delivery_id} is {d.status}; only dead or delivered ones are replayed")
+        if d.status == DeliveryStatus.PENDING and d.last_error is None:
+            raise StateConflict(f"delivery {delivery_id} is waiting for its first attempt; nothing to replay")
         before = {"status": d.status, "attempts": d.attempts}
         d.status, d.attempts, d.next_attempt_at = DeliveryStatus.PENDING, 0, now or now_utc()
         d.last_status_code = d.last_error = d.delivered_at = None
@@ -287,9 +304,11 @@ def replay_dead(actor: Actor, endpoint_id: int | None = None, now: datetime | No
 def webhook_stats(endpoint_id: int | None = None) -> dict[str, int]:
     """Deliveries by status (PENDING, DELIVERED, DEAD), PAUSED (pending on a disabled endpoint),
     and OUTBOX_PENDING (events not yet fanned out)."""
-    q = sa.select(D.c.status, sa.func.count()).group_by(D.c.status)
+    live = E.c.deleted_at.is_(None)  # a deleted endpoint's deliveries are history, not work
+    q = (sa.select(D.c.status, sa.func.count()).select_from(D.join(E, E.c.id == D.c.endpoint_id)).where(live)
+         .group_by(D.c.status))
     paused = (sa.select(sa.func.count()).select_from(D.join(E, E.c.id == D.c.endpoint_id))
-              .where(D.c.status == DeliveryStatus.PENDING, E.c.enabled.is_(False)))
+              .where(D.c.status == DeliveryStatus.PENDING, E.c.enabled.is_(False), live))
     if endpoint_id is not None:
         q, paused = q.where(D.c.endpoint_id == endpoint_id), paused.where(D.c.endpoint_id == endpoint_id)
     stats: dict[str, int] = dict.fromkeys(STATUSES, 0)

@@ -1,15 +1,12 @@
-"""Outbound webhook HTTP: the address policy, Standard Webhooks signatures, and one POST.
+"""Outbound webhook HTTP: Standard Webhooks signatures, the send-time address check, and one POST.
 
 Nothing here touches the database or the app context, so ``send`` runs in worker threads while
 ``webhooks.deliver_due`` holds no transaction (docs/SECURITY.md "Callbacks in, webhooks out").
 
-Address policy: an endpoint's host must resolve only to public addresses; loopback, private,
-link-local, multicast, reserved and unspecified ones are refused unless the endpoint has
-``allow_private_network`` (an admin's explicit allow: the demo and the tests use loopback
-receivers). Cloud metadata addresses are refused even then. The check runs at registration and
-again before every send, and the POST goes to the address that was checked (the URL's host is
-swapped for it, ``Host`` and TLS SNI keep the name), so a DNS answer that changes between the
-check and the connection (DNS rebinding) cannot redirect it.
+Before every send ``route`` checks the URL again under ``address_policy`` (DNS may have changed
+since registration), and the POST goes to the address that was checked (the URL's host is swapped
+for it, ``Host`` and TLS SNI keep the name), so a DNS answer that changes between the check and the
+connection (DNS rebinding) cannot redirect it.
 """
 
 from __future__ import annotations
@@ -17,9 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,22 +23,12 @@ from typing import Any
 import httpx
 
 from ...models.types import now_utc
+from .address_policy import UnsafeUrl, parse_url, resolve
 
 SECRET_PREFIX = "whsec_"
 EXCERPT_CHARS = 500
 ERROR_CHARS = 500
 USER_AGENT = "ResellerPaymentPortal-Webhooks/1.0"
-# Refused whatever the endpoint allows: AWS/GCP/Azure/OpenStack, AWS IPv6, Alibaba Cloud.
-METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254",
-                                                                 "100.100.100.200"))
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class UnsafeUrl(Exception):
-    """The URL is not one the portal may POST to (scheme, credentials, or where it resolves)."""
-
-
 # --- secrets and signatures (https://www.standardwebhooks.com/) -----------------------------------
 
 def new_secret() -> str:
@@ -61,74 +46,6 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-# --- the address policy ---------------------------------------------------------------------------
-
-def parse_url(url: str) -> httpx.URL:
-    """The URL if it is absolute http(s) with a host and no credentials; raises UnsafeUrl."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise UnsafeUrl(f"not a valid URL: {exc}") from None
-    if parsed.scheme not in ("http", "https"):
-        raise UnsafeUrl("only http and https URLs can receive webhooks")
-    if not parsed.host:
-        raise UnsafeUrl("the URL has no host")
-    if parsed.userinfo:
-        raise UnsafeUrl("credentials in the URL are not accepted (they would be stored in clear)")
-    return parsed
-
-
-def address_refusal(ip: Address, allow_private: bool) -> str | None:
-    """Why ``ip`` may not receive webhooks, or None if it may."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour  # ::ffff:a.b.c.d and 2002:AABB:CCDD:: reach an IPv4
-        if embedded is not None:
-            return address_refusal(embedded, allow_private)
-    if ip in METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    if allow_private:
-        return None
-    for flag, why in (("is_unspecified", "unspecified"), ("is_loopback", "loopback"),
-                      ("is_link_local", "link-local"), ("is_multicast", "multicast"),
-                      ("is_private", "private"), ("is_reserved", "reserved")):
-        if getattr(ip, flag):
-            return f"a {why} address"
-    if not ip.is_global:
-        return "not a public address"
-    return None
-
-
-def resolve(url: httpx.URL, allow_private: bool) -> list[str]:
-    """Every address the URL's host resolves to, in resolver order; raises UnsafeUrl if there is
-    none or if any of them is refused (a host with one bad address is refused as a whole)."""
-    host = url.raw_host.decode("ascii")
-    try:
-        candidates = [ipaddress.ip_address(host)]
-    except ValueError:
-        port = url.port or (443 if url.scheme == "https" else 80)
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise UnsafeUrl(f"{host} does not resolve ({exc})") from None
-        # An IP socket address starts with the host as text (the stubs also allow AF_PACKET's int).
-        candidates = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    addresses: list[str] = []
-    for ip in candidates:
-        why = address_refusal(ip, allow_private)
-        if why:
-            raise UnsafeUrl(f"{host} resolves to {ip}, {why}")
-        if str(ip) not in addresses:
-            addresses.append(str(ip))
-    if not addresses:
-        raise UnsafeUrl(f"{host} does not resolve")
-    return addresses
-
-
-def check_url(url: str, allow_private: bool) -> None:
-    """Registration's check: raises UnsafeUrl (with the reason) if the URL may not be used."""
-    resolve(parse_url(url), allow_private)
-
-
 # --- one POST -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -139,7 +56,6 @@ class Target:
     attempt_no: int
     endpoint_id: int
     url: str
-    allow_private: bool
     secrets: tuple[str, ...]  # the current secret first; the previous one while a rotation lasts
     msg_id: str  # the outbox event id: the same on every retry and replay
     body: bytes
@@ -195,11 +111,11 @@ class Route:
     refusal: str | None = None
 
 
-def route(url: str, allow_private: bool) -> Route:
+def route(url: str, allowed_hosts: frozenset[str]) -> Route:
     """The send-time check (DNS may have changed since registration); never raises."""
     try:
         parsed = parse_url(url)
-        return Route(parsed, tuple(resolve(parsed, allow_private)))
+        return Route(parsed, tuple(resolve(parsed, allowed_hosts)))
     except UnsafeUrl as exc:
         return Route(None, refusal=str(exc))
 
