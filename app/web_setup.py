@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError
 from redis import Redis
 
 from .blueprints.api.blueprint import http_error as api_http_error
+from .blueprints.api.blueprint import protocol_headers
 from .domain import enums
 from .domain.order_status import is_payable_status
 from .extensions import login_manager
@@ -104,7 +105,7 @@ def init_web(app: Flask) -> None:
         if not _is_web(request.path):
             return err
         text = _ERROR_TEXT.get(code, err.description)
-        return render_template("errors.html", code=code, text=text), code
+        return render_template("errors.html", code=code, text=text), code, protocol_headers(err)
 
     for code in _ERROR_TEXT:
         app.register_error_handler(code, _error_page)

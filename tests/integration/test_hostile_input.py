@@ -125,3 +125,18 @@ def test_huge_page_numbers_on_screens_show_a_page(app, portal):
     for path in ("/finance/vouchers?page=100000000000000000000", "/finance/refunds?page=100000000000000000000",
                  "/finance/disbursements?page=100000000000000000000"):
         assert finance.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("TRACE", "/api/v1/integration/payment", {"GET"}),
+    ("DELETE", "/api/v1/integration/payment/create", {"POST"}),
+    ("GET", "/api/v1/disburse/callback", {"POST"}),
+    ("PUT", "/api/v1/payment/callback/online/ONLINE_X", {"POST"}),
+    ("DELETE", "/wallet", {"GET"}),
+    ("PUT", "/login", {"GET", "POST"}),
+])
+def test_405_names_the_allowed_methods(client, method, path, allowed):
+    """RFC 9110 §15.5.6: a 405 carries Allow (found by schemathesis' unsupported-method check)."""
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    assert allowed <= {m.strip() for m in response.headers.get("Allow", "").split(",")}, response.headers
