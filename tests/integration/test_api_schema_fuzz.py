@@ -17,6 +17,7 @@ A long exploration: ``FUZZ_EXAMPLES=200 FUZZ_SEED=random pytest tests/integratio
 from __future__ import annotations
 
 import os
+import secrets
 
 import pytest
 import schemathesis
@@ -26,9 +27,14 @@ from app.blueprints import api as _api_routes  # noqa: F401  (the routes registe
 from app.blueprints.api import channel_callbacks as _payment_callbacks  # noqa: F401
 from app.blueprints.api import payout_callbacks as _payout_callbacks  # noqa: F401
 from app.blueprints.api.openapi import build_document
-from tests.support.factories import add_channel
+from app.services.accounts import api_clients
+from tests.support.database import TEST_ACTOR
+from tests.support.factories import ALL_SCOPES, add_channel
 
 CHANNEL = "ONLINE_UNIONPAY"  # the payment channel of the callbacks, and the payout gateway
+# The key of the test's client with every scope. Given to schemathesis as the scheme's credentials (not
+# as a fixed header), so that its negative cases can leave it out or break it and expect a 401.
+KEY = f"rpp_fuzz_{secrets.token_urlsafe(24)}"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 SEED = os.environ.get("FUZZ_SEED", "")
 
@@ -44,6 +50,7 @@ def _config() -> schemathesis.Config:
         "checks": {"positive_data_acceptance": {"expected-statuses": ["2XX", "404", "409", "422"]}},
         # The callbacks' channel is one that exists, so that their signature check is what answers.
         "parameters": {"path.channelCode": CHANNEL},
+        "auth": {"openapi": {"apiKey": {"bearer": KEY}}},
         # A valid callback carries the gateway's HMAC of its body, which no schema can describe: every
         # generated one is refused (400), so only the other checks apply to them.
         "operations": [{"include-tag": "callbacks", "checks": {"positive_data_acceptance": {"enabled": False}}}],
@@ -61,16 +68,16 @@ schema = schemathesis.openapi.from_dict(build_document(), config=_config())
 
 
 @pytest.fixture
-def all_scopes_key(app, make_api_key, make_reseller) -> str:
+def all_scopes_key(app, make_reseller) -> None:
     make_reseller("R1001", credit_limit="100000.00", wallet="1000.00")
     with app.app_context():
+        api_clients.create_client(TEST_ACTOR, "fuzz", api_clients.parse_scopes(ALL_SCOPES), key=KEY)
         add_channel(CHANNEL, "ONLINE", config={"base_url": "http://127.0.0.1:9", "merchant_no": "MCH1001"},
                     secrets={"api_secret": "fuzz-api-secret", "callback_secret": "fuzz-callback-secret"})
-    return make_api_key()
 
 
 @schema.parametrize()
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_api_conforms_to_its_openapi_document(case, app, all_scopes_key):
     case.operation.app = case.operation.schema.app = app  # calls and the checks' probes: in process (WSGI)
-    case.call_and_validate(headers={"Authorization": f"Bearer {all_scopes_key}"})
+    case.call_and_validate()

@@ -12,7 +12,6 @@ from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJso
 from ...domain.money import MAX_AMOUNT, MoneyFormatError, parse_money
 from ...domain.timeutil import parse_datetime
 
-
 # An amount given as text: ASCII digits, at most two decimals, no sign, no blanks around it (what
 # the OpenAPI document's pattern says; a sign is refused with its own message below).
 _AMOUNT_TEXT = re.compile(r"[0-9]{1,13}(\.[0-9]{1,2})?", re.ASCII)

@@ -189,7 +189,7 @@ def query_args(model: type[M]) -> M:
         raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {', '.join(repeated)}",
                        [{"field": k, "message": "given more than once"} for k in repeated])
     for key, value in request.args.items():
-        if value == "":
+        if value == "" and key in fields:  # empty is "not given" (allowEmptyValue); an unknown name is refused
             continue
         if key in fields and key in ("page", "pageSize"):
             try:
