@@ -77,6 +77,18 @@ def init_web(app: Flask) -> None:
             abort(404)
 
     @app.before_request
+    def _no_nul_in_screen_input():
+        # Nor any field a screen reads: a query or form value (or name) with NUL is no input a person
+        # types, and would reach a filter or a row as text PostgreSQL refuses.
+        if not _is_web(request.path):
+            return
+        fields = request.args.items(multi=True)
+        if request.method == "POST":
+            fields = (*fields, *request.form.items(multi=True))
+        if any("\x00" in name or "\x00" in value for name, value in fields):
+            abort(400)
+
+    @app.before_request
     def _end_sessions_past_the_absolute_limit():
         if not _is_web(request.path) or not current_user.is_authenticated:
             return None

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
 
 from ...domain.money import MAX_AMOUNT, MoneyFormatError, parse_money
-from ...domain.timeutil import parse_datetime
+from ...domain.timeutil import FIRST_DATE, LAST_DATE, in_date_range, parse_datetime
 
 # An amount given as text: ASCII digits, at most two decimals, no sign, no blanks around it (what
 # the OpenAPI document's pattern says; a sign is refused with its own message below).
@@ -51,14 +51,11 @@ def _nonneg(value: Decimal) -> Decimal:
     return value
 
 
-# The dates the API takes: a business date far outside these is a typo, and near the ends of the
-# calendar the Shanghai/UTC conversions and the day bounds of a filter leave the range of datetime.
-FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(9998, 12, 31)
 _DATE_RANGE = f"between {FIRST_DATE.isoformat()} and {LAST_DATE.isoformat()}"
 
 
 def _in_range(d: date) -> None:
-    if not FIRST_DATE <= d <= LAST_DATE:
+    if not in_date_range(d):
         raise ValueError(f"must be {_DATE_RANGE}")
 
 
