@@ -210,6 +210,8 @@ def error_response(err: ApiError | DomainError):
     if err.errors:
         body["errors"] = err.errors
     status = err.http_status
+    if status == 401:  # RFC 7235 §3.1: a 401 names the scheme it wants
+        return jsonify(body), status, {"WWW-Authenticate": 'Bearer realm="api"'}
     return jsonify(body), status
 
 

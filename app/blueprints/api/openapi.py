@@ -161,7 +161,11 @@ def build_document(server_prefix: str = "/api/v1") -> dict:
                   description="Payment orders, refunds, credit, resellers, finance and disbursements."),
         servers=[Server(url=server_prefix)],
         paths=paths,
-        components=Components(securitySchemes={"apiKey": SecurityScheme(type="http", scheme="bearer")}),
+        components=Components(securitySchemes={"apiKey": SecurityScheme(
+            type="http", scheme="bearer", bearerFormat="API key",
+            description="Authorization: Bearer <key>: the scheme in any case, one or more spaces, the key (RFC "
+                        "6750 b64token). A missing or malformed header, or an unknown key, is a 401 with "
+                        "WWW-Authenticate.")}),
     )
     doc = construct_open_api_with_schema_class(doc)
     return doc.model_dump(mode="json", by_alias=True, exclude_none=True)
