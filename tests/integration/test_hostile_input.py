@@ -273,3 +273,45 @@ def test_a_well_formed_authorization_header_is_accepted(client, make_api_key, he
     key = make_api_key()
     response = client.get("/api/v1/integration/credit/repayment", headers={"Authorization": header.replace("KEY", key)})
     assert response.status_code == 200
+
+
+# --- found by the hostile-route pass (tests/web/test_hostile_routes.py) ---------------------------
+
+@pytest.mark.parametrize("who, path", [
+    ("finance@example.com", "/finance/vouchers?reference=%00"),
+    ("finance@example.com", "/finance/refunds?paymentId=a%00"),
+    ("operator@r1001.example", "/orders?orderId=%00"), ("operator@r1001.example", "/checkout?ids=%00"),
+    ("operator@r1001.example", "/wallet?x%00=1"),
+])
+def test_nul_in_a_screen_query_is_400(app, portal, who, path):
+    """PostgreSQL text cannot hold NUL: the filters handed it on to the database (DataError, 500)."""
+    assert _signed_in(app, who).get(path).status_code == 400
+
+
+def test_nul_in_a_screen_form_is_400(app, portal):
+    client = _signed_in(app, "operator@r1001.example")
+    token = csrf_token(client, "/wallet")
+    for data in ({"format": "csv\x00"}, {"rows": "\x00"}, {"x\x00": "1"}):
+        assert client.post("/orders/export", data={**data, "csrf_token": token}).status_code == 400, data
+
+
+@pytest.mark.parametrize("who, path, field", [
+    ("operator@r1001.example", "/orders?createdFrom=0001-01-01", "createdFrom"),
+    ("operator@r1001.example", "/orders?deadlineTo=9999-12-31", "deadlineTo"),
+    ("operator@r1001.example", "/payments?created_from=0001-01-01", "created_from"),
+    ("finance@example.com", "/finance/refunds?createdFrom=0001-01-01", "createdFrom"),
+])
+def test_screen_dates_outside_the_calendar_are_refused_in_the_users_language(app, portal, who, path, field):
+    """Year 1 overflowed the Shanghai day bounds of the filter (OverflowError, 500)."""
+    client = _signed_in(app, who)
+    for lang, text in (("zh", "请输入 2000-01-01 至 9998-12-31 之间的日期。"),
+                       ("en", "Enter a date between 2000-01-01 and 9998-12-31.")):
+        response = client.get(f"{path}&lang={lang}")
+        assert response.status_code in (200, 422), (path, response.status_code)
+        assert text in response.get_data(as_text=True), (path, lang)
+
+
+def test_a_thirty_digit_amount_filter_is_too_large_not_a_500(app, portal):
+    client = _signed_in(app, "operator@r1001.example")
+    response = client.get("/orders?minAmount=" + "9" * 30 + "&lang=en")
+    assert response.status_code == 422 and "This amount is too large." in response.get_data(as_text=True)

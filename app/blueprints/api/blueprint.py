@@ -24,7 +24,9 @@ class PaymentIdConverter(BaseConverter):
     regex = rf"(?!(?:{'|'.join(RESERVED)})$)[^/]+"
 
 
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("payment_id", PaymentIdConverter))
+@bp.record_once
+def _register_converters(state) -> None:
+    state.app.url_map.converters["payment_id"] = PaymentIdConverter
 
 _HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "BAD_REQUEST", 413: "BAD_REQUEST", 415: "BAD_REQUEST", 429: "RATE_LIMITED"}

@@ -143,8 +143,6 @@ def build_document(server_prefix: str = "/api/v1") -> dict:
         for extra in spec.extra_statuses:
             responses[str(extra)] = ok
         for code, text in sorted({**_ERRORS, **spec.extra_errors}.items()):
-            if not spec.auth and code in ("401", "403"):
-                continue
             responses[code] = Response(description=text,
                                        content={"application/json": MediaType(schema=_schema(ErrorOut))})
         op = Operation(summary=spec.summary, tags=[spec.tag], parameters=params or None, responses=responses,
