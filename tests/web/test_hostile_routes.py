@@ -8,6 +8,7 @@ Deterministic by default (derandomized) with a bounded budget:
 
     HOSTILE_EXAMPLES   examples (default 100)
     HOSTILE_SEED       "random" for a new exploration each run (default: derandomized)
+    HOSTILE_REPORT     a file to write the tally of answers to (requests, 5xx, statuses) as JSON
 
 A long exploration: ``HOSTILE_EXAMPLES=1000 HOSTILE_SEED=random pytest tests/web/test_hostile_routes.py``
 (docs/SECURITY.md, "Hostile input").
@@ -23,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.routes import PEOPLE, ROLE, ROUTES, Route, token_page
+from tests.support.tally import Tally
 from tests.support.web import csrf_token, sign_in
 
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "100"))
@@ -54,6 +56,27 @@ FIELDS = ["page", "rpage", "pageSize", "ids", "status", "type", "reference", "la
           "current_password", "new_password"]
 names = st.one_of(st.sampled_from(FIELDS), hostile_text)
 query = st.lists(st.tuples(names, hostile_text), max_size=5)
+
+
+TALLY = Tally("HOSTILE_REPORT")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report():
+    yield
+    TALLY.write()
+
+
+def _send(client, method: str, path: str, **kwargs):
+    """The answer (closed), counted; an exception of the app (a 500 in production) is counted too."""
+    try:
+        response = client.open(path, method=method, **kwargs)
+    except Exception:
+        TALLY.count("exception")
+        raise
+    response.close()  # a streamed answer (an export) keeps its request context until closed
+    TALLY.count(response.status_code)
+    return response
 
 
 def _enc(text: str) -> str:
@@ -114,14 +137,13 @@ def test_hostile_input_on_every_screen_route(callers, route_objects, request):
     headers = {"HX-Request": "true"} if htmx else {}
     client = clients[who]
     if route.method == "GET":
-        response = client.get(path, headers=headers)
+        response = _send(client, "GET", path, headers=headers)
     else:
         data = {k: v.format(**route_objects) for k, v in route.data.items()}
         data.update({k.encode("utf-8", "surrogatepass").decode("utf-8", "replace"):
                      v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in form.items()})
         data["csrf_token"] = tokens[who]
-        response = client.post(path, data=data, headers=headers)
-    response.close()
+        response = _send(client, "POST", path, data=data, headers=headers)
     status = response.status_code
     where = f"{route.method} {path[:300]} as {who}: {status}"
     assert status in ANSWERS, where
@@ -156,9 +178,8 @@ def test_every_field_and_segment_of_every_route_takes_a_hostile_value(callers, r
         for path in paths:
             path = f"{path}{'&' if '?' in path else '?'}{all_fields}"
             if route.method == "GET":
-                response = clients[who].get(path)
+                response = _send(clients[who], "GET", path)
             else:
                 form = {f: value.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for f in FIELDS}
-                response = clients[who].post(path, data={**form, "csrf_token": tokens[who]})
-            response.close()
+                response = _send(clients[who], "POST", path, data={**form, "csrf_token": tokens[who]})
             assert response.status_code in ANSWERS, f"{route.method} {path[:200]} as {who}: {response.status_code}"
