@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError
 from redis import Redis
 
 from .blueprints.api.blueprint import http_error as api_http_error
+from .blueprints.api.blueprint import protocol_headers
 from .domain import enums
 from .domain.order_status import is_payable_status
 from .extensions import login_manager
@@ -76,6 +77,18 @@ def init_web(app: Flask) -> None:
             abort(404)
 
     @app.before_request
+    def _no_nul_in_screen_input():
+        # Nor any field a screen reads: a query or form value (or name) with NUL is no input a person
+        # types, and would reach a filter or a row as text PostgreSQL refuses.
+        if not _is_web(request.path):
+            return
+        fields = request.args.items(multi=True)
+        if request.method == "POST":
+            fields = (*fields, *request.form.items(multi=True))
+        if any("\x00" in name or "\x00" in value for name, value in fields):
+            abort(400)
+
+    @app.before_request
     def _end_sessions_past_the_absolute_limit():
         if not _is_web(request.path) or not current_user.is_authenticated:
             return None
@@ -104,7 +117,7 @@ def init_web(app: Flask) -> None:
         if not _is_web(request.path):
             return err
         text = _ERROR_TEXT.get(code, err.description)
-        return render_template("errors.html", code=code, text=text), code
+        return render_template("errors.html", code=code, text=text), code, protocol_headers(err)
 
     for code in _ERROR_TEXT:
         app.register_error_handler(code, _error_page)

@@ -7,6 +7,15 @@ from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
+# The dates the portal takes from input (API fields, screen filters): a business date far outside
+# these is a typo, and near the ends of the calendar the Shanghai/UTC conversions and the day bounds
+# of a filter leave the range of ``datetime`` (year 1 minus 8 hours, 9999-12-31 plus a day).
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(9998, 12, 31)
+
+
+def in_date_range(d: date) -> bool:
+    return FIRST_DATE <= d <= LAST_DATE
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -59,3 +59,15 @@ def shop(app, portal):
 @pytest.fixture
 def operator(signed_in, shop):
     return signed_in("operator@r1001.example")
+
+
+@pytest.fixture
+def route_objects(app, portal, tmp_path, monkeypatch):
+    """What the paths of tests/support/routes.py name: a payment order of R1001, a wire payment of it
+    with an uploaded voucher, and ids of nothing."""
+    monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
+    screen_setup.add_wire_channel()
+    payment_id = screen_setup.make_order("R1001", "1000.00")
+    cp = screen_setup.wire_payment([(payment_id, "400.00")])
+    return {"payment_id": payment_id, "merged": cp.merged_payment_id, "voucher": screen_setup.upload(cp),
+            "cp": cp.channel_payment_id, "job": "0" * 32, "nothing": "X0000000000"}

@@ -1,92 +1,19 @@
 """The authorization matrix: every screen route, as anonymous, each role, and a user of another
 reseller — redirect to sign-in, 403, 404 or through — plus CSRF-less POSTs refused with 400.
 
-A new route must be added to ROUTES (``test_every_screen_route_is_in_the_matrix`` fails otherwise),
-and must carry ``access.allow`` (``test_every_screen_view_declares_who_may_open_it``)."""
+A new route must be added to ROUTES of tests/support/routes.py (``test_every_screen_route_is_in_the_matrix``
+fails otherwise), and must carry ``access.allow`` (``test_every_screen_view_declares_who_may_open_it``)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 import pytest
 
-from tests.support.screen_setup import APP, add_wire_channel, make_order, upload, wire_payment
+from tests.support.routes import OP2, PEOPLE, ROLE, ROUTES, Route, token_page
 from tests.support.web import csrf_token
 
-OP1, AP1, OP2, FIN, ADMIN = ("operator@r1001.example", "approver@r1001.example", "operator@r1002.example",
-                             "finance@example.com", "admin@example.com")
-ROLE = {OP1: "reseller_operator", AP1: "reseller_approver", OP2: "reseller_operator", FIN: "finance",
-        ADMIN: "admin"}
-RESELLER = {"reseller_operator", "reseller_approver"}
-APPROVER = {"reseller_approver"}
-FINANCE = {"finance"}
-EVERYONE = RESELLER | FINANCE | {"admin"}
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str  # with {placeholders} filled from the objects of R1001
-    roles: frozenset
-    tenant: bool = False  # an object of R1001: R1002's users get 404
-    ok: dict = field(default_factory=dict)  # user (or "*") -> expected status when not the default (GET 200)
-    data: dict = field(default_factory=dict)  # form fields of a POST, {placeholders} filled too
-
-
-def R(method, path, roles, tenant=False, ok=None, data=None):
-    return Route(method, path, frozenset(roles), tenant, ok or {}, data or {})
-
-
-ROUTES = [
-    R("GET", "/", EVERYONE, ok={FIN: 302}),
-    R("POST", "/logout", EVERYONE, ok={"*": 302}),
-    R("GET", "/account/password", EVERYONE),
-    R("POST", "/account/password", EVERYONE, ok={"*": 422}),  # no passwords given
-    R("GET", "/orders", RESELLER),
-    R("POST", "/orders/export", RESELLER, data={"format": "csv"}),
-    R("GET", "/orders/exports/{job}", RESELLER, ok={OP1: 404, AP1: 404, OP2: 404}),  # nobody's job
-    R("GET", "/orders/exports/{job}/download", RESELLER, ok={OP1: 404, AP1: 404, OP2: 404}),
-    R("GET", "/orders/{payment_id}", RESELLER, tenant=True),
-    R("GET", "/checkout?ids={payment_id}", RESELLER),
-    R("POST", "/checkout/validate", RESELLER),
-    R("POST", "/checkout", RESELLER),
-    R("GET", "/payments", RESELLER),
-    R("GET", "/payments/{merged}", RESELLER, tenant=True),
-    R("POST", "/payments/{merged}/refresh", RESELLER, tenant=True),
-    R("POST", "/payments/{merged}/cancel", RESELLER, tenant=True),
-    R("POST", "/payments/{merged}/vouchers", RESELLER, tenant=True, data={"channel_payment_id": "{cp}"}),
-    R("GET", "/payments/{merged}/vouchers/{voucher}", RESELLER, tenant=True),
-    R("GET", "/approvals", APPROVER),
-    R("POST", "/approvals/{merged}/approve", APPROVER, tenant=True),
-    R("POST", "/approvals/{merged}/reject", APPROVER, tenant=True),
-    R("GET", "/wallet", RESELLER),
-    R("GET", "/credit", RESELLER),
-    R("GET", "/finance/vouchers", FINANCE),
-    R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
-    R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),
-    R("GET", "/vouchers/{voucher}/file", FINANCE | RESELLER, tenant=True),
-    R("GET", "/vouchers/{voucher}/pdf", FINANCE | RESELLER, tenant=True),
-    R("GET", "/finance/refunds", FINANCE),
-    R("POST", "/finance/refunds/parts/{nothing}/retry", FINANCE, ok={FIN: 404}),  # no such part
-    R("GET", "/finance/disbursements", FINANCE),
-    R("POST", "/finance/disbursements/{nothing}/settle", FINANCE, ok={FIN: 404}),  # no such payout
-]
-PEOPLE = ("anonymous", OP1, AP1, OP2, FIN, ADMIN)
 REFUSED = {400, 401, 403, 404, 405}
-
-
-@pytest.fixture
-def objects(app, portal, tmp_path, monkeypatch):
-    """A payment order of R1001, a wire payment of it with an uploaded voucher."""
-    monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
-    monkeypatch.setitem(APP, "app", app)
-    add_wire_channel()
-    payment_id = make_order("R1001", "1000.00")
-    cp = wire_payment([(payment_id, "400.00")])
-    return {"payment_id": payment_id, "merged": cp.merged_payment_id, "voucher": upload(cp),
-            "cp": cp.channel_payment_id,
-            "job": "0" * 32, "nothing": "X0000000000"}
 
 
 def _client(app, signed_in, who):
@@ -104,17 +31,16 @@ def expected(route: Route, who: str):
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
-def test_matrix(app, signed_in, objects, route):
-    path = route.path.format(**objects)
+def test_matrix(app, signed_in, route_objects, route):
+    path = route.path.format(**route_objects)
     for who in PEOPLE:
         client = _client(app, signed_in, who)
         want = expected(route, who)
         if route.method == "GET":
             response = client.get(path)
         else:
-            token = csrf_token(client, "/login" if who == "anonymous" else "/wallet" if ROLE[who] in RESELLER
-                               else "/finance/vouchers" if ROLE[who] == "finance" else "/")
-            data = {k: v.format(**objects) for k, v in route.data.items()}
+            token = csrf_token(client, token_page(who))
+            data = {k: v.format(**route_objects) for k, v in route.data.items()}
             response = client.post(path, data={**data, "csrf_token": token})
         response.close()  # a streamed answer (an export) keeps its request context until closed
         got = response.status_code
@@ -128,8 +54,8 @@ def test_matrix(app, signed_in, objects, route):
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=lambda r: r.path)
-def test_post_without_csrf_token_is_400_for_everyone(app, signed_in, objects, route):
-    path = route.path.format(**objects)
+def test_post_without_csrf_token_is_400_for_everyone(app, signed_in, route_objects, route):
+    path = route.path.format(**route_objects)
     for who in PEOPLE:
         client = _client(app, signed_in, who)
         assert client.post(path, data={}).status_code == 400, (path, who)

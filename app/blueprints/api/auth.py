@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from flask import g, request
@@ -16,17 +17,31 @@ def current_actor() -> Actor:
     return g.api_actor
 
 
+# RFC 7235 §2.1: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ], the scheme case-insensitive;
+# RFC 6750 §2.1: Bearer's is a b64token. The blanks (SP, HTAB) around a field value are not part of it
+# (RFC 9110 §5.5); any other character, another blank as the separator, or more after the token is a
+# malformed header: 401.
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
+
+
+def bearer_token(header: str) -> str:
+    """The key of an ``Authorization: Bearer <key>`` header (ApiError 401 if it is missing or malformed)."""
+    value = header.strip(" \t")
+    if not value:
+        raise ApiError(401, "UNAUTHORIZED", "missing API key: send Authorization: Bearer <key>")
+    match = _BEARER.fullmatch(value)
+    if match is None:
+        raise ApiError(401, "UNAUTHORIZED", "malformed Authorization header: send Authorization: Bearer <key>")
+    return match.group(1)
+
+
 def require_scopes(*any_of: str):
     """The key must exist and hold at least one of ``any_of``."""
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise ApiError(401, "UNAUTHORIZED", "missing API key: send Authorization: Bearer <key>")
-            client = api_clients.authenticate(token.strip())
+            client = api_clients.authenticate(bearer_token(request.headers.get("Authorization", "")))
             if client is None:
                 raise ApiError(401, "UNAUTHORIZED", "invalid API key")
             if any_of and not (client.scopes & set(any_of)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from .fields import Ident, MoneyIn, text
 from .schemas import Request, Response
@@ -13,7 +13,9 @@ from .schemas import Request, Response
 class CreateDisbursement(Request):
     requestId: Annotated[str, text(64, 1)]
     merchantId: Ident
-    bankAccountNo: Annotated[str, text(64, 1)] = Field(description="6–32 digits; stored encrypted, shown masked")
+    # Checked by the payout service (services/payouts/request.py), which names the rule in its message.
+    bankAccountNo: Annotated[str, text(64, 1), WithJsonSchema({"type": "string", "pattern": "^[0-9]{6,32}$"})] = Field(
+        description="6–32 digits; stored encrypted, shown masked")
     bankAccountName: Annotated[str, text(200, 1)]
     bankCode: Annotated[str, text(16, 1)]
     amount: MoneyIn

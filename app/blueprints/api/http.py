@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 from flask import current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -38,11 +38,24 @@ def _no_duplicate_keys(pairs):
     return obj
 
 
-def _drop_nulls(value):
-    """``null`` means absent (docs/API.md §1)."""
-    if isinstance(value, dict):
+def _drop_nulls(value, model: type[BaseModel] | None = None):
+    """``null`` means absent (docs/API.md §1) — for a field the model knows. A null under a name it
+    does not know stays, so that validation refuses it as an unknown field like any other value."""
+    if not isinstance(value, dict):
+        return value
+    if model is None:
         return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    return value
+    fields = model.model_fields
+    return {k: v if k not in fields else _drop_nulls(v, _model_in(fields[k].annotation))
+            for k, v in value.items() if v is not None or k not in fields}
+
+
+def _model_in(annotation) -> type[BaseModel] | None:
+    """The pydantic model a field holds (``BankAccountIn | None`` -> BankAccountIn), if any."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def _unstorable(text: str) -> str | None:
@@ -136,7 +149,7 @@ def json_body() -> dict:
         raise bad_request("body must be a JSON object")
     if _RISKY_ESCAPE.search(raw):
         _reject_unstorable(_unstorable_fields(data))
-    return _drop_nulls(data)
+    return data
 
 
 def _error_list(exc: ValidationError) -> list[dict]:
@@ -159,7 +172,7 @@ def _error_list(exc: ValidationError) -> list[dict]:
 
 def validate(model: type[M], data: dict) -> M:
     try:
-        return model.model_validate(data)
+        return model.model_validate(_drop_nulls(data, model))
     except ValidationError as exc:
         errors = _error_list(exc)
         names = ", ".join(sorted({e["field"] for e in errors}))
@@ -171,8 +184,12 @@ def query_args(model: type[M]) -> M:
     data: dict[str, object] = {}
     fields = model.model_fields
     _reject_nul([k.replace("\x00", "\\u0000") for k, v in request.args.items(multi=True) if "\x00" in k + v])
+    repeated = sorted(k for k, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {', '.join(repeated)}",
+                       [{"field": k, "message": "given more than once"} for k in repeated])
     for key, value in request.args.items():
-        if value == "":
+        if value == "" and key in fields:  # empty is "not given" (allowEmptyValue); an unknown name is refused
             continue
         if key in fields and key in ("page", "pageSize"):
             try:
@@ -193,6 +210,8 @@ def error_response(err: ApiError | DomainError):
     if err.errors:
         body["errors"] = err.errors
     status = err.http_status
+    if status == 401:  # RFC 7235 §3.1: a 401 names the scheme it wants
+        return jsonify(body), status, {"WWW-Authenticate": 'Bearer realm="api"'}
     return jsonify(body), status
 
 

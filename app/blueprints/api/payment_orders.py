@@ -15,7 +15,7 @@ from ...services.orders.update import OrderChanges, update_payment_order
 from ...services.orders.view import order_dict
 from ...services.platform.idempotency import request_fingerprint
 from .auth import current_actor, require_scopes
-from .blueprint import bp
+from .blueprint import PaymentIdConverter, bp
 from .http import ApiError, json_body, ok, page_data, query_args, validate
 from .openapi import operation
 from .schemas import (
@@ -126,9 +126,11 @@ def list_orders():
     return ok(page_data([order_dict(o, code) for o, code in page.items], page.page, page.page_size, page.total))
 
 
-@bp.patch("/integration/payment/<payment_id>")
+@bp.patch("/integration/payment/<payment_id:payment_id>")
 @operation("patch", "/integration/payment/{paymentId}", "Update a payment order or STOP / FREEZE / UNFREEZE it",
-           scopes=(Scope.PAYMENTS,), body=UpdatePaymentOrder, response=PaymentOrderOut)
+           scopes=(Scope.PAYMENTS,), body=UpdatePaymentOrder, response=PaymentOrderOut,
+           path_schemas={"paymentId": {"type": "string", "not": {"enum": list(PaymentIdConverter.RESERVED)}}},
+           extra_errors={"405": "BAD_REQUEST: the path is that of another operation (paymentId create or refund)"})
 @require_scopes(Scope.PAYMENTS)
 def update_order(payment_id: str):
     raw = json_body()

@@ -14,7 +14,7 @@ from .schemas import ResellerOut, UpsertReseller
 @bp.put("/integration/resellers/<reseller_id>")
 @operation("put", "/integration/resellers/{resellerId}", "Create or update a reseller",
            scopes=(Scope.RESELLERS, Scope.CREDIT), body=UpsertReseller, response=ResellerOut, extra_statuses=(201,),
-           tag="resellers")
+           tag="resellers", path_schemas={"resellerId": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"}})
 @require_scopes(Scope.RESELLERS, Scope.CREDIT)
 def upsert_reseller(reseller_id: str):
     # ASCII only: the id must also pass as ``resellerId`` in payment-order requests (fields.Ident).

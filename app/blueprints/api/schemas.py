@@ -25,8 +25,19 @@ from .fields import DateIn, DateTimeIn, Ident, MoneyIn, MoneyInNonNeg, MoneyOut,
 # stays far inside every database's integer range: a larger page number is a 422, not a 500.
 MAX_PAGE = 100_000
 
+def _null_means_absent(schema: dict) -> None:
+    """docs/API.md §1: ``null`` stands for an optional field left out, so the document lets every
+    optional field be null (pydantic says so only of those whose default is None)."""
+    required = set(schema.get("required", ()))
+    for name, prop in schema.get("properties", {}).items():
+        types = [t for a in prop.get("anyOf", [prop]) for t in (a.get("type") if isinstance(a.get("type"), list)
+                                                                else [a.get("type")])]
+        if name not in required and "null" not in types:
+            schema["properties"][name] = {"anyOf": [prop, {"type": "null"}]}
+
+
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, json_schema_extra=_null_means_absent)
 
 
 class Response(BaseModel):
@@ -202,7 +213,7 @@ class RepaymentsQuery(Request):
 # --- resellers ---------------------------------------------------------------------------------
 
 class BankAccountIn(Request):
-    accountNo: str = Field(pattern=r"^\d{6,32}$", description="6–32 digits")
+    accountNo: str = Field(pattern=r"^[0-9]{6,32}$", description="6–32 digits")
     accountName: Annotated[str, text(200, 1)]
     bankCode: str = Field(pattern=r"^[A-Z]{2,10}$")
 

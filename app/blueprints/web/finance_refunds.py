@@ -12,11 +12,13 @@ from flask_babel import gettext as _
 
 from ...domain.enums import TransactionStatus
 from ...domain.errors import DomainError
+from ...domain.timeutil import in_date_range
 from ...labels import label
 from ...services.refunds import queries as refund_queries
 from ...services.refunds import retry as refund_retry
 from ...services.refunds.queries import RefundFilter
 from .access import FINANCE, allow, web_actor
+from .form_fields import date_range_message
 from .rendering import page_arg, render_screen, wants_fragment
 
 bp = Blueprint("finance_refunds", __name__)
@@ -36,6 +38,8 @@ def date_args(errors: dict) -> tuple[date | None, date | None]:
                 value = date.fromisoformat(text)
             except ValueError:
                 errors[name] = _("Enter a date like 2026-11-30.")
+            if value is not None and not in_date_range(value):
+                errors[name], value = date_range_message(), None
         values.append(value)
     if values[0] and values[1] and values[1] < values[0]:
         errors["createdTo"] = _("The end date is before the start date.")

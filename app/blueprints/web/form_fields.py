@@ -11,6 +11,7 @@ from wtforms import Field
 from wtforms.validators import ValidationError
 
 from ...domain.money import CENT, MAX_AMOUNT, at_most_two_decimals
+from ...domain.timeutil import FIRST_DATE, LAST_DATE, in_date_range
 
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -19,6 +20,16 @@ def entered(field: Field) -> str:
     """The text of a required field of a form that validated: its required check has run, so it is there."""
     assert isinstance(field.data, str), f"{field.name} read before validation"
     return field.data
+
+
+def date_range_message() -> str:
+    return _("Enter a date between %(first)s and %(last)s.", first=FIRST_DATE.isoformat(), last=LAST_DATE.isoformat())
+
+
+def date_in_range(form, field) -> None:
+    """A WTForms validator: a date field's date within the dates the portal takes (domain/timeutil.py)."""
+    if field.data is not None and not in_date_range(field.data):
+        raise ValidationError(date_range_message())
 
 
 def strip_text(value):

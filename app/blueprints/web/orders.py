@@ -37,6 +37,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...domain.enums import PaymentStatus, PaymentType
+from ...domain.timeutil import in_date_range
 from ...labels import LABELS, label
 from ...services.orders import export as order_export
 from ...services.orders import screen_list as order_list
@@ -44,6 +45,7 @@ from ...services.orders.detail import filter_channels, order_detail
 from ...services.orders.queries import OrderFilter
 from ...services.orders.view import is_overdue
 from .access import RESELLER, allow, reseller_id
+from .form_fields import date_range_message
 from .rendering import is_history_restore, page_arg, render_screen, wants_fragment
 
 bp = Blueprint("orders", __name__)
@@ -73,10 +75,10 @@ def parse_amount(text: str) -> Decimal:
     value = Decimal(cleaned)
     if value < 0:
         raise ValidationError(_("Enter an amount of 0 or more."))
+    if value > MAX_AMOUNT:  # first: quantizing 30 digits to cents exceeds the decimal context (a 500)
+        raise ValidationError(_("This amount is too large."))
     if value != value.quantize(Decimal("0.01")):
         raise ValidationError(_("Use at most two decimal places."))
-    if value > MAX_AMOUNT:
-        raise ValidationError(_("This amount is too large."))
     return value.quantize(Decimal("0.01"))
 
 
@@ -85,9 +87,12 @@ def parse_date(text: str) -> date:
     try:
         if not _DATE.match(text):
             raise ValueError(text)
-        return date.fromisoformat(text)
+        parsed = date.fromisoformat(text)
     except ValueError:
         raise ValidationError(_("Enter a date as YYYY-MM-DD, for example 2026-11-30.")) from None
+    if not in_date_range(parsed):
+        raise ValidationError(date_range_message())
+    return parsed
 
 
 class AmountField(StringField):

@@ -24,6 +24,7 @@ from ...services.platform.unit_of_work import end_read
 from ...services.settlement import compensation
 from ...services.vouchers import upload as voucher_upload
 from .access import RESELLER, allow, reseller_id, web_actor
+from .form_fields import date_in_range
 from .rendering import page_arg, render_screen, wants_fragment
 
 bp = Blueprint("payments", __name__)
@@ -68,8 +69,8 @@ class PaymentFilterForm(FlaskForm):
         csrf = False  # a GET filter changes nothing
 
     status = SelectField(_l("Status"), validators=[Optional()], validate_choice=True)
-    created_from = DateField(_l("Created from"), validators=[Optional()], format="%Y-%m-%d")
-    created_to = DateField(_l("Created to"), validators=[Optional()], format="%Y-%m-%d")
+    created_from = DateField(_l("Created from"), validators=[Optional(), date_in_range], format="%Y-%m-%d")
+    created_to = DateField(_l("Created to"), validators=[Optional(), date_in_range], format="%Y-%m-%d")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -17,7 +17,7 @@ from ..webhooks import address_policy
 
 DEFAULT_BANK_CODES = ("ICBC", "ABC", "BOC", "CCB", "BOCOM", "CMB", "SPDB", "CITIC")
 RESERVED_REQUEST_PREFIX = "refund:"  # request ids of the payouts that pay WIRE refunds (refunds/wire.py)
-ACCOUNT_RE = re.compile(r"^\d{6,32}$")
+ACCOUNT_RE = re.compile(r"[0-9]{6,32}", re.ASCII)  # with fullmatch: no trailing newline
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def bank_codes() -> tuple[str, ...]:
 
 
 def validate(req: DisbursementRequest) -> None:
-    if not ACCOUNT_RE.match(req.bank_account_no or ""):
+    if not ACCOUNT_RE.fullmatch(req.bank_account_no or ""):
         raise ValidationFailed("bank account number must be 6–32 digits", field="bankAccountNo")
     if req.bank_code not in bank_codes():
         raise ValidationFailed(f"bank code must be one of {', '.join(bank_codes())}", field="bankCode")

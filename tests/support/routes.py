@@ -1,0 +1,74 @@
+"""The table of every screen route: who may open it (roles), whether it is an object of a tenant,
+and what an authorised caller gets. Read by the authorization matrix (tests/web/test_authz_matrix.py)
+and the hostile-input pass over the same routes (tests/web/test_hostile_routes.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+OP1, AP1, OP2, FIN, ADMIN = ("operator@r1001.example", "approver@r1001.example", "operator@r1002.example",
+                             "finance@example.com", "admin@example.com")
+ROLE = {OP1: "reseller_operator", AP1: "reseller_approver", OP2: "reseller_operator", FIN: "finance",
+        ADMIN: "admin"}
+RESELLER = {"reseller_operator", "reseller_approver"}
+APPROVER = {"reseller_approver"}
+FINANCE = {"finance"}
+EVERYONE = RESELLER | FINANCE | {"admin"}
+PEOPLE = ("anonymous", OP1, AP1, OP2, FIN, ADMIN)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # with {placeholders} filled from the objects of R1001
+    roles: frozenset
+    tenant: bool = False  # an object of R1001: R1002's users get 404
+    ok: dict = field(default_factory=dict)  # user (or "*") -> expected status when not the default (GET 200)
+    data: dict = field(default_factory=dict)  # form fields of a POST, {placeholders} filled too
+
+
+def R(method, path, roles, tenant=False, ok=None, data=None):
+    return Route(method, path, frozenset(roles), tenant, ok or {}, data or {})
+
+
+ROUTES = [
+    R("GET", "/", EVERYONE, ok={FIN: 302}),
+    R("POST", "/logout", EVERYONE, ok={"*": 302}),
+    R("GET", "/account/password", EVERYONE),
+    R("POST", "/account/password", EVERYONE, ok={"*": 422}),  # no passwords given
+    R("GET", "/orders", RESELLER),
+    R("POST", "/orders/export", RESELLER, data={"format": "csv"}),
+    R("GET", "/orders/exports/{job}", RESELLER, ok={OP1: 404, AP1: 404, OP2: 404}),  # nobody's job
+    R("GET", "/orders/exports/{job}/download", RESELLER, ok={OP1: 404, AP1: 404, OP2: 404}),
+    R("GET", "/orders/{payment_id}", RESELLER, tenant=True),
+    R("GET", "/checkout?ids={payment_id}", RESELLER),
+    R("POST", "/checkout/validate", RESELLER),
+    R("POST", "/checkout", RESELLER),
+    R("GET", "/payments", RESELLER),
+    R("GET", "/payments/{merged}", RESELLER, tenant=True),
+    R("POST", "/payments/{merged}/refresh", RESELLER, tenant=True),
+    R("POST", "/payments/{merged}/cancel", RESELLER, tenant=True),
+    R("POST", "/payments/{merged}/vouchers", RESELLER, tenant=True, data={"channel_payment_id": "{cp}"}),
+    R("GET", "/payments/{merged}/vouchers/{voucher}", RESELLER, tenant=True),
+    R("GET", "/approvals", APPROVER),
+    R("POST", "/approvals/{merged}/approve", APPROVER, tenant=True),
+    R("POST", "/approvals/{merged}/reject", APPROVER, tenant=True),
+    R("GET", "/wallet", RESELLER),
+    R("GET", "/credit", RESELLER),
+    R("GET", "/finance/vouchers", FINANCE),
+    R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
+    R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),
+    R("GET", "/vouchers/{voucher}/file", FINANCE | RESELLER, tenant=True),
+    R("GET", "/vouchers/{voucher}/pdf", FINANCE | RESELLER, tenant=True),
+    R("GET", "/finance/refunds", FINANCE),
+    R("POST", "/finance/refunds/parts/{nothing}/retry", FINANCE, ok={FIN: 404}),  # no such part
+    R("GET", "/finance/disbursements", FINANCE),
+    R("POST", "/finance/disbursements/{nothing}/settle", FINANCE, ok={FIN: 404}),  # no such payout
+]
+
+
+def token_page(who: str) -> str:
+    """A page of this person's that carries a CSRF token."""
+    if who == "anonymous":
+        return "/login"
+    return "/wallet" if ROLE[who] in RESELLER else "/finance/vouchers" if ROLE[who] == "finance" else "/"
