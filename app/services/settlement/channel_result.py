@@ -25,7 +25,7 @@ from ...domain.money import ZERO
 from ...domain.payment_states import CHANNEL_PAYMENT_FINAL, EVENT_FOR_OUTCOME, next_channel_payment_status
 from ...extensions import db
 from ...models import ChannelPayment, PaymentOrder, PaymentTransaction, Reseller
-from ...models.types import now_utc
+from ...models.types import REASON_LENGTH, now_utc
 from ..audit import log as audit
 from ..ledgers import credit_line, wallet
 from ..ledgers.wallet_memos import WalletMemo
@@ -130,7 +130,7 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
 
     cp.status = new_status
     cp.completed_at = s.now
-    cp.failure_reason = outcome.reason or cp.failure_reason
+    cp.failure_reason = outcome.reason[:REASON_LENGTH] or cp.failure_reason
     if outcome.channel_transaction_id:
         cp.channel_transaction_id = cp.channel_transaction_id or outcome.channel_transaction_id
     if outcome.received_amount is not None:
@@ -185,7 +185,7 @@ def _settle_part(s: _Settling, txn: PaymentTransaction, covered: Decimal,
         events.append(_succeed(s, paid, order))
     txn.status = TransactionStatus.FAILED
     txn.completed_at = s.now
-    txn.failure_reason = (s.outcome.reason or s.outcome.status.lower())[:500]
+    txn.failure_reason = (s.outcome.reason or s.outcome.status.lower())[:REASON_LENGTH]
     if s.outcome.status in (ChannelPaymentStatus.FAILED, ChannelPaymentStatus.SUCCESS):
         order.last_attempt_failed = order.paid_amount == 0
     events.append(("transaction.failed", txn))
