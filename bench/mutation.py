@@ -57,8 +57,8 @@ UNIT_MONEY = "tests/unit/test_money_and_status.py"
 TARGETS: dict[str, list[str]] = {
     "app/domain/money.py": [UNIT_MONEY, GUARDS, "tests/integration/test_api_payment_orders_create.py"],
     "app/services/ledgers/credit_line.py": [
-        GUARDS, CHECKOUT, "tests/integration/test_api_credit.py"],
-    "app/services/ledgers/wallet.py": [GUARDS, CHECKOUT, "tests/engine/test_refunds.py"],
+        "tests/engine/test_credit_line.py", GUARDS, CHECKOUT, "tests/integration/test_api_credit.py"],
+    "app/services/ledgers/wallet.py": ["tests/engine/test_wallet.py", GUARDS, CHECKOUT, "tests/engine/test_refunds.py"],
     "app/services/settlement/channel_result.py": [
         GUARDS, "tests/engine/test_online_channel.py", CHECKOUT,
         "tests/engine/test_event_payloads.py"],
