@@ -128,3 +128,10 @@ def test_a_repaid_record_takes_nothing_more(engine_setup):
 def test_repaying_an_unknown_record_is_refused(engine_setup):
     with pytest.raises(StateConflict, match="credit record CR-NOPE does not exist"):
         credit_line.repay("CR-NOPE", Decimal("1.00"), "TX-1", "fin")
+
+
+def test_a_repayment_of_one_cent_counts(engine_setup):
+    rec = _record(engine_setup, "300.00")
+    assert credit_line.repay(rec.credit_record_id, Decimal("0.01"), "TX-1", "fin") == Decimal("0.00")
+    assert rec.outstanding_amount == Decimal("299.99")
+    assert db.session.get(Reseller, engine_setup["R1001"]).credit_used == Decimal("299.99")
