@@ -7,6 +7,7 @@ from __future__ import annotations
 # (module, operator, source line text, column) -> why the mutant cannot change behaviour
 MONEY = "app/domain/money.py"
 CREDIT = "app/services/ledgers/credit_line.py"
+STATES = "app/domain/payment_states.py"
 EQUIVALENT: dict[tuple[str, str, str, int], str] = {
     (MONEY, "core/ExceptionReplacer",
      "except InvalidOperation as exc:  # pragma: no cover - guarded by the bounds above", 11):
@@ -30,6 +31,12 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
      "rec.status = CreditRecordStatus.REPAID if rec.outstanding_amount == 0 else rec.status", 73):
         "outstanding_amount never goes below 0 (applied is at most the outstanding amount; CHECK "
         "outstanding_amount >= 0), so `<= 0` and `== 0` agree",
+    (STATES, "core/ReplaceComparisonOperator_Eq_GtE", "if all(s == CP.SUCCESS for s in statuses):", 13):
+        "every status here is final (checked just above): SUCCESS, FAILED, EXPIRED or CANCELLED, and as text "
+        "SUCCESS is the greatest of them, so `>= SUCCESS` holds for SUCCESS only",
+    (STATES, "core/ReplaceComparisonOperator_Eq_LtE", "if all(s == CP.CANCELLED for s in statuses):", 13):
+        "here every status is final and none is SUCCESS: CANCELLED, EXPIRED or FAILED, and as text CANCELLED "
+        "is the least of them, so `<= CANCELLED` holds for CANCELLED only",
 }
 
 
