@@ -175,7 +175,13 @@ def merge_report(out: Path, module: str, entry: dict) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         report = json.loads(out.read_text()) if out.exists() else {}
         report["excluded_operators"] = EXCLUDED_OPERATORS
-        report.setdefault("modules", {})[module] = entry
+        modules = report.setdefault("modules", {})
+        earlier = modules.get(module)
+        if earlier and earlier.get("commit") != entry.get("commit") and "rerun" not in entry:
+            # A full run after new tests: keep the earlier runs' figures (what the older suite let through).
+            entry["earlier_runs"] = earlier.pop("earlier_runs", []) + [
+                {k: earlier[k] for k in ("commit", "mutants", "ran", "killed", "survived", "tests") if k in earlier}]
+        modules[module] = entry
         report["modules"] = {m: report["modules"][m] for m in TARGETS if m in report["modules"]}
         out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
@@ -186,7 +192,9 @@ def verdicts(module: str, entry: dict) -> None:
     for s in entry["survivors"]:
         key = f"{s['operator']}|{s['source']}|{s['column']}"
         reason = equivalence_reason(module, s["operator"], s["source"], s["column"])
-        if key in rerun.get("killed_by", {}):
+        # Two mutants of one operator at one place (a number made 1 and -1) share a key: "tested" only
+        # when no mutant of that key survived the re-run.
+        if key in rerun.get("killed_by", {}) and key not in rerun.get("survived", []):
             s["verdict"] = "tested"
             s["killed_by"] = rerun["killed_by"][key]
         elif reason:

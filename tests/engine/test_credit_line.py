@@ -135,3 +135,12 @@ def test_a_repayment_of_one_cent_counts(engine_setup):
     assert credit_line.repay(rec.credit_record_id, Decimal("0.01"), "TX-1", "fin") == Decimal("0.00")
     assert rec.outstanding_amount == Decimal("299.99")
     assert db.session.get(Reseller, engine_setup["R1001"]).credit_used == Decimal("299.99")
+
+
+def test_a_repayment_reaches_its_own_record_only(engine_setup):
+    _reseller(credit_limit=Decimal("1000.00"), credit_used=Decimal("0.00"))
+    first, second = credit_line.book(engine_setup["R1001"], _parts("100.00", "200.00"), "MP-1", "op")
+    credit_line.repay(second.credit_record_id, Decimal("50.00"), "TX-1", "fin")
+    credit_line.repay(first.credit_record_id, Decimal("10.00"), "TX-2", "fin")
+    assert (first.outstanding_amount, second.outstanding_amount) == (Decimal("90.00"), Decimal("150.00"))
+    assert db.session.get(Reseller, engine_setup["R1001"]).credit_used == Decimal("240.00")
