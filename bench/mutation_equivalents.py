@@ -8,6 +8,9 @@ from __future__ import annotations
 MONEY = "app/domain/money.py"
 CREDIT = "app/services/ledgers/credit_line.py"
 STATES = "app/domain/payment_states.py"
+ORDER = "app/domain/order_status.py"
+WALLET = "app/services/ledgers/wallet.py"
+NE, EQ = "core/ReplaceComparisonOperator_Gt_NotEq", "core/ReplaceComparisonOperator_GtE_Eq"
 EQUIVALENT: dict[tuple[str, str, str, int], str] = {
     (MONEY, "core/ExceptionReplacer",
      "except InvalidOperation as exc:  # pragma: no cover - guarded by the bounds above", 11):
@@ -37,6 +40,28 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
     (STATES, "core/ReplaceComparisonOperator_Eq_LtE", "if all(s == CP.CANCELLED for s in statuses):", 13):
         "here every status is final and none is SUCCESS: CANCELLED, EXPIRED or FAILED, and as text CANCELLED "
         "is the least of them, so `<= CANCELLED` holds for CANCELLED only",
+    (ORDER, NE, "if reserved > 0:", 16):
+        "an order's reserved amount is never negative (CHECK reserved_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, NE, "if paid > 0:", 12):
+        "an order's paid amount is never negative (CHECK paid_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, NE, "if refunded > 0 and refunded >= paid:", 16):
+        "an order's refunded amount is never negative (CHECK refunded_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, NE, "if refunded > 0:", 16):
+        "an order's refunded amount is never negative (CHECK refunded_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, NE, "if refunding > 0:", 19):
+        "an order's refunding amount is never negative (CHECK refunding_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, EQ, "if paid >= amount:", 12):
+        "an order is never paid above its amount (CHECK paid_amount <= payment_amount): `==` and `>=` agree",
+    (ORDER, EQ, "if refunded > 0 and refunded >= paid:", 33):
+        "an order never refunds more than was paid (CHECK refunded_amount <= paid_amount): `==` and `>=` agree",
+    (WALLET, "core/ReplaceBinaryOperator_Mul_Div",
+     "def post(reseller_id: int, amount: Decimal, entry_type: str, *, reference: str | None, actor: str,", 61):
+        "the `*` of the signature made `/`: the parameters after it become positional-or-keyword instead of "
+        "keyword-only; every call passes them by keyword, so nothing runs differently (mypy and ruff see the "
+        "signature, not the tests)",
+    (WALLET, "core/ReplaceComparisonOperator_Eq_GtE", "if entry_type == WalletEntryType.TOPUP and amount <= 0:", 18):
+        "TOPUP is the greatest wallet entry type as text (ADJUST, EXCESS, PAYMENT, PAYMENT_RELEASE, REFUND, "
+        "TOPUP; CHECK on entry_type), so `>= TOPUP` holds for TOPUP only",
 }
 
 
