@@ -60,8 +60,8 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
         "keyword-only; every call passes them by keyword, so nothing runs differently (mypy and ruff see the "
         "signature, not the tests)",
     (WALLET, "core/ReplaceComparisonOperator_Eq_GtE", "if entry_type == WalletEntryType.TOPUP and amount <= 0:", 18):
-        "TOPUP is the greatest wallet entry type as text (ADJUST, EXCESS, PAYMENT, PAYMENT_RELEASE, REFUND, "
-        "TOPUP; CHECK on entry_type), so `>= TOPUP` holds for TOPUP only",
+        "entry_type is a WalletEntryType, and TOPUP is the greatest of them as text (ADJUST, EXCESS, PAYMENT, "
+        "PAYMENT_RELEASE, REFUND, TOPUP), so `>= TOPUP` holds for TOPUP only",
 }
 
 
