@@ -60,7 +60,7 @@ TARGETS: dict[str, list[str]] = {
         "tests/engine/test_credit_line.py", GUARDS, CHECKOUT, "tests/integration/test_api_credit.py"],
     "app/services/ledgers/wallet.py": ["tests/engine/test_wallet.py", GUARDS, CHECKOUT, "tests/engine/test_refunds.py"],
     "app/services/settlement/channel_result.py": [
-        GUARDS, "tests/engine/test_online_channel.py", CHECKOUT,
+        "tests/engine/test_settlement.py", GUARDS, "tests/engine/test_online_channel.py", CHECKOUT,
         "tests/engine/test_event_payloads.py"],
     "app/domain/payment_states.py": ["tests/unit/test_payment_states.py"],
     "app/domain/order_status.py": [UNIT_MONEY, "tests/unit/test_status_vocabulary.py",

@@ -1,0 +1,169 @@
+"""Settlement's own rules (app/services/settlement/channel_result.py), called directly on WIRE channel
+payments: a short wire split earliest deadline first, an excess credited to the wallet, failures with
+and without a reason, the channel's transaction id, duplicates. Written for the mutants of
+bench/mutation.py that the end-to-end tests let through."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import AuditEntry, ChannelPayment, OutboxEvent, PaymentTransaction, WalletEntry
+from app.models.types import now_utc
+from app.services.checkout import submission as checkout
+from app.services.checkout.validation import AllocationIn
+from app.services.settlement import channel_result as settlement
+from tests.support.engine import OPERATOR, check_invariants, make_order, order
+
+
+def _wire(reseller_id: int, *allocations: tuple[str, str]) -> ChannelPayment:
+    res = checkout.submit(OPERATOR, None, reseller_id, [AllocationIn(pid, amount, "WIRE_ICBC")
+                                                         for pid, amount in allocations])
+    return db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == res.merged_pk))
+
+
+def _txns(pid: str) -> list[tuple[str, Decimal, str | None]]:
+    o = order(pid)
+    return [(t.status, t.amount, t.failure_reason) for t in db.session.scalars(
+        sa.select(PaymentTransaction).where(PaymentTransaction.payment_order_id == o.id)
+        .order_by(PaymentTransaction.id))]
+
+
+def _wallet_entries(entry_type: str) -> list[tuple[Decimal, str | None]]:
+    return [(e.amount, e.reference) for e in db.session.scalars(
+        sa.select(WalletEntry).where(WalletEntry.entry_type == entry_type).order_by(WalletEntry.id))]
+
+
+def test_a_short_wire_pays_the_earliest_deadline_first(engine_setup):
+    soon, later = now_utc() + timedelta(days=2), now_utc() + timedelta(days=9)
+    none = make_order(amount="100.00")  # no deadline: last
+    late = make_order(amount="300.00", deadline=later)
+    early = make_order(amount="200.00", deadline=soon)
+    cp = _wire(engine_setup["R1001"], (none, "100.00"), (late, "300.00"), (early, "200.00"))
+    db.session.commit()
+    assert settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", received_amount=Decimal("350.00")),
+                             OPERATOR)
+    # early 200.00 in full, late 150.00 of 300.00 (the rest fails), nothing for the order without a deadline
+    assert _txns(early) == [("SUCCESS", Decimal("200.00"), None)]
+    assert _txns(late) == [("FAILED", Decimal("150.00"), "success"), ("SUCCESS", Decimal("150.00"), None)]
+    assert _txns(none) == [("FAILED", Decimal("100.00"), "success")]
+    assert [(order(p).paid_amount, order(p).reserved_amount, order(p).payment_status)
+            for p in (early, late, none)] == [
+        (Decimal("200.00"), 0, "PAID"), (Decimal("150.00"), 0, "PARTIAL_PAID"), (Decimal("0.00"), 0, "FAILED")]
+    split = db.session.scalars(sa.select(PaymentTransaction).where(PaymentTransaction.remark.is_not(None))).one()
+    assert split.amount == Decimal("150.00") and split.remark.startswith("part of ")
+    settled = db.session.get(ChannelPayment, cp.id)
+    assert (settled.status, settled.received_amount) == ("SUCCESS", Decimal("350.00"))
+    assert _wallet_entries("EXCESS") == []
+    check_invariants()
+
+
+def test_a_short_wire_covering_one_order_exactly_fails_the_rest(engine_setup):
+    a, b = make_order(amount="100.00"), make_order(amount="100.00")
+    cp = _wire(engine_setup["R1001"], (a, "100.00"), (b, "100.00"))
+    db.session.commit()
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", received_amount=Decimal("100.00")), OPERATOR)
+    assert _txns(a) == [("SUCCESS", Decimal("100.00"), None)]
+    assert _txns(b) == [("FAILED", Decimal("100.00"), "success")]
+    assert (order(b).last_attempt_failed, order(b).payment_status) == (True, "FAILED")
+    check_invariants()
+
+
+def test_a_wire_above_the_amount_credits_the_excess_to_the_wallet(engine_setup):
+    a = make_order(amount="500.00")
+    cp = _wire(engine_setup["R1001"], (a, "500.00"))
+    db.session.commit()
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", received_amount=Decimal("500.01")), OPERATOR)
+    assert order(a).paid_amount == Decimal("500.00") and order(a).payment_status == "PAID"
+    assert _wallet_entries("EXCESS") == [(Decimal("0.01"), cp.channel_payment_id)]
+    assert db.session.get(ChannelPayment, cp.id).received_amount == Decimal("500.01")
+    audit = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "channel_payment.success")).one()
+    assert audit.after == {"amount": "500.00", "received": "500.01", "reason": ""}
+    check_invariants()
+
+
+def test_a_wire_of_the_exact_amount_leaves_the_wallet_alone(engine_setup):
+    a = make_order(amount="500.00")
+    cp = _wire(engine_setup["R1001"], (a, "500.00"))
+    db.session.commit()
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", received_amount=Decimal("500.00")), OPERATOR)
+    assert order(a).payment_status == "PAID" and _wallet_entries("EXCESS") == []
+    check_invariants()
+
+
+def test_a_success_without_an_amount_pays_the_whole_payment(engine_setup):
+    a, b = make_order(amount="100.00"), make_order(amount="200.00")
+    cp = _wire(engine_setup["R1001"], (a, "100.00"), (b, "150.00"))
+    db.session.commit()
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", channel_transaction_id="BANK-1"), OPERATOR)
+    assert [(order(p).paid_amount, order(p).payment_status) for p in (a, b)] == [
+        (Decimal("100.00"), "PAID"), (Decimal("150.00"), "PARTIAL_PAID")]
+    settled = db.session.get(ChannelPayment, cp.id)
+    assert (settled.received_amount, settled.channel_transaction_id) == (None, "BANK-1")
+    assert {t.channel_transaction_id for t in db.session.scalars(sa.select(PaymentTransaction))} == {"BANK-1"}
+    audit = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "channel_payment.success")).one()
+    assert audit.after == {"amount": "250.00", "received": None, "reason": ""}
+    check_invariants()
+
+
+def test_the_first_channel_transaction_id_is_kept(engine_setup):
+    a = make_order(amount="100.00")
+    cp = _wire(engine_setup["R1001"], (a, "100.00"))
+    cp.channel_transaction_id = "GW-FIRST"
+    db.session.commit()
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", channel_transaction_id="GW-LATER"), OPERATOR)
+    assert db.session.get(ChannelPayment, cp.id).channel_transaction_id == "GW-FIRST"
+    assert _txns(a)[0][0] == "SUCCESS"
+    txn = db.session.scalars(sa.select(PaymentTransaction)).one()
+    assert txn.channel_transaction_id == "GW-LATER"  # the allocation records what this result said
+
+
+def test_a_failure_keeps_its_reason_and_a_failure_without_one_says_its_status(engine_setup):
+    a, b = make_order(amount="100.00"), make_order(amount="100.00")
+    with_reason = _wire(engine_setup["R1001"], (a, "100.00"))
+    without = _wire(engine_setup["R1001"], (b, "100.00"))
+    without.failure_reason = "earlier note"
+    db.session.commit()
+    settlement.settle(with_reason.id, settlement.Outcome(status="FAILED", reason="card declined"), OPERATOR)
+    settlement.settle(without.id, settlement.Outcome(status="EXPIRED"), OPERATOR)
+    assert _txns(a) == [("FAILED", Decimal("100.00"), "card declined")]
+    assert _txns(b) == [("FAILED", Decimal("100.00"), "expired")]
+    assert db.session.get(ChannelPayment, with_reason.id).failure_reason == "card declined"
+    assert db.session.get(ChannelPayment, without.id).failure_reason == "earlier note"  # kept when none is given
+    # a decline marks the order's last attempt failed; an expiry does not
+    assert (order(a).last_attempt_failed, order(a).payment_status) == (True, "FAILED")
+    assert (order(b).last_attempt_failed, order(b).payment_status) == (False, "UNPAID")
+    failed = db.session.scalars(sa.select(OutboxEvent).where(OutboxEvent.event_type == "transaction.failed")
+                                .order_by(OutboxEvent.id)).all()
+    assert [e.payload["reason"] for e in failed] == ["card declined", "expired"]
+    check_invariants()
+
+
+def test_a_second_result_changes_nothing(engine_setup):
+    a = make_order(amount="100.00")
+    cp = _wire(engine_setup["R1001"], (a, "100.00"))
+    db.session.commit()
+    assert settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", received_amount=Decimal("100.00")),
+                             OPERATOR) is True
+    version = order(a).version
+    assert settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", received_amount=Decimal("900.00")),
+                             OPERATOR) is False
+    assert order(a).paid_amount == Decimal("100.00") and order(a).version == version
+    assert _wallet_entries("EXCESS") == []
+    check_invariants()
+
+
+def test_each_settled_order_moves_one_version_on(engine_setup):
+    a = make_order(amount="100.00")
+    cp = _wire(engine_setup["R1001"], (a, "100.00"))
+    db.session.commit()
+    before = order(a)
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS"), OPERATOR)
+    after = order(a)
+    assert after.version == before.version + 1 and after.updated_at >= before.updated_at
+    changed = db.session.scalars(sa.select(OutboxEvent).where(
+        OutboxEvent.event_type == "payment_order.status_changed").order_by(OutboxEvent.id.desc())).first()
+    assert changed.payload["paymentStatus"] == "PAID"
