@@ -24,7 +24,7 @@ def _reseller(**values) -> Reseller:
     r = db.session.scalar(sa.select(Reseller).where(Reseller.code == "R1001"))
     for name, value in values.items():
         setattr(r, name, value)
-    db.session.flush()
+    db.session.commit()
     return r
 
 
