@@ -255,6 +255,24 @@ def run_module(module: str, tests: list[str], args: argparse.Namespace, work: Pa
     return entry
 
 
+def table(report: dict) -> str:
+    """The report as the Markdown table of bench/README.md: the first run of each module (the suite
+    before its survivors got tests), then the last full run and what became of its survivors."""
+    rows = ["| module | mutants | first run: ran → killed / survived | last run: ran → killed / survived "
+            "| survivors → tested / equivalent / open | not run | commit |",
+            "|---|---:|---|---|---|---:|---|"]
+    for module in TARGETS:
+        e = report["modules"].get(module)
+        if e is None:
+            rows.append(f"| `{module}` | | | | | not run | |")
+            continue
+        first = (e.get("earlier_runs") or [e])[0]
+        rows.append(f"| `{module}` | {e['mutants']} | {first['ran']} → {first['killed']} / {first['survived']} "
+                    f"({first['commit']}) | {e['ran']} → {e['killed']} / {e['survived']} | {e['tested']} / "
+                    f"{e['equivalent']} / {e['open']} | {e['not_run']} | {e['commit']} |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", help="a module of TARGETS (path under app/); repeatable")
@@ -263,9 +281,16 @@ def main() -> int:
     parser.add_argument("--rerun-survivors", action="store_true",
                         help="run only the mutants that survived the recorded run of each module")
     parser.add_argument("--keep", action="store_true", help="keep the clone and the sessions")
+    parser.add_argument("--table", action="store_true", help="print the recorded report as a Markdown table")
     args = parser.parse_args()
-    targets = {m: t for m, t in TARGETS.items() if not args.only or any(m.endswith(o) for o in args.only)}
     out = ROOT / "bench" / "results" / "mutation.json"
+    if args.table:  # verdicts read again (equivalences written since the run), written back
+        for module, entry in json.loads(out.read_text())["modules"].items():
+            verdicts(module, entry)
+            merge_report(out, module, entry)
+        print(table(json.loads(out.read_text())))
+        return 0
+    targets = {m: t for m, t in TARGETS.items() if not args.only or any(m.endswith(o) for o in args.only)}
     out.parent.mkdir(parents=True, exist_ok=True)
     recorded = json.loads(out.read_text())["modules"] if out.exists() else {}
     work = Path(tempfile.mkdtemp(prefix="mutation-"))
