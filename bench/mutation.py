@@ -296,19 +296,21 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="mutation-"))
     clone = work / "repo"
     run("git", "clone", "-q", str(ROOT), str(clone))
-    for module, tests in targets.items():
-        previous = None
-        if args.rerun_survivors:
-            previous = recorded.get(module)
-            if not previous or not previous["survivors"]:
-                print(f"{module}: no recorded survivors to re-run", flush=True)
-                continue
-        merge_report(out, module, run_module(module, tests, args, work, clone, previous))
+    try:
+        for module, tests in targets.items():
+            previous = None
+            if args.rerun_survivors:
+                previous = recorded.get(module)
+                if not previous or not previous["survivors"]:
+                    print(f"{module}: no recorded survivors to re-run", flush=True)
+                    continue
+            merge_report(out, module, run_module(module, tests, args, work, clone, previous))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work}")
     print(f"wrote {out.relative_to(ROOT)}")
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"kept {work}")
     return 0
 
 
