@@ -10,6 +10,7 @@ CREDIT = "app/services/ledgers/credit_line.py"
 STATES = "app/domain/payment_states.py"
 ORDER = "app/domain/order_status.py"
 WALLET = "app/services/ledgers/wallet.py"
+SETTLE = "app/services/settlement/channel_result.py"
 NE, EQ = "core/ReplaceComparisonOperator_Gt_NotEq", "core/ReplaceComparisonOperator_GtE_Eq"
 EQUIVALENT: dict[tuple[str, str, str, int], str] = {
     (MONEY, "core/ExceptionReplacer",
@@ -62,6 +63,14 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
     (WALLET, "core/ReplaceComparisonOperator_Eq_GtE", "if entry_type == WalletEntryType.TOPUP and amount <= 0:", 18):
         "entry_type is a WalletEntryType, and TOPUP is the greatest of them as text (ADJUST, EXCESS, PAYMENT, "
         "PAYMENT_RELEASE, REFUND, TOPUP), so `>= TOPUP` holds for TOPUP only",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_LtE",
+     "PaymentTransaction.status == TransactionStatus.PROCESSING)", 70):
+        "`<= PROCESSING` also takes FAILED rows, and a channel payment that is not final has none: its "
+        "allocations are made PROCESSING and leave it only in this settlement, which makes the channel "
+        "payment final in the same transaction (a final one returns before the query; refunds need a SUCCESS)",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_GtE", "if outcome.status == ChannelPaymentStatus.SUCCESS:", 22):
+        "an outcome is final: SUCCESS, FAILED, EXPIRED or CANCELLED, and SUCCESS is the greatest of them as "
+        "text, so `>= SUCCESS` holds for SUCCESS only",
 }
 
 

@@ -167,3 +167,14 @@ def test_each_settled_order_moves_one_version_on(engine_setup):
     changed = db.session.scalars(sa.select(OutboxEvent).where(
         OutboxEvent.event_type == "payment_order.status_changed").order_by(OutboxEvent.id.desc())).first()
     assert changed.payload["paymentStatus"] == "PAID"
+
+
+def test_a_wire_of_one_cent_pays_one_cent(engine_setup):
+    a = make_order(amount="100.00")
+    cp = _wire(engine_setup["R1001"], (a, "100.00"))
+    db.session.commit()
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", received_amount=Decimal("0.01")), OPERATOR)
+    assert _txns(a) == [("FAILED", Decimal("99.99"), "success"), ("SUCCESS", Decimal("0.01"), None)]
+    assert (order(a).paid_amount, order(a).payment_status, order(a).last_attempt_failed) == (
+        Decimal("0.01"), "PARTIAL_PAID", False)
+    check_invariants()
