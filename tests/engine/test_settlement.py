@@ -11,10 +11,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import AuditEntry, ChannelPayment, OutboxEvent, PaymentTransaction, WalletEntry
+from app.models import AuditEntry, ChannelPayment, CreditRecord, OutboxEvent, PaymentTransaction, WalletEntry
 from app.models.types import now_utc
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
+from app.services.ledgers import credit_line
+from app.services.orders.creation import NewPaymentOrder, create_payment_order
+from app.services.platform.actor import Actor
 from app.services.settlement import channel_result as settlement
 from tests.support.engine import OPERATOR, check_invariants, make_order, order
 
@@ -177,4 +180,49 @@ def test_a_wire_of_one_cent_pays_one_cent(engine_setup):
     assert _txns(a) == [("FAILED", Decimal("99.99"), "success"), ("SUCCESS", Decimal("0.01"), None)]
     assert (order(a).paid_amount, order(a).payment_status, order(a).last_attempt_failed) == (
         Decimal("0.01"), "PARTIAL_PAID", False)
+    check_invariants()
+
+
+def test_only_a_failed_allocation_carries_a_reason(engine_setup):
+    a, b = make_order(amount="100.00"), make_order(amount="100.00")
+    cp = _wire(engine_setup["R1001"], (a, "100.00"), (b, "100.00"))
+    db.session.commit()
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS", received_amount=Decimal("150.00")), OPERATOR)
+    events = {e.event_type: e.payload for e in db.session.scalars(sa.select(OutboxEvent).where(
+        OutboxEvent.event_type.in_(("transaction.succeeded", "transaction.failed"))))}
+    assert "reason" not in events["transaction.succeeded"] and events["transaction.failed"]["reason"] == "success"
+
+
+def test_a_success_after_a_failure_clears_the_failed_attempt(engine_setup):
+    a = make_order(amount="100.00")
+    declined = _wire(engine_setup["R1001"], (a, "100.00"))
+    db.session.commit()
+    settlement.settle(declined.id, settlement.Outcome(status="FAILED", reason="rejected"), OPERATOR)
+    assert order(a).last_attempt_failed is True
+    paid = _wire(engine_setup["R1001"], (a, "40.00"))
+    db.session.commit()
+    settlement.settle(paid.id, settlement.Outcome(status="SUCCESS"), OPERATOR)
+    assert (order(a).last_attempt_failed, order(a).payment_status) == (False, "PARTIAL_PAID")
+    check_invariants()
+
+
+def test_a_repayment_above_what_is_still_owed_credits_the_rest_to_the_wallet(engine_setup):
+    r1 = engine_setup["R1001"]
+    bought = make_order(amount="100.00")
+    checkout.submit(OPERATOR, None, r1, [AllocationIn(bought, "100.00", "CREDIT")])
+    rec = db.session.scalars(sa.select(CreditRecord)).one()
+    record_id = rec.credit_record_id
+    repayment = create_payment_order(
+        Actor(type="api_client", id="credit-system", client_id=None),
+        NewPaymentOrder(order_id=rec.order_id, reseller_code="R1001", payment_type="CREDIT_REPAYMENT",
+                        payment_amount=Decimal("100.00"), credit_record_id=record_id),
+        idempotency_key=None, fingerprint="x").order.payment_id
+    credit_line.repay(record_id, Decimal("0.01"), "TX-ELSEWHERE", "credit-system")  # repaid a cent meanwhile
+    db.session.commit()
+    cp = _wire(r1, (repayment, "100.00"))
+    db.session.commit()
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS"), OPERATOR)
+    assert [amount for amount, _ in _wallet_entries("EXCESS")] == [Decimal("0.01")]
+    rec = db.session.scalars(sa.select(CreditRecord)).one()
+    assert (rec.outstanding_amount, rec.status) == (Decimal("0.00"), "REPAID")
     check_invariants()
