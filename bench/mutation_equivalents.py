@@ -72,8 +72,9 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
         "an outcome is final: SUCCESS, FAILED, EXPIRED or CANCELLED, and SUCCESS is the greatest of them as "
         "text, so `>= SUCCESS` holds for SUCCESS only",
     (SETTLE, "core/ReplaceTrueWithFalse", "@dataclass(frozen=True)", 18):
-        "no code assigns to an Outcome or hashes one; frozen keeps future code from changing a result while "
-        "it is applied (mypy reports such an assignment), it changes nothing the running code does",
+        "no code assigns to an Outcome (or a _Settling: the same line text) or hashes one; frozen keeps "
+        "code from changing a result while it is applied (mypy reports such an assignment), it changes "
+        "nothing the running code does",
 }
 
 
