@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -e '.[mutation]'          # cosmic-ray
     nice -n 19 .venv/bin/python bench/mutation.py [--only domain/money.py] [--minutes 15]
-        [--redis-url redis://127.0.0.1:6379/10] [--rerun-survivors] [--keep]
+        [--redis-url redis://127.0.0.1:6379/10] [--rerun-survivors | --resume] [--keep] [--table]
 
 For each money module below, cosmic-ray (a well-kept mutation tool) makes every mutant of the
 operators that can change an amount, a comparison or a branch (arithmetic swaps among + - * /,
@@ -13,11 +13,14 @@ is never touched), on SQLite, with the Redis database given (TEST_REDIS_URL by d
 mutants, the module's tests run once unmutated: a red or missing test would "kill" every mutant.
 
 ``--minutes N`` stops a module's run after N minutes; the report says how many mutants ran of how
-many. ``--rerun-survivors`` runs only the mutants that survived the last recorded run of each module
-(matched by operator, source line text and column, so lines may move) and records which test kills
-each now. Prints killed/survived per module and merges the module's entry into
-bench/results/mutation.json: every survivor (line, operator, the diff), and its verdict: killed on
-re-run by a named test, or equivalent with the reason written in bench/mutation_equivalents.py.
+many (cosmic-ray takes them in random order, so a stopped run is a random sample), and
+``--resume`` later runs only the ones it did not reach (by key; of two mutants at one place with
+one operator, e.g. a number made 1 and -1, either may be taken). ``--rerun-survivors`` runs only
+the mutants that survived the last recorded run of each module (matched by operator, source line
+text and column, so lines may move) and records which test kills each now. Prints killed/survived
+per module and merges the module's entry into bench/results/mutation.json: every survivor (line,
+operator, the diff), and its verdict: killed on re-run by a named test, or equivalent with the
+reason written in bench/mutation_equivalents.py.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,28 +138,32 @@ def execute(cosmic: Path, cfg: Path, session: Path, clone: Path, minutes: float 
         return False
 
 
-def skip_all_but(session: Path, wanted: set[tuple[str, str, int]], lines: list[str]) -> int:
-    """Mark every pending mutant whose key is not in ``wanted`` as skipped; returns how many remain."""
-    left = 0
+def skip_all_but(session: Path, wanted: Counter, lines: list[str]) -> int:
+    """Mark every pending mutant whose key is not in ``wanted`` as skipped; returns how many remain.
+    Two mutants may share a key (a number made 1 and -1): ``wanted`` counts them."""
+    left, wanted = 0, Counter(wanted)
     with use_db(str(session), WorkDB.Mode.open) as work_db:
         for item in list(work_db.pending_work_items):
             m = item.mutations[0]
-            if source_key(lines, m.operator_name, list(m.start_pos)) in wanted:
+            key = source_key(lines, m.operator_name, list(m.start_pos))
+            if wanted[key] > 0:
+                wanted[key] -= 1
                 left += 1
             else:
-                work_db.set_result(item.job_id, WorkResult(output="not a survivor",
+                work_db.set_result(item.job_id, WorkResult(output="not wanted in this run",
                                                            worker_outcome=WorkerOutcome.SKIPPED))
     return left
 
 
 def outcomes(session: Path, lines: list[str]) -> dict:
-    killed, survived, incompetent, not_run, killers = 0, [], 0, 0, {}
+    killed, survived, incompetent, not_run, killers, not_run_keys = 0, [], 0, 0, {}, []
     for line in run(str(Path(PY).with_name("cosmic-ray")), "dump", str(session)).stdout.splitlines():
         job, result = json.loads(line)
         mutation = job["mutations"][0]
         key = source_key(lines, mutation["operator_name"], mutation["start_pos"])
         if result is None:
             not_run += 1
+            not_run_keys.append(list(key))
         elif result.get("worker_outcome") == "skipped":  # filtered out
             continue
         elif result.get("test_outcome") == "killed":
@@ -168,7 +176,7 @@ def outcomes(session: Path, lines: list[str]) -> dict:
         else:
             incompetent += 1
     return {"killed": killed, "survived": survived, "incompetent": incompetent, "not_run": not_run,
-            "killers": killers}
+            "killers": killers, "not_run_keys": not_run_keys}
 
 
 def merge_report(out: Path, module: str, entry: dict) -> None:
@@ -225,14 +233,26 @@ def run_module(module: str, tests: list[str], args: argparse.Namespace, work: Pa
     cfg.write_text(config(clone / module, tests, args.redis_url))
     run(str(cosmic), "init", str(cfg), str(session), cwd=clone)
     run(str(cosmic.with_name("cr-filter-operators")), str(session), str(cfg), cwd=clone)
-    if previous is not None:
-        wanted = {(s["operator"], s["source"], s["column"]) for s in previous["survivors"]}
-        skip_all_but(session, wanted, lines)
+    if previous is not None:  # cosmic-ray runs the jobs in random order: the keys say which ones
+        keys = previous["not_run_keys"] if args.resume else [
+            [s["operator"], s["source"], s["column"]] for s in previous["survivors"]]
+        skip_all_but(session, Counter(tuple(k) for k in keys), lines)
     finished = execute(cosmic, cfg, session, clone, args.minutes)
     got = outcomes(session, lines)
     seconds = round(time.perf_counter() - started, 1)
     ran = got["killed"] + len(got["survived"]) + got["incompetent"]
-    if previous is not None:
+    if previous is not None and args.resume:
+        entry = previous
+        for name in ("ran", "killed", "incompetent"):
+            entry[name] += ran if name == "ran" else got[name]
+        entry["survivors"] += got["survived"]
+        entry["survived"] = len(entry["survivors"])
+        entry["not_run"], entry["not_run_keys"], entry["finished"] = got["not_run"], got["not_run_keys"], finished
+        entry["seconds"] = round(entry["seconds"] + seconds, 1)
+        entry.setdefault("resumed_at", []).append(head)
+        print(f"{module} resumed: {ran} more mutants ran, {got['killed']} killed, {len(got['survived'])} survived;"
+              f" {entry['ran']} of {entry['mutants']} ran in all, {got['not_run']} not run", flush=True)
+    elif previous is not None:
         entry = previous
         entry["rerun"] = {"commit": head, "mutants": ran + got["not_run"], "ran": ran, "killed": got["killed"],
                           "survived": [f"{s['operator']}|{s['source']}|{s['column']}" for s in got["survived"]],
@@ -244,7 +264,7 @@ def run_module(module: str, tests: list[str], args: argparse.Namespace, work: Pa
         entry = {"commit": head, "mutants": ran + got["not_run"], "ran": ran, "killed": got["killed"],
                  "survived": len(got["survived"]), "incompetent": got["incompetent"], "not_run": got["not_run"],
                  "finished": finished, "minutes_budget": args.minutes, "seconds": seconds, "tests": tests,
-                 "survivors": got["survived"]}
+                 "survivors": got["survived"], "not_run_keys": got["not_run_keys"]}
         print(f"{module}: {ran} of {ran + got['not_run']} mutants ran, {got['killed']} killed, "
               f"{len(got['survived'])} survived ({got['incompetent']} incompetent) in {seconds:.0f} s"
               + ("" if finished else f" (stopped after {args.minutes} min)"), flush=True)
@@ -280,6 +300,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, help="stop each module's run after this many minutes")
     parser.add_argument("--rerun-survivors", action="store_true",
                         help="run only the mutants that survived the recorded run of each module")
+    parser.add_argument("--resume", action="store_true",
+                        help="run only the mutants the recorded run of each module did not reach (its budget)")
     parser.add_argument("--keep", action="store_true", help="keep the clone and the sessions")
     parser.add_argument("--table", action="store_true", help="print the recorded report as a Markdown table")
     args = parser.parse_args()
@@ -299,10 +321,10 @@ def main() -> int:
     try:
         for module, tests in targets.items():
             previous = None
-            if args.rerun_survivors:
+            if args.rerun_survivors or args.resume:
                 previous = recorded.get(module)
-                if not previous or not previous["survivors"]:
-                    print(f"{module}: no recorded survivors to re-run", flush=True)
+                if not previous or not previous["not_run" if args.resume else "survivors"]:
+                    print(f"{module}: nothing recorded to {'resume' if args.resume else 're-run'}", flush=True)
                     continue
             merge_report(out, module, run_module(module, tests, args, work, clone, previous))
     finally:
