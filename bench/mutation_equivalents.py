@@ -68,6 +68,13 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
         "`<= PROCESSING` also takes FAILED rows, and a channel payment that is not final has none: its "
         "allocations are made PROCESSING and leave it only in this settlement, which makes the channel "
         "payment final in the same transaction (a final one returns before the query; refunds need a SUCCESS)",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_GtE",
+     "PaymentTransaction.status == TransactionStatus.PROCESSING)", 70):
+        "`>= PROCESSING` also takes SUCCESS rows, and a channel payment that is not final has none: its "
+        "allocations are made PROCESSING and leave it only in this settlement, which makes the channel "
+        "payment final in the same transaction (a final one returns before the query)",
+    (SETTLE, "core/ReplaceComparisonOperator_Lt_NotEq", "if share < txn.amount:", 17):
+        "a share is min(what is left, the allocation's amount), never above the amount: `!=` and `<` agree",
     (SETTLE, "core/ReplaceComparisonOperator_Eq_GtE", "if outcome.status == ChannelPaymentStatus.SUCCESS:", 22):
         "an outcome is final: SUCCESS, FAILED, EXPIRED or CANCELLED, and SUCCESS is the greatest of them as "
         "text, so `>= SUCCESS` holds for SUCCESS only",

@@ -226,3 +226,22 @@ def test_a_repayment_above_what_is_still_owed_credits_the_rest_to_the_wallet(eng
     rec = db.session.scalars(sa.select(CreditRecord)).one()
     assert (rec.outstanding_amount, rec.status) == (Decimal("0.00"), "REPAID")
     check_invariants()
+
+
+def test_a_repayment_of_exactly_what_is_owed_leaves_the_wallet_alone(engine_setup):
+    r1 = engine_setup["R1001"]
+    bought = make_order(amount="100.00")
+    checkout.submit(OPERATOR, None, r1, [AllocationIn(bought, "100.00", "CREDIT")])
+    rec = db.session.scalars(sa.select(CreditRecord)).one()
+    repayment = create_payment_order(
+        Actor(type="api_client", id="credit-system", client_id=None),
+        NewPaymentOrder(order_id=rec.order_id, reseller_code="R1001", payment_type="CREDIT_REPAYMENT",
+                        payment_amount=Decimal("100.00"), credit_record_id=rec.credit_record_id),
+        idempotency_key=None, fingerprint="x").order.payment_id
+    db.session.commit()
+    cp = _wire(r1, (repayment, "100.00"))
+    db.session.commit()
+    settlement.settle(cp.id, settlement.Outcome(status="SUCCESS"), OPERATOR)
+    assert _wallet_entries("EXCESS") == [] and order(repayment).payment_status == "PAID"
+    assert db.session.scalars(sa.select(CreditRecord)).one().status == "REPAID"
+    check_invariants()
