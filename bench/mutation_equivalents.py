@@ -49,7 +49,7 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
         "an order's refunded amount is never negative (CHECK refunded_amount >= 0): `!= 0` and `> 0` agree",
     (ORDER, NE, "if refunded > 0:", 16):
         "an order's refunded amount is never negative (CHECK refunded_amount >= 0): `!= 0` and `> 0` agree",
-    (ORDER, NE, "if refunding > 0:", 19):
+    (ORDER, NE, "if refunding > 0:", 17):
         "an order's refunding amount is never negative (CHECK refunding_amount >= 0): `!= 0` and `> 0` agree",
     (ORDER, EQ, "if paid >= amount:", 12):
         "an order is never paid above its amount (CHECK paid_amount <= payment_amount): `==` and `>=` agree",
