@@ -78,6 +78,17 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
     (SETTLE, "core/ReplaceComparisonOperator_Eq_GtE", "if outcome.status == ChannelPaymentStatus.SUCCESS:", 22):
         "an outcome is final: SUCCESS, FAILED, EXPIRED or CANCELLED, and SUCCESS is the greatest of them as "
         "text, so `>= SUCCESS` holds for SUCCESS only",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_LtE", 'if event_type == "transaction.failed":', 26):
+        "the event is transaction.succeeded or transaction.failed, and as text only the failed one is "
+        "<= transaction.failed",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_LtE", "order.last_attempt_failed = order.paid_amount == 0", 54):
+        "an order's paid amount is never negative (CHECK paid_amount >= 0): `<= 0` and `== 0` agree",
+    (SETTLE, "core/ReplaceComparisonOperator_Gt_NotEq", "if excess > 0:", 18):
+        "the excess of a repayment is the amount less what was applied, at most the amount: never "
+        "negative, so `!= 0` and `> 0` agree",
+    (SETTLE, "core/ReplaceComparisonOperator_Gt_NotEq", "if covered > 0:", 15):
+        "covered is a share, min(what is left of the amount received, the allocation), and the amount "
+        "received is never negative (finance's confirmation refuses <= 0; a rejection records 0.00)",
     (SETTLE, "core/ReplaceTrueWithFalse", "@dataclass(frozen=True)", 18):
         "no code assigns to an Outcome (or a _Settling: the same line text) or hashes one; frozen keeps "
         "code from changing a result while it is applied (mypy reports such an assignment), it changes "

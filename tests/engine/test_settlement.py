@@ -5,7 +5,7 @@ bench/mutation.py that the end-to-end tests let through."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -244,4 +244,27 @@ def test_a_repayment_of_exactly_what_is_owed_leaves_the_wallet_alone(engine_setu
     settlement.settle(cp.id, settlement.Outcome(status="SUCCESS"), OPERATOR)
     assert _wallet_entries("EXCESS") == [] and order(repayment).payment_status == "PAID"
     assert db.session.scalars(sa.select(CreditRecord)).one().status == "REPAID"
+    check_invariants()
+
+
+def test_the_channel_s_completion_time_is_kept(engine_setup):
+    a, b = make_order(amount="100.00"), make_order(amount="100.00")
+    timed, untimed = _wire(engine_setup["R1001"], (a, "100.00")), _wire(engine_setup["R1001"], (b, "100.00"))
+    db.session.commit()
+    paid_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    settlement.settle(timed.id, settlement.Outcome(status="SUCCESS", completed_at=paid_at), OPERATOR)
+    settlement.settle(untimed.id, settlement.Outcome(status="SUCCESS"), OPERATOR)
+    assert db.session.get(ChannelPayment, timed.id).completed_at == paid_at
+    assert db.session.get(ChannelPayment, untimed.id).completed_at is not None
+    assert [t.completed_at is not None for t in db.session.scalars(sa.select(PaymentTransaction))] == [True, True]
+
+
+def test_a_paid_final_payment_is_no_repayment(engine_setup):
+    """Only a CREDIT_REPAYMENT order repays credit (FINAL_PAYMENT and OTHER_FEE sort after it as text)."""
+    a, b = make_order(amount="100.00", payment_type="FINAL_PAYMENT"), make_order(amount="50.00",
+                                                                                   payment_type="OTHER_FEE")
+    cp = _wire(engine_setup["R1001"], (a, "100.00"), (b, "50.00"))
+    db.session.commit()
+    assert settlement.settle(cp.id, settlement.Outcome(status="SUCCESS"), OPERATOR)
+    assert [order(p).payment_status for p in (a, b)] == ["PAID", "PAID"]
     check_invariants()

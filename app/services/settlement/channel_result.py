@@ -58,7 +58,8 @@ class _Settling:
 
 
 def lock_channel_payment(cp_pk: int) -> ChannelPayment:
-    cp = db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.id == cp_pk).with_for_update())
+    cp = db.session.execute(sa.select(ChannelPayment).where(ChannelPayment.id == cp_pk).with_for_update()
+                            ).scalar_one_or_none()
     if cp is None:
         raise NotFound("channel payment does not exist")
     return cp
