@@ -197,8 +197,10 @@ def merge_report(out: Path, module: str, entry: dict) -> None:
 
 
 def verdicts(module: str, entry: dict) -> None:
-    """Each survivor's verdict: killed on re-run (by which test), or equivalent (why), or open."""
+    """Each survivor's verdict: killed on re-run (by which test), or equivalent (why), or changed (its
+    line is no longer in the module: the code was rewritten since, run the module again), or open."""
     rerun = entry.get("rerun", {})
+    current = {line.strip() for line in (ROOT / module).read_text().splitlines()}
     for s in entry["survivors"]:
         key = f"{s['operator']}|{s['source']}|{s['column']}"
         reason = equivalence_reason(module, s["operator"], s["source"], s["column"])
@@ -209,11 +211,14 @@ def verdicts(module: str, entry: dict) -> None:
             s["killed_by"] = rerun["killed_by"][key]
         elif reason:
             s["verdict"], s["reason"] = "equivalent", reason
+        elif s["source"] not in current:
+            s["verdict"] = "changed"
         else:
             s["verdict"] = "open"
     entry["tested"] = sum(s["verdict"] == "tested" for s in entry["survivors"])
     entry["equivalent"] = sum(s["verdict"] == "equivalent" for s in entry["survivors"])
     entry["open"] = sum(s["verdict"] == "open" for s in entry["survivors"])
+    entry["changed"] = sum(s["verdict"] == "changed" for s in entry["survivors"])
 
 
 def run_module(module: str, tests: list[str], args: argparse.Namespace, work: Path, clone: Path,
@@ -279,7 +284,7 @@ def table(report: dict) -> str:
     """The report as the Markdown table of bench/README.md: the first run of each module (the suite
     before its survivors got tests), then the last full run and what became of its survivors."""
     rows = ["| module | mutants | first run: ran → killed / survived | last run: ran → killed / survived "
-            "| survivors → tested / equivalent / open | not run | commit |",
+            "| survivors → tested / equivalent / changed / open | not run | commit |",
             "|---|---:|---|---|---|---:|---|"]
     for module in TARGETS:
         e = report["modules"].get(module)
@@ -289,7 +294,7 @@ def table(report: dict) -> str:
         first = (e.get("earlier_runs") or [e])[0]
         rows.append(f"| `{module}` | {e['mutants']} | {first['ran']} → {first['killed']} / {first['survived']} "
                     f"({first['commit']}) | {e['ran']} → {e['killed']} / {e['survived']} | {e['tested']} / "
-                    f"{e['equivalent']} / {e['open']} | {e['not_run']} | {e['commit']} |")
+                    f"{e['equivalent']} / {e['changed']} / {e['open']} | {e['not_run']} | {e['commit']} |")
     return "\n".join(rows)
 
 
