@@ -202,15 +202,17 @@ def verdicts(module: str, entry: dict) -> None:
     rerun = entry.get("rerun", {})
     current = {line.strip() for line in (ROOT / module).read_text().splitlines()}
     for s in entry["survivors"]:
+        s.pop("killed_by", None)
+        s.pop("reason", None)
         key = f"{s['operator']}|{s['source']}|{s['column']}"
         reason = equivalence_reason(module, s["operator"], s["source"], s["column"])
         # Two mutants of one operator at one place (a number made 1 and -1) share a key: "tested" only
         # when no mutant of that key survived the re-run.
-        if key in rerun.get("killed_by", {}) and key not in rerun.get("survived", []):
+        if reason:  # first: a key can be shared by two mutants (one line text twice in a module)
+            s["verdict"], s["reason"] = "equivalent", reason
+        elif key in rerun.get("killed_by", {}) and key not in rerun.get("survived", []):
             s["verdict"] = "tested"
             s["killed_by"] = rerun["killed_by"][key]
-        elif reason:
-            s["verdict"], s["reason"] = "equivalent", reason
         elif s["source"] not in current:
             s["verdict"] = "changed"
         else:
