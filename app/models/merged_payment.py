@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.enums import ChannelPaymentStatus, MergedPaymentStatus
 from .base import Model
-from .types import Money, UTCDateTime, now_utc, sql_values
+from .types import REASON_LENGTH, Money, UTCDateTime, now_utc, sql_values
 
 
 class MergedPayment(Model):
@@ -67,7 +67,7 @@ class ChannelPayment(Model):
     wire_reference: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
     pay_url: Mapped[str | None] = mapped_column(sa.String(500))
     received_amount: Mapped[Decimal | None] = mapped_column(Money)
-    failure_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(REASON_LENGTH))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirm_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)

@@ -15,7 +15,7 @@ from ..domain.enums import (
     VoucherStatus,
 )
 from .base import Model
-from .types import Money, UTCDateTime, now_utc, sql_values
+from .types import REASON_LENGTH, Money, UTCDateTime, now_utc, sql_values
 
 
 class PaymentTransaction(Model):
@@ -61,7 +61,7 @@ class PaymentTransaction(Model):
     original_transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transactions.id"), index=True)
     refund_id: Mapped[int | None] = mapped_column(sa.ForeignKey("refunds.id"), index=True)
     business_order_id: Mapped[str | None] = mapped_column(sa.String(64))
-    failure_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(REASON_LENGTH))
     remark: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

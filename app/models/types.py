@@ -14,6 +14,11 @@ from sqlalchemy.types import TypeDecorator
 Money = sa.Numeric(15, 2, asdecimal=True)
 
 
+# The length of a stored failure reason (a channel payment's, its transactions'): a channel's text is
+# cut to it before it is stored, since PostgreSQL refuses a longer value (and fails the settlement).
+REASON_LENGTH = 500
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes stored as UTC on every database (SQLite has no zone)."""
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import ChannelEvent, ChannelPayment, OutboxEvent, PaymentTransaction
-from app.models.types import now_utc
+from app.models.types import REASON_LENGTH, now_utc
 from app.services.checkout import cancellation
 from app.services.settlement import compensation
 from sandbox import signing
@@ -220,4 +220,19 @@ def test_callback_and_compensation_at_the_same_time_apply_once(app, online, engi
             assert order(p).paid_amount == order(p).payment_amount
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent).where(
         OutboxEvent.event_type == "transaction.succeeded")) == 10
+    check_invariants()
+
+
+def test_a_decline_reason_longer_than_its_column_is_cut_and_the_payment_still_settles(online, engine_setup):
+    """A channel may send any length of text as its reason: it is cut to the column's length (on
+    PostgreSQL a longer value would fail the whole settlement) and the payment settles as FAILED."""
+    reason = "卡片余额不足 insufficient funds; " * 40  # 1,160 characters
+    pids, res, cp = checkout_online(engine_setup)
+    online.complete_payment(cp.channel_transaction_id, "FAILED", failReason=reason)
+    wait_until(lambda: _settled(cp.id))
+    settled = _cp(cp.id)
+    assert settled.status == "FAILED" and settled.failure_reason == reason[:REASON_LENGTH]
+    txns = db.session.scalars(sa.select(PaymentTransaction).where(PaymentTransaction.channel_payment_id == cp.id)).all()
+    assert [t.failure_reason for t in txns] == [reason[:REASON_LENGTH]] * 2
+    assert [order(p).payment_status for p in pids] == ["FAILED", "FAILED"]
     check_invariants()

@@ -70,6 +70,12 @@ def test_cents(amount, cents):
     ("100", "30", "0", True, PaymentStatus.PARTIAL_PAID),
     ("100", "0", "0", True, PaymentStatus.FAILED),
     ("100", "0", "0", False, PaymentStatus.UNPAID),
+    # a cent is enough to count (paid, reserved), and paid to the cent is PAID
+    ("100.00", "99.99", "0.01", False, PaymentStatus.PAYING),
+    ("100.00", "0.01", "0", True, PaymentStatus.PARTIAL_PAID),
+    ("100.00", "0.00", "0.01", True, PaymentStatus.PAYING),
+    ("100.00", "99.99", "0", False, PaymentStatus.PARTIAL_PAID),
+    ("100.00", "100.00", "0", True, PaymentStatus.PAID),
 ])
 def test_payment_status_rules_in_order(amount, paid, reserved, failed, expected):
     got = derive_payment_status(amount=Decimal(amount), paid=Decimal(paid), reserved=Decimal(reserved),
@@ -83,6 +89,12 @@ def test_payment_status_rules_in_order(amount, paid, reserved, failed, expected)
     ("100", "100", "0", False, RefundStatus.FULL_REFUNDED),
     ("100", "40", "0", False, RefundStatus.PARTIAL_REFUNDED),
     ("100", "0", "0", False, RefundStatus.NO_REFUND),
+    # a cent is enough to count (refunding, refunded), and refunded to the cent is FULL_REFUNDED
+    ("100.00", "0.00", "0.01", False, RefundStatus.REFUNDING),
+    ("100.00", "0.01", "0.00", False, RefundStatus.PARTIAL_REFUNDED),
+    ("100.00", "99.99", "0.00", False, RefundStatus.PARTIAL_REFUNDED),
+    ("0.01", "0.01", "0.00", False, RefundStatus.FULL_REFUNDED),
+    ("100.00", "0.00", "0.00", True, RefundStatus.REFUND_FAILED),
 ])
 def test_refund_status_rules(paid, refunded, refunding, failed, expected):
     got = derive_refund_status(paid=Decimal(paid), refunded=Decimal(refunded), refunding=Decimal(refunding),

@@ -62,8 +62,8 @@ def book(reseller_id: int, parts: list[PaymentPart], reference: str, actor: str)
 def repay(record_id: str, amount: Decimal, reference: str, actor: str) -> Decimal:
     """A repayment order was paid: reduce the record's outstanding amount and the used credit.
     Returns what exceeded the outstanding amount (credited to the wallet by the caller)."""
-    rec = db.session.scalar(sa.select(CreditRecord).where(CreditRecord.credit_record_id == record_id)
-                            .with_for_update())
+    rec = db.session.execute(sa.select(CreditRecord).where(CreditRecord.credit_record_id == record_id)
+                             .with_for_update()).scalar_one_or_none()
     if rec is None:
         raise StateConflict(f"credit record {record_id} does not exist")
     r = lock_reseller(rec.reseller_id)

@@ -27,7 +27,7 @@ class InsufficientBalance(StateConflict):
 
 
 def lock_reseller(reseller_id: int) -> Reseller:
-    r = db.session.scalar(sa.select(Reseller).where(Reseller.id == reseller_id).with_for_update())
+    r = db.session.execute(sa.select(Reseller).where(Reseller.id == reseller_id).with_for_update()).scalar_one_or_none()
     if r is None:
         raise ValidationFailed("reseller does not exist", field="reseller")
     return r

@@ -26,7 +26,7 @@ from ...domain.money import ZERO
 from ...domain.payment_states import CHANNEL_PAYMENT_FINAL, EVENT_FOR_OUTCOME, next_channel_payment_status
 from ...extensions import db
 from ...models import ChannelPayment, PaymentOrder, PaymentTransaction, Reseller
-from ...models.types import now_utc
+from ...models.types import REASON_LENGTH, now_utc
 from ..audit import log as audit
 from ..ledgers import credit_line, wallet
 from ..ledgers.wallet_memos import WalletMemo
@@ -59,7 +59,8 @@ class _Settling:
 
 
 def lock_channel_payment(cp_pk: int) -> ChannelPayment:
-    cp = db.session.scalar(sa.select(ChannelPayment).where(ChannelPayment.id == cp_pk).with_for_update())
+    cp = db.session.execute(sa.select(ChannelPayment).where(ChannelPayment.id == cp_pk).with_for_update()
+                            ).scalar_one_or_none()
     if cp is None:
         raise NotFound("channel payment does not exist")
     return cp
@@ -131,7 +132,7 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
 
     cp.status = new_status
     cp.completed_at = s.now
-    cp.failure_reason = outcome.reason or cp.failure_reason
+    cp.failure_reason = outcome.reason[:REASON_LENGTH] or cp.failure_reason
     if outcome.channel_transaction_id:
         cp.channel_transaction_id = cp.channel_transaction_id or outcome.channel_transaction_id
     if outcome.received_amount is not None:
@@ -186,7 +187,7 @@ def _settle_part(s: _Settling, txn: PaymentTransaction, covered: Decimal,
         events.append(_succeed(s, paid, order))
     txn.status = TransactionStatus.FAILED
     txn.completed_at = s.now
-    txn.failure_reason = (s.outcome.reason or s.outcome.status.lower())[:500]
+    txn.failure_reason = (s.outcome.reason or s.outcome.status.lower())[:REASON_LENGTH]
     if s.outcome.status in (ChannelPaymentStatus.FAILED, ChannelPaymentStatus.SUCCESS):
         order.last_attempt_failed = order.paid_amount == 0
     events.append((EventType.TRANSACTION_FAILED, txn))

@@ -1,0 +1,100 @@
+"""Surviving mutants of bench/mutation.py that no test can kill, each with the reason it is equivalent
+(the program behaves the same with it). Keyed by module, operator, the source line's text and the
+column, as the report prints them; a verdict is read from here only for a mutant that survived."""
+
+from __future__ import annotations
+
+# (module, operator, source line text, column) -> why the mutant cannot change behaviour
+MONEY = "app/domain/money.py"
+CREDIT = "app/services/ledgers/credit_line.py"
+STATES = "app/domain/payment_states.py"
+ORDER = "app/domain/order_status.py"
+WALLET = "app/services/ledgers/wallet.py"
+SETTLE = "app/services/settlement/channel_result.py"
+NE, EQ = "core/ReplaceComparisonOperator_Gt_NotEq", "core/ReplaceComparisonOperator_GtE_Eq"
+EQUIVALENT: dict[tuple[str, str, str, int], str] = {
+    (MONEY, "core/ExceptionReplacer",
+     "except InvalidOperation as exc:  # pragma: no cover - guarded by the bounds above", 11):
+        "unreachable: the amount is finite with at most 13 digits, so quantize(CENT) fits the context's 28 "
+        "digits and never raises InvalidOperation; a defensive branch kept for a changed decimal context",
+    (MONEY, "core/RemoveDecorator", "@overload", 0):
+        "typing only: without @overload the stub is a plain def that the next definition (finally the "
+        "implementation) replaces at import; mypy, not the running code, reads the overloads",
+    (CREDIT, "core/ReplaceComparisonOperator_NotEq_Gt",
+     "if r.status != ResellerStatus.ACTIVE or r.credit_status != CreditLineStatus.ACTIVE:", 16):
+        "the status CHECK allows only ACTIVE and SUSPENDED, and 'SUSPENDED' > 'ACTIVE': `>` and `!=` agree "
+        "on every value a row can hold (a third status would need a migration of the CHECK)",
+    (CREDIT, "core/ReplaceComparisonOperator_NotEq_Gt",
+     "if r.status != ResellerStatus.ACTIVE or r.credit_status != CreditLineStatus.ACTIVE:", 60):
+        "the credit_status CHECK allows only ACTIVE and SUSPENDED, and 'SUSPENDED' > 'ACTIVE': `>` and `!=` "
+        "agree on every value a row can hold",
+    (CREDIT, "core/ReplaceComparisonOperator_Gt_NotEq", "if applied > 0:", 15):
+        "applied = min(amount, outstanding) is never negative: the amount repaid is a PAYMENT transaction's "
+        "(CHECK amount > 0) and outstanding_amount >= 0 (CHECK), so `!= 0` and `> 0` agree",
+    (CREDIT, "core/ReplaceComparisonOperator_Eq_LtE",
+     "rec.status = CreditRecordStatus.REPAID if rec.outstanding_amount == 0 else rec.status", 73):
+        "outstanding_amount never goes below 0 (applied is at most the outstanding amount; CHECK "
+        "outstanding_amount >= 0), so `<= 0` and `== 0` agree",
+    (STATES, "core/ReplaceComparisonOperator_Eq_GtE", "if all(s == CP.SUCCESS for s in statuses):", 13):
+        "every status here is final (checked just above): SUCCESS, FAILED, EXPIRED or CANCELLED, and as text "
+        "SUCCESS is the greatest of them, so `>= SUCCESS` holds for SUCCESS only",
+    (STATES, "core/ReplaceComparisonOperator_Eq_LtE", "if all(s == CP.CANCELLED for s in statuses):", 13):
+        "here every status is final and none is SUCCESS: CANCELLED, EXPIRED or FAILED, and as text CANCELLED "
+        "is the least of them, so `<= CANCELLED` holds for CANCELLED only",
+    (ORDER, NE, "if reserved > 0:", 16):
+        "an order's reserved amount is never negative (CHECK reserved_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, NE, "if paid > 0:", 12):
+        "an order's paid amount is never negative (CHECK paid_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, NE, "if refunded > 0 and refunded >= paid:", 16):
+        "an order's refunded amount is never negative (CHECK refunded_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, NE, "if refunded > 0:", 16):
+        "an order's refunded amount is never negative (CHECK refunded_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, NE, "if refunding > 0:", 17):
+        "an order's refunding amount is never negative (CHECK refunding_amount >= 0): `!= 0` and `> 0` agree",
+    (ORDER, EQ, "if paid >= amount:", 12):
+        "an order is never paid above its amount (CHECK paid_amount <= payment_amount): `==` and `>=` agree",
+    (ORDER, EQ, "if refunded > 0 and refunded >= paid:", 33):
+        "an order never refunds more than was paid (CHECK refunded_amount <= paid_amount): `==` and `>=` agree",
+    (WALLET, "core/ReplaceBinaryOperator_Mul_Div",
+     "def post(reseller_id: int, amount: Decimal, entry_type: str, *, reference: str | None, actor: str,", 61):
+        "the `*` of the signature made `/`: the parameters after it become positional-or-keyword instead of "
+        "keyword-only; every call passes them by keyword, so nothing runs differently (mypy and ruff see the "
+        "signature, not the tests)",
+    (WALLET, "core/ReplaceComparisonOperator_Eq_GtE", "if entry_type == WalletEntryType.TOPUP and amount <= 0:", 18):
+        "entry_type is a WalletEntryType, and TOPUP is the greatest of them as text (ADJUST, EXCESS, PAYMENT, "
+        "PAYMENT_RELEASE, REFUND, TOPUP), so `>= TOPUP` holds for TOPUP only",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_LtE",
+     "PaymentTransaction.status == TransactionStatus.PROCESSING)", 70):
+        "`<= PROCESSING` also takes FAILED rows, and a channel payment that is not final has none: its "
+        "allocations are made PROCESSING and leave it only in this settlement, which makes the channel "
+        "payment final in the same transaction (a final one returns before the query; refunds need a SUCCESS)",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_GtE",
+     "PaymentTransaction.status == TransactionStatus.PROCESSING)", 70):
+        "`>= PROCESSING` also takes SUCCESS rows, and a channel payment that is not final has none: its "
+        "allocations are made PROCESSING and leave it only in this settlement, which makes the channel "
+        "payment final in the same transaction (a final one returns before the query)",
+    (SETTLE, "core/ReplaceComparisonOperator_Lt_NotEq", "if share < txn.amount:", 17):
+        "a share is min(what is left, the allocation's amount), never above the amount: `!=` and `<` agree",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_GtE", "if outcome.status == ChannelPaymentStatus.SUCCESS:", 22):
+        "an outcome is final: SUCCESS, FAILED, EXPIRED or CANCELLED, and SUCCESS is the greatest of them as "
+        "text, so `>= SUCCESS` holds for SUCCESS only",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_LtE", 'if event_type == "transaction.failed":', 26):
+        "the event is transaction.succeeded or transaction.failed, and as text only the failed one is "
+        "<= transaction.failed",
+    (SETTLE, "core/ReplaceComparisonOperator_Eq_LtE", "order.last_attempt_failed = order.paid_amount == 0", 54):
+        "an order's paid amount is never negative (CHECK paid_amount >= 0): `<= 0` and `== 0` agree",
+    (SETTLE, "core/ReplaceComparisonOperator_Gt_NotEq", "if excess > 0:", 18):
+        "the excess of a repayment is the amount less what was applied, at most the amount: never "
+        "negative, so `!= 0` and `> 0` agree",
+    (SETTLE, "core/ReplaceComparisonOperator_Gt_NotEq", "if covered > 0:", 15):
+        "covered is a share, min(what is left of the amount received, the allocation), and the amount "
+        "received is never negative (finance's confirmation refuses <= 0; a rejection records 0.00)",
+    (SETTLE, "core/ReplaceTrueWithFalse", "@dataclass(frozen=True)", 18):
+        "no code assigns to an Outcome (or a _Settling: the same line text) or hashes one; frozen keeps "
+        "code from changing a result while it is applied (mypy reports such an assignment), it changes "
+        "nothing the running code does",
+}
+
+
+def equivalence_reason(module: str, operator: str, source: str, column: int) -> str | None:
+    return EQUIVALENT.get((module, operator, source, column))
