@@ -218,3 +218,12 @@ class PayoutAnswer(StrEnum):
     PROCESSING = "PROCESSING"
     NOT_FOUND = "NOT_FOUND"
     UNKNOWN = "UNKNOWN"
+
+
+class StatementLineKind(StrEnum):
+    """What a monthly statement's detail line records (docs/DOMAIN.md §11)."""
+
+    ORDER = "ORDER"  # an order created: owed up
+    PAYMENT = "PAYMENT"  # a successful payment: owed down
+    REFUND = "REFUND"  # a successful refund: money given back, owed unchanged
+    STOPPED = "STOPPED"  # an order stopped: what it still owed is owed no more

@@ -15,7 +15,7 @@ import time_machine
 
 from app.domain.timeutil import SHANGHAI
 from app.extensions import db
-from app.models import Channel, Reseller
+from app.models import Channel, Reseller, WalletEntry
 from app.services.ledgers import wallet
 from app.services.orders.update import OrderChanges, update_payment_order
 from app.services.statements.period import Month
@@ -46,8 +46,12 @@ def ensure_world(code: str = "R1001") -> dict[str, int]:
     def make() -> dict[str, int]:
         ids = {}
         for c, limit in ((code, "1000000.00"), ("R1002", "0.00")):
-            existing = db.session.scalar(sa.select(Reseller.id).where(Reseller.code == c))
-            ids[c] = existing or make_reseller(c, credit_limit=limit)
+            existing = db.session.scalar(sa.select(Reseller).where(Reseller.code == c))
+            if existing is not None and not db.session.scalar(
+                    sa.select(sa.func.count(WalletEntry.id)).where(WalletEntry.reseller_id == existing.id)):
+                existing.wallet_balance = D("0.00")  # a balance set without entries (the web portal fixture)
+                db.session.commit()
+            ids[c] = existing.id if existing is not None else make_reseller(c, credit_limit=limit)
         for kind in ("WALLET", "CREDIT"):
             if not db.session.scalar(sa.select(Channel.id).where(Channel.code == kind)):
                 add_channel(kind, kind)

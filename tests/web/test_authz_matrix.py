@@ -62,6 +62,7 @@ ROUTES = [
     R("POST", "/approvals/{merged}/reject", APPROVER, tenant=True),
     R("GET", "/wallet", RESELLER),
     R("GET", "/credit", RESELLER),
+    R("GET", "/statements", RESELLER),
     R("GET", "/finance/vouchers", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),
@@ -71,6 +72,7 @@ ROUTES = [
     R("POST", "/finance/refunds/parts/{nothing}/retry", FINANCE, ok={FIN: 404}),  # no such part
     R("GET", "/finance/disbursements", FINANCE),
     R("POST", "/finance/disbursements/{nothing}/settle", FINANCE, ok={FIN: 404}),  # no such payout
+    R("GET", "/finance/reports", FINANCE),
 ]
 PEOPLE = ("anonymous", OP1, AP1, OP2, FIN, ADMIN)
 REFUSED = {400, 401, 403, 404, 405}

@@ -17,9 +17,11 @@ SCREEN_MODULES = (
     "approvals",  # /approvals
     "wallet",  # /wallet
     "credit",  # /credit
+    "statements",  # /statements
     "finance_vouchers",  # /finance/vouchers
     "finance_refunds",  # /finance/refunds
     "finance_disbursements",  # /finance/disbursements
+    "finance_reports",  # /finance/reports
 )
 
 

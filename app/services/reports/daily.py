@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ...domain.enums import TransactionStatus, TransactionType
 from ...domain.timeutil import shanghai_day_bounds
@@ -64,7 +65,7 @@ class DailyReport:
         return sum(r.refunded_count for r in self.by_channel)
 
 
-def _rows(group: list[sa.ColumnElement], start: datetime, end: datetime, join_order: bool) -> list[Row]:
+def _rows(group: list[InstrumentedAttribute], start: datetime, end: datetime, join_order: bool) -> list[Row]:
     t = PaymentTransaction
     when = completed_at()
     is_payment = t.transaction_type == TransactionType.PAYMENT

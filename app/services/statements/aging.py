@@ -70,7 +70,7 @@ def aging(reseller_id: int, as_of: datetime) -> Aging:
     sums: dict[str, list] = {label: [0, ZERO] for label, _, _ in BUCKETS}
     for deadline, unpaid in rows:
         unpaid = money(unpaid)
-        if unpaid <= 0:
+        if unpaid <= 0 or deadline is None:
             continue
         cell = sums[bucket_label(days_past(as_of, deadline))]
         cell[0] += 1

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ...extensions import db
 from ...models import CreditEntry, Reseller, WalletEntry
@@ -31,7 +32,7 @@ class CreditSummary:
     used: LedgerSummary
 
 
-def _balance_before(model: type[WalletEntry] | type[CreditEntry], column: sa.ColumnElement[Decimal],
+def _balance_before(model: type[WalletEntry] | type[CreditEntry], column: InstrumentedAttribute[Decimal],
                     reseller_id: int, moment: datetime) -> Decimal:
     value = db.session.scalar(
         sa.select(column).where(model.reseller_id == reseller_id, model.created_at < moment)
@@ -39,7 +40,7 @@ def _balance_before(model: type[WalletEntry] | type[CreditEntry], column: sa.Col
     return money(value) if value is not None else ZERO
 
 
-def _summary(model: type[WalletEntry] | type[CreditEntry], column: sa.ColumnElement[Decimal],
+def _summary(model: type[WalletEntry] | type[CreditEntry], column: InstrumentedAttribute[Decimal],
              reseller_id: int, start: datetime, end: datetime) -> LedgerSummary:
     ins, outs, count = db.session.execute(sa.select(
         sa.func.sum(sa.case((model.amount > 0, model.amount), else_=0)),
@@ -57,4 +58,5 @@ def wallet_summary(reseller_id: int, start: datetime, end: datetime) -> LedgerSu
 
 def credit_summary(reseller_id: int, start: datetime, end: datetime) -> CreditSummary:
     limit = db.session.scalar(sa.select(Reseller.credit_limit).where(Reseller.id == reseller_id))
-    return CreditSummary(limit=money(limit), used=_summary(CreditEntry, CreditEntry.used_after, reseller_id, start, end))
+    used = _summary(CreditEntry, CreditEntry.used_after, reseller_id, start, end)
+    return CreditSummary(limit=money(limit), used=used)

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...domain.enums import PaymentStatus, TransactionStatus, TransactionType
+from ...domain.enums import PaymentStatus, StatementLineKind, TransactionStatus, TransactionType
 from ...extensions import db
 from ...models import PaymentOrder, PaymentTransaction, StatusLog
 from .owed import ZERO, completed_at, money
@@ -44,25 +44,26 @@ def _selects(reseller_id: int, start: datetime, end: datetime) -> sa.CompoundSel
     o, t, s = PaymentOrder, PaymentTransaction, StatusLog
     when = completed_at()
     zero = sa.literal(ZERO, type_=o.payment_amount.type)
+    kinds = {k: sa.literal(k.value).label("kind") for k in StatementLineKind}
     orders = sa.select(o.created_at.label("at"), sa.literal(1).label("rank"), o.id.label("ref"),
-                       sa.literal("ORDER").label("kind"), o.payment_id, o.order_id,
+                       kinds[StatementLineKind.ORDER], o.payment_id, o.order_id,
                        o.payment_type.label("detail"), o.payment_amount.label("change"), zero.label("refunded")
                        ).where(o.reseller_id == reseller_id, o.created_at >= start, o.created_at < end)
     txn_detail = sa.func.coalesce(t.channel_code, "") + sa.literal(" ") + t.transaction_id
     payments = (sa.select(when.label("at"), sa.literal(2).label("rank"), t.id.label("ref"),
-                          sa.literal("PAYMENT").label("kind"), o.payment_id, o.order_id, txn_detail.label("detail"),
+                          kinds[StatementLineKind.PAYMENT], o.payment_id, o.order_id, txn_detail.label("detail"),
                           (-t.amount).label("change"), zero.label("refunded"))
                 .join(o, o.id == t.payment_order_id)
                 .where(t.reseller_id == reseller_id, t.transaction_type == TransactionType.PAYMENT,
                        t.status == TransactionStatus.SUCCESS, when >= start, when < end))
     refunds = (sa.select(when.label("at"), sa.literal(3).label("rank"), t.id.label("ref"),
-                         sa.literal("REFUND").label("kind"), o.payment_id, o.order_id, txn_detail.label("detail"),
+                         kinds[StatementLineKind.REFUND], o.payment_id, o.order_id, txn_detail.label("detail"),
                          zero.label("change"), (-t.amount).label("refunded"))
                .join(o, o.id == t.payment_order_id)
                .where(t.reseller_id == reseller_id, t.transaction_type == TransactionType.REFUND,
                       t.status == TransactionStatus.SUCCESS, when >= start, when < end))
     stops = (sa.select(s.created_at.label("at"), sa.literal(4).label("rank"), s.id.label("ref"),
-                       sa.literal("STOPPED").label("kind"), o.payment_id, o.order_id, sa.literal("").label("detail"),
+                       kinds[StatementLineKind.STOPPED], o.payment_id, o.order_id, sa.literal("").label("detail"),
                        (o.paid_amount - o.payment_amount).label("change"), zero.label("refunded"))
              .join(o, o.id == s.payment_order_id)
              .where(o.reseller_id == reseller_id, o.payment_status == PaymentStatus.STOPPED, s.field == "payment",
