@@ -218,3 +218,20 @@ class PayoutAnswer(StrEnum):
     PROCESSING = "PROCESSING"
     NOT_FOUND = "NOT_FOUND"
     UNKNOWN = "UNKNOWN"
+
+
+class DocumentKind(StrEnum):
+    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §11)."""
+
+    RECEIPT = "RECEIPT"
+    STATEMENT = "STATEMENT"
+    REPORT = "REPORT"
+
+
+class DocumentState(StrEnum):
+    """A document's life: QUEUED → RENDERING → READY, or FAILED (with a reason) → QUEUED on retry."""
+
+    QUEUED = "QUEUED"
+    RENDERING = "RENDERING"
+    READY = "READY"
+    FAILED = "FAILED"
