@@ -227,3 +227,20 @@ class StatementLineKind(StrEnum):
     PAYMENT = "PAYMENT"  # a successful payment: owed down
     REFUND = "REFUND"  # a successful refund: money given back, owed unchanged
     STOPPED = "STOPPED"  # an order stopped: what it still owed is owed no more
+
+
+class DocumentKind(StrEnum):
+    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §11)."""
+
+    RECEIPT = "RECEIPT"
+    STATEMENT = "STATEMENT"
+    REPORT = "REPORT"
+
+
+class DocumentState(StrEnum):
+    """A document's life: QUEUED → RENDERING → READY, or FAILED (with a reason) → QUEUED on retry."""
+
+    QUEUED = "QUEUED"
+    RENDERING = "RENDERING"
+    READY = "READY"
+    FAILED = "FAILED"

@@ -4,14 +4,22 @@ Payouts know nothing of why a payout was made; an area that makes payouts for it
 registers what must settle with them when they become final (payouts/final_state.py):
 
 - REFUND payouts pay WIRE refund parts: the part settles with its payout (refunds/wire.py).
+
+Documents: the kinds of document are entries of ``documents/registry.py``, registered here; a
+merged payment that completes with money paid asks for its receipt (settlement/merged_status.py
+``on_completed`` → documents/receipts.py).
 """
 
 from __future__ import annotations
 
 from ..domain.enums import PayoutSource
+from .documents import receipts
 from .payouts import final_state as payout_final_state
 from .refunds import wire as refund_wire
+from .settlement import merged_status
 
 
 def connect_areas() -> None:
     payout_final_state.on_final(PayoutSource.REFUND, refund_wire.on_payout_final)
+    receipts.register()
+    merged_status.on_completed(receipts.on_merged_completed)
