@@ -32,6 +32,8 @@ LABELS = {
     "TOPUP": _l("Top-up"), "PAYMENT_RELEASE": _l("Released reservation"), "EXCESS": _l("Overpayment credited"),
     "ADJUST": _l("Adjustment"), "USE": _l("Credit used"), "RELEASE": _l("Credit released"),
     "REPAY": _l("Repayment"),
+    # documents (receipts, statements, reports)
+    "QUEUED": _l("Queued"), "RENDERING": _l("Being made"), "READY": _l("Ready"),
     # roles
     "reseller_operator": _l("Reseller operator"), "reseller_approver": _l("Reseller approver"),
     "finance": _l("Finance"), "admin": _l("Administrator"),

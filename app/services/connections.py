@@ -7,7 +7,7 @@ registers what must settle with them when they become final (payouts/final_state
 
 Documents: the kinds of document are entries of ``documents/registry.py``, registered here; a
 merged payment that completes with money paid asks for its receipt (settlement/merged_status.py
-``on_completed`` → documents/receipts.py).
+``on_completed`` → documents/receipts.py); statements register theirs (statements/document.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from .documents import receipts
 from .payouts import final_state as payout_final_state
 from .refunds import wire as refund_wire
 from .settlement import merged_status
+from .statements import document as statement_document
 
 
 def connect_areas() -> None:
     payout_final_state.on_final(PayoutSource.REFUND, refund_wire.on_payout_final)
     receipts.register()
+    statement_document.register()
     merged_status.on_completed(receipts.on_merged_completed)

@@ -15,13 +15,16 @@ import time_machine
 
 from app.domain.timeutil import SHANGHAI
 from app.extensions import db
-from app.models import Channel, Reseller, WalletEntry
+from app.models import Channel, Document, Reseller, WalletEntry
+from app.services.documents import storage
 from app.services.ledgers import wallet
 from app.services.orders.update import OrderChanges, update_payment_order
+from app.services.statements.document import request_now
 from app.services.statements.period import Month
 
 from .engine import make_order
 from .factories import ORDER_API_CLIENT, add_channel, make_reseller
+from .files import minimal_pdf
 from .refunds import pay, refund
 
 MARCH = Month(2026, 3)
@@ -116,3 +119,14 @@ EXPECTED = {
               ("PAYMENT", D("-500.00"), D("0.00"), D("4400.00")), ("REFUND", D("0.00"), D("100.00"), D("4400.00")),
               ("ORDER", D("800.00"), D("0.00"), D("5200.00")), ("STOPPED", D("-800.00"), D("0.00"), D("4400.00"))],
 }
+
+
+def stored_statement(code: str = "R1001", month: Month = MARCH) -> str:
+    """A READY statement of ``code`` whose bytes are a minimal PDF, stored through the pipeline's own
+    claim and store (no WeasyPrint run): for tests of who may download it. Returns its number."""
+    rid = db.session.scalar(sa.select(Reseller.id).where(Reseller.code == code))
+    number = request_now(ORDER_API_CLIENT, rid, month)
+    doc_id = db.session.scalar(sa.select(Document.id).where(Document.number == number))
+    attempt = storage.claim(doc_id)
+    assert attempt is not None and storage.store(doc_id, attempt, minimal_pdf(), {})
+    return number

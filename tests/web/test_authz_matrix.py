@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.support.screen_setup import APP, add_wire_channel, make_order, upload, wire_payment
+from tests.support.screen_setup import APP, add_wire_channel, in_app, make_order, upload, wire_payment
+from tests.support.statement_world import stored_statement
 from tests.support.web import csrf_token
 
 OP1, AP1, OP2, FIN, ADMIN = ("operator@r1001.example", "approver@r1001.example", "operator@r1002.example",
@@ -63,6 +64,9 @@ ROUTES = [
     R("GET", "/wallet", RESELLER),
     R("GET", "/credit", RESELLER),
     R("GET", "/statements", RESELLER),
+    R("POST", "/statements", RESELLER, ok={"*": 302}, data={"month": "2026-03"}),
+    R("GET", "/statements/documents", RESELLER),
+    R("GET", "/statements/{statement}/download", RESELLER, tenant=True),  # R1001's statement
     R("GET", "/finance/vouchers", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),
@@ -88,7 +92,7 @@ def objects(app, portal, tmp_path, monkeypatch):
     cp = wire_payment([(payment_id, "400.00")])
     return {"payment_id": payment_id, "merged": cp.merged_payment_id, "voucher": upload(cp),
             "cp": cp.channel_payment_id,
-            "job": "0" * 32, "nothing": "X0000000000"}
+            "job": "0" * 32, "nothing": "X0000000000", "statement": in_app(stored_statement)()}
 
 
 def _client(app, signed_in, who):

@@ -1,16 +1,22 @@
 """/statements: the signed-in reseller's monthly statements (对账单, docs/SCREENS.md): pick a month and
-see its figures (app/services/statements, the same numbers the PDF prints)."""
+see its figures (app/services/statements, the same numbers the PDF prints), request its PDF, watch
+the list of statements update itself until every one is ready or failed, download. Only that
+company's statements are ever listed or served (another company's: 404)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from ...domain.errors import ValidationFailed
+from ...services.documents.download import ready_pdf
+from ...services.statements import document as statement_docs
 from ...services.statements.chart import aging_chart
 from ...services.statements.figures import statement_figures
 from ...services.statements.period import Month
-from .access import RESELLER, allow, reseller_id
+from .access import RESELLER, allow, reseller_id, web_actor
+from .pdf_download import pdf_response
 from .rendering import render_screen
 
 bp = Blueprint("statements", __name__)
@@ -28,9 +34,15 @@ def month_arg(errors: dict[str, str]) -> Month:
         return Month.current().previous()
 
 
-def figures_context(rid: int, month: Month) -> dict:
+def _documents(rid: int) -> dict:
+    documents = statement_docs.statement_documents(rid)
+    return {"documents": documents, "polling": any(not d.is_final for d in documents)}
+
+
+def _context(rid: int, month: Month, errors: dict[str, str]) -> dict:
     figures = statement_figures(rid, month)
-    return {"figures": figures, "chart": aging_chart(figures.aging, _("Overdue by days past the deadline"))}
+    return {"figures": figures, "chart": aging_chart(figures.aging, _("Overdue by days past the deadline")),
+            "month": month, "errors": errors, **_documents(rid)}
 
 
 @bp.get("/statements")
@@ -39,4 +51,33 @@ def index():
     errors: dict[str, str] = {}
     month = month_arg(errors)
     return render_screen("reseller/statements.html", "reseller/_statement_figures.html", 422 if errors else 200,
-                         month=month, errors=errors, **figures_context(reseller_id(), month))
+                         **_context(reseller_id(), month, errors))
+
+
+@bp.post("/statements")
+@allow(RESELLER)
+def request_statement():
+    errors: dict[str, str] = {}
+    month = month_arg(errors)
+    rid = reseller_id()
+    if not errors:
+        try:
+            statement_docs.request_now(web_actor(), rid, month, current_user.id)
+        except ValidationFailed:
+            errors["month"] = _("A statement can be asked for this month or a month before.")
+    if errors:
+        return render_template("reseller/statements.html", **_context(rid, month, errors)), 422
+    return redirect(url_for("statements.index", month=str(month)))
+
+
+@bp.get("/statements/documents")
+@allow(RESELLER)
+def documents():
+    """The list alone (the part that polls itself while a statement is being made)."""
+    return render_template("reseller/_statement_documents.html", **_documents(reseller_id()))
+
+
+@bp.get("/statements/<number>/download")
+@allow(RESELLER)
+def download(number: str):
+    return pdf_response(ready_pdf(number[:32], reseller_id=reseller_id()))

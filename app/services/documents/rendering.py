@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from ...models import Document
 from ..platform.unit_of_work import end_read
 from . import failures, registry, storage, verification
 from .fetcher import ASSET_BASE, AssetFetcher
+from .parts import print_in_parts
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,14 @@ def html_for(doc: Document, doc_type: registry.DocumentType, context: dict[str, 
     # The app's Jinja environment (its filters: money, dt) without the screens' context processors,
     # which need a request: the worker has none.
     return current_app.jinja_env.get_template(doc_type.template).render(**variables)
+
+
+def part_htmls(doc: Document, doc_type: registry.DocumentType, context: dict[str, Any]) -> Iterator[str]:
+    """The HTML of each part after the first, made one at a time (``DocumentType.parts``)."""
+    assert doc_type.parts is not None and doc_type.part_template is not None
+    template = current_app.jinja_env.get_template(doc_type.part_template)
+    for variables in doc_type.parts(context):
+        yield template.render(doc=doc, **variables)
 
 
 def pdf_from_html(html: str, fetcher: AssetFetcher | None = None) -> bytes:
@@ -83,7 +93,8 @@ def render(document_id: int) -> dict[str, Any]:
         facts = doc_type.facts(doc, context)
         html = html_for(doc, doc_type, context)
         end_read()  # the data is read: print with no transaction open
-        pdf = pdf_from_html(html)
+        pdf = pdf_from_html(html) if doc_type.parts is None else print_in_parts(
+            html, part_htmls(doc, doc_type, context), pdf_from_html, doc.number)
     except Exception as exc:  # any error of the data or the printing: FAILED with its reason
         end_read()
         log.exception("document %s failed to render", number)
