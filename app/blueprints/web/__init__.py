@@ -20,6 +20,7 @@ SCREEN_MODULES = (
     "finance_vouchers",  # /finance/vouchers
     "finance_refunds",  # /finance/refunds
     "finance_disbursements",  # /finance/disbursements
+    "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
 )
 
 
