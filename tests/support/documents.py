@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.domain.enums import DocumentFailure
 from app.extensions import db
 from app.models import Document
 from app.services.documents import failures, receipts, rendering
@@ -41,7 +42,7 @@ def rendered_receipt(merged_payment_id: str) -> tuple[str, str]:
 
 @in_app
 def _fail(document_id: int, reason: str) -> None:
-    failures.mark_failed(document_id, None, reason)
+    failures.mark_failed(document_id, None, DocumentFailure.RENDER_ERROR, reason)
 
 
 def failed_receipt(merged_payment_id: str, reason: str = "The template could not be filled (tests).") -> str:
