@@ -6,6 +6,8 @@ The rules (the ones banks apply to 大写 on vouchers):
   group are not written, and a zero group writes nothing but keeps the 零 before what follows
   (100,000,001 → 壹亿零壹元);
 - a group that is all zero does not write its unit (100,000,000 → 壹亿元整, not 壹亿万元);
+- the group above 亿 is 万亿, shortened to 万 when a 亿 group follows (1,000,000,000,000 → 壹万亿元整,
+  1,200,000,000,000 → 壹万贰仟亿元整);
 - 元 after the integer part when it is not zero; 角 and 分 after the fraction's digits;
   整 when there are no 分 (10 → 壹拾元整, 10.50 → 壹拾元伍角整); 零 between 元 and 分 when 角 is zero
   (10.05 → 壹拾元零伍分), and no 零 before 分 without yuan (0.05 → 伍分);
@@ -55,7 +57,9 @@ def _integer(value: int) -> str:
         if text and (pending_zero or group < 1000):
             text += DIGITS[0]
         pending_zero = False
-        text += _group(group) + GROUPS[index]
+        # 万亿 before a non-zero 亿 group is written 万: 9,999,999,999,999 → 玖万玖仟…亿, as banks write it.
+        unit = "万" if index == 3 and groups[2] else GROUPS[index]
+        text += _group(group) + unit
     return text
 
 

@@ -244,3 +244,14 @@ class DocumentState(StrEnum):
     RENDERING = "RENDERING"
     READY = "READY"
     FAILED = "FAILED"
+
+
+class DocumentFailure(StrEnum):
+    """Why a document FAILED, for the screens to say in the reader's language (the row's
+    ``failure_reason`` keeps the details, in English)."""
+
+    BAD_DATA = "BAD_DATA"  # the data cannot make this document (a payment with nothing paid)
+    RENDER_ERROR = "RENDER_ERROR"  # the template or the printer failed
+    TOO_LARGE = "TOO_LARGE"  # the worker ran out of memory
+    STUCK = "STUCK"  # renderings started and never finished, MAX_ATTEMPTS times
+    UNKNOWN_TYPE = "UNKNOWN_TYPE"  # no registered type of that name in this worker

@@ -12,7 +12,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..domain.enums import DocumentKind, DocumentState
+from ..domain.enums import DocumentFailure, DocumentKind, DocumentState
 from .base import Model
 from .types import UTCDateTime, now_utc, sql_values
 
@@ -27,7 +27,10 @@ class Document(Model):
         sa.CheckConstraint(f"state IN {sql_values(DocumentState)}", name="state"),
         sa.CheckConstraint("state <> 'READY' OR (size_bytes > 0 AND sha256 IS NOT NULL AND ready_at IS NOT NULL)",
                            name="ready_has_content"),
-        sa.CheckConstraint("state <> 'FAILED' OR failure_reason IS NOT NULL", name="failed_has_reason"),
+        sa.CheckConstraint("state <> 'FAILED' OR (failure_reason IS NOT NULL AND failure_code IS NOT NULL)",
+                           name="failed_has_reason"),
+        sa.CheckConstraint(f"failure_code IS NULL OR failure_code IN {sql_values(DocumentFailure)}",
+                           name="failure_code"),
         sa.CheckConstraint("attempts >= 0", name="attempts_nonneg"),
         sa.Index("ix_documents_reseller_created", "reseller_id", "created_at"),
         sa.Index("ix_documents_state_updated", "state", "updated_at"),
@@ -48,7 +51,8 @@ class Document(Model):
     # SHA-256 of type, subject and data version: the same document for the same data is one row.
     fingerprint: Mapped[str] = mapped_column(sa.String(64), unique=True)
     state: Mapped[str] = mapped_column(sa.String(12), default=DocumentState.QUEUED)
-    failure_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    failure_code: Mapped[str | None] = mapped_column(sa.String(16))  # DocumentFailure: the screens' words
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(500))  # the details, for people and logs
     attempts: Mapped[int] = mapped_column(default=0)
     size_bytes: Mapped[int | None] = mapped_column(sa.Integer)
     sha256: Mapped[str | None] = mapped_column(sa.String(64))

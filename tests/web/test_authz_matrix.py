@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.support.screen_setup import APP, add_wire_channel, in_app, make_order, upload, wire_payment
+from tests.support.documents import failed_receipt, rendered_receipt
+from tests.support.screen_setup import APP, add_channel, add_wire_channel, in_app, make_order, pay, upload, wire_payment
 from tests.support.statement_world import stored_statement
 from tests.support.web import csrf_token
 
@@ -33,10 +34,11 @@ class Route:
     tenant: bool = False  # an object of R1001: R1002's users get 404
     ok: dict = field(default_factory=dict)  # user (or "*") -> expected status when not the default (GET 200)
     data: dict = field(default_factory=dict)  # form fields of a POST, {placeholders} filled too
+    public: bool = False  # no sign-in needed: everyone, anonymous included, gets ``ok`` (default 200)
 
 
-def R(method, path, roles, tenant=False, ok=None, data=None):
-    return Route(method, path, frozenset(roles), tenant, ok or {}, data or {})
+def R(method, path, roles, tenant=False, ok=None, data=None, public=False):
+    return Route(method, path, frozenset(roles), tenant, ok or {}, data or {}, public)
 
 
 ROUTES = [
@@ -66,7 +68,7 @@ ROUTES = [
     R("GET", "/statements", RESELLER),
     R("POST", "/statements", RESELLER, ok={"*": 302}, data={"month": "2026-03"}),
     R("GET", "/statements/documents", RESELLER),
-    R("GET", "/statements/{statement}/download", RESELLER, tenant=True),  # R1001's statement
+    R("GET", "/documents/{statement}/pdf", RESELLER | FINANCE, tenant=True),  # a READY statement of R1001
     R("GET", "/finance/vouchers", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),
@@ -77,6 +79,15 @@ ROUTES = [
     R("GET", "/finance/disbursements", FINANCE),
     R("POST", "/finance/disbursements/{nothing}/settle", FINANCE, ok={FIN: 404}),  # no such payout
     R("GET", "/finance/reports", FINANCE),
+    # documents: a READY receipt of R1001 (paid by wallet) and a FAILED one; finance sees every company's
+    R("GET", "/payments/{paid}/receipt", RESELLER, tenant=True, ok={"*": 303}),  # the part alone is for HTMX
+    R("POST", "/payments/{paid}/receipt", RESELLER, tenant=True),
+    R("GET", "/documents/{document}/pdf", RESELLER | FINANCE, tenant=True),
+    R("GET", "/documents/{nothing}/pdf", RESELLER | FINANCE, ok={"*": 404}),
+    R("POST", "/documents/{failed_document}/retry", RESELLER | FINANCE, tenant=True),
+    R("GET", "/finance/documents", FINANCE),
+    R("GET", "/verify/{code}", EVERYONE, public=True),
+    R("GET", "/verify/{nothing}", EVERYONE, public=True, ok={"*": 404}),
 ]
 PEOPLE = ("anonymous", OP1, AP1, OP2, FIN, ADMIN)
 REFUSED = {400, 401, 403, 404, 405}
@@ -84,15 +95,21 @@ REFUSED = {400, 401, 403, 404, 405}
 
 @pytest.fixture
 def objects(app, portal, tmp_path, monkeypatch):
-    """A payment order of R1001, a wire payment of it with an uploaded voucher."""
+    """A payment order of R1001, a wire payment of it with an uploaded voucher; a wallet payment of
+    R1001 with its READY receipt, and another receipt that FAILED."""
     monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     monkeypatch.setitem(APP, "app", app)
     add_wire_channel()
+    add_channel("WALLET", "WALLET")
     payment_id = make_order("R1001", "1000.00")
     cp = wire_payment([(payment_id, "400.00")])
+    paid = pay([(make_order("R1001", "300.00"), "300.00")], "WALLET")
+    failed = pay([(make_order("R1001", "200.00"), "200.00")], "WALLET")
+    document, code = rendered_receipt(paid.merged_payment_id)
     return {"payment_id": payment_id, "merged": cp.merged_payment_id, "voucher": upload(cp),
-            "cp": cp.channel_payment_id,
-            "job": "0" * 32, "nothing": "X0000000000", "statement": in_app(stored_statement)()}
+            "cp": cp.channel_payment_id, "paid": paid.merged_payment_id, "document": document, "code": code,
+            "failed_document": failed_receipt(failed.merged_payment_id), "statement": in_app(stored_statement)(),
+            "job": "0" * 32, "nothing": "X0000000000"}
 
 
 def _client(app, signed_in, who):
@@ -100,6 +117,8 @@ def _client(app, signed_in, who):
 
 
 def expected(route: Route, who: str):
+    if route.public:
+        return route.ok.get(who, route.ok.get("*", 200))
     if who == "anonymous":
         return "login"
     if ROLE[who] not in route.roles:

@@ -1,7 +1,7 @@
 """/statements: the signed-in reseller's monthly statements (对账单, docs/SCREENS.md): pick a month and
 see its figures (app/services/statements, the same numbers the PDF prints), request its PDF, watch
-the list of statements update itself until every one is ready or failed, download. Only that
-company's statements are ever listed or served (another company's: 404)."""
+the list of statements update itself until every one is ready or failed, download it (through
+``documents.pdf``: another company's is 404) or retry a failed one (``documents.retry``)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...domain.errors import ValidationFailed
-from ...services.documents.download import ready_pdf
 from ...services.statements import document as statement_docs
 from ...services.statements.chart import aging_chart
 from ...services.statements.figures import statement_figures
 from ...services.statements.period import Month
 from .access import RESELLER, allow, reseller_id, web_actor
-from .pdf_download import pdf_response
 from .rendering import render_screen
 
 bp = Blueprint("statements", __name__)
@@ -35,8 +33,9 @@ def month_arg(errors: dict[str, str]) -> Month:
 
 
 def _documents(rid: int) -> dict:
-    documents = statement_docs.statement_documents(rid)
-    return {"documents": documents, "polling": any(not d.is_final for d in documents)}
+    """The variables of documents/_document_table.html: the company's statements, newest first."""
+    return {"docs": statement_docs.statement_documents(rid), "refresh_url": url_for("statements.documents"),
+            "next_url": url_for("statements.index")}
 
 
 def _context(rid: int, month: Month, errors: dict[str, str]) -> dict:
@@ -74,10 +73,4 @@ def request_statement():
 @allow(RESELLER)
 def documents():
     """The list alone (the part that polls itself while a statement is being made)."""
-    return render_template("reseller/_statement_documents.html", **_documents(reseller_id()))
-
-
-@bp.get("/statements/<number>/download")
-@allow(RESELLER)
-def download(number: str):
-    return pdf_response(ready_pdf(number[:32], reseller_id=reseller_id()))
+    return render_template("documents/_document_table.html", **_documents(reseller_id()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ...domain.enums import DocumentState
+from ...domain.enums import DocumentFailure, DocumentState
 from ...domain.errors import NotFound, StateConflict
 from ...extensions import db
 from ...models import Document
@@ -18,21 +18,20 @@ from . import registry, requests
 MAX_REASON = 500
 
 
-def reason_for(exc: BaseException) -> str:
-    """What went wrong, in words for the person who asked for the document."""
+def reason_for(exc: BaseException) -> tuple[DocumentFailure, str]:
+    """What went wrong: the code the screens turn into the reader's words, and the details."""
     if isinstance(exc, registry.BadDocumentData):
-        text = str(exc)
-    elif isinstance(exc, MemoryError):
-        text = "The document is too large to render (the worker ran out of memory)."
-    else:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        text = f"The document could not be rendered ({type(exc).__name__}: {detail})."
-    return text[:MAX_REASON]
+        return DocumentFailure.BAD_DATA, str(exc)[:MAX_REASON]
+    if isinstance(exc, MemoryError):
+        return DocumentFailure.TOO_LARGE, "The document is too large to render (the worker ran out of memory)."
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DocumentFailure.RENDER_ERROR, f"The document could not be rendered ({type(exc).__name__}: {detail})."[
+        :MAX_REASON]
 
 
-def mark_failed(document_id: int, attempt: int | None, reason: str) -> bool:
-    """RENDERING (or QUEUED, when ``attempt`` is None) → FAILED with ``reason``; False when this
-    attempt no longer owns the document."""
+def mark_failed(document_id: int, attempt: int | None, code: DocumentFailure, reason: str) -> bool:
+    """RENDERING (or QUEUED, when ``attempt`` is None) → FAILED with ``code`` and ``reason``; False
+    when this attempt no longer owns the document."""
     with transaction():
         doc = db.session.scalars(sa.select(Document).where(Document.id == document_id).with_for_update()).one()
         owned = (doc.state == DocumentState.RENDERING and doc.attempts == attempt) if attempt is not None \
@@ -41,10 +40,11 @@ def mark_failed(document_id: int, attempt: int | None, reason: str) -> bool:
             return False
         before = {"state": doc.state}
         doc.state = DocumentState.FAILED
+        doc.failure_code = code.value
         doc.failure_reason = reason[:MAX_REASON]
         doc.updated_at = now_utc()
         audit.record(SYSTEM, "document.failed", "document", doc.number, before,
-                     {"state": DocumentState.FAILED.value, "reason": doc.failure_reason})
+                     {"state": DocumentState.FAILED.value, "code": code.value, "reason": doc.failure_reason})
         return True
 
 

@@ -26,6 +26,7 @@ class DocumentView:
     subject: str
     reseller_id: int | None
     state: str
+    failure_code: str | None
     failure_reason: str | None
     size_bytes: int | None
     sha256: str | None
@@ -46,8 +47,8 @@ class DocumentView:
 
 def view(doc: Document) -> DocumentView:
     return DocumentView(doc.id, doc.number, doc.kind, doc.doc_type, doc.subject, doc.reseller_id, doc.state,
-                        doc.failure_reason, doc.size_bytes, doc.sha256, doc.verification_code, doc.period_start,
-                        doc.period_end, doc.created_at, doc.ready_at)
+                        doc.failure_code, doc.failure_reason, doc.size_bytes, doc.sha256, doc.verification_code,
+                        doc.period_start, doc.period_end, doc.created_at, doc.ready_at)
 
 
 def latest(doc_type: str, subject: str, reseller_id: int | None) -> DocumentView | None:

@@ -20,11 +20,13 @@ import sqlalchemy as sa
 
 from ...domain.chinese_amount import capital_amount
 from ...domain.enums import DocumentKind, MergedPaymentStatus, TransactionStatus
+from ...domain.errors import NotFound, StateConflict
 from ...domain.timeutil import SHANGHAI, utcnow
 from ...extensions import db
 from ...models import Document, MergedPayment, Reseller
 from ..checkout import queries as payment_queries
 from ..platform.actor import Actor
+from ..platform.unit_of_work import transaction
 from . import registry, requests, verification
 
 RECEIPT = DocumentKind.RECEIPT.value  # the doc_type of a merged payment's receipt
@@ -103,6 +105,20 @@ def request_receipt(actor: Actor, mp: MergedPayment, requested_by_user_id: int |
     """The receipt of ``mp`` (existing or new QUEUED), in the caller's transaction."""
     return requests.request(actor, RECEIPT, subject=mp.merged_payment_id, reseller_id=mp.reseller_id,
                             params={"mergedPaymentId": mp.merged_payment_id}, requested_by_user_id=requested_by_user_id)
+
+
+def ask_for_receipt(actor: Actor, reseller_id: int, merged_payment_id: str, user_id: int | None) -> str:
+    """A reseller asks for the receipt of its own paid payment (one completed before receipts existed,
+    say): the existing receipt or a new one; its number. NotFound for another company's payment,
+    StateConflict for one with nothing paid."""
+    with transaction():
+        mp = db.session.scalar(sa.select(MergedPayment).where(MergedPayment.merged_payment_id == merged_payment_id,
+                                                              MergedPayment.reseller_id == reseller_id))
+        if mp is None:
+            raise NotFound("no such payment")
+        if mp.status not in PAID_STATES:
+            raise StateConflict(f"payment {merged_payment_id} is {mp.status}: nothing to confirm yet")
+        return request_receipt(actor, mp, requested_by_user_id=user_id).number
 
 
 def on_merged_completed(mp: MergedPayment, actor: Actor) -> None:

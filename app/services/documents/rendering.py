@@ -24,7 +24,7 @@ import segno
 from flask import current_app
 from weasyprint import HTML
 
-from ...domain.enums import DocumentState
+from ...domain.enums import DocumentFailure, DocumentState
 from ...domain.timeutil import utcnow
 from ...extensions import db
 from ...models import Document
@@ -85,7 +85,8 @@ def render(document_id: int) -> dict[str, Any]:
     number = doc.number
     if not registry.known(doc.doc_type):
         end_read()
-        failures.mark_failed(document_id, attempt, f"This worker cannot make documents of type {doc.doc_type}.")
+        failures.mark_failed(document_id, attempt, DocumentFailure.UNKNOWN_TYPE,
+                             f"This worker cannot make documents of type {doc.doc_type}.")
         return {"document": number, "state": DocumentState.FAILED.value}
     try:
         doc_type = registry.get(doc.doc_type)
@@ -98,7 +99,7 @@ def render(document_id: int) -> dict[str, Any]:
     except Exception as exc:  # any error of the data or the printing: FAILED with its reason
         end_read()
         log.exception("document %s failed to render", number)
-        failures.mark_failed(document_id, attempt, failures.reason_for(exc))
+        failures.mark_failed(document_id, attempt, *failures.reason_for(exc))
         return {"document": number, "state": DocumentState.FAILED.value}
     if not storage.store(document_id, attempt, pdf, facts):
         return {"document": number, "skipped": "claimed by a later attempt"}

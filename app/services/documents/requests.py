@@ -89,8 +89,9 @@ def _requeue_if_failed(actor: Actor, doc: Document) -> Document:
 
 def requeue(actor: Actor, doc: Document) -> None:
     """A FAILED document back to QUEUED (its reason kept in the audit log), enqueued after commit."""
-    before = {"state": doc.state, "failureReason": doc.failure_reason}
+    before = {"state": doc.state, "failureCode": doc.failure_code, "failureReason": doc.failure_reason}
     doc.state = DocumentState.QUEUED
+    doc.failure_code = None
     doc.failure_reason = None
     doc.queued_at = now_utc()
     doc.rendering_started_at = None

@@ -11,7 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ...domain.enums import DocumentState
+from ...domain.enums import DocumentFailure, DocumentState
 from ...extensions import db
 from ...models import Document
 from ...models.types import now_utc
@@ -37,6 +37,7 @@ def sweep() -> dict[str, int]:
         for doc in stuck:
             if doc.attempts >= MAX_ATTEMPTS:
                 doc.state = DocumentState.FAILED
+                doc.failure_code = DocumentFailure.STUCK
                 doc.failure_reason = (f"Rendering was started {doc.attempts} times and never finished "
                                       "(the worker stopped or ran out of memory). Try again later.")
                 failed += 1
