@@ -97,7 +97,7 @@ def test_request_render_download_and_the_pdf_says_what_the_screen_says(portal, s
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/statements?month=2026-03")
     page = dom(client.get("/statements?month=2026-03&lang=en"))
     row = page.one("document-row")
-    assert (row["data-kind"], row["data-state"], row["data-month"]) == ("STATEMENT", "QUEUED", "2026-03")
+    assert (row["data-kind"], row["data-state"]) == ("STATEMENT", "QUEUED") and "2026-03" in row.text
     assert page.one("document-list")["hx-trigger"] == "every 3s" and page.all("document-download") == []
     # Asking again for the same data is the same document.
     client.post("/statements", data={"month": "2026-03", "csrf_token": token})
