@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ...extensions import db
-from ..platform.queues import queue, redis_connection
+from ..platform.queues import queue, queue_prefix, redis_connection
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,9 @@ _LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEF
 
 
 def job_id(document_id: int) -> str:
-    return f"document-{document_id}"
+    """Job ids are global in Redis: carry the queue prefix, so that two deployments (or test sessions)
+    sharing one Redis never take each other's job for their own document's."""
+    return f"{queue_prefix()}document-{document_id}"
 
 
 def after_commit(document_id: int) -> None:
