@@ -7,7 +7,8 @@ registers what must settle with them when they become final (payouts/final_state
 
 Documents: the kinds of document are entries of ``documents/registry.py``, registered here; a
 merged payment that completes with money paid asks for its receipt (settlement/merged_status.py
-``on_completed`` → documents/receipts.py); statements register theirs (statements/document.py).
+``on_completed`` → documents/receipts.py); statements and finance reports register theirs
+(statements/document.py, reports/document.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..domain.enums import PayoutSource
 from .documents import receipts
 from .payouts import final_state as payout_final_state
 from .refunds import wire as refund_wire
+from .reports import document as report_document
 from .settlement import merged_status
 from .statements import document as statement_document
 
@@ -24,4 +26,5 @@ def connect_areas() -> None:
     payout_final_state.on_final(PayoutSource.REFUND, refund_wire.on_payout_final)
     receipts.register()
     statement_document.register()
+    report_document.register()
     merged_status.on_completed(receipts.on_merged_completed)

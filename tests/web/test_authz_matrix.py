@@ -79,6 +79,8 @@ ROUTES = [
     R("GET", "/finance/disbursements", FINANCE),
     R("POST", "/finance/disbursements/{nothing}/settle", FINANCE, ok={FIN: 404}),  # no such payout
     R("GET", "/finance/reports", FINANCE),
+    R("POST", "/finance/reports/pdf", FINANCE, ok={FIN: 302}, data={"day": "2026-03-12"}),
+    R("GET", "/finance/reports/documents", FINANCE),
     # documents: a READY receipt of R1001 (paid by wallet) and a FAILED one; finance sees every company's
     R("GET", "/payments/{paid}/receipt", RESELLER, tenant=True, ok={"*": 303}),  # the part alone is for HTMX
     R("POST", "/payments/{paid}/receipt", RESELLER, tenant=True),
