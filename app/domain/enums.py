@@ -221,7 +221,7 @@ class PayoutAnswer(StrEnum):
 
 
 class StatementLineKind(StrEnum):
-    """What a monthly statement's detail line records (docs/DOMAIN.md §11)."""
+    """What a monthly statement's detail line records (docs/DOMAIN.md §8)."""
 
     ORDER = "ORDER"  # an order created: owed up
     PAYMENT = "PAYMENT"  # a successful payment: owed down
@@ -230,7 +230,7 @@ class StatementLineKind(StrEnum):
 
 
 class DocumentKind(StrEnum):
-    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §11)."""
+    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §8)."""
 
     RECEIPT = "RECEIPT"
     STATEMENT = "STATEMENT"

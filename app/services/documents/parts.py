@@ -1,11 +1,11 @@
 """Printing a long document in parts (``DocumentType.parts``): WeasyPrint lays out a whole document
-in memory, and its time and memory grow faster than the number of table rows, so a statement of
-20,000 lines in one run would take minutes and gigabytes. Each part here is its own run of a bounded
-number of rows; the parts' pages are joined with pypdf, then the page numbers ("第 i 页 / 共 n 页") and
-the document number are stamped on every page from one more, nearly empty, WeasyPrint run of n
-pages, so the numbering runs over the whole document. Worker only (imports WeasyPrint through the
-caller's ``print_html``). The part templates link ``parts.css``, which leaves the page margins empty
-for the stamp.
+in memory, and its time and memory grow with the number of table rows, so a statement of 20,000
+lines in one run would take minutes and gigabytes. Each part here is its own run of a bounded number
+of rows; the parts' pages are joined with pypdf, then the page number ("Page i of n") and the
+document number are written on every page as a small content stream in Helvetica (a PDF base font:
+nothing embedded, no second layout), so the numbering runs over the whole document. Worker only
+(WeasyPrint comes in through the caller's ``print_html``). The part templates link ``parts.css``,
+which leaves the page margins empty for these marks.
 """
 
 from __future__ import annotations
@@ -14,25 +14,43 @@ from collections.abc import Callable, Iterable
 from io import BytesIO
 from itertools import chain
 
-from markupsafe import escape
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 
-# The page box of print.css: the stamp's footer and header sit where every part left them empty.
-_STAMP = """<!doctype html><html><head><meta charset="utf-8"><style>
-@page {{ size: A4; margin: 16mm 14mm 18mm 14mm;
-  @top-right {{ content: "{number}"; font-size: 7.5pt; color: #666; }}
-  @bottom-center {{ content: "第 " counter(page) " 页 / 共 " counter(pages) " 页 · Page " counter(page)
-    " of " counter(pages); font-size: 7.5pt; color: #666; }} }}
-html {{ font-family: "Noto Sans CJK SC", "Noto Sans SC", "DejaVu Sans", sans-serif; }}
-div {{ break-after: page; height: 1px; }}
-div:last-child {{ break-after: auto; }}
-</style></head><body>{pages}</body></html>"""
+FONT = NameObject("/FPartsMark")
+MM = 72 / 25.4
+_HELVETICA_EM = 0.5  # a rough average advance of Helvetica's digits and letters, in em
 
 
-def stamp_html(pages: int, number: str) -> str:
-    """``pages`` empty pages carrying the footer and header of print.css."""
-    safe = str(escape(number)).replace('"', "").replace("\\", "")
-    return _STAMP.format(number=safe, pages="<div></div>" * pages)
+def _stream(writer: PdfWriter, data: str):  # noqa: ANN202 (pypdf's IndirectObject)
+    stream = DecodedStreamObject()
+    stream.set_data(data.encode("latin-1"))
+    return writer._add_object(stream)  # noqa: SLF001 (pypdf has no public name for it)
+
+
+def _pdf_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def _mark(writer: PdfWriter, page: PageObject, font, number: int, total: int, doc_number: str) -> None:
+    """Wrap the page's own content in q/Q, then write its marks after it."""
+    resources = page[NameObject("/Resources")].get_object()
+    fonts = resources.get(NameObject("/Font"))
+    if fonts is None:
+        fonts = DictionaryObject()
+        resources[NameObject("/Font")] = fonts
+    fonts.get_object()[FONT] = font
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    footer = f"Page {number} of {total}"
+    size = 7.0
+    footer_x = (width - len(footer) * size * _HELVETICA_EM) / 2
+    header_x = width - 14 * MM - len(doc_number) * size * _HELVETICA_EM
+    marks = (f"q BT /FPartsMark {size} Tf 0.4 g {footer_x:.1f} {9 * MM:.1f} Td ({_pdf_text(footer)}) Tj ET "
+             f"BT /FPartsMark {size} Tf 0.4 g {header_x:.1f} {height - 9 * MM:.1f} Td ({_pdf_text(doc_number)}) Tj ET Q")
+    contents = page.get(NameObject("/Contents"))
+    own = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
+    page[NameObject("/Contents")] = ArrayObject([_stream(writer, "q\n"), *own, _stream(writer, "\nQ\n"),
+                                                 _stream(writer, marks)])
 
 
 def print_in_parts(first_html: str, later_htmls: Iterable[str], print_html: Callable[[str], bytes],
@@ -42,12 +60,13 @@ def print_in_parts(first_html: str, later_htmls: Iterable[str], print_html: Call
     writer = PdfWriter()
     for html in chain([first_html], later_htmls):
         writer.append(PdfReader(BytesIO(print_html(html))))
+    font = writer._add_object(DictionaryObject({  # noqa: SLF001
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica"), NameObject("/Encoding"): NameObject("/WinAnsiEncoding")}))
+    ascii_number = number.encode("ascii", "replace").decode()
     total = len(writer.pages)
-    stamp = PdfReader(BytesIO(print_html(stamp_html(total, number))))
-    if len(stamp.pages) != total:
-        raise RuntimeError(f"the page-number stamp has {len(stamp.pages)} pages for {total}")
-    for page, overlay in zip(writer.pages, stamp.pages, strict=True):
-        page.merge_page(overlay)
+    for i, page in enumerate(writer.pages, 1):
+        _mark(writer, page, font, i, total, ascii_number)
     writer.compress_identical_objects()
     out = BytesIO()
     writer.write(out)

@@ -1,4 +1,4 @@
-"""Aging (账龄) of what a reseller still owes past the deadline, at a moment (docs/DOMAIN.md §11).
+"""Aging (账龄) of what a reseller still owes past the deadline, at a moment (docs/DOMAIN.md §8).
 
 An order counts when, at ``as_of``, it existed, was not stopped, its deadline had passed and part of
 it was unpaid (its amount less its successful payments completed before ``as_of``). Days past the

@@ -1,4 +1,4 @@
-"""The monthly statement as a PDF document (docs/DOMAIN.md §11): the ``STATEMENT`` type of the
+"""The monthly statement as a PDF document (docs/DOMAIN.md §8): the ``STATEMENT`` type of the
 document pipeline (services/documents), its data from ``figures.statement_figures`` and
 ``lines.statement_lines`` — the same query service as the ``/statements`` screen.
 
@@ -33,7 +33,7 @@ from .lines import StatementLine, statement_lines
 from .period import Month
 
 STATEMENT = DocumentKind.STATEMENT.value  # the doc_type of a reseller's monthly statement
-PART_LINES = 1000  # detail lines per WeasyPrint run (bench/pdf.py measures the choice)
+PART_LINES = 2000  # detail lines per WeasyPrint run: bench/pdf.py measured the choice (docs/ARCHITECTURE.md §12)
 CHART_TITLE = "逾期账龄 Aging past the deadline"
 
 

@@ -1,4 +1,4 @@
-"""A reseller's statement for one month as one value (docs/DOMAIN.md §11): the figures the
+"""A reseller's statement for one month as one value (docs/DOMAIN.md §8): the figures the
 ``/statements`` screen shows, the PDF prints and any API returns, computed here once.
 
 Read only; every query is filtered by the reseller's id. ``as_of`` — the moment aging is measured —

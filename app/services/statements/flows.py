@@ -1,5 +1,5 @@
 """What happened in a statement's period, grouped: orders created by payment type, successful
-payments by channel, successful refunds by channel (docs/DOMAIN.md §11). Amounts are positive;
+payments by channel, successful refunds by channel (docs/DOMAIN.md §8). Amounts are positive;
 a refund transaction is stored negative and shown as what was given back."""
 
 from __future__ import annotations

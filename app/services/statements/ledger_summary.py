@@ -1,5 +1,5 @@
 """The wallet (企业寄存资金) and credit line (信用额度) of a statement's period, from their ledgers
-(docs/DOMAIN.md §11): the balance after the last entry before the period, what went in and out
+(docs/DOMAIN.md §8): the balance after the last entry before the period, what went in and out
 during it, the balance after its last entry. ``closing = opening + in − out`` holds by construction
 of the ledgers (each entry stores the balance after it)."""
 

@@ -1,5 +1,5 @@
 """A statement's detail lines (明细): every event of the period that moved what is owed or gave money
-back, in time order, with the running balance owed after it (docs/DOMAIN.md §11).
+back, in time order, with the running balance owed after it (docs/DOMAIN.md §8).
 
 - ``ORDER``: an order created (owed goes up by its amount);
 - ``PAYMENT``: a successful payment completed (owed goes down);

@@ -1,4 +1,4 @@
-"""What a reseller owes at a moment, and what moved it during a period (docs/DOMAIN.md §11).
+"""What a reseller owes at a moment, and what moved it during a period (docs/DOMAIN.md §8).
 
 Owed at ``t`` = the amounts of the reseller's orders created before ``t`` − its successful payments
 completed before ``t`` − what its orders stopped before ``t`` still owed (a STOPPED order is owed no

@@ -1,4 +1,4 @@
-"""A statement's period: one calendar month in Asia/Shanghai (docs/DOMAIN.md §11), and its bounds in UTC."""
+"""A statement's period: one calendar month in Asia/Shanghai (docs/DOMAIN.md §8), and its bounds in UTC."""
 
 from __future__ import annotations
 

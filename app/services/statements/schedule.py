@@ -1,4 +1,4 @@
-"""The month-end run (docs/DOMAIN.md §11): on the first day of a month (Asia/Shanghai) every ACTIVE
+"""The month-end run (docs/DOMAIN.md §8): on the first day of a month (Asia/Shanghai) every ACTIVE
 reseller gets last month's statement, once. The schedule calls ``render_last_month`` every hour
 (app/jobs/cron.py); on any other day it does nothing. A reseller that already has last month's
 statement from the schedule is skipped, so the 24 runs of the first day (or a run repeated after a
