@@ -21,6 +21,8 @@ from app.services.documents import dispatch, receipts
 from app.services.platform.actor import Actor
 from app.services.platform.queues import queue
 from app.services.platform.unit_of_work import transaction
+from app.services.refunds.creation import create_refund
+from app.services.refunds.instruction import RefundInstruction
 from tests.support.documents import money_figures, page_count, pdf_text, receipt_of, run_document_worker
 from tests.support.html import dom
 from tests.support.screen_setup import make_order, pay
@@ -192,3 +194,26 @@ def test_the_web_process_never_loads_weasyprint():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('weasyprint', 'segno', 'pydyf')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_refund_that_paid_money_back_gets_its_refund_receipt(app, shop, signed_in, tmp_path):
+    payment_id = make_order(amount="2000.00")
+    pay([(payment_id, "2000.00")], "WALLET")
+    with app.app_context():
+        refund, _, _ = create_refund(Actor(type="api_client", id="order-system"), RefundInstruction(
+            refund_order_id="RO-RECEIPT-1", payment_id=payment_id, amount=Decimal("1200.50"), reason="规格变更"))
+        refund_id = refund.refund_id
+        assert refund.status == "SUCCESS"  # a wallet refund goes back at once
+    run_document_worker(app)
+    with app.app_context():
+        doc = db.session.scalar(sa.select(Document).where(Document.doc_type == "REFUND_RECEIPT"))
+        assert doc.subject == refund_id and doc.kind == "RECEIPT" and doc.state == "READY", doc.failure_reason
+        pdf = db.session.scalar(sa.select(DocumentContent.content).where(DocumentContent.document_id == doc.id))
+    text = pdf_text(pdf, tmp_path)
+    assert "退款回单" in text and refund_id in text and "RO-RECEIPT-1" in text and payment_id in text
+    assert "规格变更" in text and "¥1,200.50" in text and "人民币壹仟贰佰元伍角整" in text
+    assert doc.verification_code in text and page_count(pdf) == 1
+    operator = signed_in(OPERATOR)
+    link = dom(operator.get(f"/orders/{payment_id}").get_data(as_text=True)).one("refund-receipt-download")
+    assert operator.get(link.attrs["href"]).get_data() == pdf
+    assert signed_in("operator@r1002.example").get(link.attrs["href"]).status_code == 404
