@@ -221,7 +221,7 @@ class PayoutAnswer(StrEnum):
 
 
 class DocumentKind(StrEnum):
-    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §11)."""
+    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §8 "PDF documents")."""
 
     RECEIPT = "RECEIPT"
     STATEMENT = "STATEMENT"

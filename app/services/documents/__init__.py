@@ -1,4 +1,4 @@
-"""PDF documents (docs/DOMAIN.md §11, docs/ARCHITECTURE.md §12): one pipeline for every kind.
+"""PDF documents (docs/DOMAIN.md §8, docs/ARCHITECTURE.md §12): one pipeline for every kind.
 
 A document is requested (by a person, the schedule or an event) in the caller's transaction
 (``requests.request``; the same type, subject and data give the same row), dispatched to the
