@@ -7,6 +7,7 @@ markup prints the markup as text."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from app.domain.chinese_amount import capital_amount
 from app.extensions import db
 from app.models import Document, DocumentContent, Reseller
-from app.services.documents import dispatch, receipts
+from app.services.documents import dispatch, receipts, registry
 from app.services.platform.actor import Actor
 from app.services.platform.queues import queue
 from app.services.platform.unit_of_work import transaction
@@ -217,3 +218,19 @@ def test_a_refund_that_paid_money_back_gets_its_refund_receipt(app, shop, signed
     link = dom(operator.get(f"/orders/{payment_id}").get_data(as_text=True)).one("refund-receipt-download")
     assert operator.get(link.attrs["href"]).get_data() == pdf
     assert signed_in("operator@r1002.example").get(link.attrs["href"]).status_code == 404
+
+
+def test_a_receipt_that_cannot_be_requested_never_undoes_the_payment(app, shop, monkeypatch, caplog):
+    def broken(params):
+        raise RuntimeError("the receipt's data cannot be read")
+
+    monkeypatch.setitem(registry._TYPES, receipts.RECEIPT,
+                        dataclasses.replace(receipts.RECEIPT_TYPE, data_version=broken))
+    payment_id = make_order(amount="300.00")
+    mp_id = pay([(payment_id, "300.00")], "WALLET").merged_payment_id
+    with app.app_context():
+        status = db.session.scalar(sa.select(receipts.MergedPayment.status).where(
+            receipts.MergedPayment.merged_payment_id == mp_id))
+        assert status == "SUCCEEDED"
+        assert db.session.scalar(sa.select(sa.func.count(Document.id))) == 0
+    assert any("could not be requested" in r.getMessage() for r in caplog.records)

@@ -8,6 +8,7 @@ figures come from ``refunds/queries.refund_row``, the query of the finance refun
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +26,7 @@ from ..refunds import queries as refund_queries
 from ..refunds.part_settlement import REFUNDED
 from . import registry, requests, verification
 
+log = logging.getLogger(__name__)
 REFUND_RECEIPT = "REFUND_RECEIPT"
 ZERO = Decimal("0.00")
 
@@ -84,8 +86,14 @@ def register() -> None:
 
 
 def on_refund_final(refund: Refund) -> None:
-    """Refunds' hook (in the settling transaction): money went back, so the refund gets its receipt."""
-    reseller_id = db.session.scalar(sa.select(PaymentOrder.reseller_id)
-                                    .where(PaymentOrder.id == refund.payment_order_id))
-    requests.request(SYSTEM, REFUND_RECEIPT, subject=refund.refund_id, reseller_id=reseller_id,
-                     params={"refundId": refund.refund_id})
+    """Refunds' hook (in the settling transaction): money went back, so the refund gets its receipt.
+    In a savepoint: a receipt that cannot be requested never undoes the refund (it is logged)."""
+    try:
+        with db.session.begin_nested():
+            reseller_id = db.session.scalar(sa.select(PaymentOrder.reseller_id)
+                                            .where(PaymentOrder.id == refund.payment_order_id))
+            requests.request(SYSTEM, REFUND_RECEIPT, subject=refund.refund_id, reseller_id=reseller_id,
+                             params={"refundId": refund.refund_id})
+    except Exception:
+        log.exception("the receipt of refund %s could not be requested; the refund stands without it",
+                      refund.refund_id)
