@@ -220,17 +220,8 @@ class PayoutAnswer(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
-class StatementLineKind(StrEnum):
-    """What a monthly statement's detail line records (docs/DOMAIN.md §8)."""
-
-    ORDER = "ORDER"  # an order created: owed up
-    PAYMENT = "PAYMENT"  # a successful payment: owed down
-    REFUND = "REFUND"  # a successful refund: money given back, owed unchanged
-    STOPPED = "STOPPED"  # an order stopped: what it still owed is owed no more
-
-
 class DocumentKind(StrEnum):
-    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §8)."""
+    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §8 "PDF documents")."""
 
     RECEIPT = "RECEIPT"
     STATEMENT = "STATEMENT"
@@ -255,3 +246,12 @@ class DocumentFailure(StrEnum):
     TOO_LARGE = "TOO_LARGE"  # the worker ran out of memory
     STUCK = "STUCK"  # renderings started and never finished, MAX_ATTEMPTS times
     UNKNOWN_TYPE = "UNKNOWN_TYPE"  # no registered type of that name in this worker
+
+
+class StatementLineKind(StrEnum):
+    """What a monthly statement's detail line records (docs/DOMAIN.md §8 "Monthly statements")."""
+
+    ORDER = "ORDER"  # an order created: owed up
+    PAYMENT = "PAYMENT"  # a successful payment: owed down
+    REFUND = "REFUND"  # a successful refund: money given back, owed unchanged
+    STOPPED = "STOPPED"  # an order stopped: what it still owed is owed no more

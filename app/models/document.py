@@ -1,4 +1,4 @@
-"""PDF documents (receipts, statements, reports) and their bytes (docs/DOMAIN.md §8).
+"""PDF documents (receipts, statements, reports) and their bytes (docs/DOMAIN.md §8 "PDF documents").
 
 The bytes live in the database (``document_contents``), not on a disk: every web process can serve
 a document the worker rendered on another machine, with no shared directory to configure

@@ -17,7 +17,8 @@ from tests.support.statement_world import MARCH, build_march, ensure_world, shan
 
 
 def _statements():
-    rows = db.session.execute(sa.select(Document.id, Document.reseller_id, Document.subject, Document.state,
+    rows = db.session.execute(sa.select(Document.id, Document.number, Document.reseller_id, Document.subject,
+                                        Document.state,
                                         Document.requested_by)
                               .where(Document.doc_type == "STATEMENT").order_by(Document.reseller_id)).all()
     db.session.rollback()
@@ -52,7 +53,7 @@ def test_first_of_the_month_asks_once_per_active_reseller_and_emits_ready(ctx, d
     assert [(r.reseller_id, r.subject, r.state, r.requested_by) for r in rows] == [
         (ids["R1001"], "2026-03", "QUEUED", "system:statement-schedule"),
         (ids["R1002"], "2026-03", "QUEUED", "system:statement-schedule")]
-    assert sorted(documents_queue.job_ids) == sorted(dispatch.job_id(r.id) for r in rows)
+    assert sorted(documents_queue.job_ids) == sorted(dispatch.job_id(r.number) for r in rows)
     assert rendering.render(rows[0].id)["state"] == "READY"
     events = db.session.scalars(sa.select(OutboxEvent).where(OutboxEvent.event_type == "statement.ready")).all()
     assert [(e.payload["resellerCode"], e.payload["month"], e.payload["sizeBytes"] > 0) for e in events] == [

@@ -33,39 +33,38 @@ _PENDING = "documents_to_dispatch"
 _LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
-def job_id(document_id: int) -> str:
-    """Job ids are global in Redis: carry the queue prefix, so that two deployments (or test sessions)
-    sharing one Redis never take each other's job for their own document's."""
-    return f"{queue_prefix()}document-{document_id}"
+def job_id(number: str) -> str:
+    """The render job's id: RQ keeps job ids in one namespace per Redis, so it carries the queue
+    prefix (deployments sharing a Redis) and the document's number (never reused, unlike a row id)."""
+    return f"{queue_prefix()}document-{number}"
 
 
-def after_commit(document_id: int) -> None:
-    """Enqueue the render job of ``document_id`` when the current transaction commits."""
-    pending = db.session().info.setdefault(_PENDING, [])
-    if document_id not in pending:
-        pending.append(document_id)
+def after_commit(document_id: int, number: str) -> None:
+    """Enqueue the render job of the document when the current transaction commits."""
+    pending = db.session().info.setdefault(_PENDING, {})
+    pending[document_id] = number
 
 
-def enqueue(document_id: int) -> bool:
+def enqueue(document_id: int, number: str) -> bool:
     """Put the render job on the queue now (unless it waits there already); False if Redis failed."""
     try:
-        if _job_live(document_id):
+        if _job_live(number):
             return True
-        queue(QUEUE).enqueue(RENDER_JOB, document_id, job_id=job_id(document_id),
+        queue(QUEUE).enqueue(RENDER_JOB, document_id, job_id=job_id(number),
                              job_timeout=current_app.config.get("DOCUMENT_JOB_TIMEOUT", 900),
                              result_ttl=3600, failure_ttl=7 * 86400)
         return True
     except RedisError:
         log.warning("document %s stays QUEUED: the queue cannot be reached (the sweep enqueues it again)",
-                    document_id, exc_info=True)
+                    number, exc_info=True)
         return False
 
 
-def _job_live(document_id: int) -> bool:
+def _job_live(number: str) -> bool:
     """True while the document's job waits in the queue or runs (a second one would only find the
     document claimed, but would hold a worker)."""
     try:
-        job = Job.fetch(job_id(document_id), connection=redis_connection(), serializer=JSONSerializer)
+        job = Job.fetch(job_id(number), connection=redis_connection(), serializer=JSONSerializer)
     except NoSuchJobError:
         return False
     return job.get_status(refresh=False) in _LIVE
@@ -74,8 +73,8 @@ def _job_live(document_id: int) -> bool:
 @event.listens_for(Session, "after_commit")
 def _dispatch_committed(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    for document_id in pending or ():
-        enqueue(document_id)
+    for document_id, number in (pending or {}).items():
+        enqueue(document_id, number)
 
 
 @event.listens_for(Session, "after_rollback")

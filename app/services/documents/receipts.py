@@ -11,6 +11,7 @@ query the payment page shows, so the PDF and the screen cannot disagree.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +30,7 @@ from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 from . import registry, requests, verification
 
+log = logging.getLogger(__name__)
 RECEIPT = DocumentKind.RECEIPT.value  # the doc_type of a merged payment's receipt
 PAID_STATES = frozenset({MergedPaymentStatus.SUCCEEDED, MergedPaymentStatus.PARTIALLY_SUCCEEDED})
 ZERO = Decimal("0.00")
@@ -123,6 +125,14 @@ def ask_for_receipt(actor: Actor, reseller_id: int, merged_payment_id: str, user
 
 def on_merged_completed(mp: MergedPayment, actor: Actor) -> None:
     """Settlement's hook (in its transaction): a merged payment that ended with money paid gets its
-    receipt; the render job is enqueued when the settlement commits."""
-    if mp.status in PAID_STATES:
-        request_receipt(actor, mp)
+    receipt; the render job is enqueued when the settlement commits. A receipt must never undo a
+    settlement: the request runs in a savepoint, and if it fails the payment settles all the same
+    (logged; the reseller can ask for the receipt from the payment page)."""
+    if mp.status not in PAID_STATES:
+        return
+    try:
+        with db.session.begin_nested():
+            request_receipt(actor, mp)
+    except Exception:
+        log.exception("the receipt of %s could not be requested; the payment settles without it",
+                      mp.merged_payment_id)

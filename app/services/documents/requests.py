@@ -63,7 +63,7 @@ def request(actor: Actor, doc_type: str, *, subject: str, reseller_id: int | Non
         return _requeue_if_failed(actor, twin)
     audit.record(actor, "document.requested", "document", doc.number, None,
                  {"docType": doc_type, "subject": subject, "resellerId": reseller_id})
-    dispatch.after_commit(doc.id)
+    dispatch.after_commit(doc.id, doc.number)
     return doc
 
 
@@ -96,4 +96,4 @@ def requeue(actor: Actor, doc: Document) -> None:
     doc.queued_at = now_utc()
     doc.rendering_started_at = None
     audit.record(actor, "document.requeued", "document", doc.number, before, {"state": DocumentState.QUEUED.value})
-    dispatch.after_commit(doc.id)
+    dispatch.after_commit(doc.id, doc.number)

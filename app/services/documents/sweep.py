@@ -47,13 +47,13 @@ def sweep() -> dict[str, int]:
                 doc.queued_at = now
                 requeued += 1
                 action = "document.requeued"
-                dispatch.after_commit(doc.id)
+                dispatch.after_commit(doc.id, doc.number)
             doc.updated_at = now
             audit.record(SYSTEM, action, "document", doc.number, {"state": DocumentState.RENDERING.value},
                          {"state": doc.state, "attempts": doc.attempts})
-    lost = db.session.scalars(sa.select(Document.id).where(
+    lost = db.session.execute(sa.select(Document.id, Document.number).where(
         Document.state == DocumentState.QUEUED, Document.queued_at < now - lost_after)
         .order_by(Document.id).limit(BATCH)).all()
     end_read()
-    enqueued = sum(1 for document_id in lost if dispatch.enqueue(document_id))
+    enqueued = sum(1 for document_id, number in lost if dispatch.enqueue(document_id, number))
     return {"requeued": requeued, "failed": failed, "enqueued": enqueued}
