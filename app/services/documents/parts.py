@@ -15,14 +15,14 @@ from io import BytesIO
 from itertools import chain
 
 from pypdf import PageObject, PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, IndirectObject, NameObject
 
 FONT = NameObject("/FPartsMark")
 MM = 72 / 25.4
 _HELVETICA_EM = 0.5  # a rough average advance of Helvetica's digits and letters, in em
 
 
-def _stream(writer: PdfWriter, data: str):  # noqa: ANN202 (pypdf's IndirectObject)
+def _stream(writer: PdfWriter, data: str) -> IndirectObject:
     stream = DecodedStreamObject()
     stream.set_data(data.encode("latin-1"))
     return writer._add_object(stream)  # noqa: SLF001 (pypdf has no public name for it)
@@ -32,23 +32,29 @@ def _pdf_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def _mark(writer: PdfWriter, page: PageObject, font, number: int, total: int, doc_number: str) -> None:
+def _mark(writer: PdfWriter, page: PageObject, font: IndirectObject, number: int, total: int,
+          doc_number: str) -> None:
     """Wrap the page's own content in q/Q, then write its marks after it."""
     resources = page[NameObject("/Resources")].get_object()
+    assert isinstance(resources, DictionaryObject)  # every page WeasyPrint writes has its resources
     fonts = resources.get(NameObject("/Font"))
     if fonts is None:
         fonts = DictionaryObject()
         resources[NameObject("/Font")] = fonts
-    fonts.get_object()[FONT] = font
+    font_dict = fonts.get_object()
+    assert isinstance(font_dict, DictionaryObject)
+    font_dict[FONT] = font
     width, height = float(page.mediabox.width), float(page.mediabox.height)
     footer = f"Page {number} of {total}"
     size = 7.0
     footer_x = (width - len(footer) * size * _HELVETICA_EM) / 2
     header_x = width - 14 * MM - len(doc_number) * size * _HELVETICA_EM
-    marks = (f"q BT /FPartsMark {size} Tf 0.4 g {footer_x:.1f} {9 * MM:.1f} Td ({_pdf_text(footer)}) Tj ET "
-             f"BT /FPartsMark {size} Tf 0.4 g {header_x:.1f} {height - 9 * MM:.1f} Td ({_pdf_text(doc_number)}) Tj ET Q")
-    contents = page.get(NameObject("/Contents"))
-    own = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
+    text = f"BT /FPartsMark {size} Tf 0.4 g"
+    marks = (f"q {text} {footer_x:.1f} {9 * MM:.1f} Td ({_pdf_text(footer)}) Tj ET "
+             f"{text} {header_x:.1f} {height - 9 * MM:.1f} Td ({_pdf_text(doc_number)}) Tj ET Q")
+    contents = page[NameObject("/Contents")]
+    body = contents.get_object()
+    own = list(body) if isinstance(body, ArrayObject) else [contents]
     page[NameObject("/Contents")] = ArrayObject([_stream(writer, "q\n"), *own, _stream(writer, "\nQ\n"),
                                                  _stream(writer, marks)])
 
