@@ -80,7 +80,7 @@ def emit_statement_ready(doc: Document) -> None:
     outbox.emit("statement.ready", "document", doc.number,
                 {"documentNumber": doc.number, "resellerCode": doc.params.get("resellerCode"),
                  "month": doc.subject, "sha256": doc.sha256, "sizeBytes": doc.size_bytes},
-                event_id=f"evt_statement_ready_{doc.number}")
+                event_id=f"evt_stmt_{doc.number}")  # outbox_events.event_id is VARCHAR(40)
 
 
 STATEMENT_TYPE = registry.DocumentType(
