@@ -202,4 +202,5 @@ def test_a_retry_from_the_list_answers_htmx_with_its_row(app, shop, signed_in):
                            data={"csrf_token": csrf_token(finance, "/finance/documents")}).get_data(as_text=True))
     assert row.one("document-row").attrs["data-state"] == "QUEUED"
     other = signed_in("operator@r1002.example")
-    assert other.post(f"/documents/{number}/retry", data={"csrf_token": csrf_token(other, "/wallet")}).status_code == 404
+    token = csrf_token(other, "/wallet")
+    assert other.post(f"/documents/{number}/retry", data={"csrf_token": token}).status_code == 404
