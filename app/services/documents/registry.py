@@ -17,7 +17,7 @@ then requests it with ``requests.request(actor, "STATEMENT", subject=..., resell
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ...domain.enums import DocumentKind
@@ -56,7 +56,6 @@ class DocumentType:
     on_ready: Callable[[Document], None] | None = None
     # Who may download it besides finance: the owner company (False: finance only).
     owner_may_download: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _TYPES: dict[str, DocumentType] = {}
