@@ -193,3 +193,14 @@ def test_bytes_that_fail_their_checksum_are_never_served(app, shop, signed_in):
 def test_rendering_is_on_the_lowest_queue_and_the_sweep_on_the_schedule():
     assert QUEUE_NAMES[-1] == dispatch.QUEUE == "documents"
     assert cron.sweep_documents is sweep_documents
+
+
+def test_a_retry_from_the_list_answers_htmx_with_its_row(app, shop, signed_in):
+    number = failed_receipt(_paid(), "printer on fire (tests)")
+    finance = signed_in(FINANCE)
+    row = dom(finance.post(f"/documents/{number}/retry", headers={"HX-Request": "true"},
+                           data={"csrf_token": csrf_token(finance, "/finance/documents")}).get_data(as_text=True))
+    assert row.one("document-row").attrs["data-state"] == "QUEUED"
+    other = signed_in("operator@r1002.example")
+    token = csrf_token(other, "/wallet")
+    assert other.post(f"/documents/{number}/retry", data={"csrf_token": token}).status_code == 404

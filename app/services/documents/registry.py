@@ -17,7 +17,7 @@ then requests it with ``requests.request(actor, "STATEMENT", subject=..., resell
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ...domain.enums import DocumentKind
@@ -57,12 +57,11 @@ class DocumentType:
     # Who may download it besides finance: the owner company (False: finance only).
     owner_may_download: bool = True
     # A long document prints in parts (``parts.print_in_parts``: each part its own WeasyPrint run,
-    # joined with pypdf, page numbers stamped over the whole), so its memory stays bounded whatever
+    # joined with pypdf, page numbers written over the whole), so its memory stays bounded whatever
     # its length: (context) -> the variables of each part after the first, each rendered with
     # ``part_template``. None: one run of ``template``.
     parts: Callable[[dict[str, Any]], Iterator[dict[str, Any]]] | None = None
     part_template: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _TYPES: dict[str, DocumentType] = {}
