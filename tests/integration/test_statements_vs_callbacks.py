@@ -98,11 +98,32 @@ def test_a_callback_settles_while_200_statements_wait(app, gateway, portal_http,
         make_reseller(f"S{i:04d}")
     add_channel("ONLINE_UNIONPAY", "ONLINE", config={"base_url": gateway.base_url, "merchant_no": MERCHANT},
                 secrets={"api_secret": API_SECRET, "callback_secret": CALLBACK_SECRET})
-    pid = make_order(amount="125000.00")
-    res = checkout.submit(OPERATOR, None, rid, [AllocationIn(pid, "125000.00", "ONLINE_UNIONPAY")])
-    cp_txn = db.session.scalar(sa.select(ChannelPayment.channel_transaction_id)
-                               .where(ChannelPayment.merged_payment_id == res.merged_pk))
-    db.session.rollback()
+
+    def online_payment() -> tuple[str, str]:
+        pid = make_order(amount="125000.00")
+        res = checkout.submit(OPERATOR, None, rid, [AllocationIn(pid, "125000.00", "ONLINE_UNIONPAY")])
+        txn = db.session.scalar(sa.select(ChannelPayment.channel_transaction_id)
+                                .where(ChannelPayment.merged_payment_id == res.merged_pk))
+        db.session.rollback()
+        return pid, txn
+
+    def settle_seconds(pid: str, txn: str) -> float:
+        """The bank reports the payment; how long until the callback has settled it."""
+        def paid() -> bool:
+            amount = db.session.scalar(sa.select(PaymentOrder.paid_amount).where(PaymentOrder.payment_id == pid))
+            db.session.rollback()
+            return amount == Decimal("125000.00")
+
+        started = time.monotonic()
+        gateway.complete_payment(txn, "SUCCESS")
+        _wait(paid, 30, "the callback to settle the payment")
+        return time.monotonic() - started
+
+    first, second = online_payment(), online_payment()
+    # The same callback on the same machine with no statement waiting: what "at once" is here.
+    baseline = settle_seconds(*first)
+    for name in QUEUE_NAMES:  # the first payment's receipt
+        queue(name).empty()
 
     asked = schedule.render_last_month(shanghai(2026, 4, 1, 0, 23))
     assert asked["requested"] == STATEMENTS
@@ -112,22 +133,14 @@ def test_a_callback_settles_while_200_statements_wait(app, gateway, portal_http,
     waiting_before = _count(Document.state == "QUEUED")
     assert waiting_before >= STATEMENTS // 2, waiting_before
 
-    # The bank reports the payment: the callback reaches the portal and settles at once.
-    started = time.monotonic()
-    gateway.complete_payment(cp_txn, "SUCCESS")
-
-    def paid() -> bool:
-        amount = db.session.scalar(sa.select(PaymentOrder.paid_amount).where(PaymentOrder.payment_id == pid))
-        db.session.rollback()
-        return amount == Decimal("125000.00")
-
-    _wait(paid, 10, "the callback to settle the payment")
-    settled = time.monotonic() - started
+    settled = settle_seconds(*second)
     # A compensation run enqueued now is taken before the statements still waiting.
     job = queue("default").enqueue("app.jobs.payments.compensate_payments", result_ttl=600)
     _wait(lambda: job.refresh() or job.get_status(refresh=False) == "finished", 30, "the compensation job")
     still_waiting = _count(Document.state == "QUEUED")
-    assert settled < 5, settled
+    # Callbacks never queue behind documents: settling takes what it takes on this machine (a shared,
+    # loaded one may need seconds either way), not the minutes the 200 statements take.
+    assert settled < max(5.0, 3 * baseline), (settled, baseline)
     assert still_waiting >= STATEMENTS // 3, (still_waiting, "the default job waited for the statements")
     assert job.started_at is not None and job.enqueued_at is not None
     assert (job.started_at - job.enqueued_at).total_seconds() < 15

@@ -3,9 +3,11 @@ PDF), only its own company's; a month that is not one is refused next to the fie
 
 from __future__ import annotations
 
+import io
 import subprocess
 
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from app.extensions import db
 from app.models import Document
@@ -90,7 +92,7 @@ def _pdf_text(data: bytes, tmp_path) -> str:
 
 
 def test_request_render_download_and_the_pdf_says_what_the_screen_says(portal, signed_in, tmp_path):
-    build()
+    ids = build()
     client = signed_in("operator@r1001.example")
     token = csrf_token(client, "/statements")
     answer = client.post("/statements", data={"month": "2026-03", "csrf_token": token})
@@ -119,7 +121,9 @@ def test_request_render_download_and_the_pdf_says_what_the_screen_says(portal, s
         assert found >= 0, (number, text[at:at + 400])
         at = found + len(number)
     assert "Page 1 of 2" in text and "Page 2 of 2" in text and "Reseller R1001" in text
-    assert text.count("SO0000") >= 6  # the six detail lines
+    assert "对账单" in text and "逾期未付金额账龄" in text and "期末余额" in text
+    assert len(PdfReader(io.BytesIO(pdf.data)).pages) == 2
+    assert text.count(ids["B"]) == 4 and text.count(ids["E"]) == 2  # the six detail lines
 
 
 def test_another_company_gets_404_for_the_statement(portal, signed_in):
