@@ -32,6 +32,15 @@ LABELS = {
     "TOPUP": _l("Top-up"), "PAYMENT_RELEASE": _l("Released reservation"), "EXCESS": _l("Overpayment credited"),
     "ADJUST": _l("Adjustment"), "USE": _l("Credit used"), "RELEASE": _l("Credit released"),
     "REPAY": _l("Repayment"),
+    # documents: kinds and states (FAILED is above)
+    "RECEIPT": _l("Payment receipt"), "STATEMENT": _l("Monthly statement"), "REPORT": _l("Report"),
+    "QUEUED": _l("Queued"), "RENDERING": _l("Being made"), "READY": _l("Ready"),
+    # why a document failed (DocumentFailure)
+    "BAD_DATA": _l("The data cannot make this document yet."),
+    "RENDER_ERROR": _l("The document could not be printed."),
+    "TOO_LARGE": _l("The document is too large to print."),
+    "STUCK": _l("Printing was interrupted several times."),
+    "UNKNOWN_TYPE": _l("This kind of document cannot be made."),
     # roles
     "reseller_operator": _l("Reseller operator"), "reseller_approver": _l("Reseller approver"),
     "finance": _l("Finance"), "admin": _l("Administrator"),

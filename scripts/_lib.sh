@@ -65,6 +65,29 @@ ensure_venv() {
     printf '%s\n%s\n' "$hash" "$want" >"$STAMP"
 }
 
+# ensure_pdf_packages [test]: what the worker needs to print PDF documents with WeasyPrint (Pango
+# with its FreeType backend, HarfBuzz's subsetter, and the Chinese fonts of fonts-noto-cjk), and with
+# "test" what the tests read PDFs with (poppler-utils: pdftotext, pdftoppm; zbar-tools: zbarimg for
+# the QR code). Each is installed with apt when missing and we are root on Debian; a warning
+# otherwise (documents then fail with a reason, and the PDF tests fail).
+ensure_pdf_packages() {
+    local missing=() lib
+    local -A soname=([libpango-1.0-0]=libpango-1.0.so [libpangoft2-1.0-0]=libpangoft2-1.0.so
+                     [libharfbuzz-subset0]=libharfbuzz-subset.so)
+    for lib in "${!soname[@]}"; do
+        deb_installed "$lib" || ldconfig -p 2>/dev/null | grep -q "${soname[$lib]}" || missing+=("$lib")
+    done
+    deb_installed fonts-noto-cjk || fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing+=(fonts-noto-cjk)
+    if [[ ${1:-} == test ]]; then
+        { command -v pdftotext && command -v pdftoppm; } >/dev/null 2>&1 || missing+=(poppler-utils)
+        command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+    fi
+    if ((${#missing[@]})); then
+        say "installing ${missing[*]} (PDF documents)"
+        apt_install "${missing[@]}" || warn "could not install ${missing[*]}: PDF documents need them (root and apt-get)"
+    fi
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

@@ -230,3 +230,40 @@ class PayoutAnswer(StrEnum):
     PROCESSING = "PROCESSING"
     NOT_FOUND = "NOT_FOUND"
     UNKNOWN = "UNKNOWN"
+
+
+class DocumentKind(StrEnum):
+    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §8 "PDF documents")."""
+
+    RECEIPT = "RECEIPT"
+    STATEMENT = "STATEMENT"
+    REPORT = "REPORT"
+
+
+class DocumentState(StrEnum):
+    """A document's life: QUEUED → RENDERING → READY, or FAILED (with a reason) → QUEUED on retry."""
+
+    QUEUED = "QUEUED"
+    RENDERING = "RENDERING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class DocumentFailure(StrEnum):
+    """Why a document FAILED, for the screens to say in the reader's language (the row's
+    ``failure_reason`` keeps the details, in English)."""
+
+    BAD_DATA = "BAD_DATA"  # the data cannot make this document (a payment with nothing paid)
+    RENDER_ERROR = "RENDER_ERROR"  # the template or the printer failed
+    TOO_LARGE = "TOO_LARGE"  # the worker ran out of memory
+    STUCK = "STUCK"  # renderings started and never finished, MAX_ATTEMPTS times
+    UNKNOWN_TYPE = "UNKNOWN_TYPE"  # no registered type of that name in this worker
+
+
+class StatementLineKind(StrEnum):
+    """What a monthly statement's detail line records (docs/DOMAIN.md §8 "Monthly statements")."""
+
+    ORDER = "ORDER"  # an order created: owed up
+    PAYMENT = "PAYMENT"  # a successful payment: owed down
+    REFUND = "REFUND"  # a successful refund: money given back, owed unchanged
+    STOPPED = "STOPPED"  # an order stopped: what it still owed is owed no more

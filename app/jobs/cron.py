@@ -13,9 +13,11 @@ import os
 from rq import cron
 
 from .disbursements import deliver_disbursement_notifications, poll_disbursements
+from .documents import sweep_documents
 from .maintenance import purge_idempotency_keys, seal_audit_log
 from .payments import compensate_payments, create_repayment_orders, expire_payments, send_deadline_reminders
 from .refunds import compensate_refunds
+from .statements import render_monthly_statements
 from .webhooks import dispatch_outbox
 
 _prefix = os.environ.get("RQ_QUEUE_PREFIX", "")
@@ -47,3 +49,9 @@ cron.register(poll_disbursements, f"{_prefix}default", interval=5, ttl=10, resul
               job_timeout=300)
 cron.register(deliver_disbursement_notifications, f"{_prefix}default", interval=10, ttl=20, result_ttl=60,
               failure_ttl=7 * 86400, job_timeout=300)
+cron.register(sweep_documents, f"{_prefix}default", interval=60, ttl=120, result_ttl=300, failure_ttl=7 * 86400,
+              job_timeout=300)
+# Last month's statement of every active reseller, on the first day of the month (the hourly runs of
+# that day each ask only for what is missing; services/statements/schedule.py).
+cron.register(render_monthly_statements, f"{_prefix}low", cron="23 * * * *", result_ttl=86400,
+              failure_ttl=7 * 86400, job_timeout=1800)

@@ -4,6 +4,7 @@ from .api_client import ApiClient, IdempotencyKey, WebhookEndpoint
 from .audit import AuditEntry, OutboxEvent, WebhookDelivery
 from .channel import Channel, channel_resellers
 from .disbursement import Disbursement, Merchant
+from .document import Document, DocumentContent
 from .ledger import CreditEntry, CreditRecord, WalletEntry
 from .merged_payment import ChannelPayment, MergedPayment
 from .payment_order import PaymentOrder, StatusLog
@@ -14,7 +15,8 @@ from .webhook import WebhookAttempt
 
 __all__ = [
     "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
-    "Disbursement", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent", "PaymentOrder",
+    "Disbursement", "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent",
+    "PaymentOrder",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletEntry",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "channel_resellers",
 ]

@@ -25,10 +25,11 @@ class Route:
     tenant: bool = False  # an object of R1001: R1002's users get 404
     ok: dict = field(default_factory=dict)  # user (or "*") -> expected status when not the default (GET 200)
     data: dict = field(default_factory=dict)  # form fields of a POST, {placeholders} filled too
+    public: bool = False  # no sign-in needed: everyone, anonymous included, gets ``ok`` (default 200)
 
 
-def R(method, path, roles, tenant=False, ok=None, data=None):
-    return Route(method, path, frozenset(roles), tenant, ok or {}, data or {})
+def R(method, path, roles, tenant=False, ok=None, data=None, public=False):
+    return Route(method, path, frozenset(roles), tenant, ok or {}, data or {}, public)
 
 
 ROUTES = [
@@ -55,6 +56,10 @@ ROUTES = [
     R("POST", "/approvals/{merged}/reject", APPROVER, tenant=True),
     R("GET", "/wallet", RESELLER),
     R("GET", "/credit", RESELLER),
+    R("GET", "/statements", RESELLER),
+    R("POST", "/statements", RESELLER, ok={"*": 302}, data={"month": "2026-03"}),
+    R("GET", "/statements/documents", RESELLER),
+    R("GET", "/documents/{statement}/pdf", RESELLER | FINANCE, tenant=True),  # a READY statement of R1001
     R("GET", "/finance/vouchers", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),
@@ -64,6 +69,18 @@ ROUTES = [
     R("POST", "/finance/refunds/parts/{nothing}/retry", FINANCE, ok={FIN: 404}),  # no such part
     R("GET", "/finance/disbursements", FINANCE),
     R("POST", "/finance/disbursements/{nothing}/settle", FINANCE, ok={FIN: 404}),  # no such payout
+    R("GET", "/finance/reports", FINANCE),
+    R("POST", "/finance/reports/pdf", FINANCE, ok={FIN: 302}, data={"day": "2026-03-12"}),
+    R("GET", "/finance/reports/documents", FINANCE),
+    # documents: a READY receipt of R1001 (paid by wallet) and a FAILED one; finance sees every company's
+    R("GET", "/payments/{paid}/receipt", RESELLER, tenant=True, ok={"*": 303}),  # the part alone is for HTMX
+    R("POST", "/payments/{paid}/receipt", RESELLER, tenant=True),
+    R("GET", "/documents/{document}/pdf", RESELLER | FINANCE, tenant=True),
+    R("GET", "/documents/{nothing}/pdf", RESELLER | FINANCE, ok={"*": 404}),
+    R("POST", "/documents/{failed_document}/retry", RESELLER | FINANCE, tenant=True),
+    R("GET", "/finance/documents", FINANCE),
+    R("GET", "/verify/{code}", EVERYONE, public=True),
+    R("GET", "/verify/{nothing}", EVERYONE, public=True, ok={"*": 404}),
 ]
 
 

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Reseller, WalletEntry
 from tests.support import screen_setup
+from tests.support.documents import failed_receipt, rendered_receipt
 from tests.support.factories import add_channel
+from tests.support.statement_world import stored_statement
 from tests.support.web import Portal, create_portal, sign_in
 
 
@@ -64,10 +66,17 @@ def operator(signed_in, shop):
 @pytest.fixture
 def route_objects(app, portal, tmp_path, monkeypatch):
     """What the paths of tests/support/routes.py name: a payment order of R1001, a wire payment of it
-    with an uploaded voucher, and ids of nothing."""
+    with an uploaded voucher; a wallet payment of R1001 with its READY receipt, another whose receipt
+    FAILED, a READY statement of R1001; and ids of nothing."""
     monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     screen_setup.add_wire_channel()
+    screen_setup.add_channel("WALLET", "WALLET")
     payment_id = screen_setup.make_order("R1001", "1000.00")
     cp = screen_setup.wire_payment([(payment_id, "400.00")])
+    paid = screen_setup.pay([(screen_setup.make_order("R1001", "300.00"), "300.00")], "WALLET")
+    failed = screen_setup.pay([(screen_setup.make_order("R1001", "200.00"), "200.00")], "WALLET")
+    document, code = rendered_receipt(paid.merged_payment_id)
     return {"payment_id": payment_id, "merged": cp.merged_payment_id, "voucher": screen_setup.upload(cp),
-            "cp": cp.channel_payment_id, "job": "0" * 32, "nothing": "X0000000000"}
+            "cp": cp.channel_payment_id, "paid": paid.merged_payment_id, "document": document, "code": code,
+            "failed_document": failed_receipt(failed.merged_payment_id),
+            "statement": screen_setup.in_app(stored_statement)(), "job": "0" * 32, "nothing": "X0000000000"}

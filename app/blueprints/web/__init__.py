@@ -17,9 +17,12 @@ SCREEN_MODULES = (
     "approvals",  # /approvals
     "wallet",  # /wallet
     "credit",  # /credit
+    "statements",  # /statements
     "finance_vouchers",  # /finance/vouchers
     "finance_refunds",  # /finance/refunds
     "finance_disbursements",  # /finance/disbursements
+    "finance_reports",  # /finance/reports
+    "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
 )
 
 

@@ -39,6 +39,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ...domain.enums import PaymentStatus, PaymentType
 from ...domain.timeutil import in_date_range
 from ...labels import LABELS, label
+from ...services.documents import queries as document_queries
+from ...services.documents import refund_receipts
 from ...services.orders import export as order_export
 from ...services.orders import screen_list as order_list
 from ...services.orders.detail import filter_channels, order_detail
@@ -302,4 +304,8 @@ def detail(payment_id: str):
     found = order_detail(reseller_id(), payment_id)
     if found is None:
         abort(404)
-    return render_template("reseller/orders_detail.html", d=found, o=found.order, is_overdue=is_overdue)
+    owner = found.order.reseller_id
+    receipts = {r.refund_id: document_queries.latest(refund_receipts.REFUND_RECEIPT, r.refund_id, owner)
+                for r in found.refunds}
+    return render_template("reseller/orders_detail.html", d=found, o=found.order, is_overdue=is_overdue,
+                           refund_receipts=receipts)

@@ -20,6 +20,8 @@ from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...labels import LABELS
 from ...services.checkout import cancellation
 from ...services.checkout import queries as payment_queries
+from ...services.documents import queries as document_queries
+from ...services.documents import receipts
 from ...services.platform.unit_of_work import end_read
 from ...services.settlement import compensation
 from ...services.vouchers import upload as voucher_upload
@@ -108,7 +110,12 @@ def _render_detail(merged_payment_id: str, status: int = 200, *, voucher_errors:
                    notice: str | None = None):
     view = _view_or_404(merged_payment_id)
     return render_screen("reseller/payment.html", "reseller/_payment_status.html", status, view=view,
-                         lang=_language(), voucher_errors=voucher_errors or {}, notice=notice, user_id=current_user.id)
+                         lang=_language(), voucher_errors=voucher_errors or {}, notice=notice, user_id=current_user.id,
+                         receipt=_receipt(view))
+
+
+def _receipt(view: payment_queries.MergedView) -> document_queries.DocumentView | None:
+    return document_queries.latest(receipts.RECEIPT, view.mp.merged_payment_id, view.mp.reseller_id)
 
 
 @bp.get("/payments/<merged_payment_id>")
@@ -116,6 +123,37 @@ def _render_detail(merged_payment_id: str, status: int = 200, *, voucher_errors:
 def detail(merged_payment_id: str):
     """The page; with HX-Request only its status part (what the polling asks for)."""
     return _render_detail(merged_payment_id)
+
+
+@bp.get("/payments/<merged_payment_id>/receipt")
+@allow(RESELLER)
+def receipt_part(merged_payment_id: str):
+    """The receipt part of the page (what it polls while the receipt is being made)."""
+    view = _view_or_404(merged_payment_id)
+    if not wants_fragment():
+        return redirect(url_for("payments.detail", merged_payment_id=merged_payment_id), 303)
+    return render_screen("reseller/_payment_receipt.html", "reseller/_payment_receipt.html", view=view,
+                         receipt=_receipt(view))
+
+
+@bp.post("/payments/<merged_payment_id>/receipt")
+@allow(RESELLER)
+def request_receipt(merged_payment_id: str):
+    """Ask for the receipt of a payment that has succeeded (one made before receipts existed, say);
+    the same payment always gets the same receipt."""
+    _view_or_404(merged_payment_id)
+    end_read()
+    try:
+        receipts.ask_for_receipt(web_actor(), reseller_id(), merged_payment_id, current_user.id)
+    except NotFound:
+        abort(404)
+    except StateConflict:
+        abort(409)
+    if wants_fragment():
+        view = _view_or_404(merged_payment_id)
+        return render_screen("reseller/_payment_receipt.html", "reseller/_payment_receipt.html", view=view,
+                             receipt=_receipt(view))
+    return redirect(url_for("payments.detail", merged_payment_id=merged_payment_id), 303)
 
 
 @bp.post("/payments/<merged_payment_id>/refresh")

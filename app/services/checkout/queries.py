@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -98,6 +98,9 @@ class AllocationLine:
     payment_type: str
     amount: Decimal
     status: str  # the allocation's TransactionStatus
+    transaction_id: str = ""
+    channel_transaction_id: str | None = None  # the bank's serial / the channel's transaction id
+    completed_at: datetime | None = None
 
 
 @dataclass
@@ -169,7 +172,9 @@ def _views(mps: list[MergedPayment]) -> list[MergedView]:
         sa.select(Channel).where(Channel.id.in_({cp.channel_id for cp in cps}))))
     lines = db.session.execute(
         sa.select(PaymentTransaction.channel_payment_id, PaymentTransaction.amount, PaymentTransaction.status,
-                  PaymentOrder.payment_id, PaymentOrder.order_id, PaymentOrder.payment_type)
+                  PaymentOrder.payment_id, PaymentOrder.order_id, PaymentOrder.payment_type,
+                  PaymentTransaction.transaction_id, PaymentTransaction.channel_transaction_id,
+                  PaymentTransaction.completed_at)
         .join(PaymentOrder, PaymentOrder.id == PaymentTransaction.payment_order_id)
         .where(PaymentTransaction.merged_payment_id.in_(mp_pks),
                PaymentTransaction.transaction_type == TransactionType.PAYMENT)
@@ -177,8 +182,9 @@ def _views(mps: list[MergedPayment]) -> list[MergedView]:
     vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.channel_payment_id.in_([cp.id for cp in cps]))
                                   .order_by(Voucher.id.desc())).all() if cps else []
     lines_by_cp: dict[int | None, list[AllocationLine]] = defaultdict(list)
-    for cp_pk, amount, status, payment_id, order_id, payment_type in lines:
-        lines_by_cp[cp_pk].append(AllocationLine(payment_id, order_id, payment_type, amount, status))
+    for cp_pk, amount, status, payment_id, order_id, payment_type, txn_id, channel_txn_id, completed_at in lines:
+        lines_by_cp[cp_pk].append(AllocationLine(payment_id, order_id, payment_type, amount, status, txn_id,
+                                                 channel_txn_id, completed_at))
     vouchers_by_cp: dict[int, list[Voucher]] = defaultdict(list)
     for v in vouchers:
         vouchers_by_cp[v.channel_payment_id].append(v)

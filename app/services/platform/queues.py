@@ -25,7 +25,9 @@ from rq.types import FailureCallbackType, SuccessCallbackType
 from ...extensions import db
 
 # Highest priority first: a worker always drains the earlier queues before the later ones.
-QUEUE_NAMES = ("high", "default", "low")
+# ``documents`` (PDF rendering, services/documents) is last: a month-end run of statements waits
+# behind every compensation, expiry and export job, never in front of one.
+QUEUE_NAMES = ("high", "default", "low", "documents")
 JOB_PACKAGE = "app.jobs"
 _DOTTED = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 _connections: dict[str, Redis] = {}

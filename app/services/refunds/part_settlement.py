@@ -6,10 +6,14 @@ the order, brings back the debt of a refunded credit repayment, recomputes the o
 and the refund's own status, and writes ``refund.succeeded|failed`` (one per part) and an audit
 entry. Idempotent: a part already final is left as it is. Lock order:
 refund transaction -> payment order -> original transaction -> reseller -> credit record.
+
+Areas that react to a refund reaching its final state without this area importing them (the refund
+receipt of ``services/documents``) register with ``on_refund_final`` (``services/connections.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -32,6 +36,16 @@ from . import credit as refund_credit
 ZERO = Decimal("0.00")
 # A refund part that holds its amount: succeeded, or still in flight.
 LIVE_PART = (TransactionStatus.SUCCESS, TransactionStatus.PROCESSING)
+# The final states in which money went back to the reseller.
+REFUNDED = (RefundOrderStatus.SUCCESS, RefundOrderStatus.PARTIALLY_FAILED)
+_final_handlers: list[Callable[[Refund], None]] = []
+
+
+def on_refund_final(handler: Callable[[Refund], None]) -> None:
+    """Call ``handler(refund)`` in the settling transaction whenever a refund becomes SUCCESS or
+    PARTIALLY_FAILED (again, after a retried part); registering it twice keeps one."""
+    if handler not in _final_handlers:
+        _final_handlers.append(handler)
 
 
 def reseller_code(reseller_id: int) -> str:
@@ -83,8 +97,12 @@ def refresh_refund_status(refund: Refund) -> None:
         new = RefundOrderStatus.FAILED
     else:
         new = RefundOrderStatus.PARTIALLY_FAILED
+    old = refund.status
     refund.status = new
     refund.completed_at = None if new == RefundOrderStatus.PROCESSING else (refund.completed_at or now_utc())
+    if new in REFUNDED and old != new:
+        for handler in _final_handlers:
+            handler(refund)
 
 
 def refund_event(refund: Refund, order: PaymentOrder, reseller_code: str) -> dict:

@@ -1,0 +1,82 @@
+"""Putting a document on the ``documents`` queue, once the row that asks for it is committed.
+
+``after_commit(document_id)`` remembers the document in the current session; when that session's
+transaction commits, the render job is enqueued (a rolled-back request enqueues nothing, and a
+worker never looks for a row that is not there yet). If Redis cannot be reached the document stays
+QUEUED and ``sweep`` enqueues it again later; the job itself is idempotent (``storage.claim``).
+
+The queue is the lowest of all (``platform/queues.QUEUE_NAMES``): workers take its jobs only when
+callbacks, settlement and the frequent schedule have none waiting (docs/ARCHITECTURE.md §7).
+Only the worker imports WeasyPrint: the job is named by its import path, never imported here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ...extensions import db
+from ..platform.queues import queue, queue_prefix, redis_connection
+
+log = logging.getLogger(__name__)
+
+QUEUE = "documents"
+RENDER_JOB = "app.jobs.document_rendering.render_document"
+_PENDING = "documents_to_dispatch"
+_LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+def job_id(number: str) -> str:
+    """The render job's id: RQ keeps job ids in one namespace per Redis, so it carries the queue
+    prefix (deployments sharing a Redis) and the document's number (never reused, unlike a row id)."""
+    return f"{queue_prefix()}document-{number}"
+
+
+def after_commit(document_id: int, number: str) -> None:
+    """Enqueue the render job of the document when the current transaction commits."""
+    pending = db.session().info.setdefault(_PENDING, {})
+    pending[document_id] = number
+
+
+def enqueue(document_id: int, number: str) -> bool:
+    """Put the render job on the queue now (unless it waits there already); False if Redis failed."""
+    try:
+        if _job_live(number):
+            return True
+        queue(QUEUE).enqueue(RENDER_JOB, document_id, job_id=job_id(number),
+                             job_timeout=current_app.config.get("DOCUMENT_JOB_TIMEOUT", 900),
+                             result_ttl=3600, failure_ttl=7 * 86400)
+        return True
+    except RedisError:
+        log.warning("document %s stays QUEUED: the queue cannot be reached (the sweep enqueues it again)",
+                    number, exc_info=True)
+        return False
+
+
+def _job_live(number: str) -> bool:
+    """True while the document's job waits in the queue or runs (a second one would only find the
+    document claimed, but would hold a worker)."""
+    try:
+        job = Job.fetch(job_id(number), connection=redis_connection(), serializer=JSONSerializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in _LIVE
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_committed(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    for document_id, number in (pending or {}).items():
+        enqueue(document_id, number)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)
