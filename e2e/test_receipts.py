@@ -34,7 +34,9 @@ def test_receipt_download_qr_and_verification(browsing, stack, tmp_path):
     steps.expect_payment_status(page, "SUCCEEDED")
 
     download_link = page.get_by_test_id("receipt-download")  # the receipt part asks for itself until ready
-    expect(download_link).to_be_visible()
+    # The worker prints documents last (the `documents` queue): behind the receipts of the earlier
+    # tests' payments on a busy machine it can take longer than the default wait.
+    expect(download_link).to_be_visible(timeout=90_000)
     verify_link = page.get_by_test_id("receipt-verify")
     code = verify_link.get_attribute("href").rsplit("/", 1)[1]
     shot(page, "60-payment-receipt-ready")
