@@ -8,6 +8,7 @@ from datetime import datetime
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.registry import FailedJobRegistry
 
 from ...domain.errors import NotFound
 from ..audit import log as audit
@@ -54,7 +55,7 @@ def list_failed() -> list[FailedJob]:
     return found[:MAX_LISTED]
 
 
-def _registry_of(job_id: str):
+def _registry_of(job_id: str) -> tuple[str, FailedJobRegistry]:
     for name in QUEUE_NAMES:
         registry = queue(name).failed_job_registry
         if job_id in registry:

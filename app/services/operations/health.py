@@ -43,7 +43,8 @@ def _database(h: Health) -> None:
     try:
         db.session.execute(sa.text("SELECT 1"))
         h.dead_deliveries = db.session.scalar(
-            sa.select(sa.func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.DEAD))
+            sa.select(sa.func.count()).select_from(WebhookDelivery)
+            .where(WebhookDelivery.status == DeliveryStatus.DEAD))
         h.disabled_endpoints = db.session.scalar(
             sa.select(sa.func.count()).select_from(WebhookEndpoint)
             .where(WebhookEndpoint.enabled.is_(False), WebhookEndpoint.deleted_at.is_(None)))
