@@ -5,12 +5,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from rq.job import Job
 
+from app.domain.enums import DeliveryStatus
+from app.domain.event_types import EventType
 from app.extensions import db
-from app.models import AuditEntry
+from app.models import ApiClient, AuditEntry, OutboxEvent, WebhookDelivery, WebhookEndpoint
+from app.models.types import now_utc
 from app.services.audit import log as audit
+from app.services.platform import crypto, outbox
 from app.services.platform.actor import Actor
 from app.services.platform.queues import queue
 from app.services.platform.unit_of_work import transaction
+from tests.support.factories import make_api_key
 from worker import build_worker
 
 
@@ -42,3 +47,21 @@ def tamper_audit_log(sql: str, params: dict) -> None:
         db.session.execute(sa.text("DROP TRIGGER audit_log_no_delete"))
         db.session.execute(sa.text(sql), params)
     db.session.commit()
+
+
+def dead_delivery_and_disabled_endpoint() -> None:
+    """An API client with two endpoints, one disabled, and a delivery of an event given up (DEAD)
+    to the enabled one. Needs an app context."""
+    make_api_key("payments", name="health-client")
+    client_id = db.session.scalar(sa.select(ApiClient.id).where(ApiClient.name == "health-client"))
+    with transaction():
+        live = WebhookEndpoint(client_id=client_id, url="https://erp.example/hooks", secret_enc=crypto.encrypt("s"),
+                               event_types="*", enabled=True, created_at=now_utc())
+        off = WebhookEndpoint(client_id=client_id, url="https://erp.example/old", secret_enc=crypto.encrypt("s"),
+                              event_types="*", enabled=False, created_at=now_utc())
+        db.session.add_all([live, off])
+        event_id = outbox.emit(EventType.PAYMENT_ORDER_CREATED, "payment_order", "P1", {})
+        db.session.flush()
+        event = db.session.scalar(sa.select(OutboxEvent).where(OutboxEvent.event_id == event_id))
+        db.session.add(WebhookDelivery(event_id=event.id, endpoint_id=live.id, status=DeliveryStatus.DEAD,
+                                       attempts=8, last_error="connection refused"))

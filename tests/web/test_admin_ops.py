@@ -10,10 +10,10 @@ from rq.job import Job
 
 from app.extensions import db
 from app.models import AuditEntry
-from app.services.operations import chain_check
+from app.services.operations import chain_check, health
 from app.services.platform.actor import Actor
 from app.services.platform.queues import QUEUE_NAMES, queue, queue_prefix, redis_connection
-from tests.support.admin import audit_entry, failed_job, tamper_audit_log
+from tests.support.admin import audit_entry, dead_delivery_and_disabled_endpoint, failed_job, tamper_audit_log
 from tests.support.html import dom
 from tests.support.routes import ADMIN
 from tests.support.web import csrf_token
@@ -67,6 +67,24 @@ def test_health_shows_every_part_with_links(app, admin):
     assert page.one("health-disabled-endpoints")["data-count"] == "0"
     assert page.one("chain-status")["data-ok"] == ""  # never verified
     assert job.id  # the failed job is the one counted
+
+
+def test_dead_deliveries_and_disabled_endpoints_are_counted(app, admin):
+    with app.app_context():
+        dead_delivery_and_disabled_endpoint()
+    page = dom(admin.get("/admin"))
+    assert page.one("health-dead-deliveries")["data-count"] == "1"
+    assert page.one("health-disabled-endpoints")["data-count"] == "1"
+
+
+def test_redis_down_is_reported_and_the_rest_still_measured(app, monkeypatch):
+    with app.app_context():
+        dead_delivery_and_disabled_endpoint()
+        monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+        h = health.snapshot()
+    assert h.database_ok and not h.redis_ok
+    assert h.queues is None and h.workers == [] and h.chain is None
+    assert h.dead_deliveries == 1
 
 
 def test_no_worker_is_said_plainly(admin):
