@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ..services.audit import log as audit
+from ..services.operations import chain_check
 from ..services.platform import idempotency
 
 log = logging.getLogger(__name__)
@@ -23,3 +24,11 @@ def purge_idempotency_keys() -> int:
     purged = idempotency.purge_expired()
     log.info("purged %d expired idempotency keys", purged)
     return purged
+
+
+def verify_audit_chain() -> dict:
+    """Seal, then recompute the audit chain; the result (with its time) is what /admin shows."""
+    result = chain_check.run_and_store()
+    if not result.ok:
+        log.error("audit chain verification failed: %s", result.problem)
+    return {"ok": result.ok, "checked": result.checked, "problem": result.problem}

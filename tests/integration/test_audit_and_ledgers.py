@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import AuditEntry, CreditEntry, PaymentOrder, StatusLog, WalletEntry
 from app.services.audit import log as audit
 from app.services.platform.actor import Actor
+from tests.support.admin import tamper_audit_log
 
 ACTOR = Actor(type="system", id="test", ip="127.0.0.1")
 
@@ -19,19 +20,6 @@ ACTOR = Actor(type="system", id="test", ip="127.0.0.1")
 def _write_entries(n: int) -> None:
     for i in range(n):
         audit.record(ACTOR, "thing.update", "thing", f"T{i}", {"v": i}, {"v": i + 1, "amount": Decimal("1.50")})
-    db.session.commit()
-
-
-def _tamper(sql: str, params: dict) -> None:
-    """What an attacker with table-owner rights would do: bypass the triggers, then edit."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
-        db.session.execute(sa.text(sql), params)
-        db.session.execute(sa.text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
-    else:
-        db.session.execute(sa.text("DROP TRIGGER audit_log_seal_only"))
-        db.session.execute(sa.text("DROP TRIGGER audit_log_no_delete"))
-        db.session.execute(sa.text(sql), params)
     db.session.commit()
 
 
@@ -55,7 +43,7 @@ def test_seal_links_entries_and_verify_passes(ctx):
 def test_tampering_is_detected(ctx, sql):
     _write_entries(6)
     audit.seal()
-    _tamper(sql, {"seq": 3})
+    tamper_audit_log(sql, {"seq": 3})
     report = audit.verify()
     assert not report.ok
     assert report.first_bad_seq in (3, 4)
@@ -66,7 +54,7 @@ def test_cli_verify_exits_nonzero_on_tampering(app, ctx):
     runner = app.test_cli_runner()
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0 and "audit chain OK" in ok.output
-    _tamper("UPDATE audit_log SET action = 'x' WHERE chain_seq = 2", {})
+    tamper_audit_log("UPDATE audit_log SET action = 'x' WHERE chain_seq = 2", {})
     bad = runner.invoke(args=["audit", "verify"])
     assert bad.exit_code == 1 and "TAMPERED" in bad.output
 

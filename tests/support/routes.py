@@ -13,7 +13,8 @@ ROLE = {OP1: "reseller_operator", AP1: "reseller_approver", OP2: "reseller_opera
 RESELLER = {"reseller_operator", "reseller_approver"}
 APPROVER = {"reseller_approver"}
 FINANCE = {"finance"}
-EVERYONE = RESELLER | FINANCE | {"admin"}
+ADMIN_ONLY = {"admin"}
+EVERYONE = RESELLER | FINANCE | ADMIN_ONLY
 PEOPLE = ("anonymous", OP1, AP1, OP2, FIN, ADMIN)
 
 
@@ -33,7 +34,7 @@ def R(method, path, roles, tenant=False, ok=None, data=None, public=False):
 
 
 ROUTES = [
-    R("GET", "/", EVERYONE, ok={FIN: 302}),
+    R("GET", "/", EVERYONE, ok={FIN: 302, ADMIN: 302}),
     R("POST", "/logout", EVERYONE, ok={"*": 302}),
     R("GET", "/account/password", EVERYONE),
     R("POST", "/account/password", EVERYONE, ok={"*": 422}),  # no passwords given
@@ -79,6 +80,14 @@ ROUTES = [
     R("GET", "/documents/{nothing}/pdf", RESELLER | FINANCE, ok={"*": 404}),
     R("POST", "/documents/{failed_document}/retry", RESELLER | FINANCE, tenant=True),
     R("GET", "/finance/documents", FINANCE),
+    R("GET", "/admin", ADMIN_ONLY),
+    R("GET", "/admin/jobs", ADMIN_ONLY),
+    R("POST", "/admin/jobs/{job}/requeue", ADMIN_ONLY, ok={ADMIN: 404}),  # no such failed job
+    R("POST", "/admin/jobs/{job}/delete", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("GET", "/admin/audit", ADMIN_ONLY),
+    R("GET", "/admin/audit?from=2026-13-01&actor=x", ADMIN_ONLY),  # a bad date: the error beside the field
+    R("GET", "/admin/audit/{audit_entry}", ADMIN_ONLY),
+    R("POST", "/admin/audit/verify", ADMIN_ONLY, ok={ADMIN: 303}),
     R("GET", "/verify/{code}", EVERYONE, public=True),
     R("GET", "/verify/{nothing}", EVERYONE, public=True, ok={"*": 404}),
 ]
@@ -88,4 +97,4 @@ def token_page(who: str) -> str:
     """A page of this person's that carries a CSRF token."""
     if who == "anonymous":
         return "/login"
-    return "/wallet" if ROLE[who] in RESELLER else "/finance/vouchers" if ROLE[who] == "finance" else "/"
+    return "/wallet" if ROLE[who] in RESELLER else "/finance/vouchers" if ROLE[who] == "finance" else "/admin"

@@ -18,5 +18,5 @@ def index():
     if current_user.role in FINANCE:
         return redirect(url_for("finance_vouchers.index"))
     if current_user.role == Role.ADMIN:
-        return render_template("admin_home.html")
+        return redirect(url_for("admin.index"))
     return render_template("reseller/dashboard.html", d=reseller_dashboard(reseller_id()), due_days=DUE_SOON_DAYS)
