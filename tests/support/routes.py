@@ -13,7 +13,8 @@ ROLE = {OP1: "reseller_operator", AP1: "reseller_approver", OP2: "reseller_opera
 RESELLER = {"reseller_operator", "reseller_approver"}
 APPROVER = {"reseller_approver"}
 FINANCE = {"finance"}
-EVERYONE = RESELLER | FINANCE | {"admin"}
+ADMINS = {"admin"}
+EVERYONE = RESELLER | FINANCE | ADMINS
 PEOPLE = ("anonymous", OP1, AP1, OP2, FIN, ADMIN)
 
 
@@ -81,6 +82,21 @@ ROUTES = [
     R("GET", "/finance/documents", FINANCE),
     R("GET", "/verify/{code}", EVERYONE, public=True),
     R("GET", "/verify/{nothing}", EVERYONE, public=True, ok={"*": 404}),
+    # admin: API clients and webhooks (an active client, its endpoint, a delivery waiting to be sent)
+    R("GET", "/admin/clients", ADMINS),
+    R("POST", "/admin/clients", ADMINS, ok={ADMIN: 201}, data={"name": "matrix client", "scopes": "payments"}),
+    R("POST", "/admin/clients/{api_client}/revoke", ADMINS),
+    R("POST", "/admin/clients/{nothing_id}/revoke", ADMINS, ok={ADMIN: 404}),
+    R("POST", "/admin/clients/{api_client}/endpoints", ADMINS, ok={ADMIN: 422}, data={"url": "http://10.0.0.1/x"}),
+    R("POST", "/admin/endpoints/{endpoint}/enabled", ADMINS, data={"enabled": "false"}),
+    R("POST", "/admin/endpoints/{nothing_id}/enabled", ADMINS, ok={ADMIN: 404}, data={"enabled": "false"}),
+    R("POST", "/admin/endpoints/{endpoint}/rotate-secret", ADMINS),
+    R("GET", "/admin/endpoints/{endpoint}/deliveries", ADMINS),
+    R("GET", "/admin/endpoints/{nothing_id}/deliveries", ADMINS, ok={ADMIN: 404}),
+    R("POST", "/admin/endpoints/{endpoint}/deliveries/{delivery}/replay", ADMINS, ok={ADMIN: 409}),  # not sent yet
+    R("POST", "/admin/endpoints/{nothing_id}/deliveries/{delivery}/replay", ADMINS, ok={ADMIN: 404}),
+    R("POST", "/admin/endpoints/{endpoint}/replay-failed", ADMINS,
+      data={"since": "2020-01-01T00:00", "until": "2020-12-31T00:00"}),
 ]
 
 

@@ -23,6 +23,7 @@ SCREEN_MODULES = (
     "finance_disbursements",  # /finance/disbursements
     "finance_reports",  # /finance/reports
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
+    "admin_clients",  # /admin/clients, /admin/endpoints/<id>/deliveries (API clients, webhooks)
 )
 
 
