@@ -78,7 +78,8 @@ def route_objects(app, portal, tmp_path, monkeypatch):
     failed = screen_setup.pay([(screen_setup.make_order("R1001", "200.00"), "200.00")], "WALLET")
     document, code = rendered_receipt(paid.merged_payment_id)
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
-    return {**screen_setup.in_app(webhook_world.route_objects)(),"payment_id": payment_id, "merged": cp.merged_payment_id, "voucher": screen_setup.upload(cp),
+    return {**screen_setup.in_app(webhook_world.route_objects)(), "payment_id": payment_id,
+            "merged": cp.merged_payment_id, "voucher": screen_setup.upload(cp),
             "cp": cp.channel_payment_id, "paid": paid.merged_payment_id, "document": document, "code": code,
             "failed_document": failed_receipt(failed.merged_payment_id),
             "statement": screen_setup.in_app(stored_statement)(), "job": "0" * 32, "nothing": "X0000000000",

@@ -76,7 +76,8 @@ def create_endpoint(admin, client_id, url, types=("*",)) -> tuple[int, str]:
     response = post(admin, f"/admin/clients/{client_id}/endpoints", {"url": url, "event_types": list(types)})
     assert response.status_code == 201, response.get_data(as_text=True)[:3000]
     [secret] = SHOWN.findall(response.get_data(as_text=True))
-    return in_app(db.session.scalar, sa.select(WebhookEndpoint.id).where(WebhookEndpoint.client_id == client_id)), secret
+    ids = sa.select(WebhookEndpoint.id).where(WebhookEndpoint.client_id == client_id)
+    return in_app(db.session.scalar, ids), secret
 
 
 def test_key_is_shown_once_works_on_the_api_and_fails_once_revoked(app, admin):
@@ -182,11 +183,12 @@ def test_replay_every_failed_delivery_of_an_endpoint_in_a_time_range(admin, rece
     assert [a for _, _, a in in_app(webhook_world.deliveries_of, endpoint_id)] == [1, 1, 1]
     page = f"/admin/endpoints/{endpoint_id}/deliveries"
 
-    response = post(admin, f"/admin/endpoints/{endpoint_id}/replay-failed", {"since": "2000-01-01T00:00",
-                    "until": "2000-01-02T00:00"}, page=page)
-    assert response.status_code == 200 and [a for _, _, a in in_app(webhook_world.deliveries_of, endpoint_id)] == [1, 1, 1]
-    response = post(admin, f"/admin/endpoints/{endpoint_id}/replay-failed", {"since": "2026-01-02T00:00",
-                    "until": "2026-01-01T00:00"}, page=page)
+    response = post(admin, f"/admin/endpoints/{endpoint_id}/replay-failed",
+                    {"since": "2000-01-01T00:00", "until": "2000-01-02T00:00"}, page=page)
+    assert response.status_code == 200
+    assert [a for _, _, a in in_app(webhook_world.deliveries_of, endpoint_id)] == [1, 1, 1]
+    response = post(admin, f"/admin/endpoints/{endpoint_id}/replay-failed",
+                    {"since": "2026-01-02T00:00", "until": "2026-01-01T00:00"}, page=page)
     assert response.status_code == 422 and 'id="until-error"' in response.get_data(as_text=True)
 
     receiver.reply("/down", always=Reply(status=200))
