@@ -69,6 +69,7 @@ def create_client(admin, name="erp", scopes=("payments", "webhooks")) -> tuple[i
     response = post(admin, "/admin/clients", {"name": name, "scopes": list(scopes)})
     assert response.status_code == 201, response.get_data(as_text=True)[:2000]
     [key] = SHOWN.findall(response.get_data(as_text=True))
+    assert response.headers["Cache-Control"] == "no-store"  # no copy of the key in a cache
     return in_app(db.session.scalar, sa.select(ApiClient.id).where(ApiClient.name == name)), key
 
 
@@ -100,6 +101,8 @@ def test_key_is_shown_once_works_on_the_api_and_fails_once_revoked(app, admin):
     assert entry.before["active"] is True and entry.after["active"] is False
     assert key not in json.dumps([entry.before, entry.after], default=str)
     assert post(admin, f"/admin/clients/{client_id}/revoke", {}).status_code == 409  # nothing changed
+    refused = post(admin, f"/admin/clients/{client_id}/endpoints", {"url": "http://127.0.0.1:9/x", "event_types": "*"})
+    assert refused.status_code == 409 and audits("webhook_endpoint.create") == []
 
 
 def test_client_form_errors_are_next_to_their_fields_in_chinese(admin):

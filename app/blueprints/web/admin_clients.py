@@ -114,8 +114,11 @@ def url_error(url: str) -> str | None:
 @bp.post("/admin/clients/<int:client_id>/endpoints")
 @allow(ADMIN)
 def create_endpoint(client_id: int):
-    if not any(c.id == client_id for c in api_clients.list_clients()):
+    client = next((c for c in api_clients.list_clients() if c.id == client_id), None)
+    if client is None:
         abort(404)
+    if not client.active:
+        return _clients_page(409, problem=_("This API client is revoked; its endpoints cannot change."))
     url = _text("url")
     known = {name for name, _text in catalogue.catalogue()}
     chosen = set(request.form.getlist("event_types"))
