@@ -90,6 +90,21 @@ ROUTES = [
     R("POST", "/admin/audit/verify", ADMIN_ONLY, ok={ADMIN: 303}),
     R("GET", "/verify/{code}", EVERYONE, public=True),
     R("GET", "/verify/{nothing}", EVERYONE, public=True, ok={"*": 404}),
+    # admin: API clients and webhooks (an active client, its endpoint, a delivery waiting to be sent)
+    R("GET", "/admin/clients", ADMIN_ONLY),
+    R("POST", "/admin/clients", ADMIN_ONLY, ok={ADMIN: 201}, data={"name": "matrix client", "scopes": "payments"}),
+    R("POST", "/admin/clients/{api_client}/revoke", ADMIN_ONLY),
+    R("POST", "/admin/clients/{nothing_id}/revoke", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/clients/{api_client}/endpoints", ADMIN_ONLY, ok={ADMIN: 422}, data={"url": "http://10.0.0.1/x"}),
+    R("POST", "/admin/endpoints/{endpoint}/enabled", ADMIN_ONLY, data={"enabled": "false"}),
+    R("POST", "/admin/endpoints/{nothing_id}/enabled", ADMIN_ONLY, ok={ADMIN: 404}, data={"enabled": "false"}),
+    R("POST", "/admin/endpoints/{endpoint}/rotate-secret", ADMIN_ONLY),
+    R("GET", "/admin/endpoints/{endpoint}/deliveries", ADMIN_ONLY),
+    R("GET", "/admin/endpoints/{nothing_id}/deliveries", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/endpoints/{endpoint}/deliveries/{delivery}/replay", ADMIN_ONLY, ok={ADMIN: 409}),  # not sent yet
+    R("POST", "/admin/endpoints/{nothing_id}/deliveries/{delivery}/replay", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/endpoints/{endpoint}/replay-failed", ADMIN_ONLY,
+      data={"since": "2020-01-01T00:00", "until": "2020-12-31T00:00"}),
 ]
 
 

@@ -50,7 +50,9 @@ def create_portal(app) -> Portal:
 def csrf_token(client, path: str = "/login") -> str:
     """The token the page carries for forms and HTMX (``<meta name="csrf-token">``)."""
     page = client.get(path)
-    match = _META_TOKEN.search(page.get_data(as_text=True))
+    text = page.get_data(as_text=True)
+    page.close()  # an open answer keeps its request's session, and on SQLite its lock
+    match = _META_TOKEN.search(text)
     assert match, f"no CSRF token on {path} ({page.status_code})"
     return match.group(1)
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Reseller, WalletEntry
-from tests.support import screen_setup
+from tests.support import screen_setup, webhook_world
 from tests.support.admin import audit_entry
 from tests.support.documents import failed_receipt, rendered_receipt
 from tests.support.factories import add_channel
@@ -68,7 +68,8 @@ def operator(signed_in, shop):
 def route_objects(app, portal, tmp_path, monkeypatch):
     """What the paths of tests/support/routes.py name: a payment order of R1001, a wire payment of it
     with an uploaded voucher; a wallet payment of R1001 with its READY receipt, another whose receipt
-    FAILED, a READY statement of R1001; an audit entry; and ids of nothing."""
+    FAILED, a READY statement of R1001; an audit entry; an API client with a webhook endpoint and a
+    delivery waiting; and ids of nothing."""
     monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     screen_setup.add_wire_channel()
     screen_setup.add_channel("WALLET", "WALLET")
@@ -77,8 +78,10 @@ def route_objects(app, portal, tmp_path, monkeypatch):
     paid = screen_setup.pay([(screen_setup.make_order("R1001", "300.00"), "300.00")], "WALLET")
     failed = screen_setup.pay([(screen_setup.make_order("R1001", "200.00"), "200.00")], "WALLET")
     document, code = rendered_receipt(paid.merged_payment_id)
-    return {"payment_id": payment_id, "merged": cp.merged_payment_id, "voucher": screen_setup.upload(cp),
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    return {**screen_setup.in_app(webhook_world.route_objects)(), "payment_id": payment_id,
+            "merged": cp.merged_payment_id, "voucher": screen_setup.upload(cp),
             "cp": cp.channel_payment_id, "paid": paid.merged_payment_id, "document": document, "code": code,
             "failed_document": failed_receipt(failed.merged_payment_id),
             "statement": screen_setup.in_app(stored_statement)(), "job": "0" * 32, "nothing": "X0000000000",
-            "audit_entry": screen_setup.in_app(audit_entry)()}
+            "audit_entry": screen_setup.in_app(audit_entry)(), "nothing_id": 99999999}

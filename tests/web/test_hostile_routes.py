@@ -53,7 +53,8 @@ FIELDS = ["page", "rpage", "pageSize", "ids", "status", "type", "reference", "la
           "created_from", "created_to", "deadlineFrom", "deadlineTo", "minAmount", "maxAmount", "overdue",
           "amount", "receivedAmount", "shortfall", "bankSerialNo", "reason", "outcome", "back", "format",
           "channel_payment_id", "payment_id", "voucher", "rows", "confirm", "email", "password",
-          "current_password", "new_password"]
+          "current_password", "new_password", "name", "scopes", "url", "event_types", "description", "enabled",
+          "since", "until"]
 names = st.one_of(st.sampled_from(FIELDS), hostile_text)
 query = st.lists(st.tuples(names, hostile_text), max_size=5)
 

@@ -25,6 +25,7 @@ SCREEN_MODULES = (
     "admin",  # /admin (health), /admin/jobs
     "admin_audit",  # /admin/audit
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
+    "admin_clients",  # /admin/clients, /admin/endpoints/<id>/deliveries (API clients, webhooks)
 )
 
 

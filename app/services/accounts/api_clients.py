@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ...domain.enums import Scope
-from ...domain.errors import ValidationFailed
+from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...extensions import db
 from ...models import ApiClient
 from ..audit import log as audit
@@ -58,6 +58,30 @@ def create_client(actor: Actor, name: str, scopes: frozenset[str], key: str | No
         db.session.flush()
         audit.record(actor, "api_client.create", "api_client", name, None, {"scopes": sorted(scopes)})
     return client, key
+
+
+def list_clients() -> list[ApiClient]:
+    """Every API client, active first, then by name (detached rows: plain reads for the admin screen)."""
+    rows = list(db.session.scalars(sa.select(ApiClient).order_by(ApiClient.active.desc(), ApiClient.name)))
+    for row in rows:
+        db.session.expunge(row)
+    end_read()
+    return rows
+
+
+def revoke_client(actor: Actor, client_id: int) -> None:
+    """Revoke a client's key: it is refused from now on (this process's cache is cleared; another
+    process's cache answers for at most its few seconds). Its endpoints receive nothing more."""
+    with transaction():
+        client = db.session.scalar(sa.select(ApiClient).where(ApiClient.id == client_id).with_for_update())
+        if client is None:
+            raise NotFound(f"no API client {client_id}")
+        if not client.active:
+            raise StateConflict(f"API client {client.name} is revoked already")
+        client.active = False
+        audit.record(actor, "api_client.revoke", "api_client", client.name, {"active": True, "key_prefix":
+                     client.key_prefix}, {"active": False, "key_prefix": client.key_prefix})
+    clear_cache()
 
 
 def authenticate(key: str) -> ClientInfo | None:

@@ -301,6 +301,24 @@ def replay_dead(actor: Actor, endpoint_id: int | None = None, now: datetime | No
     return n
 
 
+def replay_failed(actor: Actor, endpoint_id: int, since: datetime, until: datetime,
+                  now: datetime | None = None) -> int:
+    """Replay every failed delivery of one endpoint created in ``[since, until)``: DEAD ones, and
+    PENDING ones whose last attempt failed (they are sent now, not at their retry). Returns how many."""
+    failed = sa.or_(D.c.status == DeliveryStatus.DEAD,
+                    sa.and_(D.c.status == DeliveryStatus.PENDING, D.c.last_error.is_not(None)))
+    with transaction():
+        if db.session.scalar(sa.select(E.c.id).where(E.c.id == endpoint_id, E.c.deleted_at.is_(None))) is None:
+            raise NotFound(f"no webhook endpoint {endpoint_id}")
+        n = rows_changed(sa.update(D).where(D.c.endpoint_id == endpoint_id, failed, D.c.created_at >= since,
+                                            D.c.created_at < until).values(
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now or now_utc(), last_status_code=None,
+            last_error=None, delivered_at=None, updated_at=now_utc()))
+        audit.record(actor, "webhook_delivery.replay_failed", "webhook_endpoint", str(endpoint_id), None,
+                     {"since": since.isoformat(), "until": until.isoformat(), "replayed": n})
+    return n
+
+
 def webhook_stats(endpoint_id: int | None = None) -> dict[str, int]:
     """Deliveries by status (PENDING, DELIVERED, DEAD), PAUSED (pending on a disabled endpoint),
     and OUTBOX_PENDING (events not yet fanned out)."""
