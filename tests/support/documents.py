@@ -16,10 +16,11 @@ from pypdf import PdfReader
 from app.domain.enums import DocumentFailure
 from app.extensions import db
 from app.models import Document
-from app.services.documents import failures, receipts, rendering
+from app.services.documents import failures, receipts, registry, rendering, storage
 from app.services.platform.unit_of_work import end_read
 from worker import build_worker
 
+from .files import minimal_pdf
 from .screen_setup import in_app
 
 
@@ -46,6 +47,27 @@ def rendered_receipt(merged_payment_id: str) -> tuple[str, str]:
     result = render(doc.id)
     assert result.get("state") == "READY", result
     assert doc.verification_code is not None
+    return doc.number, doc.verification_code
+
+
+@in_app
+def _store_unprinted(document_id: int) -> None:
+    attempt = storage.claim(document_id)
+    assert attempt is not None
+    doc = db.session.get_one(Document, document_id)
+    doc_type = registry.get(doc.doc_type)
+    facts = doc_type.facts(doc, doc_type.context(doc))
+    end_read()
+    assert storage.store(document_id, attempt, minimal_pdf(), facts)
+
+
+def stored_receipt(merged_payment_id: str) -> tuple[str, str]:
+    """The receipt the payment's success asked for, READY with its real facts (what /verify shows)
+    but a minimal PDF instead of a WeasyPrint run: for tests of who may have it, not of its print.
+    Its number and verification code."""
+    doc = receipt_of(merged_payment_id)
+    assert doc is not None and doc.verification_code is not None, merged_payment_id
+    _store_unprinted(doc.id)
     return doc.number, doc.verification_code
 
 

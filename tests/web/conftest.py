@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Reseller, WalletEntry
 from tests.support import screen_setup, webhook_world
 from tests.support.admin import audit_entry
-from tests.support.documents import failed_receipt, rendered_receipt
+from tests.support.documents import failed_receipt, stored_receipt
 from tests.support.factories import add_channel
 from tests.support.statement_world import stored_statement
 from tests.support.web import Portal, create_portal, sign_in
@@ -77,7 +77,7 @@ def route_objects(app, portal, tmp_path, monkeypatch):
     cp = screen_setup.wire_payment([(payment_id, "400.00")])
     paid = screen_setup.pay([(screen_setup.make_order("R1001", "300.00"), "300.00")], "WALLET")
     failed = screen_setup.pay([(screen_setup.make_order("R1001", "200.00"), "200.00")], "WALLET")
-    document, code = rendered_receipt(paid.merged_payment_id)
+    document, code = stored_receipt(paid.merged_payment_id)
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
     return {**screen_setup.in_app(webhook_world.route_objects)(), "payment_id": payment_id,
             "merged": cp.merged_payment_id, "voucher": screen_setup.upload(cp),
