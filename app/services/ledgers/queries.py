@@ -157,7 +157,7 @@ def pending_changes(reseller_id: int | None = None) -> list[tuple[WalletChange, 
         conds.append(WalletChange.reseller_id == reseller_id)
     query = (sa.select(WalletChange, Reseller).join(Reseller, Reseller.id == WalletChange.reseller_id)
              .where(*conds).order_by(WalletChange.created_at, WalletChange.id))
-    return list(db.session.execute(query).tuples())
+    return [(change, reseller) for change, reseller in db.session.execute(query)]
 
 
 def recent_changes(reseller_id: int, limit: int = 20) -> list[WalletChange]:
