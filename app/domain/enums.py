@@ -149,6 +149,18 @@ class VoucherStatus(StrEnum):
     REJECTED = "REJECTED"
 
 
+class WalletChangeKind(StrEnum):
+    """What finance asks for on /finance/wallets (docs/DOMAIN.md §8)."""
+    TOPUP = "TOPUP"
+    ADJUST = "ADJUST"
+
+
+class WalletChangeStatus(StrEnum):
+    PENDING = "PENDING"  # above the approval threshold: waits for a second finance user
+    APPROVED = "APPROVED"  # booked (at once, or by the second user)
+    REJECTED = "REJECTED"
+
+
 class WalletEntryType(StrEnum):
     TOPUP = "TOPUP"
     PAYMENT = "PAYMENT"

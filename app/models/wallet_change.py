@@ -10,11 +10,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..domain.enums import WalletChangeKind, WalletChangeStatus
 from .base import Model
-from .types import Money, UTCDateTime, now_utc
-
-KINDS = ("TOPUP", "ADJUST")
-STATUSES = ("PENDING", "APPROVED", "REJECTED")
+from .types import Money, UTCDateTime, now_utc, sql_values
 
 
 class WalletChange(Model):
@@ -25,8 +23,8 @@ class WalletChange(Model):
     __table_args__ = (
         sa.CheckConstraint("amount <> 0", name="amount_nonzero"),
         sa.CheckConstraint("kind <> 'TOPUP' OR (amount > 0 AND bank_serial IS NOT NULL)", name="topup_shape"),
-        sa.CheckConstraint("kind IN ('TOPUP','ADJUST')", name="kind"),
-        sa.CheckConstraint("status IN ('PENDING','APPROVED','REJECTED')", name="status"),
+        sa.CheckConstraint(f"kind IN {sql_values(WalletChangeKind)}", name="kind"),
+        sa.CheckConstraint(f"status IN {sql_values(WalletChangeStatus)}", name="status"),
         sa.CheckConstraint("status <> 'APPROVED' OR entry_id IS NOT NULL", name="approved_has_entry"),
         sa.Index("uq_wallet_changes_reseller_serial", "reseller_id", "bank_serial", unique=True,
                  postgresql_where=sa.text("bank_serial IS NOT NULL AND status <> 'REJECTED'"),

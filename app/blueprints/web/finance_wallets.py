@@ -182,6 +182,7 @@ def approve(change_id: int):
     if refused is not None:
         return refused
     change = ledger_queries.wallet_change(change_id)
+    assert change is not None  # _decide found it; changes are never deleted
     flash(_("Approved: %(amount)s booked to the wallet.", amount=money(change.amount)), "success")
     return _back_to(change.reseller_id)
 

@@ -8,7 +8,14 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...domain.enums import CreditLineStatus, CreditRecordStatus, PaymentType, ResellerStatus, WalletEntryType
+from ...domain.enums import (
+    CreditLineStatus,
+    CreditRecordStatus,
+    PaymentType,
+    ResellerStatus,
+    WalletChangeStatus,
+    WalletEntryType,
+)
 from ...domain.timeutil import shanghai_today
 from ...extensions import db
 from ...models import CreditRecord, PaymentOrder, Reseller, WalletChange, WalletEntry
@@ -144,7 +151,8 @@ def repayment_orders(reseller_id: int, page: int = 1, page_size: int = PAGE_SIZE
 def wallet_overview() -> list[dict]:
     """Every reseller's wallet balance and approval threshold, with the number of changes waiting."""
     from_changes = (sa.select(WalletChange.reseller_id, sa.func.count(WalletChange.id).label("n"))
-                    .where(WalletChange.status == "PENDING").group_by(WalletChange.reseller_id).subquery())
+                    .where(WalletChange.status == WalletChangeStatus.PENDING)
+                    .group_by(WalletChange.reseller_id).subquery())
     rows = db.session.execute(
         sa.select(Reseller, sa.func.coalesce(from_changes.c.n, 0))
         .outerjoin(from_changes, from_changes.c.reseller_id == Reseller.id).order_by(Reseller.code)).all()
@@ -152,7 +160,7 @@ def wallet_overview() -> list[dict]:
 
 
 def pending_changes(reseller_id: int | None = None) -> list[tuple[WalletChange, Reseller]]:
-    conds = [WalletChange.status == "PENDING"]
+    conds = [WalletChange.status == WalletChangeStatus.PENDING]
     if reseller_id is not None:
         conds.append(WalletChange.reseller_id == reseller_id)
     query = (sa.select(WalletChange, Reseller).join(Reseller, Reseller.id == WalletChange.reseller_id)

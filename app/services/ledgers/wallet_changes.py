@@ -16,7 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ...domain.enums import WalletEntryType
+from ...domain.enums import WalletChangeKind, WalletChangeStatus, WalletEntryType
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...domain.money import MAX_AMOUNT, at_most_two_decimals
 from ...extensions import db
@@ -28,8 +28,8 @@ from ..platform.unit_of_work import transaction
 from . import wallet
 from .wallet_memos import WalletMemo
 
-TOPUP, ADJUST = "TOPUP", "ADJUST"
-PENDING, APPROVED, REJECTED = "PENDING", "APPROVED", "REJECTED"
+TOPUP, ADJUST = WalletChangeKind.TOPUP, WalletChangeKind.ADJUST
+PENDING, APPROVED, REJECTED = WalletChangeStatus.PENDING, WalletChangeStatus.APPROVED, WalletChangeStatus.REJECTED
 
 
 class DuplicateSerial(StateConflict):
@@ -56,9 +56,9 @@ def _check_amount(kind: str, amount: Decimal) -> None:
 
 
 def _serial_used(reseller_id: int, serial: str) -> bool:
-    return db.session.scalar(sa.select(sa.func.count(WalletChange.id)).where(
+    return (db.session.scalar(sa.select(sa.func.count(WalletChange.id)).where(
         WalletChange.reseller_id == reseller_id, WalletChange.bank_serial == serial,
-        WalletChange.status != REJECTED)) > 0
+        WalletChange.status != REJECTED)) or 0) > 0
 
 
 def _apply(actor: Actor, change: WalletChange) -> None:
