@@ -1,5 +1,5 @@
 """A finance user's top-up or adjustment of a reseller's wallet that waits for a second finance user
-(maker-checker, docs/DOMAIN.md §8): asked above the reseller's approval threshold, applied once on
+(maker-checker, docs/DOMAIN.md §5): asked above the reseller's approval threshold, applied once on
 approval through the wallet ledger, or rejected with a reason."""
 
 from __future__ import annotations

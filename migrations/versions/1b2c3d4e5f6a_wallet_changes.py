@@ -1,5 +1,5 @@
 """Wallet top-ups and adjustments asked on the finance desk, some waiting for a second finance user
-(docs/DOMAIN.md §8).
+(docs/DOMAIN.md §5).
 
 Revision ID: 1b2c3d4e5f6a
 Revises: 0a1b2c3d4e5f

@@ -1,4 +1,4 @@
-"""/finance/wallets: every reseller's wallet (企业寄存资金) for finance (docs/SCREENS.md, DOMAIN.md §8):
+"""/finance/wallets: every reseller's wallet (企业寄存资金) for finance (docs/SCREENS.md, DOMAIN.md §5):
 balances, a reseller's ledger, a top-up (a deposit received, with its bank serial) and an adjustment
 (signed, with a reason). Above the reseller's approval threshold a change waits for a second finance
 user, who approves or rejects it here. The service (``ledgers.wallet_changes``) locks, re-checks and

@@ -1,4 +1,4 @@
-"""Finance's top-ups and adjustments of a reseller's wallet (docs/DOMAIN.md §8), with maker-checker.
+"""Finance's top-ups and adjustments of a reseller's wallet (docs/DOMAIN.md §5), with maker-checker.
 
 A change whose size is at most the reseller's approval threshold is applied at once; above it, it waits
 (PENDING) for a second finance user, never the one who asked, who approves (applied once, through
