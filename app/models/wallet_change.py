@@ -22,7 +22,7 @@ class WalletChange(Model):
     __tablename__ = "wallet_changes"
     __table_args__ = (
         sa.CheckConstraint("amount <> 0", name="amount_nonzero"),
-        sa.CheckConstraint("kind <> 'TOPUP' OR (amount > 0 AND bank_serial IS NOT NULL)", name="topup_shape"),
+        sa.CheckConstraint("kind <> 'TOPUP' OR amount > 0", name="topup_shape"),
         sa.CheckConstraint(f"kind IN {sql_values(WalletChangeKind)}", name="kind"),
         sa.CheckConstraint(f"status IN {sql_values(WalletChangeStatus)}", name="status"),
         sa.CheckConstraint("status <> 'APPROVED' OR entry_id IS NOT NULL", name="approved_has_entry"),
@@ -39,7 +39,7 @@ class WalletChange(Model):
     bank_serial: Mapped[str | None] = mapped_column(sa.String(64))
     memo: Mapped[str] = mapped_column(sa.String(500), default="")
     status: Mapped[str] = mapped_column(sa.String(10))
-    requested_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))  # None: the API
     requested_by: Mapped[str] = mapped_column(sa.String(120))
     decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_by: Mapped[str | None] = mapped_column(sa.String(120))

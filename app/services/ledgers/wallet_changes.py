@@ -55,17 +55,19 @@ def _check_amount(kind: str, amount: Decimal) -> None:
         raise ValidationFailed("a top-up must be greater than 0", field="amount")
 
 
-def _serial_used(reseller_id: int, serial: str) -> bool:
+def serial_used(reseller_id: int, serial: str) -> bool:
     return (db.session.scalar(sa.select(sa.func.count(WalletChange.id)).where(
         WalletChange.reseller_id == reseller_id, WalletChange.bank_serial == serial,
         WalletChange.status != REJECTED)) or 0) > 0
 
 
-def _apply(actor: Actor, change: WalletChange) -> None:
+def apply(actor: Actor, change: WalletChange) -> None:
+    """Book the change through the one ledger path (caller holds the transaction)."""
     if change.kind == TOPUP:
-        serial = change.bank_serial or ""
+        serial = change.bank_serial or "—"  # the API's bankSerialNo is optional
         entry = wallet.top_up(actor, change.reseller_id, change.amount, change.memo or f"deposit {serial}",
-                              WalletEntryType.TOPUP, reference=serial, coded=WalletMemo.top_up(serial, change.memo))
+                              WalletEntryType.TOPUP, reference=change.bank_serial,
+                              coded=WalletMemo.top_up(serial, change.memo))
     else:
         entry = wallet.top_up(actor, change.reseller_id, change.amount, change.memo, WalletEntryType.ADJUST,
                               reference=f"adjust-{change.id}", coded=WalletMemo.adjustment(change.memo))
@@ -91,7 +93,7 @@ def request_change(actor: Actor, user_id: int, reseller_id: int, kind: str, amou
     try:
         with transaction():
             reseller = wallet.lock_reseller(reseller_id)
-            if kind == TOPUP and serial is not None and _serial_used(reseller_id, serial):
+            if kind == TOPUP and serial is not None and serial_used(reseller_id, serial):
                 raise DuplicateSerial(f"bank serial {serial} was already used for a top-up of this reseller")
             if reseller.wallet_balance + amount < 0:
                 raise WouldGoNegative(f"the wallet holds {reseller.wallet_balance:.2f}; "
@@ -106,7 +108,7 @@ def request_change(actor: Actor, user_id: int, reseller_id: int, kind: str, amou
                          {"reseller": reseller.code, "kind": kind, "amount": f"{amount:.2f}",
                           "bankSerial": serial, "memo": memo, "pending": pending})
             if not pending:
-                _apply(actor, change)
+                apply(actor, change)
                 change.status, change.decided_at = APPROVED, now_utc()
             return change
     except IntegrityError:  # the partial unique index: a concurrent top-up with the same serial won
@@ -131,7 +133,7 @@ def approve(actor: Actor, user_id: int, change_id: int) -> WalletChange:
     SameUser, or InsufficientBalance (the wallet no longer holds enough for a decrease)."""
     with transaction():
         change = _lock_pending(change_id, user_id)
-        _apply(actor, change)
+        apply(actor, change)
         change.status, change.decided_by_user_id, change.decided_by = APPROVED, user_id, actor.label
         change.decided_at = now_utc()
         audit.record(actor, "wallet.change_approved", "wallet_change", str(change.id), {"status": PENDING},
