@@ -20,7 +20,8 @@ LABELS = {
     "PARTIALLY_SUCCEEDED": _l("Partially succeeded"), "FAILED": _l("Failed"), "EXPIRED": _l("Expired"),
     "CANCELLED": _l("Cancelled"), "REJECTED": _l("Rejected"), "PENDING": _l("Pending"), "SUCCESS": _l("Succeeded"),
     "PARTIALLY_FAILED": _l("Partially failed"), "INIT": _l("Created"), "MANUAL": _l("Needs manual check"),
-    "CONFIRMED": _l("Confirmed"), "OPEN": _l("Open"), "REPAID": _l("Repaid"), "OVERDUE": _l("Overdue"),
+    "CONFIRMED": _l("Confirmed"), "APPROVED": _l("Approved"), "OPEN": _l("Open"), "REPAID": _l("Repaid"),
+    "OVERDUE": _l("Overdue"),
     "PAYMENT": _l("Payment"), "REFUND": _l("Refund"),
     # channel kinds
     "ONLINE": _l("Online bank"), "WALLET": _l("Enterprise wallet"), "WIRE": _l("Wire transfer"),
@@ -63,6 +64,8 @@ WALLET_MEMOS = {
     "REFUND": _l("Refund %(refund)s"),
     "REFUND_CREDIT_ALREADY_REPAID": _l("Refund %(refund)s: the credit was already repaid"),
     "PAYMENT": _l("Payment %(subject)s"),
+    "TOPUP": _l("Deposit received (bank serial %(serial)s) %(note)s"),
+    "ADJUSTMENT": _l("Adjustment by finance: %(reason)s"),
 }
 
 

@@ -149,6 +149,18 @@ class VoucherStatus(StrEnum):
     REJECTED = "REJECTED"
 
 
+class WalletChangeKind(StrEnum):
+    """What finance asks for on /finance/wallets (docs/DOMAIN.md §5)."""
+    TOPUP = "TOPUP"
+    ADJUST = "ADJUST"
+
+
+class WalletChangeStatus(StrEnum):
+    PENDING = "PENDING"  # above the approval threshold: waits for a second finance user
+    APPROVED = "APPROVED"  # booked (at once, or by the second user)
+    REJECTED = "REJECTED"
+
+
 class WalletEntryType(StrEnum):
     TOPUP = "TOPUP"
     PAYMENT = "PAYMENT"
@@ -233,7 +245,7 @@ class PayoutAnswer(StrEnum):
 
 
 class DocumentKind(StrEnum):
-    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §8 "PDF documents")."""
+    """What a PDF document is, as the screens' ``data-kind`` says (docs/DOMAIN.md §5 "PDF documents")."""
 
     RECEIPT = "RECEIPT"
     STATEMENT = "STATEMENT"
@@ -261,7 +273,7 @@ class DocumentFailure(StrEnum):
 
 
 class StatementLineKind(StrEnum):
-    """What a monthly statement's detail line records (docs/DOMAIN.md §8 "Monthly statements")."""
+    """What a monthly statement's detail line records (docs/DOMAIN.md §5 "Monthly statements")."""
 
     ORDER = "ORDER"  # an order created: owed up
     PAYMENT = "PAYMENT"  # a successful payment: owed down

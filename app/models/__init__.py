@@ -11,12 +11,13 @@ from .payment_order import PaymentOrder, StatusLog
 from .reseller import Reseller
 from .transaction import ChannelEvent, PaymentTransaction, Refund, Voucher
 from .user import User
+from .wallet_change import WalletChange
 from .webhook import WebhookAttempt
 
 __all__ = [
     "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
     "Disbursement", "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent",
     "PaymentOrder",
-    "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletEntry",
+    "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletChange", "WalletEntry",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "channel_resellers",
 ]

@@ -73,6 +73,13 @@ ROUTES = [
     R("GET", "/finance/reports", FINANCE),
     R("POST", "/finance/reports/pdf", FINANCE, ok={FIN: 302}, data={"day": "2026-03-12"}),
     R("GET", "/finance/reports/documents", FINANCE),
+    R("GET", "/finance/wallets", FINANCE),
+    R("GET", "/finance/wallets/{r1001}", FINANCE),
+    R("POST", "/finance/wallets/{r1001}/top-up", FINANCE, ok={FIN: 422}),  # no amount, no serial
+    R("POST", "/finance/wallets/{r1001}/adjust", FINANCE, ok={FIN: 422}),  # no amount, no reason
+    # a pending top-up of R1001 asked by finance2@: finance@ (the second user) approves it
+    R("POST", "/finance/wallets/changes/{wallet_change}/approve", FINANCE, ok={FIN: 302}),
+    R("POST", "/finance/wallets/changes/{wallet_change}/reject", FINANCE, ok={FIN: 422}),  # no reason
     # documents: a READY receipt of R1001 (paid by wallet) and a FAILED one; finance sees every company's
     R("GET", "/payments/{paid}/receipt", RESELLER, tenant=True, ok={"*": 303}),  # the part alone is for HTMX
     R("POST", "/payments/{paid}/receipt", RESELLER, tenant=True),

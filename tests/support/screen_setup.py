@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import AuditEntry, ChannelPayment, PaymentOrder, Reseller, User, Voucher
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
+from app.services.ledgers import wallet_changes
 from app.services.platform.actor import Actor
 from app.services.vouchers import upload as voucher_upload
 
@@ -148,3 +149,14 @@ def add_online_channel() -> None:
     add_channel("ONLINE_UNIONPAY", "ONLINE", config={"base_url": NO_BANK, "merchant_no": "MCH1001"},
                 secrets={"api_secret": "test-api-secret", "callback_secret": "test-callback-secret"},
                 expire_seconds=86400)
+
+
+@in_app
+def pending_wallet_top_up(code: str, email: str = "finance2@example.com", serial: str = "BANK-PENDING-1") -> int:
+    """A top-up of the reseller's wallet above its approval threshold, asked by ``email``: PENDING."""
+    r = db.session.scalar(sa.select(Reseller).where(Reseller.code == code))
+    uid = user_id.__wrapped__(email)
+    change = wallet_changes.request_change(Actor("user", str(uid)), uid, r.id, wallet_changes.TOPUP,
+                                           r.approval_threshold + Decimal("0.01"), "big deposit", serial)
+    assert change.status == wallet_changes.PENDING
+    return change.id

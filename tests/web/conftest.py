@@ -69,7 +69,8 @@ def route_objects(app, portal, tmp_path, monkeypatch):
     """What the paths of tests/support/routes.py name: a payment order of R1001, a wire payment of it
     with an uploaded voucher; a wallet payment of R1001 with its READY receipt, another whose receipt
     FAILED, a READY statement of R1001; an audit entry; an API client with a webhook endpoint and a
-    delivery waiting; and ids of nothing."""
+    delivery waiting; R1001's id and a top-up of it above its approval threshold asked by finance2@
+    (pending); and ids of nothing."""
     monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     screen_setup.add_wire_channel()
     screen_setup.add_channel("WALLET", "WALLET")
@@ -84,4 +85,5 @@ def route_objects(app, portal, tmp_path, monkeypatch):
             "cp": cp.channel_payment_id, "paid": paid.merged_payment_id, "document": document, "code": code,
             "failed_document": failed_receipt(failed.merged_payment_id),
             "statement": screen_setup.in_app(stored_statement)(), "job": "0" * 32, "nothing": "X0000000000",
-            "audit_entry": screen_setup.in_app(audit_entry)(), "nothing_id": 99999999}
+            "audit_entry": screen_setup.in_app(audit_entry)(), "nothing_id": 99999999,
+            "r1001": portal.r1001, "wallet_change": screen_setup.pending_wallet_top_up("R1001")}

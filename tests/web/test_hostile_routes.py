@@ -51,7 +51,8 @@ hostile_text = st.one_of(st.sampled_from(HOSTILE_TEXT), st.sampled_from(HOSTILE_
 FIELDS = ["page", "rpage", "pageSize", "ids", "status", "type", "reference", "lang", "next", "sort", "channel",
           "orderId", "paymentId", "refundOrderId", "paymentStatus", "paymentType", "createdFrom", "createdTo",
           "created_from", "created_to", "deadlineFrom", "deadlineTo", "minAmount", "maxAmount", "overdue",
-          "amount", "receivedAmount", "shortfall", "bankSerialNo", "reason", "outcome", "back", "format",
+          "amount", "receivedAmount", "shortfall", "bankSerialNo", "bankSerial", "memo", "reason", "outcome", "back",
+          "format",
           "channel_payment_id", "payment_id", "voucher", "rows", "confirm", "email", "password",
           "current_password", "new_password", "name", "scopes", "url", "event_types", "description", "enabled",
           "since", "until"]

@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (routes register on bp)
     payment_orders,
     refunds,
     resellers,
+    wallets,
     webhook_endpoints,
 )
 from .blueprint import bp

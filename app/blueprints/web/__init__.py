@@ -22,6 +22,7 @@ SCREEN_MODULES = (
     "finance_refunds",  # /finance/refunds
     "finance_disbursements",  # /finance/disbursements
     "finance_reports",  # /finance/reports
+    "finance_wallets",  # /finance/wallets
     "admin",  # /admin (health), /admin/jobs
     "admin_audit",  # /admin/audit
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)

@@ -51,3 +51,21 @@ def amount_field_check(text: str | None) -> Decimal:
     if amount > MAX_AMOUNT:
         raise ValidationError(_("This amount is too large."))
     return amount.quantize(CENT)
+
+
+def signed_amount_field_check(text: str | None) -> Decimal:
+    """A signed amount in yuan (``-100.00`` decreases), not 0, at most two decimals, or a ValidationError."""
+    cleaned = (text or "").replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace(" ", "")
+    cleaned = cleaned[1:] if cleaned.startswith("+") else cleaned
+    if not cleaned:
+        raise ValidationError(_("Enter the amount."))
+    if not _AMOUNT.match(cleaned) or len(cleaned) > 20:
+        raise ValidationError(_("Enter an amount in yuan, for example -100.00 or 250.00."))
+    amount = Decimal(cleaned)
+    if not at_most_two_decimals(amount):
+        raise ValidationError(_("Use at most two decimals (fen)."))
+    if amount == 0:
+        raise ValidationError(_("The amount must not be 0."))
+    if abs(amount) > MAX_AMOUNT:
+        raise ValidationError(_("This amount is too large."))
+    return amount.quantize(CENT)

@@ -8,10 +8,17 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...domain.enums import CreditLineStatus, CreditRecordStatus, PaymentType, ResellerStatus, WalletEntryType
+from ...domain.enums import (
+    CreditLineStatus,
+    CreditRecordStatus,
+    PaymentType,
+    ResellerStatus,
+    WalletChangeStatus,
+    WalletEntryType,
+)
 from ...domain.timeutil import shanghai_today
 from ...extensions import db
-from ...models import CreditRecord, PaymentOrder, Reseller, WalletEntry
+from ...models import CreditRecord, PaymentOrder, Reseller, WalletChange, WalletEntry
 from ..platform.paging import Page
 from .credit_line import available
 from .credit_view import record_status
@@ -137,3 +144,34 @@ def repayment_orders(reseller_id: int, page: int = 1, page_size: int = PAGE_SIZE
                               .limit(page_size).offset((page - 1) * page_size)).all()
     total = db.session.scalar(sa.select(sa.func.count(PaymentOrder.id)).where(*conds)) or 0
     return Page(list(rows), page, page_size, total)
+
+
+# --- the finance desk (every reseller) -----------------------------------------------------------
+
+def wallet_overview() -> list[dict]:
+    """Every reseller's wallet balance and approval threshold, with the number of changes waiting."""
+    from_changes = (sa.select(WalletChange.reseller_id, sa.func.count(WalletChange.id).label("n"))
+                    .where(WalletChange.status == WalletChangeStatus.PENDING)
+                    .group_by(WalletChange.reseller_id).subquery())
+    rows = db.session.execute(
+        sa.select(Reseller, sa.func.coalesce(from_changes.c.n, 0))
+        .outerjoin(from_changes, from_changes.c.reseller_id == Reseller.id).order_by(Reseller.code)).all()
+    return [{"reseller": r, "pending": n} for r, n in rows]
+
+
+def pending_changes(reseller_id: int | None = None) -> list[tuple[WalletChange, Reseller]]:
+    conds = [WalletChange.status == WalletChangeStatus.PENDING]
+    if reseller_id is not None:
+        conds.append(WalletChange.reseller_id == reseller_id)
+    query = (sa.select(WalletChange, Reseller).join(Reseller, Reseller.id == WalletChange.reseller_id)
+             .where(*conds).order_by(WalletChange.created_at, WalletChange.id))
+    return [(change, reseller) for change, reseller in db.session.execute(query)]
+
+
+def recent_changes(reseller_id: int, limit: int = 20) -> list[WalletChange]:
+    return list(db.session.scalars(sa.select(WalletChange).where(WalletChange.reseller_id == reseller_id)
+                                   .order_by(WalletChange.created_at.desc(), WalletChange.id.desc()).limit(limit)))
+
+
+def wallet_change(change_id: int) -> WalletChange | None:
+    return db.session.get(WalletChange, change_id)

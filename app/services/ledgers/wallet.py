@@ -55,15 +55,20 @@ def post(reseller_id: int, amount: Decimal, entry_type: str, *, reference: str |
 
 
 def top_up(actor: Actor, reseller_id: int, amount: Decimal, memo: str,
-           entry_type: str = WalletEntryType.TOPUP) -> WalletEntry:
-    """Finance tops up (or, with a negative ``amount`` and ADJUST, corrects) a wallet. Caller commits."""
+           entry_type: str = WalletEntryType.TOPUP, *, reference: str | None = None,
+           coded: WalletMemo | None = None) -> WalletEntry:
+    """Finance tops up (or, with a negative ``amount`` and ADJUST, corrects) a wallet. Caller commits.
+    ``memo``: finance's words (required); ``coded``: the memo the reseller reads in their language;
+    ``reference``: the bank serial of a deposit."""
     if entry_type == WalletEntryType.TOPUP and amount <= 0:
         raise ValidationFailed("a top-up must be positive", field="amount")
     if not memo.strip():
         raise ValidationFailed("give a reason", field="memo")
-    entry = post(reseller_id, amount, entry_type, reference=None, actor=actor.label, memo=memo)
-    audit.record(actor, f"wallet.{entry_type.lower()}", "reseller_wallet", str(reseller_id), None,
-                 {"amount": f"{amount:.2f}", "balanceAfter": f"{entry.balance_after:.2f}", "memo": memo})
+    entry = post(reseller_id, amount, entry_type, reference=reference, actor=actor.label, memo=coded or memo)
+    after = {"amount": f"{amount:.2f}", "balanceAfter": f"{entry.balance_after:.2f}", "memo": memo}
+    if reference is not None:
+        after["reference"] = reference
+    audit.record(actor, f"wallet.{entry_type.lower()}", "reseller_wallet", str(reseller_id), None, after)
     outbox.emit(EventType.WALLET_CHANGED, "reseller_wallet", str(reseller_id),
                 {"amount": f"{amount:.2f}", "balance": f"{entry.balance_after:.2f}", "type": entry_type})
     return entry

@@ -17,6 +17,8 @@ class MemoCode(StrEnum):
     REFUND = "REFUND"  # a WALLET refund part: {refund}
     REFUND_CREDIT_ALREADY_REPAID = "REFUND_CREDIT_ALREADY_REPAID"  # a CREDIT refund already repaid: {refund}
     PAYMENT = "PAYMENT"  # paid from the wallet: {subject}
+    TOPUP = "TOPUP"  # a deposit finance received: {serial}, {note} (finance's words, may be empty)
+    ADJUSTMENT = "ADJUSTMENT"  # finance corrected the wallet: {reason} (finance's words)
 
 
 @dataclass(frozen=True)
@@ -50,3 +52,12 @@ class WalletMemo:
     @classmethod
     def payment(cls, subject: str) -> WalletMemo:
         return cls(subject, MemoCode.PAYMENT, {"subject": subject})
+
+    @classmethod
+    def top_up(cls, serial: str, note: str) -> WalletMemo:
+        text = f"deposit received, bank serial {serial}" + (f": {note}" if note else "")
+        return cls(text, MemoCode.TOPUP, {"serial": serial, "note": note})
+
+    @classmethod
+    def adjustment(cls, reason: str) -> WalletMemo:
+        return cls(f"adjustment: {reason}", MemoCode.ADJUSTMENT, {"reason": reason})
