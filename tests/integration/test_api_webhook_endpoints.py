@@ -260,7 +260,8 @@ def test_patch_changes_what_is_given(app, hooks):
     assert "secret" not in data
     assert assert_ok(hooks.get(one(eid))) == data
     with app.app_context():
-        actions = db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.target_id == str(eid))).all()
+        actions = db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.target_id == str(eid))
+                                      .order_by(AuditEntry.id)).all()
         assert actions == ["webhook_endpoint.create", "webhook_endpoint.update", "webhook_endpoint.update"]
 
 
