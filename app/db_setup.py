@@ -1,13 +1,19 @@
 """Engine settings per database.
 
 SQLite: WAL, a busy timeout, and BEGIN IMMEDIATE for every transaction, because a deferred
-transaction that later writes fails with SQLITE_BUSY regardless of the timeout.
+transaction that later writes fails with SQLITE_BUSY regardless of the timeout. The one exception is
+a transaction begun with the ``READ_ONLY`` execution option (``unit_of_work.begin_read``): it
+begins DEFERRED, so in WAL mode it reads a snapshot and holds no lock a writer waits for. Without it
+a worker reading a month-end statement's data would hold the database's one write lock for the
+whole read, and a bank callback's settlement would wait behind it.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+READ_ONLY = "portal_read_only"
 
 
 def configure_engine(engine: Engine) -> None:
@@ -29,4 +35,4 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")

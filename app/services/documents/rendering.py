@@ -3,7 +3,8 @@ Run by the worker only (``app/jobs/document_rendering.py``): the web process nev
 module or WeasyPrint.
 
 ``render(document_id)`` claims the document, reads the data (``DocumentType.context``, the same
-query services the screens use), fills the template, ends the read transaction, prints the PDF with
+query services the screens use) in a read-only transaction (``unit_of_work.begin_read``), fills
+the template, ends the read transaction, prints the PDF with
 no database transaction open, then stores it (``storage.store``). Any error on the way leaves the
 document FAILED with a reason (``failures``); nothing is stored half-way.
 
@@ -28,7 +29,7 @@ from ...domain.enums import DocumentFailure, DocumentState
 from ...domain.timeutil import utcnow
 from ...extensions import db
 from ...models import Document
-from ..platform.unit_of_work import end_read
+from ..platform.unit_of_work import begin_read, end_read
 from . import failures, registry, storage, verification
 from .fetcher import ASSET_BASE, AssetFetcher
 from .parts import print_in_parts
@@ -81,6 +82,7 @@ def render(document_id: int) -> dict[str, Any]:
     if attempt is None:
         return {"documentId": document_id, "skipped": "not queued"}
     started = time.perf_counter()
+    begin_read()  # the data is read from a snapshot that holds back no writer
     doc = db.session.get_one(Document, document_id)
     number = doc.number
     if not registry.known(doc.doc_type):

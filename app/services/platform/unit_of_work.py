@@ -14,6 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.sql.dml import UpdateBase
 
+from ...db_setup import READ_ONLY
 from ...extensions import db
 
 
@@ -32,6 +33,18 @@ def rows_changed(statement: UpdateBase) -> int:
     result = db.session.execute(statement)
     assert isinstance(result, CursorResult)  # what a DML statement gives; the session is typed as any Result
     return result.rowcount
+
+
+def begin_read() -> None:
+    """Begin a transaction that only reads, for a long read such as a document's data.
+
+    On SQLite it begins DEFERRED (``app/db_setup.py``): a WAL snapshot that never holds the write
+    lock, so writers (a callback's settlement) do not wait for it. Nothing may be written in it: a
+    deferred SQLite transaction that writes can fail with SQLITE_BUSY at once. On PostgreSQL it is
+    an ordinary transaction. Must be called with no transaction open; end it with ``end_read``.
+    """
+    assert not db.session().in_transaction(), "begin_read must start the transaction"
+    db.session.connection(execution_options={READ_ONLY: True})
 
 
 def end_read() -> None:
