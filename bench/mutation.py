@@ -72,7 +72,8 @@ TARGETS: dict[str, list[str]] = {
     "app/domain/order_status.py": [UNIT_MONEY, "tests/unit/test_status_vocabulary.py",
                                    "tests/engine/test_checkout_rules.py"],
     "app/services/checkout/validation.py": [
-        "tests/engine/test_checkout_rules.py", CHECKOUT, "tests/web/test_checkout.py"],
+        "tests/engine/test_checkout_validation.py", "tests/engine/test_checkout_rules.py", CHECKOUT,
+        "tests/web/test_checkout.py"],
     "app/services/refunds/allocation.py": ["tests/engine/test_refunds.py", "tests/engine/test_refund_wire.py"],
 }
 
