@@ -30,7 +30,7 @@ from ..base import (
     StatementLine,
 )
 from ..http import gateway_client
-from . import signature
+from . import callback_payload, signature
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
@@ -133,23 +133,15 @@ class OnlineAdapter(ChannelAdapter):
             raise CallbackRejected("bad or stale signature")
         try:
             data = json.loads(body, parse_float=Decimal)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             raise CallbackRejected("body is not JSON") from None
         if not isinstance(data, dict) or data.get("merchantNo") != cfg.config.get("merchant_no"):
             raise CallbackRejected("callback for another merchant")
-        try:
-            if data.get("type") == "payment":
-                return CallbackEvent(kind="payment", raw=data, payment=PaymentResult(
-                    status=data["status"], channel_payment_no=data["merchantOrderNo"],
-                    amount=Decimal(str(data["amount"])), channel_transaction_id=data.get("gatewayTxnId"),
-                    completed_at=_parse_time(data.get("paidAt")), failure_reason=data.get("failReason"),
-                    event_id=data["eventId"]))
-            if data.get("type") == "refund":
-                return CallbackEvent(kind="refund", raw=data, refund=RefundResult(
-                    status=data["status"], refund_no=data["merchantRefundNo"], channel_refund_id=data.get("refundId"),
-                    amount=Decimal(str(data["amount"])), failure_reason=data.get("failReason"),
-                    event_id=data["eventId"]))
-        except (KeyError, ArithmeticError, ValueError) as exc:
-            raise CallbackRejected(f"malformed callback: {exc}") from None
-        raise CallbackRejected(f"unknown callback type {data.get('type')!r}")
+        if data.get("type") == "payment":
+            payment = callback_payload.parse(data, callback_payload.PaymentCallback)
+            return CallbackEvent(kind="payment", raw=data, payment=payment.result())
+        if data.get("type") == "refund":
+            refund = callback_payload.parse(data, callback_payload.RefundCallback)
+            return CallbackEvent(kind="refund", raw=data, refund=refund.result())
+        raise CallbackRejected(f"unknown callback type {str(data.get('type'))[:40]!r}")
 
