@@ -51,6 +51,16 @@ def rendered_receipt(merged_payment_id: str) -> tuple[str, str]:
 
 
 @in_app
+def render_queued(doc_type: str) -> list[str]:
+    """What the worker does for each QUEUED document of that type, oldest first (the real rendering:
+    WeasyPrint, pypdf); the state each ends in."""
+    ids = list(db.session.scalars(sa.select(Document.id).where(Document.state == "QUEUED",
+                                                               Document.doc_type == doc_type).order_by(Document.id)))
+    db.session.rollback()
+    return [rendering.render(i)["state"] for i in ids]
+
+
+@in_app
 def _store_unprinted(document_id: int) -> None:
     attempt = storage.claim(document_id)
     assert attempt is not None

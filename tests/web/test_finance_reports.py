@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-import sqlalchemy as sa
-
-from app.extensions import db
-from app.models import Document
-from app.services.documents import rendering
+from tests.support.documents import render_queued
 from tests.support.html import dom
 from tests.support.screen_setup import HTMX, in_app
 from tests.support.statement_world import build_march
@@ -45,14 +41,6 @@ def test_resellers_cannot_open_reports(portal, signed_in):
     assert signed_in("operator@r1001.example").get("/finance/reports").status_code == 403
 
 
-@in_app
-def render_reports() -> list[str]:
-    ids = list(db.session.scalars(sa.select(Document.id).where(Document.state == "QUEUED",
-                                                               Document.doc_type == "DAILY_REPORT")))
-    db.session.rollback()
-    return [rendering.render(i)["state"] for i in ids]
-
-
 def test_export_the_day_as_pdf_with_the_screens_figures(portal, signed_in, tmp_path):
     build()
     client = signed_in("finance@example.com")
@@ -63,7 +51,7 @@ def test_export_the_day_as_pdf_with_the_screens_figures(portal, signed_in, tmp_p
     listing = dom(client.get("/finance/reports/documents"))
     row = listing.one("document-row")
     assert (row["data-kind"], row["data-state"]) == ("REPORT", "QUEUED")
-    assert render_reports() == ["READY"]
+    assert render_queued("DAILY_REPORT") == ["READY"]
     row = dom(client.get("/finance/reports/documents")).one("document-row")
     pdf = client.get(row.one("document-download")["href"])
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from app.extensions import db
 from app.models import Document
-from app.services.documents import rendering
+from tests.support.documents import render_queued
 from tests.support.html import dom
 from tests.support.screen_setup import HTMX, in_app
 from tests.support.statement_world import build_march, stored_statement
@@ -75,13 +75,6 @@ def test_staff_cannot_open_statements(portal, signed_in):
     assert signed_in("finance@example.com").get("/statements").status_code == 403
 
 
-@in_app
-def render_queued() -> list[str]:
-    """What the worker does for each QUEUED statement (the real rendering: WeasyPrint, pypdf)."""
-    ids = list(db.session.scalars(sa.select(Document.id).where(Document.state == "QUEUED",
-                                                               Document.doc_type == "STATEMENT").order_by(Document.id)))
-    db.session.rollback()
-    return [rendering.render(i)["state"] for i in ids]
 
 
 def _pdf_text(data: bytes, tmp_path) -> str:
@@ -104,7 +97,7 @@ def test_request_render_download_and_the_pdf_says_what_the_screen_says(portal, s
     # Asking again for the same data is the same document.
     client.post("/statements", data={"month": "2026-03", "csrf_token": token})
     assert len(dom(client.get("/statements/documents")).all("document-row")) == 1
-    assert render_queued() == ["READY"]
+    assert render_queued("STATEMENT") == ["READY"]
     listing = dom(client.get("/statements/documents"))
     assert listing.one("document-row")["data-state"] == "READY" and listing.one("document-list")["hx-trigger"] is None
     pdf = client.get(listing.one("document-download")["href"])
