@@ -166,3 +166,10 @@ def test_spent_today_counts_this_days_live_payments_of_this_reseller_and_channel
     # 1.00 and 64.00: not 2.00, 4.00 (other days), 8.00/16.00/32.00 (took nothing), 128.00 (R1002), 256.00 (WALLET)
     assert spent_today(r1, wire) == Decimal("65.00")
     assert spent_today(r2, wire) == Decimal("128.00")
+
+
+@pytest.mark.parametrize("payment_type", ["ADVANCE_PAYMENT", "FINAL_PAYMENT", "OTHER_FEE"])
+def test_every_order_but_a_credit_repayment_may_be_paid_with_credit(engine_setup, payment_type):
+    pid = make_order(amount="100.00", payment_type=payment_type)
+    plan = validate(engine_setup["R1001"], [AllocationIn(pid, "100.00", "CREDIT")])
+    assert [(r.order.payment_id, r.channel.code) for r in plan.rows] == [(pid, "CREDIT")]
