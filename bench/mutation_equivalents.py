@@ -11,6 +11,7 @@ STATES = "app/domain/payment_states.py"
 ORDER = "app/domain/order_status.py"
 WALLET = "app/services/ledgers/wallet.py"
 SETTLE = "app/services/settlement/channel_result.py"
+VALIDATION = "app/services/checkout/validation.py"
 NE, EQ = "core/ReplaceComparisonOperator_Gt_NotEq", "core/ReplaceComparisonOperator_GtE_Eq"
 EQUIVALENT: dict[tuple[str, str, str, int], str] = {
     (MONEY, "core/ExceptionReplacer",
@@ -93,6 +94,20 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
         "no code assigns to an Outcome (or a _Settling: the same line text) or hashes one; frozen keeps "
         "code from changing a result while it is applied (mypy reports such an assignment), it changes "
         "nothing the running code does",
+    (VALIDATION, "core/ReplaceTrueWithFalse", "@dataclass(frozen=True)", 18):
+        "no code assigns to an AllocationIn or a RowProblem (the same line text) or hashes one; frozen "
+        "keeps a caller from changing a row after it was validated (mypy reports such an assignment)",
+    (VALIDATION, "core/NumberReplacer", "ch = group[0].channel", 19):
+        "the rows of a group are grouped by channel id just above, so every row of it has the same "
+        "channel: the first and the last give the same one",
+    (VALIDATION, "core/ReplaceFalseWithTrue",
+     "def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) -> Plan:", 73):
+        "only locking changes, and the mutation run is on SQLite, where FOR UPDATE compiles to nothing "
+        "(BEGIN IMMEDIATE serialises writers, app/db_setup.py). On PostgreSQL the locks are what "
+        "tests/engine/test_engine_concurrency.py and tests/integration/test_concurrency.py exercise",
+    (VALIDATION, "core/AddNot", "if lock:", 7):
+        "only locking changes, and the mutation run is on SQLite, where FOR UPDATE compiles to nothing "
+        "(see the entry above)",
 }
 
 

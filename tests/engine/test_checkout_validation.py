@@ -54,12 +54,14 @@ def test_every_row_problem_is_listed_in_row_order(engine_setup):
         AllocationIn(make_order(amount="100.00"), "1.00", "WIRE_OFF"),
         AllocationIn(make_order(amount="100.00"), "1.00", "WIRE_VIP"),
         AllocationIn(make_order(amount="100.00"), "1.00", "WIRE_ICBC"),  # the one good row
+        AllocationIn("PAY-NOPE-2", "1.00", "WIRE_ICBC"),
     ]
     err = _problems(r1, rows)
     assert [(p.index, p.field, p.code) for p in err.problems] == [
         (0, "order", "ORDER_NOT_FOUND"), (2, "order", "ORDER_DUPLICATE"), (3, "order", "ORDER_NOT_PAYABLE"),
         (4, "amount", "AMOUNT_FORMAT"), (5, "amount", "AMOUNT_NOT_POSITIVE"), (6, "amount", "AMOUNT_ABOVE_PAYABLE"),
         (7, "channel", "CHANNEL_UNKNOWN"), (8, "channel", "CHANNEL_DISABLED"), (9, "channel", "CHANNEL_NOT_AVAILABLE"),
+        (11, "order", "ORDER_NOT_FOUND"),
     ]
     assert err.problems[5].params == {"payable": Decimal("100.00")}
     # The error names each row (1-based for people, 0-based in the field path for programs).
@@ -166,6 +168,9 @@ def test_spent_today_counts_this_days_live_payments_of_this_reseller_and_channel
     # 1.00 and 64.00: not 2.00, 4.00 (other days), 8.00/16.00/32.00 (took nothing), 128.00 (R1002), 256.00 (WALLET)
     assert spent_today(r1, wire) == Decimal("65.00")
     assert spent_today(r2, wire) == Decimal("128.00")
+    wallet_channel = db.session.scalar(sa.select(Channel.id).where(Channel.code == "WALLET"))
+    assert wallet_channel < wire  # so a `>=` in place of the channel's `==` would count the wires here
+    assert spent_today(r1, wallet_channel) == Decimal("256.00")
 
 
 @pytest.mark.parametrize("payment_type", ["ADVANCE_PAYMENT", "FINAL_PAYMENT", "OTHER_FEE"])
