@@ -61,6 +61,8 @@ ROUTES = [
     R("POST", "/statements", RESELLER, ok={"*": 302}, data={"month": "2026-03"}),
     R("GET", "/statements/documents", RESELLER),
     R("GET", "/documents/{statement}/pdf", RESELLER | FINANCE, tenant=True),  # a READY statement of R1001
+    R("GET", "/finance", FINANCE | ADMIN_ONLY),
+    R("GET", "/finance?day=2026-03-12", FINANCE | ADMIN_ONLY),
     R("GET", "/finance/vouchers", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),

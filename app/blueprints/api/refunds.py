@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ...domain.enums import RefundOrderStatus, Scope
+from ...services.orders.queries import MAX_PAGE_SIZE
 from ...services.refunds.creation import create_refund
 from ...services.refunds.instruction import RefundInstruction
-from ...services.orders.queries import MAX_PAGE_SIZE
 from ...services.refunds.view import get_refund, list_refunds, refund_dict
 from .auth import current_actor, require_scopes
 from .blueprint import bp

@@ -40,6 +40,7 @@ def _parts_of(refund_pks: list[int]) -> dict[int, list[tuple]]:
         .where(PaymentTransaction.refund_id.in_(refund_pks)).order_by(PaymentTransaction.id)).all()
     grouped: dict[int, list[tuple]] = {}
     for txn, cp_no, orig_no in rows:
+        assert txn.refund_id is not None  # selected by it
         grouped.setdefault(txn.refund_id, []).append((txn, cp_no, orig_no))
     return grouped
 
