@@ -19,6 +19,7 @@ SCREEN_MODULES = (
     "credit",  # /credit
     "statements",  # /statements
     "finance_desk",  # /finance (the finance dashboard)
+    "finance_transactions",  # /finance/transactions, /finance/transactions/<transactionId>
     "finance_vouchers",  # /finance/vouchers
     "finance_refunds",  # /finance/refunds
     "finance_disbursements",  # /finance/disbursements
