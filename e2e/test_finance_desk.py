@@ -1,7 +1,8 @@
 """The finance dashboard's today figures move after a payment settles: finance reads /finance, the
 reseller pays an order ONLINE at the sandbox gateway (its signed callback settles the payment), and
 /finance then shows the amount more received today, on the ONLINE channel's row too, with a callback
-delay measured."""
+delay measured; /finance/transactions finds it by the bank's transaction id and shows its chain
+with the gateway's callback."""
 
 from __future__ import annotations
 
@@ -48,3 +49,13 @@ def test_today_figures_move_after_a_payment_settles(browsing, stack):
     expect(desk.get_by_test_id("desk-delay-today")).to_contain_text("p95")
     expect(desk.get_by_test_id("desk-trend-chart")).to_be_visible()
     shot(desk, "71-finance-desk-after")
+
+    # The payment on /finance/transactions, found by the bank's transaction id, and its chain with the callback.
+    (txn,) = [t for t in stack.transactions(order["paymentId"]) if t["transactionStatus"] == "SUCCESS"]
+    desk.goto(f"/finance/transactions?reference={txn['channelTransactionId']}&lang=en")
+    expect(desk.get_by_test_id("txn-row")).to_have_count(1)
+    expect(desk.get_by_test_id("txn-received")).to_have_text(money(amount))
+    desk.get_by_test_id("txn-row").get_by_role("link").click()
+    expect(desk.get_by_test_id("chain-callback").first).to_be_visible()
+    expect(desk.get_by_test_id("chain-merged")).to_contain_text(merged_id)
+    shot(desk, "72-finance-transaction-chain")
