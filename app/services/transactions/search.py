@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...domain.enums import TransactionType
+from ...domain.enums import TransactionStatus, TransactionType
 from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
@@ -117,12 +117,12 @@ def search(f: TransactionFilter, page: int = 1, page_size: int = PAGE_SIZE) -> P
 
 def totals(f: TransactionFilter) -> Totals:
     t = PaymentTransaction
-    ok = t.status == "SUCCESS"
+    ok = t.status == TransactionStatus.SUCCESS
     row = db.session.execute(sa.select(
         sa.func.count(t.id),
         sa.func.sum(sa.case((sa.and_(ok, t.transaction_type == TransactionType.PAYMENT), t.amount), else_=0)),
         sa.func.sum(sa.case((sa.and_(ok, t.transaction_type == TransactionType.REFUND), -t.amount), else_=0)),
-        sa.func.sum(sa.case((t.status == "PROCESSING", _size()), else_=0)),
+        sa.func.sum(sa.case((t.status == TransactionStatus.PROCESSING, _size()), else_=0)),
     ).where(*conditions(f))).one()
     return Totals(int(row[0] or 0), money(row[1]), money(row[2]), money(row[3]))
 
