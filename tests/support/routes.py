@@ -61,6 +61,12 @@ ROUTES = [
     R("POST", "/statements", RESELLER, ok={"*": 302}, data={"month": "2026-03"}),
     R("GET", "/statements/documents", RESELLER),
     R("GET", "/documents/{statement}/pdf", RESELLER | FINANCE, tenant=True),  # a READY statement of R1001
+    R("GET", "/finance", FINANCE | ADMIN_ONLY),
+    R("GET", "/finance?day=2026-03-12", FINANCE | ADMIN_ONLY),
+    R("GET", "/finance/transactions", FINANCE | ADMIN_ONLY),
+    R("GET", "/finance/transactions?kind=PAYMENT&status=SUCCESS&minAmount=1.00", FINANCE | ADMIN_ONLY),
+    R("GET", "/finance/transactions/{txn}", FINANCE | ADMIN_ONLY),  # finance sees every company's
+    R("GET", "/finance/transactions/{nothing}", FINANCE | ADMIN_ONLY, ok={FIN: 404, ADMIN: 404}),  # no such transaction
     R("GET", "/finance/vouchers", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),

@@ -18,6 +18,8 @@ SCREEN_MODULES = (
     "wallet",  # /wallet
     "credit",  # /credit
     "statements",  # /statements
+    "finance_desk",  # /finance (the finance dashboard)
+    "finance_transactions",  # /finance/transactions, /finance/transactions/<transactionId>
     "finance_vouchers",  # /finance/vouchers
     "finance_refunds",  # /finance/refunds
     "finance_disbursements",  # /finance/disbursements

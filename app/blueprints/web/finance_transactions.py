@@ -1,0 +1,116 @@
+"""/finance/transactions: every payment and refund transaction (docs/SCREENS.md), filtered by channel,
+kind, status, reseller, created and completed ranges, amount range, bank serial / channel transaction
+id and merged payment, with the totals of the filtered set and pages; ``/finance/transactions/<id>``
+shows its chain (app/services/transactions/). A bad filter value is a 422 with the error next to its
+field, and the list is shown without that filter. Finance and admin."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+
+from ...domain.enums import TransactionStatus, TransactionType
+from ...domain.money import MoneyFormatError, parse_money
+from ...domain.timeutil import in_date_range
+from ...services.transactions import chain as txn_chain
+from ...services.transactions import search as txn_search
+from .access import ADMIN, FINANCE, allow
+from .form_fields import date_range_message
+from .rendering import page_arg, render_screen
+
+bp = Blueprint("finance_transactions", __name__)
+
+TEXT_ARGS = ("channel", "kind", "status", "reseller", "reference", "mergedPaymentId")
+DATE_ARGS = ("createdFrom", "createdTo", "completedFrom", "completedTo")
+AMOUNT_ARGS = ("minAmount", "maxAmount")
+
+
+def _text(name: str) -> str:
+    return (request.args.get(name) or "").strip()
+
+
+def _date(name: str, errors: dict[str, str]) -> date | None:
+    text = _text(name)
+    if not text:
+        return None
+    try:
+        value = date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
+    except ValueError:
+        value = None
+    if value is None:
+        errors[name] = _("Enter a date like 2026-11-30.")
+    elif not in_date_range(value):
+        errors[name], value = date_range_message(), None
+    return value
+
+
+def _amount(name: str, errors: dict[str, str]) -> Decimal | None:
+    text = _text(name)
+    if not text:
+        return None
+    try:
+        value = parse_money(text)
+    except MoneyFormatError:
+        errors[name] = _("Enter an amount like 1250.00 (at most two decimals).")
+        return None
+    if value < 0:
+        errors[name] = _("Enter an amount of zero or more.")
+        return None
+    return value
+
+
+def _choice(name: str, allowed: list[str], errors: dict[str, str]) -> str | None:
+    text = _text(name)
+    if text and text not in allowed:
+        errors[name] = _("Choose one of the listed values.")
+        return None
+    return text or None
+
+
+def _filter(errors: dict[str, str]) -> txn_search.TransactionFilter:
+    dates = {name: _date(name, errors) for name in DATE_ARGS}
+    for first, last in (("createdFrom", "createdTo"), ("completedFrom", "completedTo")):
+        start, end = dates[first], dates[last]
+        if start is not None and end is not None and end < start:
+            errors[last], dates[last] = _("The end date is before the start date."), None
+    low, high = _amount("minAmount", errors), _amount("maxAmount", errors)
+    if low is not None and high is not None and high < low:
+        errors["maxAmount"], high = _("The largest amount is below the smallest."), None
+    for name in ("reseller", "reference", "mergedPaymentId"):
+        if len(_text(name)) > 64:
+            errors[name] = _("At most 64 characters.")
+    return txn_search.TransactionFilter(
+        channel=_choice("channel", txn_search.channels(), errors),
+        kind=_choice("kind", list(TransactionType), errors),
+        status=_choice("status", list(TransactionStatus), errors),
+        reseller_code=None if "reseller" in errors else _text("reseller") or None,
+        created_from=dates["createdFrom"], created_to=dates["createdTo"],
+        completed_from=dates["completedFrom"], completed_to=dates["completedTo"],
+        min_amount=low, max_amount=high,
+        reference=None if "reference" in errors else _text("reference") or None,
+        merged_payment_id=None if "mergedPaymentId" in errors else _text("mergedPaymentId") or None,
+    )
+
+
+@bp.get("/finance/transactions")
+@allow(FINANCE | ADMIN)
+def index():
+    errors: dict[str, str] = {}
+    f = _filter(errors)
+    page = txn_search.search(f, page_arg())
+    return render_screen("finance/transactions.html", "finance/_transaction_list.html", 422 if errors else 200,
+                         rows=page, totals=txn_search.totals(f), errors=errors, channels=txn_search.channels(),
+                         kinds=list(TransactionType), statuses=list(TransactionStatus),
+                         args={k: _text(k)[:64] for k in TEXT_ARGS + DATE_ARGS + AMOUNT_ARGS})
+
+
+@bp.get("/finance/transactions/<transaction_id>")
+@allow(FINANCE | ADMIN)
+def show(transaction_id: str):
+    chain = txn_chain.chain_of(transaction_id[:64])
+    if chain is None:
+        abort(404)
+    return render_template("finance/transaction.html", c=chain)
