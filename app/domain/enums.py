@@ -155,6 +155,18 @@ class WalletChangeKind(StrEnum):
     ADJUST = "ADJUST"
 
 
+class BatchStatus(StrEnum):
+    """A disbursement batch (批量付款, docs/DOMAIN.md §9): uploaded and checked (DRAFT), submitted for a
+    second finance user (PENDING), REJECTED by them, or approved and RUNNING until every row is final
+    (COMPLETED)."""
+
+    DRAFT = "DRAFT"
+    PENDING = "PENDING"
+    REJECTED = "REJECTED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+
+
 class WalletChangeStatus(StrEnum):
     PENDING = "PENDING"  # above the approval threshold: waits for a second finance user
     APPROVED = "APPROVED"  # booked (at once, or by the second user)
