@@ -7,8 +7,9 @@ reader's language (``RowProblem``), so the user can correct the file in one go."
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ...domain.money import CENT, at_most_two_decimals, money_str
@@ -25,7 +26,7 @@ class RowProblem:
     field: str  # bankAccountName | bankAccountNo | bankCode | amount | purpose | row
     code: str  # required | too_long | account | bank_code | amount_format | decimals | not_positive |
     #            above_single_limit | duplicate | extra_cells
-    params: dict = field(default_factory=dict)
+    params: dict = dataclasses.field(default_factory=dict)  # the class's own "field" hides the function
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ writes ``disbursement_batch.completed`` to the outbox with the counts and amount
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -39,9 +40,10 @@ from .creation import insert_order, send
 from .request import DisbursementRequest
 
 STALLED_AFTER = timedelta(minutes=10)
+_M = TypeVar("_M", DisbursementBatch, DisbursementBatchRow)
 
 
-def _lock(model, *conds):
+def _lock(model: type[_M], *conds: sa.ColumnElement[bool]) -> _M | None:
     stmt = sa.select(model).where(*conds)
     if db.engine.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
