@@ -167,6 +167,17 @@ class BatchStatus(StrEnum):
     COMPLETED = "COMPLETED"
 
 
+class BatchRowState(StrEnum):
+    """Where a row of a disbursement batch stands, from its payout: none yet (QUEUED), INIT or
+    PROCESSING (PROCESSING), MANUAL, SUCCESS, or FAILED (its payout failed, or none could be made)."""
+
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    MANUAL = "MANUAL"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
 class WalletChangeStatus(StrEnum):
     PENDING = "PENDING"  # above the approval threshold: waits for a second finance user
     APPROVED = "APPROVED"  # booked (at once, or by the second user)

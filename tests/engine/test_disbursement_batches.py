@@ -101,7 +101,8 @@ def test_an_approved_batch_is_queued_on_low_and_pays_each_row_once(desk, wire):
 def test_a_run_that_died_midway_is_resumed_without_paying_anything_twice(desk, wire):
     number = approved_batch(desk, payees(4))
     # the first run made row 1's payout and died before linking it to the row
-    row = db.session.scalar(sa.select(DisbursementBatchRow).where(DisbursementBatchRow.request_id == f"batch:{number}:1"))
+    row = db.session.scalar(sa.select(DisbursementBatchRow)
+                            .where(DisbursementBatchRow.request_id == f"batch:{number}:1"))
     order_no = batch_run._make_payout(row.id, "M1001", number)
     assert order_no is not None
     db.session.execute(sa.update(DisbursementBatchRow).where(DisbursementBatchRow.id == row.id).values(order_no=None))

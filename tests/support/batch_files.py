@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
+import sqlalchemy as sa
 from openpyxl import Workbook
+
+from app.extensions import db
+from app.models import Merchant, User
+from app.services.payouts import batches
+from app.services.payouts import merchants as payout_merchants
+from app.services.platform.actor import Actor
+from tests.support.screen_setup import in_app
 
 HEADER_EN = ["bankAccountName", "bankAccountNo", "bankCode", "amount", "purpose"]
 HEADER_ZH = ["收款人", "收款账号", "银行代码", "金额", "用途"]
@@ -35,3 +44,19 @@ def xlsx_bytes(rows: list[list[object]], header: list[str] | None = None) -> byt
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def pending_batch(email: str = "finance2@example.com", rows: int = 3) -> str:
+    """A batch of ``rows`` payees for M1001 (created if missing), uploaded and submitted by ``email``:
+    PENDING, for another finance user to decide."""
+    return in_app(_pending_batch)(email, rows)
+
+
+def _pending_batch(email: str, rows: int) -> str:
+    if db.session.scalar(sa.select(Merchant).where(Merchant.merchant_id == "M1001")) is None:
+        payout_merchants.upsert_merchant(Actor("system", "test"), "M1001", "付款账户", Decimal("50000.00"),
+                                         Decimal("10000000.00"))
+    uid = db.session.scalar(sa.select(User.id).where(User.email == email))
+    preview = batches.upload(Actor("user", str(uid)), uid, "M1001", "payees.csv", csv_bytes(payees(rows)))
+    batches.submit(Actor("user", str(uid)), uid, preview.batch_no)
+    return preview.batch_no

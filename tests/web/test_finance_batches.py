@@ -163,7 +163,8 @@ def test_the_single_limit_is_the_chosen_merchants(desk):
 @pytest.mark.parametrize("data, en, zh", [
     ("收款人,收款账号,金额\n张三,6222020200000001,10.00\n".encode(), "Columns missing from the header row: bankCode",
      "表头缺少以下列"),
-    ("收款人,收款账号,银行代码,金额,备注\n张三,6222020200000001,ICBC,10.00,x\n".encode(), "Unknown columns", "未知的列"),
+    ("收款人,收款账号,银行代码,金额,备注\n张三,6222020200000001,ICBC,10.00,x\n".encode(), "Unknown columns",
+     "未知的列"),
     ("收款人,收款账号,银行代码,金额\n张三,6222020200000001,ICBC,10.00\n".encode("utf-16"), "neither UTF-8 nor GBK",
      "既不是 UTF-8"),
     (b"bankAccountName,bankAccountNo,bankCode,amount\n\x81\xff\xfe,6222020200000001,ICBC,10.00\n",

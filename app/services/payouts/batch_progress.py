@@ -10,13 +10,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...domain.enums import DisbursementStatus
+from ...domain.enums import BatchRowState, DisbursementStatus
 from ...domain.money import from_cents
 from ...extensions import db
 from ...models import Disbursement, DisbursementBatchRow
 
-QUEUED, PROCESSING, MANUAL = "QUEUED", "PROCESSING", "MANUAL"
-SUCCESS, FAILED = DisbursementStatus.SUCCESS.value, DisbursementStatus.FAILED.value
+QUEUED, PROCESSING, MANUAL = BatchRowState.QUEUED, BatchRowState.PROCESSING, BatchRowState.MANUAL
+SUCCESS, FAILED = BatchRowState.SUCCESS, BatchRowState.FAILED
 OPEN_STATES = (QUEUED, PROCESSING, MANUAL)
 
 
@@ -27,7 +27,7 @@ def _state(refused: str | None, order_no: str | None, status: str | None) -> str
         return QUEUED
     if status in (DisbursementStatus.INIT, DisbursementStatus.PROCESSING):
         return PROCESSING
-    return str(status)
+    return BatchRowState(status)
 
 
 @dataclass(frozen=True)
