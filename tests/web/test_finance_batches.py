@@ -13,9 +13,13 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.domain.errors import ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, Disbursement, DisbursementBatch, DisbursementBatchRow
+from app.services.payouts import batch_run
+from app.services.payouts import creation as payouts
 from app.services.payouts import merchants as payout_merchants
+from app.services.payouts import request as payout_request
 from app.services.platform.actor import Actor
 from tests.support.batch_files import HEADER_ZH, csv_bytes, payees, xlsx_bytes
 from tests.support.screen_setup import add_online_channel, count, in_app, post
@@ -25,9 +29,10 @@ ADMIN = Actor(type="system", id="test")
 
 
 @in_app
-def add_merchant(merchant_id: str = "M1001", single: str = "50000.00", active: bool = True) -> None:
+def add_merchant(merchant_id: str = "M1001", single: str = "50000.00", active: bool = True,
+                 daily: str = "10000000.00") -> None:
     payout_merchants.upsert_merchant(ADMIN, merchant_id, f"付款账户 {merchant_id}", Decimal(single),
-                                     Decimal("10000000.00"), active)
+                                     Decimal(daily), active)
 
 
 @in_app
@@ -289,3 +294,60 @@ def test_the_template_and_the_list(desk, pending):
     page = client.get("/finance/disbursements").get_data(as_text=True)
     assert f'data-batch-no="{pending}" data-status="PENDING"' in page
     assert 'data-testid="batch-merchant"' in page and 'data-testid="batch-upload-file"' in page
+
+
+def test_an_xlsx_number_with_three_decimals_is_refused_too(desk):
+    client, token = desk
+    rows = [[n, int(a), b, float(m), p] for n, a, b, m, p in payees(3)]
+    rows[1][3] = 10.005
+    errors = row_errors(_refused(client, token, xlsx_bytes(rows)))
+    assert list(errors) == [2] and "two decimals" in errors[2]
+
+
+# --- a completed batch: its files and its failed rows again ---------------------------------------------
+
+@in_app
+def _run(number: str) -> None:
+    batch_run.run(number)
+
+
+def test_failed_rows_download_audited_go_again_and_the_result_file_is_masked(desk, signed_in):
+    client, token = desk
+    add_merchant("M4004", single="1000.00", daily="50.00")  # every row of 100.00 is above the daily limit
+    number = batch_no_of(upload(client, token, csv_bytes(payees(3)), merchant="M4004"))
+    post(client, f"/finance/disbursements/batches/{number}/submit", {}, token)
+    second = signed_in("finance2@example.com")
+    token2 = csrf_token(second, "/finance/disbursements")
+    assert post(second, f"/finance/disbursements/batches/{number}/approve", {}, token2).status_code == 302
+    _run(number)
+    assert batch(number).status == "COMPLETED" and count(Disbursement) == 0
+    page = client.get(f"/finance/disbursements/batches/{number}?lang=en").get_data(as_text=True)
+    assert 'data-succeeded="0" data-failed="3"' in page and 'data-total="3"' in page
+    assert 'hx-trigger' not in page and "daily limit" in page and 'data-testid="batch-resubmit"' in page
+
+    result = client.get(f"/finance/disbursements/batches/{number}/result.csv")
+    assert result.status_code == 200 and result.headers["X-Content-Type-Options"] == "nosniff"
+    assert "attachment" in result.headers["Content-Disposition"]
+    text = result.get_data().decode("utf-8-sig")
+    assert "6222 **** **** 0001" in text and "6222020200000001" not in text and ",FAILED," in text
+
+    failed = client.get(f"/finance/disbursements/batches/{number}/failed.csv")
+    body = failed.get_data()
+    assert failed.status_code == 200 and "6222020200000001" in body.decode("utf-8-sig")
+    assert count(AuditEntry, AuditEntry.action == "disbursement_batch.export_failed") == 1
+    # the failed rows' file uploads again as it is
+    again = batch_no_of(upload(client, token, body, "failed.csv"))
+    assert (batch(again).row_count, batch(again).total_amount) == (3, Decimal("300.00"))
+
+    response = post(client, f"/finance/disbursements/batches/{number}/resubmit", {}, token)
+    copy = batch_no_of(response)
+    b = batch(copy)
+    assert (b.status, b.row_count, b.resubmitted_from) == ("DRAFT", 3, number)
+
+
+def test_an_api_client_may_not_use_the_batch_request_ids(desk):
+    with pytest.raises(ValidationFailed, match="batch:"):
+        in_app(payouts.create)(ADMIN, payout_request.DisbursementRequest(
+            request_id="batch:BT1:1", merchant_id="M1001", bank_account_no="6222020200000001",
+            bank_account_name="张三", bank_code="ICBC", amount=Decimal("1.00")))
+    assert count(Disbursement) == 0
