@@ -22,6 +22,8 @@ LABELS = {
     "PARTIALLY_FAILED": _l("Partially failed"), "INIT": _l("Created"), "MANUAL": _l("Needs manual check"),
     "CONFIRMED": _l("Confirmed"), "APPROVED": _l("Approved"), "OPEN": _l("Open"), "REPAID": _l("Repaid"),
     "OVERDUE": _l("Overdue"),
+    # disbursement batches (PENDING, REJECTED, QUEUED, PROCESSING, MANUAL, SUCCESS, FAILED are above)
+    "DRAFT": _l("Draft"), "RUNNING": _l("Running"), "COMPLETED": _l("Completed"),
     "PAYMENT": _l("Payment"), "REFUND": _l("Refund"),
     # channel kinds
     "ONLINE": _l("Online bank"), "WALLET": _l("Enterprise wallet"), "WIRE": _l("Wire transfer"),

@@ -155,6 +155,29 @@ class WalletChangeKind(StrEnum):
     ADJUST = "ADJUST"
 
 
+class BatchStatus(StrEnum):
+    """A disbursement batch (批量付款, docs/DOMAIN.md §9): uploaded and checked (DRAFT), submitted for a
+    second finance user (PENDING), REJECTED by them, or approved and RUNNING until every row is final
+    (COMPLETED)."""
+
+    DRAFT = "DRAFT"
+    PENDING = "PENDING"
+    REJECTED = "REJECTED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+
+
+class BatchRowState(StrEnum):
+    """Where a row of a disbursement batch stands, from its payout: none yet (QUEUED), INIT or
+    PROCESSING (PROCESSING), MANUAL, SUCCESS, or FAILED (its payout failed, or none could be made)."""
+
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    MANUAL = "MANUAL"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
 class WalletChangeStatus(StrEnum):
     PENDING = "PENDING"  # above the approval threshold: waits for a second finance user
     APPROVED = "APPROVED"  # booked (at once, or by the second user)

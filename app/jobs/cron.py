@@ -12,6 +12,7 @@ import os
 
 from rq import cron
 
+from .disbursement_batches import resume_disbursement_batches
 from .disbursements import deliver_disbursement_notifications, poll_disbursements
 from .documents import sweep_documents
 from .maintenance import purge_idempotency_keys, seal_audit_log
@@ -48,6 +49,9 @@ cron.register(compensate_refunds, f"{_prefix}default", interval=60, ttl=120, res
 cron.register(poll_disbursements, f"{_prefix}default", interval=5, ttl=10, result_ttl=60, failure_ttl=7 * 86400,
               job_timeout=300)
 cron.register(deliver_disbursement_notifications, f"{_prefix}default", interval=10, ttl=20, result_ttl=60,
+              failure_ttl=7 * 86400, job_timeout=300)
+# Approved payout batches whose run was lost (docs/DOMAIN.md §9): queued again on ``low``.
+cron.register(resume_disbursement_batches, f"{_prefix}low", interval=300, ttl=600, result_ttl=3600,
               failure_ttl=7 * 86400, job_timeout=300)
 cron.register(sweep_documents, f"{_prefix}default", interval=60, ttl=120, result_ttl=300, failure_ttl=7 * 86400,
               job_timeout=300)

@@ -4,6 +4,7 @@ from .api_client import ApiClient, IdempotencyKey, WebhookEndpoint
 from .audit import AuditEntry, OutboxEvent, WebhookDelivery
 from .channel import Channel, channel_resellers
 from .disbursement import Disbursement, Merchant
+from .disbursement_batch import DisbursementBatch, DisbursementBatchRow
 from .document import Document, DocumentContent
 from .ledger import CreditEntry, CreditRecord, WalletEntry
 from .merged_payment import ChannelPayment, MergedPayment
@@ -16,7 +17,8 @@ from .webhook import WebhookAttempt
 
 __all__ = [
     "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
-    "Disbursement", "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent",
+    "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
+    "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent",
     "PaymentOrder",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletChange", "WalletEntry",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "channel_resellers",

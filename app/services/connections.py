@@ -4,6 +4,8 @@ Payouts know nothing of why a payout was made; an area that makes payouts for it
 registers what must settle with them when they become final (payouts/final_state.py):
 
 - REFUND payouts pay WIRE refund parts: the part settles with its payout (refunds/wire.py).
+- BATCH payouts pay the rows of a finance batch: the batch completes with its last payout
+  (payouts/batch_run.py).
 
 Documents: the kinds of document are entries of ``documents/registry.py``, registered here; a
 merged payment that completes with money paid asks for its receipt (settlement/merged_status.py
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from ..domain.enums import PayoutSource
 from .documents import receipts, refund_receipts
+from .payouts import batch_run
 from .payouts import final_state as payout_final_state
 from .refunds import part_settlement as refund_settlement
 from .refunds import wire as refund_wire
@@ -26,6 +29,7 @@ from .statements import document as statement_document
 
 def connect_areas() -> None:
     payout_final_state.on_final(PayoutSource.REFUND, refund_wire.on_payout_final)
+    payout_final_state.on_final(PayoutSource.BATCH, batch_run.on_payout_final)
     receipts.register()
     statement_document.register()
     report_document.register()

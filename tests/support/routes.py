@@ -76,6 +76,18 @@ ROUTES = [
     R("POST", "/finance/refunds/parts/{nothing}/retry", FINANCE, ok={FIN: 404}),  # no such part
     R("GET", "/finance/disbursements", FINANCE),
     R("POST", "/finance/disbursements/{nothing}/settle", FINANCE, ok={FIN: 404}),  # no such payout
+    # batch payouts: a batch submitted by finance2@ (PENDING); finance@ is the second user
+    R("POST", "/finance/disbursements/batches", FINANCE, ok={FIN: 422}, data={"merchantId": "M1001"}),  # no file
+    R("GET", "/finance/disbursements/batches/template.csv", FINANCE),
+    R("GET", "/finance/disbursements/batches/{batch}", FINANCE),
+    R("GET", "/finance/disbursements/batches/{batch}/progress", FINANCE),
+    R("GET", "/finance/disbursements/batches/{batch}/result.csv", FINANCE),
+    R("GET", "/finance/disbursements/batches/{batch}/failed.csv", FINANCE),
+    R("GET", "/finance/disbursements/batches/{nothing}", FINANCE, ok={FIN: 404}),
+    R("POST", "/finance/disbursements/batches/{batch}/submit", FINANCE, ok={FIN: 409}),  # not a draft
+    R("POST", "/finance/disbursements/batches/{batch}/approve", FINANCE, ok={FIN: 302}),
+    R("POST", "/finance/disbursements/batches/{batch}/reject", FINANCE, ok={FIN: 422}),  # no reason
+    R("POST", "/finance/disbursements/batches/{batch}/resubmit", FINANCE, ok={FIN: 409}),  # not completed
     R("GET", "/finance/reports", FINANCE),
     R("POST", "/finance/reports/pdf", FINANCE, ok={FIN: 302}, data={"day": "2026-03-12"}),
     R("GET", "/finance/reports/documents", FINANCE),

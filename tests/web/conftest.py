@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import MergedPayment, PaymentTransaction, Reseller, WalletEntry
 from tests.support import screen_setup, webhook_world
 from tests.support.admin import audit_entry
+from tests.support.batch_files import pending_batch
 from tests.support.documents import failed_receipt, stored_receipt
 from tests.support.factories import add_channel
 from tests.support.statement_world import stored_statement
@@ -70,7 +71,8 @@ def route_objects(app, portal, tmp_path, monkeypatch):
     with an uploaded voucher; a wallet payment of R1001 with its READY receipt, another whose receipt
     FAILED, a READY statement of R1001; an audit entry; an API client with a webhook endpoint and a
     delivery waiting; R1001's id and a top-up of it above its approval threshold asked by finance2@
-    (pending); the transaction of the wallet payment; and ids of nothing."""
+    (pending); the transaction of the wallet payment; a payout batch submitted by finance2@ (pending);
+    and ids of nothing."""
     monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     screen_setup.add_wire_channel()
     screen_setup.add_channel("WALLET", "WALLET")
@@ -87,7 +89,8 @@ def route_objects(app, portal, tmp_path, monkeypatch):
             "statement": screen_setup.in_app(stored_statement)(), "job": "0" * 32, "nothing": "X0000000000",
             "audit_entry": screen_setup.in_app(audit_entry)(), "nothing_id": 99999999,
             "r1001": portal.r1001, "wallet_change": screen_setup.pending_wallet_top_up("R1001"),
-            "txn": screen_setup.in_app(_transaction_of)(paid.merged_payment_id)}
+            "txn": screen_setup.in_app(_transaction_of)(paid.merged_payment_id),
+            "batch": pending_batch()}
 
 
 def _transaction_of(merged_payment_id: str) -> str:

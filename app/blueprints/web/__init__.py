@@ -23,6 +23,7 @@ SCREEN_MODULES = (
     "finance_vouchers",  # /finance/vouchers
     "finance_refunds",  # /finance/refunds
     "finance_disbursements",  # /finance/disbursements
+    "finance_batches",  # /finance/disbursements/batches/... (batch payouts, 批量付款)
     "finance_reports",  # /finance/reports
     "finance_wallets",  # /finance/wallets
     "admin",  # /admin (health), /admin/jobs
