@@ -1,7 +1,8 @@
 """Which encoding a text statement is in, decided by rules and never guessed silently: a UTF-8 BOM,
 then strict UTF-8, then strict GBK, then strict GB18030. Anything else (UTF-16, Big5, Latin-1, a
-binary file) is refused with the line and column of the first byte that fits none of them. The
-chosen encoding is returned so that finance sees it before anything is stored."""
+binary file, a UTF-8 file broken after valid UTF-8 Chinese) is refused with the line and column of
+the first byte that does not fit. The chosen encoding is returned so that finance sees it before
+anything is stored."""
 
 from __future__ import annotations
 
@@ -33,8 +34,11 @@ def decode_text(data: bytes) -> tuple[str, str]:
         raise _refuse(data, nul, "a NUL byte: a binary file")
     try:
         return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if not data[:exc.start].isascii():
+            # Valid UTF-8 Chinese up to here, then broken: a damaged UTF-8 file. Re-reading all of it
+            # as GBK would "succeed" with mojibake, which is exactly the silent guess we refuse.
+            raise _refuse(data, exc.start, f"UTF-8 broken at byte 0x{data[exc.start]:02X}") from None
     try:
         return data.decode("gbk"), "GBK"
     except UnicodeDecodeError:
