@@ -84,7 +84,8 @@ def test_every_format_gives_the_same_lines(name, fmt, encoding):
 
 
 def test_ccb_and_generic_profiles_are_recognised_from_the_header():
-    ccb = ("账号,交易时间,起息日期,借方发生额（支取）,贷方发生额（收入）,币种,对方户名,对方账号,摘要,账户明细编号-交易流水号\r\n"
+    ccb = ("账号,交易时间,起息日期,借方发生额（支取）,贷方发生额（收入）,币种,对方户名,对方账号,摘要,"
+           "账户明细编号-交易流水号\r\n"
            f"{OURS},20251125 10:03:12,20251125,0.00,\"2,000.00\",CNY,甲公司,6217000011112222,W ABC,CCB-1\r\n"
            f"{OURS},20251125 11:00:00,20251125,15.00,0.00,CNY,,,手续费,CCB-2\r\n")
     parsed = read_statement(ccb.encode("gb18030"), [OURS])
@@ -146,7 +147,7 @@ def test_a_100_mb_upload_is_refused_after_reading_one_byte_past_the_limit():
     ("本方账号,交易日期\r\n".encode("utf-16"), 1, 1),                  # UTF-16
     (b"account,booking_date\r\nab\xff\xfe,x\r\n", 2, 3),               # bytes that fit no candidate
     (b"account,amount\r\n\x00\x01", 2, 1),                              # binary
-    ("户名\r\n".encode("utf-8") + b"\xef\xbb", 2, 1),                  # UTF-8, damaged: never re-read as GBK
+    ("户名\r\n".encode() + b"\xef\xbb", 2, 1),                  # UTF-8, damaged: never re-read as GBK
 ])
 def test_wrong_encoding(data, line, column):
     error = refused(data)

@@ -8,6 +8,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
@@ -49,7 +50,8 @@ def xlsx_table(data: bytes) -> Table:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError, ValueError... on a damaged file
-        raise StatementRejected(Problem.MALFORMED, None, f"not a readable XLSX workbook ({type(exc).__name__})") from None
+        what = f"not a readable XLSX workbook ({type(exc).__name__})"
+        raise StatementRejected(Problem.MALFORMED, None, what) from None
     try:
         sheet = book.worksheets[0]
         rows: list[list[object]] = []
@@ -114,7 +116,7 @@ def _row_line(table: Table, header: HeaderMatch, header_cells: list[str], cells:
 
 
 def _amount(header: HeaderMatch, cell: Callable[[str], object],
-            at: Callable[[str], Position]) -> tuple[object, Direction]:
+            at: Callable[[str], Position]) -> tuple[Decimal, Direction]:
     if header.profile.amount_style is AmountStyle.DEBIT_CREDIT:
         debit = parse_amount(cell("debit"), at("debit"))
         credit = parse_amount(cell("credit"), at("credit"))
