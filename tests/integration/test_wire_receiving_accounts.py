@@ -36,3 +36,14 @@ def test_without_wire_channels_every_statement_is_for_another_account(app):
     with pytest.raises(StatementRejected) as info:
         read_statement(statement_csv(WIRE["account_no"], [WIRE], "gbk"), [])
     assert info.value.problem is Problem.OTHER_ACCOUNT
+
+
+def test_a_refusal_speaks_the_users_language(app):
+    data = statement_csv(WIRE["account_no"], [WIRE | {"amount": "1.00"}], "gbk").replace(b",1.00,", b",1.005,", 1)
+    english = 'Line 3, column 5 (贷方发生额): "1.005" is not an amount with at most two decimals.'
+    for lang, expected in (("zh", "第 3 行，第 5 列（贷方发生额）：“1.005”不是最多两位小数的金额。"), ("en", english)):
+        with app.test_request_context(f"/?lang={lang}"):
+            with pytest.raises(StatementRejected) as info:
+                read_statement(data, [WIRE["account_no"]])
+            assert info.value.message == expected
+            assert info.value.errors == [{"field": "file", "message": expected}]
