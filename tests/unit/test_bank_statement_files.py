@@ -5,12 +5,14 @@ these tests need no database: the refusal is the whole effect."""
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
 
+from app.services.bank_statements import tabular
 from app.services.bank_statements.lines import Direction, StatementFormat
 from app.services.bank_statements.problems import Problem, StatementRejected
 from app.services.bank_statements.reading import read_statement, read_upload
@@ -116,6 +118,21 @@ def test_empty_file(data):
 def test_too_large_is_refused_before_parsing():
     error = refused(b"x" * 2048, max_bytes=1024)
     assert error.problem is Problem.TOO_LARGE and error.position is None
+
+
+def test_an_xlsx_that_unpacks_to_too_much_is_refused_before_reading(monkeypatch):
+    monkeypatch.setattr(tabular, "MAX_UNPACKED_BYTES", 4 * 1024 * 1024)  # 400 MB in production: too slow here
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * (5 * 1024 * 1024) + b"/>")
+    assert len(out.getvalue()) < 20_000
+    error = refused(out.getvalue())
+    assert error.problem is Problem.TOO_LARGE and "unpacked" in error.message
+
+
+def test_a_damaged_xlsx_is_refused():
+    assert refused(b"PK\x03\x04" + b"\x00" * 100).problem is Problem.MALFORMED
+    assert refused(xlsx_of()[:2000]).problem is Problem.MALFORMED
 
 
 class EndlessUpload(io.RawIOBase):

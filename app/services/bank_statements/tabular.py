@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,8 +46,19 @@ def csv_table(text: str) -> Table:
     return Table(rows, lines, lambda index, header: header or f"#{index + 1}")
 
 
+# A workbook is a ZIP: 20 MB of it may unpack to gigabytes of XML (a "zip bomb"). Real statements
+# compress about 10:1, so more than this much unpacked is refused before openpyxl reads anything.
+MAX_UNPACKED_BYTES = 400 * 1024 * 1024
+
+
 def xlsx_table(data: bytes) -> Table:
     """The rows of the first sheet of an XLSX workbook (read-only, values not formulas)."""
+    try:
+        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise StatementRejected(Problem.MALFORMED, None, "not a readable XLSX workbook (BadZipFile)") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise StatementRejected(Problem.TOO_LARGE, None, f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MB unpacked")
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError, ValueError... on a damaged file
