@@ -8,6 +8,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from ...domain.money import CENT, MAX_AMOUNT, at_most_two_decimals
 from .lines import Position
@@ -59,6 +60,15 @@ def parse_date(value: object, where: Position) -> date:
     text = clean(value)
     if not text:
         raise StatementRejected(Problem.MISSING_VALUE, where)
+    day = _date_of_text(text)
+    if day is None:
+        raise StatementRejected(Problem.BAD_DATE, where, text)
+    return day
+
+
+@lru_cache(maxsize=4096)
+def _date_of_text(text: str) -> date | None:
+    """A statement repeats a few dates thousands of times: each text is parsed once."""
     m = _TIME_PART.match(text)
     day_text = m.group(1) if m else text
     for form in _DATE_FORMS:
@@ -66,7 +76,7 @@ def parse_date(value: object, where: Position) -> date:
             return datetime.strptime(day_text, form).date()
         except ValueError:
             continue
-    raise StatementRejected(Problem.BAD_DATE, where, text)
+    return None
 
 
 def parse_currency(value: object, where: Position, default: str = "CNY") -> str:
