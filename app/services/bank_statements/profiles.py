@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .lines import Direction
 from .values import clean
 
 HEADER_SEARCH_ROWS = 20
@@ -23,8 +24,8 @@ class AmountStyle(StrEnum):
 
 
 # Fields of a bank line a profile can map.
-FIELDS = ("our_account", "booking_date", "value_date", "debit", "credit", "amount", "direction", "currency",
-          "payer_name", "payer_account", "memo", "bank_reference")
+FIELDS = ("our_account", "booking_date", "value_date", "debit_amount", "credit_amount", "amount", "direction",
+          "currency", "payer_name", "payer_account", "memo", "bank_reference")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class BankProfile:
 
 
 def _profile(code: str, name: str, style: AmountStyle, headers: dict[str, tuple[str, ...]]) -> BankProfile:
-    amounts = ("debit", "credit") if style is AmountStyle.DEBIT_CREDIT else ("amount", "direction")
+    amounts = ("debit_amount", "credit_amount") if style is AmountStyle.DEBIT_CREDIT else ("amount", "direction")
     required = ("our_account", "booking_date", *amounts, "bank_reference")
     normalised = {field: tuple(clean(h) for h in texts) for field, texts in headers.items()}
     return BankProfile(code, name, style, normalised, required)
@@ -51,8 +52,8 @@ PROFILES: dict[str, BankProfile] = {p.code: p for p in (
         "our_account": ("本方账号", "账号"),
         "booking_date": ("交易日期", "交易时间"),
         "value_date": ("起息日", "起息日期"),
-        "debit": ("借方发生额", "借方金额"),
-        "credit": ("贷方发生额", "贷方金额"),
+        "debit_amount": ("借方发生额", "借方金额"),
+        "credit_amount": ("贷方发生额", "贷方金额"),
         "currency": ("币种",),
         "payer_name": ("对方户名", "对方单位名称"),
         "payer_account": ("对方账号",),
@@ -63,8 +64,8 @@ PROFILES: dict[str, BankProfile] = {p.code: p for p in (
         "our_account": ("账号",),
         "booking_date": ("交易时间", "记账日期"),
         "value_date": ("起息日期",),
-        "debit": ("借方发生额（支取）",),
-        "credit": ("贷方发生额（收入）",),
+        "debit_amount": ("借方发生额（支取）",),
+        "credit_amount": ("贷方发生额（收入）",),
         "currency": ("币种",),
         "payer_name": ("对方户名",),
         "payer_account": ("对方账号",),
@@ -85,8 +86,8 @@ PROFILES: dict[str, BankProfile] = {p.code: p for p in (
     }),
 )}
 
-CREDIT_MARKS = {"C", "CR", "CRDT", "CREDIT", "贷", "收", "收入"}
-DEBIT_MARKS = {"D", "DR", "DBIT", "DEBIT", "借", "支", "支出"}
+CREDIT_MARKS = {"C", "CR", "CRDT", Direction.CREDIT.value, "贷", "收", "收入"}
+DEBIT_MARKS = {"D", "DR", "DBIT", Direction.DEBIT.value, "借", "支", "支出"}
 FOOTER_WORDS = ("合计", "总计", "TOTAL")
 
 

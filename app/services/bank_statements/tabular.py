@@ -130,19 +130,19 @@ def _row_line(table: Table, header: HeaderMatch, header_cells: list[str], cells:
 def _amount(header: HeaderMatch, cell: Callable[[str], object],
             at: Callable[[str], Position]) -> tuple[Decimal, Direction]:
     if header.profile.amount_style is AmountStyle.DEBIT_CREDIT:
-        debit = parse_amount(cell("debit"), at("debit"))
-        credit = parse_amount(cell("credit"), at("credit"))
+        debit = parse_amount(cell("debit_amount"), at("debit_amount"))
+        credit = parse_amount(cell("credit_amount"), at("credit_amount"))
         if credit is not None and credit < 0:
-            raise StatementRejected(Problem.NOT_A_CREDIT, at("credit"), clean(cell("credit")))
+            raise StatementRejected(Problem.NOT_A_CREDIT, at("credit_amount"), clean(cell("credit_amount")))
         if debit is not None and debit < 0:
-            raise StatementRejected(Problem.BAD_AMOUNT, at("debit"), clean(cell("debit")))
+            raise StatementRejected(Problem.BAD_AMOUNT, at("debit_amount"), clean(cell("debit_amount")))
         if credit and debit:
-            raise StatementRejected(Problem.MALFORMED, at("credit"), "a line with both a debit and a credit")
+            raise StatementRejected(Problem.MALFORMED, at("credit_amount"), "a line with both a debit and a credit")
         if credit:
             return credit, Direction.CREDIT
         if debit:
             return -debit, Direction.DEBIT
-        raise StatementRejected(Problem.MISSING_VALUE, at("credit"))
+        raise StatementRejected(Problem.MISSING_VALUE, at("credit_amount"))
     amount = parse_amount(cell("amount"), at("amount"))
     mark = clean(cell("direction")).upper()
     if amount is None:
