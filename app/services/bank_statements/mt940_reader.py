@@ -109,7 +109,9 @@ def mt940_lines(text: str, checks: FileChecks) -> list[BankLine]:
         where_account = Position(account_tag.line, 5, ":25: account")
         account = checks.account(statement.data.get("account_identification"), where_account)
         for transaction in statement:
-            tag = next(positions)
+            tag = next(positions, None)
+            if tag is None:  # the library made a transaction of something that is not a :61:
+                raise StatementRejected(Problem.MALFORMED, None, "MT940: a transaction without its :61: line")
             data = transaction.data
             where = Position(tag.line, 5, ":61:")
             currency = parse_currency(data.get("currency") or "CNY", where)
