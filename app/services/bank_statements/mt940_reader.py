@@ -95,8 +95,8 @@ def mt940_lines(text: str, checks: FileChecks) -> list[BankLine]:
     if not account_tags:
         raise StatementRejected(Problem.MISSING_COLUMN, Position(1, 1, ":25:"), ":25: (account)")
     statement_tags = [t for t in tags if t.tag == "61"]
-    for tag in statement_tags:
-        _check_61(tag)
+    for checked in statement_tags:
+        _check_61(checked)
     try:
         statements = mt940.parse_statements(text, options=OPTIONS)
     except Exception as exc:  # the library raises RuntimeError, ValueError, KeyError on what it cannot read
