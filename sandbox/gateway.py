@@ -357,7 +357,8 @@ class Gateway:
         writer.writerow(STATEMENT_HEADER)
         for r in rows:
             line = [r["id"], r["ref"], r["type"], r["amount"], r["status"], iso(r["completed_ts"])]
-            if r["type"] == "payment" and r["status"] == "FAILED" and self.faults.roll("statement_failed_as_success_rate"):
+            failed_payment = r["type"] == "payment" and r["status"] == "FAILED"
+            if failed_payment and self.faults.roll("statement_failed_as_success_rate"):
                 line[4] = "SUCCESS"
             if self.faults.roll("statement_drop_rate"):
                 continue
