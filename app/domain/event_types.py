@@ -65,10 +65,7 @@ DESCRIPTIONS: dict[EventType, str] = {
 }
 
 # In the contract (docs/API.md §10), not emitted by this version: the capabilities are not built yet.
-RESERVED: frozenset[EventType] = frozenset({
-    EventType.DISBURSEMENT_BATCH_COMPLETED, EventType.RECONCILIATION_COMPLETED,
-    EventType.RECONCILIATION_EXCEPTIONS_FOUND,
-})
+RESERVED: frozenset[EventType] = frozenset({EventType.DISBURSEMENT_BATCH_COMPLETED})
 
 # Not an event: the kind of the outbox rows that carry a disbursement's notifyUrl deliveries
 # (services/payouts/notify.py). They never reach webhook endpoints (their status is NOTIFY).
