@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 
 from ...domain.enums import ChannelPaymentStatus, ReconClass, ReconExceptionState, ReconRunState
 from ...domain.event_types import EventType
-from ...domain.money import ZERO
 from ...extensions import db
 from ...models import (
     Channel,
@@ -36,6 +35,7 @@ from ..platform.actor import Actor
 from ..platform.unit_of_work import discard, end_read, transaction
 from ..settlement import channel_result as settlement
 from . import matching
+from .figures import cents_sum, from_cents
 
 RECONCILIATION = Actor(type="system", id="reconciliation")
 
@@ -82,10 +82,10 @@ def _count(run_id: int) -> dict[str, dict[str, str | int]]:
     r = ReconciliationResult
     figures = _figures()
     rows = db.session.execute(
-        sa.select(r.result_class, sa.func.count(), sa.func.sum(sa.func.coalesce(r.channel_amount, r.our_amount)))
+        sa.select(r.result_class, sa.func.count(), cents_sum(sa.func.coalesce(r.channel_amount, r.our_amount)))
         .where(r.run_id == run_id).group_by(r.result_class)).all()
-    for cls, n, amount in rows:
-        figures[cls] = {"count": int(n), "amount": f"{(amount or ZERO):.2f}"}
+    for cls, n, cents in rows:
+        figures[cls] = {"count": int(n), "amount": f"{from_cents(cents):.2f}"}
     return figures
 
 
