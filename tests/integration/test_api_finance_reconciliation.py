@@ -89,8 +89,9 @@ def test_a_busy_day_adds_up_every_way(fin, busy_day):
                                "openExceptionCount": 1, "transactionCount": 5}
     by_type = {r["paymentType"]: (r["paymentAmount"], r["refundAmount"], r["netAmount"])
                for r in data["businessTypeSummaries"]}
-    assert by_type == {"ADVANCE_PAYMENT": ("1000.00", "200.00", "800.00"), "FINAL_PAYMENT": ("500.00", "0.00", "500.00"),
-                       "OTHER_FEE": ("80.00", "0.00", "80.00"), "CREDIT_REPAYMENT": ("300.00", "0.00", "300.00")}
+    assert by_type == {"ADVANCE_PAYMENT": ("1000.00", "200.00", "800.00"),
+                       "FINAL_PAYMENT": ("500.00", "0.00", "500.00"), "OTHER_FEE": ("80.00", "0.00", "80.00"),
+                       "CREDIT_REPAYMENT": ("300.00", "0.00", "300.00")}
     channels = {r["channelCode"]: r for r in data["channelSummaries"]}
     assert {k: (v["paymentAmount"], v["refundCount"], v["reconciliationStatus"]) for k, v in channels.items()} == {
         "CREDIT": ("80.00", 0, "NOT_RECONCILED"), "ONLINE_UNIONPAY": ("1300.00", 1, "COMPLETED"),

@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ...domain.enums import TransactionStatus, TransactionType
 from ...domain.money import ZERO
@@ -20,18 +22,18 @@ from ..statements.owed import completed_at
 CENT = Decimal("0.01")
 
 #: The groupings the finance API offers, by their API names.
-GROUPS: dict[str, sa.ColumnElement] = {
+GROUPS: dict[str, InstrumentedAttribute[Any]] = {
     "paymentType": PaymentOrder.payment_type,
     "channel": PaymentTransaction.channel_code,
     "reseller": Reseller.code,
 }
 
 
-def from_cents(value: object) -> Decimal:
+def from_cents(value: Decimal | float | int | None) -> Decimal:
     return (Decimal(int(value or 0)) * CENT).quantize(CENT)
 
 
-def cents_sum(column: sa.ColumnElement) -> sa.ColumnElement:
+def cents_sum(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.func.coalesce(sa.func.sum(sa.func.round(column * 100)), 0)
 
 
@@ -55,13 +57,13 @@ class Figures:
 ZERO_FIGURES = Figures((), ZERO, 0, ZERO, 0)
 
 
-def _window(start: datetime, end: datetime):
+def _window(start: datetime, end: datetime) -> tuple[sa.ColumnElement[bool], ...]:
     t = PaymentTransaction
     when = completed_at()
     return (t.status == TransactionStatus.SUCCESS, when >= start, when < end)
 
 
-def figures(start: datetime, end: datetime, group: list[sa.ColumnElement]) -> list[Figures]:
+def figures(start: datetime, end: datetime, group: list[InstrumentedAttribute[Any]]) -> list[Figures]:
     t = PaymentTransaction
     is_payment = t.transaction_type == TransactionType.PAYMENT
     is_refund = t.transaction_type == TransactionType.REFUND

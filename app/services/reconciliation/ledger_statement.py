@@ -35,19 +35,20 @@ def ledger_lines(kind: str, day: date) -> list[Line]:
     start, end = shanghai_day_bounds(day)
     if kind == ChannelKind.WALLET:
         w = WalletEntry
-        rows = db.session.execute(
+        wallet_rows = db.session.execute(
             sa.select(w.reference, -sa.func.sum(w.amount), sa.func.min(w.id), sa.func.min(w.created_at))
             .where(w.entry_type == WalletEntryType.PAYMENT, w.created_at >= start, w.created_at < end,
                    w.reference.is_not(None))
             .group_by(w.reference).order_by(sa.func.min(w.id))).all()
-        return [Line("payment", f"WL{first:010d}", ref, amount, "SUCCESS", at) for ref, amount, first, at in rows]
+        return [Line("payment", f"WL{first:010d}", str(ref), amount, "SUCCESS", at)
+                for ref, amount, first, at in wallet_rows]
     c = CreditEntry
     rows = db.session.execute(
         sa.select(c.reference, sa.func.sum(c.amount), sa.func.min(c.created_at))
         .where(c.entry_type == CreditEntryType.USE, c.created_at >= start, c.created_at < end,
                c.reference.is_not(None))
         .group_by(c.reference).order_by(sa.func.min(c.id))).all()
-    return [Line("payment", f"CL{ref}", ref, amount, "SUCCESS", at) for ref, amount, at in rows]
+    return [Line("payment", f"CL{ref}", str(ref), amount, "SUCCESS", at) for ref, amount, at in rows]
 
 
 def reconcile_ledger(channel_id: int, day: date, actor: Actor = runs.RECONCILIATION) -> dict:

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from ...domain.enums import ChannelPaymentStatus, ReconClass
 from ...domain.timeutil import shanghai_day_bounds
@@ -40,7 +42,7 @@ class SettleCandidate:
     completed_at: datetime | None
 
 
-def _lines(import_id: int):
+def _lines(import_id: int) -> tuple[NamedFromClause, sa.ScalarSelect[Any]]:
     line = StatementLine.__table__.alias("l")
     earlier = StatementLine.__table__.alias("e")
     occurrence = (sa.select(sa.func.count()).select_from(earlier)
@@ -51,7 +53,7 @@ def _lines(import_id: int):
     return line, occurrence
 
 
-def _ours(channel_id: int, line):
+def _ours(channel_id: int, line: NamedFromClause) -> tuple[NamedFromClause, sa.ColumnElement[bool]]:
     cp = ChannelPayment.__table__.alias("cp")
     on = sa.and_(cp.c.channel_id == channel_id, cp.c.channel_payment_id == line.c.reference)
     return cp, on

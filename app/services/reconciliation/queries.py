@@ -5,7 +5,8 @@ exceptions of the day's runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -26,7 +27,7 @@ class ExceptionFilter:
     channel: str | None = None
 
 
-def _amount(value) -> str | None:
+def _amount(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
@@ -42,7 +43,7 @@ def exception_view(e: ReconciliationException, run: ReconciliationRun) -> dict:
     }
 
 
-def _exceptions_query(f: ExceptionFilter):
+def _exceptions_query(f: ExceptionFilter) -> sa.Select[ReconciliationException, ReconciliationRun]:
     q = (sa.select(ReconciliationException, ReconciliationRun)
          .join(ReconciliationRun, ReconciliationRun.id == ReconciliationException.run_id)
          .where(ReconciliationRun.day == f.day))
@@ -67,7 +68,7 @@ def _runs(day: date) -> dict[str, ReconciliationRun]:
                                                           .where(ReconciliationRun.day == day))}
 
 
-def _channel_rows(day: date, start, end) -> list[dict]:
+def _channel_rows(day: date, start: datetime, end: datetime) -> list[dict]:
     by_code = {f.keys[0]: f for f in money.figures(start, end, [money.GROUPS["channel"]])}
     runs = _runs(day)
     kinds = dict(db.session.execute(sa.select(Channel.code, Channel.kind)).all())

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +32,7 @@ from ...models.types import now_utc
 from ..audit import log as audit
 from ..platform import outbox
 from ..platform.actor import Actor
-from ..platform.unit_of_work import discard, end_read, transaction
+from ..platform.unit_of_work import discard, end_read, rows_changed, transaction
 from ..settlement import channel_result as settlement
 from . import matching
 from .figures import cents_sum, from_cents
@@ -89,7 +89,7 @@ def _count(run_id: int) -> dict[str, dict[str, str | int]]:
     return figures
 
 
-def _record_exceptions(run_id: int, now) -> tuple[int, int]:
+def _record_exceptions(run_id: int, now: datetime) -> tuple[int, int]:
     """New differences become OPEN exceptions; OPEN ones the statement no longer shows are resolved.
     Returns (opened, closed)."""
     r, e = ReconciliationResult, ReconciliationException
@@ -101,17 +101,17 @@ def _record_exceptions(run_id: int, now) -> tuple[int, int]:
                      sa.literal(ReconExceptionState.OPEN.value), sa.literal(now, e.created_at.type))
            .select_from(sa.outerjoin(r, line, line.c.id == r.line_id))
            .where(r.run_id == run_id, r.result_class != ReconClass.MATCHED, ~known))
-    opened = db.session.execute(sa.insert(e).from_select(
+    opened = rows_changed(sa.insert(e).from_select(
         ["run_id", "exception_class", "match_key", "channel_transaction_id", "reference", "channel_payment_id",
-         "channel_amount", "our_amount", "channel_status", "our_status", "state", "created_at"], new)).rowcount
+         "channel_amount", "our_amount", "channel_status", "our_status", "state", "created_at"], new))
     still = sa.exists(sa.select(1).select_from(r).where(r.run_id == e.run_id, r.result_class == e.exception_class,
                                                         r.match_key == e.match_key))
-    closed = db.session.execute(
+    closed = rows_changed(
         sa.update(e).where(e.run_id == run_id, e.state == ReconExceptionState.OPEN, ~still)
         .values(state=ReconExceptionState.RESOLVED, resolved_by=RECONCILIATION.label, resolved_at=now,
                 resolution_note="not on the corrected statement")
-        .execution_options(synchronize_session=False)).rowcount
-    return int(opened or 0), int(closed or 0)
+        .execution_options(synchronize_session=False))
+    return opened, closed
 
 
 def reconcile(channel_id: int, day: date, import_id: int, actor: Actor = RECONCILIATION) -> int:
