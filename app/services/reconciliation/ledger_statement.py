@@ -12,7 +12,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from ...domain.enums import ChannelKind, CreditEntryType, StatementSource, WalletEntryType
+from ...domain.enums import ChannelKind, CreditEntryType, GatewayPaymentStatus, StatementSource, WalletEntryType
 from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import Channel, CreditEntry, WalletEntry
@@ -40,7 +40,7 @@ def ledger_lines(kind: str, day: date) -> list[Line]:
             .where(w.entry_type == WalletEntryType.PAYMENT, w.created_at >= start, w.created_at < end,
                    w.reference.is_not(None))
             .group_by(w.reference).order_by(sa.func.min(w.id))).all()
-        return [Line("payment", f"WL{first:010d}", str(ref), amount, "SUCCESS", at)
+        return [Line("payment", f"WL{first:010d}", str(ref), amount, GatewayPaymentStatus.SUCCESS, at)
                 for ref, amount, first, at in wallet_rows]
     c = CreditEntry
     rows = db.session.execute(
@@ -48,7 +48,8 @@ def ledger_lines(kind: str, day: date) -> list[Line]:
         .where(c.entry_type == CreditEntryType.USE, c.created_at >= start, c.created_at < end,
                c.reference.is_not(None))
         .group_by(c.reference).order_by(sa.func.min(c.id))).all()
-    return [Line("payment", f"CL{ref}", str(ref), amount, "SUCCESS", at) for ref, amount, at in rows]
+    return [Line("payment", f"CL{ref}", str(ref), amount, GatewayPaymentStatus.SUCCESS, at)
+            for ref, amount, at in rows]
 
 
 def reconcile_ledger(channel_id: int, day: date, actor: Actor = runs.RECONCILIATION) -> dict:

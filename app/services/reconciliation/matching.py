@@ -25,13 +25,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import NamedFromClause
 
-from ...domain.enums import ChannelPaymentStatus, ReconClass
+from ...domain.enums import ChannelPaymentStatus, GatewayPaymentStatus, ReconClass
 from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import ChannelPayment, ReconciliationResult, StatementLine
 
 PAYMENT_LINE = "payment"
-SUCCESS, FAILED = "SUCCESS", "FAILED"
+SUCCESS, FAILED = GatewayPaymentStatus.SUCCESS.value, GatewayPaymentStatus.FAILED.value
 _OURS_FAILED = (ChannelPaymentStatus.FAILED, ChannelPaymentStatus.EXPIRED, ChannelPaymentStatus.CANCELLED)
 
 

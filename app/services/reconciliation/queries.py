@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...domain.enums import ReconClass, ReconExceptionState
 from ...domain.timeutil import shanghai_day_bounds, to_shanghai_iso
 from ...extensions import db
 from ...models import Channel, ReconciliationException, ReconciliationRun, Reseller
@@ -79,7 +80,7 @@ def _channel_rows(day: date, start: datetime, end: datetime) -> list[dict]:
         classes = {k: v for k, v in (run.figures if run else {}).items() if isinstance(v, dict)}
         out.append({"channelCode": code, "channelKind": kinds.get(code, run.channel_kind if run else ""),
                     **f.view(), "reconciliationStatus": run.state if run else "NOT_RECONCILED",
-                    "matchedCount": int(classes.get("MATCHED", {}).get("count", 0)),
+                    "matchedCount": int(classes.get(ReconClass.MATCHED, {}).get("count", 0)),
                     "exceptionCount": run.exception_count if run else 0,
                     "reconciledAt": to_shanghai_iso(run.completed_at) if run else None})
     return out
@@ -91,7 +92,7 @@ def day_view(day: date, page: int, size: int) -> dict:
     names = dict(db.session.execute(sa.select(Reseller.code, Reseller.name)).all())
     details, detail_count = money.details(start, end, page, size)
     all_exceptions = exceptions(ExceptionFilter(day), 1, 10_000)
-    open_count = sum(1 for e in all_exceptions.items if e["state"] == "OPEN")
+    open_count = sum(1 for e in all_exceptions.items if e["state"] == ReconExceptionState.OPEN)
     return {
         "reconciliationDate": day.isoformat(),
         "summary": {"totalPaymentAmount": f"{total.paid:.2f}", "totalRefundAmount": f"{total.refunded:.2f}",
