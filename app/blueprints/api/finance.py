@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+import datetime as dt
 
 from ...domain.enums import Scope
 from ...domain.errors import ValidationFailed
@@ -25,9 +25,9 @@ from .schemas import PageOut, PageQuery
 PREFIX = "/integration/finance"
 
 
-def _day(text: str) -> date:
+def _day(text: str) -> dt.date:
     try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
+        day = dt.date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
         day = None
     if day is None or not in_date_range(day):
@@ -39,26 +39,26 @@ def _paging(page: int | None, size: int | None) -> tuple[int, int]:
     return page or 1, min(size or 50, queries.MAX_PAGE_SIZE)
 
 
-@bp.get(f"{PREFIX}/reconciliation/<day>")
+@bp.get(f"{PREFIX}/reconciliation/<date>")
 @operation("get", f"{PREFIX}/reconciliation/{{date}}", "A day's reconciliation data (Asia/Shanghai day)",
            scopes=(Scope.FINANCE,), query=PageQuery, response=ReconciliationDayOut, tag="finance",
            path_schemas={"date": DATE_PATH})
 @require_scopes(Scope.FINANCE)
-def reconciliation_day(day: str):
+def reconciliation_day(date: str):
     q = query_args(PageQuery)
     page, size = _paging(q.page, q.pageSize)
-    return ok(queries.day_view(_day(day), page, size))
+    return ok(queries.day_view(_day(date), page, size))
 
 
-@bp.get(f"{PREFIX}/reconciliation/<day>/exceptions")
+@bp.get(f"{PREFIX}/reconciliation/<date>/exceptions")
 @operation("get", f"{PREFIX}/reconciliation/{{date}}/exceptions", "A day's reconciliation exceptions",
            scopes=(Scope.FINANCE,), query=ExceptionsQuery, response=PageOut[ExceptionOut], tag="finance",
            path_schemas={"date": DATE_PATH})
 @require_scopes(Scope.FINANCE)
-def reconciliation_exceptions(day: str):
+def reconciliation_exceptions(date: str):
     q = query_args(ExceptionsQuery)
     page, size = _paging(q.page, q.pageSize)
-    found = queries.exceptions(queries.ExceptionFilter(_day(day), q.state, q.exceptionClass, q.channel), page, size)
+    found = queries.exceptions(queries.ExceptionFilter(_day(date), q.state, q.exceptionClass, q.channel), page, size)
     return ok(page_data(found.items, found.page, found.page_size, found.total))
 
 
