@@ -70,7 +70,7 @@ def route_objects(app, portal, tmp_path, monkeypatch):
     with an uploaded voucher; a wallet payment of R1001 with its READY receipt, another whose receipt
     FAILED, a READY statement of R1001; an audit entry; an API client with a webhook endpoint and a
     delivery waiting; R1001's id and a top-up of it above its approval threshold asked by finance2@
-    (pending); and ids of nothing."""
+    (pending); an open reconciliation exception of the WALLET channel; and ids of nothing."""
     monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     screen_setup.add_wire_channel()
     screen_setup.add_channel("WALLET", "WALLET")
@@ -86,4 +86,5 @@ def route_objects(app, portal, tmp_path, monkeypatch):
             "failed_document": failed_receipt(failed.merged_payment_id),
             "statement": screen_setup.in_app(stored_statement)(), "job": "0" * 32, "nothing": "X0000000000",
             "audit_entry": screen_setup.in_app(audit_entry)(), "nothing_id": 99999999,
-            "r1001": portal.r1001, "wallet_change": screen_setup.pending_wallet_top_up("R1001")}
+            "r1001": portal.r1001, "wallet_change": screen_setup.pending_wallet_top_up("R1001"),
+            "recon_exception": screen_setup.recon_exception()}

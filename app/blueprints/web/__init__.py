@@ -23,6 +23,7 @@ SCREEN_MODULES = (
     "finance_disbursements",  # /finance/disbursements
     "finance_reports",  # /finance/reports
     "finance_wallets",  # /finance/wallets
+    "finance_reconciliation",  # /finance/reconciliation
     "admin",  # /admin (health), /admin/jobs
     "admin_audit",  # /admin/audit
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)

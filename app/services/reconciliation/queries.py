@@ -22,7 +22,7 @@ MAX_PAGE_SIZE = 200
 
 @dataclass(frozen=True)
 class ExceptionFilter:
-    day: date
+    day: date | None
     state: str | None = None
     exception_class: str | None = None
     channel: str | None = None
@@ -46,8 +46,9 @@ def exception_view(e: ReconciliationException, run: ReconciliationRun) -> dict:
 
 def _exceptions_query(f: ExceptionFilter) -> sa.Select[ReconciliationException, ReconciliationRun]:
     q = (sa.select(ReconciliationException, ReconciliationRun)
-         .join(ReconciliationRun, ReconciliationRun.id == ReconciliationException.run_id)
-         .where(ReconciliationRun.day == f.day))
+         .join(ReconciliationRun, ReconciliationRun.id == ReconciliationException.run_id))
+    if f.day:
+        q = q.where(ReconciliationRun.day == f.day)
     if f.state:
         q = q.where(ReconciliationException.state == f.state)
     if f.exception_class:
@@ -62,6 +63,14 @@ def exceptions(f: ExceptionFilter, page: int = 1, size: int = 50) -> Page:
     total = db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
     rows = db.session.execute(q.order_by(ReconciliationException.id).offset((page - 1) * size).limit(size)).all()
     return Page([exception_view(e, run) for e, run in rows], page, size, int(total))
+
+
+def recent_runs(day: date | None = None, limit: int = 60) -> list[ReconciliationRun]:
+    """The screen's runs: newest day first, then by channel (one day's, when given)."""
+    q = sa.select(ReconciliationRun).order_by(ReconciliationRun.day.desc(), ReconciliationRun.channel_code)
+    if day:
+        q = q.where(ReconciliationRun.day == day)
+    return list(db.session.scalars(q.limit(limit)))
 
 
 def _runs(day: date) -> dict[str, ReconciliationRun]:
