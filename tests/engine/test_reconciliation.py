@@ -5,11 +5,15 @@ a channel SUCCESS settling our PROCESSING payment through the settlement path.""
 
 from __future__ import annotations
 
+import signal
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 
 from app.channels.base import StatementNotReady
 from app.domain.timeutil import shanghai_today
@@ -26,9 +30,11 @@ from app.models import (
 )
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
+from app.services.platform.queues import AppCronScheduler, queue, redis_connection
 from app.services.reconciliation import ledger_statement, online_fetch
 from sandbox.testing import wait_until
 from tests.support.engine import OPERATOR, check_invariants, checkout_online, detached, make_order, order
+from worker import build_worker
 
 
 def _cp(cp_id):
@@ -224,3 +230,53 @@ def test_wallet_and_credit_ledgers_match_their_payments(online, engine_setup):
         assert _classes(_run(code)) == {"MATCHED": 1}, code
     assert _exceptions() == []
     check_invariants()
+
+
+@pytest.fixture
+def low_queue(app, ctx):
+    """The app's ``low`` queue (test prefix), empty before and after."""
+    assert app.config["RQ_QUEUE_PREFIX"].startswith("test-")
+    q = queue("low")
+    q.empty()
+    for registry in (q.scheduled_job_registry, q.failed_job_registry, q.finished_job_registry):
+        for job_id in registry.get_job_ids():
+            registry.remove(job_id, delete_job=True)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield q
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    q.empty()
+
+
+def test_the_hourly_job_reconciles_yesterday_through_the_worker(today_published, engine_setup, low_queue, app,
+                                                                monkeypatch):
+    monkeypatch.setenv("RQ_QUEUE_PREFIX", app.config["RQ_QUEUE_PREFIX"])
+    scheduler = AppCronScheduler(connection=redis_connection())
+    scheduler.load_config_from_file("app.jobs.cron")
+    entry = {e.func_name: e for e in scheduler.get_jobs()}["app.jobs.reconciliation.reconcile_yesterday"]
+    assert entry.cron == "41 * * * *" and entry.queue_name == low_queue.name
+
+    today_published.set_faults(statement_delay_ms=0)  # yesterday has closed: published
+    job = low_queue.enqueue("app.jobs.reconciliation.reconcile_yesterday")
+    assert build_worker(["low"]).work(burst=True) is True  # runs it, then the statement job it enqueued
+    job.refresh()
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    yesterday = shanghai_today() - timedelta(days=1)
+    runs = {(r.channel_code, r.state) for r in db.session.scalars(
+        sa.select(ReconciliationRun).where(ReconciliationRun.day == yesterday))}
+    db.session.rollback()
+    assert runs == {("ONLINE_UNIONPAY", "COMPLETED"), ("WALLET", "COMPLETED"), ("CREDIT", "COMPLETED")}
+
+
+def test_a_statement_not_published_is_retried_with_backoff_by_rq(today_published, engine_setup, low_queue):
+    today_published.set_faults(statement_delay_ms=400 * 86_400_000)
+    recon_jobs.reconcile_yesterday()
+    [job_id] = low_queue.job_ids
+    build_worker(["low"]).work(burst=True)
+    job = Job.fetch(job_id, connection=redis_connection(), serializer=JSONSerializer)
+    assert job.get_status() == JobStatus.SCHEDULED  # failed with StatementNotReady, retried later
+    assert job.retries_left == len(recon_jobs.STATEMENT_RETRY.intervals) - 1
+    assert low_queue.scheduled_job_registry.get_job_ids() == [job_id]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StatementImport).where(
+        StatementImport.channel_code == "ONLINE_UNIONPAY")) == 0
+    db.session.rollback()
