@@ -280,3 +280,19 @@ def test_a_statement_not_published_is_retried_with_backoff_by_rq(today_published
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StatementImport).where(
         StatementImport.channel_code == "ONLINE_UNIONPAY")) == 0
     db.session.rollback()
+
+
+def test_the_cli_reconciles_a_day_now(today_published, engine_setup, app):
+    _paid(today_published, engine_setup)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["reconciliation", "run", shanghai_today().isoformat()])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("'reconciled': True") == 3  # ONLINE, WALLET, CREDIT
+    assert _classes(_run()) == {"MATCHED": 1}
+    again = runner.invoke(args=["reconciliation", "run", shanghai_today().isoformat()])
+    assert again.output.count("'reconciled': False") == 3
+    today_published.set_faults(statement_delay_ms=0)
+    late = runner.invoke(args=["reconciliation", "run", (shanghai_today() + timedelta(days=1)).isoformat()])
+    assert late.exit_code == 0 and "not published yet" in late.output
+    bad = runner.invoke(args=["reconciliation", "run", "2026-13-01"])
+    assert bad.exit_code == 2 and "yyyy-mm-dd" in bad.output

@@ -34,8 +34,12 @@ def _exception(exc_id: int) -> ReconciliationException:
 
 
 @in_app
+def _open_on_the_run() -> int:
+    return db.session.scalar(sa.select(ReconciliationRun.exception_count))
+
+
 def _stored() -> tuple:
-    return (count(AuditEntry), db.session.scalar(sa.select(ReconciliationRun.exception_count)),
+    return (count(AuditEntry), _open_on_the_run(),
             count(ReconciliationException, ReconciliationException.state == "OPEN"))
 
 
