@@ -143,6 +143,21 @@ def test_a_dropped_line_is_missing_in_channel_and_a_corrected_statement_supersed
     db.session.rollback()
 
 
+def test_a_superseded_statement_published_again_is_current_again(today_published, engine_setup):
+    _paid(today_published, engine_setup)
+    _reconcile()  # A: honest
+    today_published.set_faults(statement_drop_rate=1.0)
+    _reconcile()  # B: the line dropped
+    assert _classes(_run()) == {"MISSING_IN_CHANNEL": 1}
+    today_published.set_faults(statement_drop_rate=0.0)
+    assert _reconcile() == {"imported": False, "reconciled": True, "lines": 1}  # A again
+    run = _run()
+    assert _classes(run) == {"MATCHED": 1} and run.attempt == 3 and run.exception_count == 0
+    current = db.session.execute(sa.select(StatementImport.id).where(StatementImport.is_current.is_(True))).all()
+    assert [(run.import_id,)] == current
+    db.session.rollback()
+
+
 def test_an_amount_changed_by_the_channel_is_an_amount_mismatch(today_published, engine_setup):
     pids, cp = _paid(today_published, engine_setup)
     today_published.set_faults(statement_amount_change_rate=1.0)

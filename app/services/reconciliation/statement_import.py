@@ -3,12 +3,13 @@
 The same file (same fingerprint) for the same channel and day is one import, whoever imports it
 and however often, also when two imports race (the unique key decides; the loser reads the
 winner's). A different file for that day becomes the current one; the earlier import stays, marked
-superseded (nothing is deleted)."""
+superseded (nothing is deleted). A superseded file published again becomes current again (the
+run is then recomputed against it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +34,21 @@ def _existing(channel_id: int, day: date, sha: str) -> int | None:
         StatementImport.channel_id == channel_id, StatementImport.day == day, StatementImport.file_sha256 == sha))
 
 
+def _supersede(channel_id: int, day: date, now: datetime) -> list[int]:
+    return list(db.session.execute(
+        sa.update(StatementImport).where(StatementImport.channel_id == channel_id, StatementImport.day == day,
+                                         StatementImport.is_current.is_(True))
+        .values(is_current=False, superseded_at=now).returning(StatementImport.id)).scalars())
+
+
+def _make_current(channel_id: int, day: date, import_id: int) -> None:
+    """A file seen before that the channel publishes again (A, then B, then A) is the current one again."""
+    imp = db.session.get_one(StatementImport, import_id)
+    if not imp.is_current:
+        _supersede(channel_id, day, now_utc())
+        imp.is_current, imp.superseded_at = True, None
+
+
 def import_statement(channel_id: int, channel_code: str, day: date, source: str, lines: list[Line],
                      actor: Actor) -> Imported:
     sha = fingerprint(lines)
@@ -42,12 +58,10 @@ def import_statement(channel_id: int, channel_code: str, day: date, source: str,
             db.session.execute(sa.select(Channel.id).where(Channel.id == channel_id).with_for_update())
             found = _existing(channel_id, day, sha)
             if found is not None:
+                _make_current(channel_id, day, found)
                 return Imported(found, False)
             now = now_utc()
-            superseded = db.session.execute(
-                sa.update(StatementImport).where(StatementImport.channel_id == channel_id,
-                                                 StatementImport.day == day, StatementImport.is_current.is_(True))
-                .values(is_current=False, superseded_at=now).returning(StatementImport.id)).scalars().all()
+            superseded = _supersede(channel_id, day, now)
             imp = StatementImport(channel_id=channel_id, channel_code=channel_code, day=day, source=source,
                                   file_sha256=sha, line_count=len(lines), is_current=True,
                                   imported_by=actor.label, imported_at=now)
