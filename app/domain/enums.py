@@ -302,3 +302,29 @@ class StatementLineKind(StrEnum):
     PAYMENT = "PAYMENT"  # a successful payment: owed down
     REFUND = "REFUND"  # a successful refund: money given back, owed unchanged
     STOPPED = "STOPPED"  # an order stopped: what it still owed is owed no more
+
+
+class ReconClass(StrEnum):
+    """The result of matching one statement line or one of our channel payments (docs/DOMAIN.md §8)."""
+
+    MATCHED = "MATCHED"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    STATUS_MISMATCH = "STATUS_MISMATCH"
+    MISSING_IN_SYSTEM = "MISSING_IN_SYSTEM"  # 漏单: the channel has it, we do not
+    MISSING_IN_CHANNEL = "MISSING_IN_CHANNEL"
+    DUPLICATE = "DUPLICATE"
+
+
+class ReconRunState(StrEnum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+
+
+class ReconExceptionState(StrEnum):
+    OPEN = "OPEN"
+    RESOLVED = "RESOLVED"
+
+
+class StatementSource(StrEnum):
+    GATEWAY = "GATEWAY"  # an ONLINE channel's daily statement CSV
+    LEDGER = "LEDGER"  # WALLET / CREDIT: our own ledger entries read as the channel's statement

@@ -17,6 +17,7 @@ from .disbursements import deliver_disbursement_notifications, poll_disbursement
 from .documents import sweep_documents
 from .maintenance import purge_idempotency_keys, seal_audit_log
 from .payments import compensate_payments, create_repayment_orders, expire_payments, send_deadline_reminders
+from .reconciliation import reconcile_yesterday
 from .refunds import compensate_refunds
 from .statements import render_monthly_statements
 from .webhooks import dispatch_outbox
@@ -58,4 +59,8 @@ cron.register(sweep_documents, f"{_prefix}default", interval=60, ttl=120, result
 # Last month's statement of every active reseller, on the first day of the month (the hourly runs of
 # that day each ask only for what is missing; services/statements/schedule.py).
 cron.register(render_monthly_statements, f"{_prefix}low", cron="23 * * * *", result_ttl=86400,
+              failure_ttl=7 * 86400, job_timeout=1800)
+# Reconciliation of yesterday (Asia/Shanghai), hourly: a statement published late, or corrected, is
+# picked up by a later tick; one already reconciled changes nothing (app/jobs/reconciliation.py).
+cron.register(reconcile_yesterday, f"{_prefix}low", cron="41 * * * *", result_ttl=86400,
               failure_ttl=7 * 86400, job_timeout=1800)

@@ -9,6 +9,13 @@ from .document import Document, DocumentContent
 from .ledger import CreditEntry, CreditRecord, WalletEntry
 from .merged_payment import ChannelPayment, MergedPayment
 from .payment_order import PaymentOrder, StatusLog
+from .reconciliation import (
+    ReconciliationException,
+    ReconciliationResult,
+    ReconciliationRun,
+    StatementImport,
+    StatementLine,
+)
 from .reseller import Reseller
 from .transaction import ChannelEvent, PaymentTransaction, Refund, Voucher
 from .user import User
@@ -19,7 +26,8 @@ __all__ = [
     "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
     "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
     "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent",
-    "PaymentOrder",
+    "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun", "StatementImport",
+    "StatementLine",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletChange", "WalletEntry",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "channel_resellers",
 ]

@@ -91,6 +91,11 @@ ROUTES = [
     R("GET", "/finance/reports", FINANCE),
     R("POST", "/finance/reports/pdf", FINANCE, ok={FIN: 302}, data={"day": "2026-03-12"}),
     R("GET", "/finance/reports/documents", FINANCE),
+    R("GET", "/finance/reconciliation", FINANCE),
+    R("GET", "/finance/reconciliation?day=2026-13-01&state=all&class=DUPLICATE", FINANCE, ok={FIN: 422}),
+    R("POST", "/finance/reconciliation/exceptions/{recon_exception}/resolve", FINANCE, ok={FIN: 422}),  # no note
+    R("POST", "/finance/reconciliation/exceptions/{nothing_id}/resolve", FINANCE, ok={FIN: 404},
+      data={"note": "checked"}),
     R("GET", "/finance/wallets", FINANCE),
     R("GET", "/finance/wallets/{r1001}", FINANCE),
     R("POST", "/finance/wallets/{r1001}/top-up", FINANCE, ok={FIN: 422}),  # no amount, no serial

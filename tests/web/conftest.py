@@ -72,7 +72,7 @@ def route_objects(app, portal, tmp_path, monkeypatch):
     FAILED, a READY statement of R1001; an audit entry; an API client with a webhook endpoint and a
     delivery waiting; R1001's id and a top-up of it above its approval threshold asked by finance2@
     (pending); the transaction of the wallet payment; a payout batch submitted by finance2@ (pending);
-    and ids of nothing."""
+    an open reconciliation exception of the WALLET channel; and ids of nothing."""
     monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     screen_setup.add_wire_channel()
     screen_setup.add_channel("WALLET", "WALLET")
@@ -90,7 +90,8 @@ def route_objects(app, portal, tmp_path, monkeypatch):
             "audit_entry": screen_setup.in_app(audit_entry)(), "nothing_id": 99999999,
             "r1001": portal.r1001, "wallet_change": screen_setup.pending_wallet_top_up("R1001"),
             "txn": screen_setup.in_app(_transaction_of)(paid.merged_payment_id),
-            "batch": pending_batch()}
+            "batch": pending_batch(),
+            "recon_exception": screen_setup.recon_exception()}
 
 
 def _transaction_of(merged_payment_id: str) -> str:

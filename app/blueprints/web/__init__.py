@@ -26,6 +26,7 @@ SCREEN_MODULES = (
     "finance_batches",  # /finance/disbursements/batches/... (batch payouts, 批量付款)
     "finance_reports",  # /finance/reports
     "finance_wallets",  # /finance/wallets
+    "finance_reconciliation",  # /finance/reconciliation
     "admin",  # /admin (health), /admin/jobs
     "admin_audit",  # /admin/audit
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
