@@ -112,6 +112,16 @@ ROUTES = [
     R("POST", "/admin/endpoints/{nothing_id}/deliveries/{delivery}/replay", ADMIN_ONLY, ok={ADMIN: 404}),
     R("POST", "/admin/endpoints/{endpoint}/replay-failed", ADMIN_ONLY,
       data={"since": "2020-01-01T00:00", "until": "2020-12-31T00:00"}),
+    # admin: payment channels (R1001's WIRE_ICBC; it is not online, so it has no callback secret)
+    R("GET", "/admin/channels", ADMIN_ONLY),
+    R("GET", "/admin/channels/WIRE_ICBC", ADMIN_ONLY),
+    R("GET", "/admin/channels/NO_SUCH", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/channels/WIRE_ICBC", ADMIN_ONLY, ok={ADMIN: 422}),  # no name, no smallest payment
+    R("POST", "/admin/channels/WIRE_ICBC", ADMIN_ONLY, ok={ADMIN: 303},
+      data={"name": "电汇", "min_amount": "0.01", "enabled": "true", "available_to_all": "true"}),
+    R("POST", "/admin/channels/NO_SUCH", ADMIN_ONLY, ok={ADMIN: 404}, data={"name": "x", "min_amount": "1"}),
+    R("POST", "/admin/channels/WIRE_ICBC/rotate-secret", ADMIN_ONLY, ok={ADMIN: 409}, data={"overlap_hours": "24"}),
+    R("POST", "/admin/channels/WIRE_ICBC/rotate-secret", ADMIN_ONLY, ok={ADMIN: 422}, data={"overlap_hours": "x"}),
 ]
 
 

@@ -27,6 +27,7 @@ SCREEN_MODULES = (
     "admin_audit",  # /admin/audit
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
     "admin_clients",  # /admin/clients, /admin/endpoints/<id>/deliveries (API clients, webhooks)
+    "admin_channels",  # /admin/channels (limits, availability, maintenance, callback secret rotation)
 )
 
 
