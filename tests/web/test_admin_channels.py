@@ -225,7 +225,8 @@ REFUSED = "400 rejected: bad or stale signature"
 
 
 def rotate(client, hours: str):
-    return post(client, f"/admin/channels/{CODE}/rotate-secret", {"overlap_hours": hours}, page=f"/admin/channels/{CODE}")
+    return post(client, f"/admin/channels/{CODE}/rotate-secret", {"overlap_hours": hours},
+                page=f"/admin/channels/{CODE}")
 
 
 @screen_setup.in_app

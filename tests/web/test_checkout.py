@@ -46,7 +46,8 @@ def test_one_row_per_selected_order_with_payable_default_and_channel_hints(app, 
         ch.resellers = [db.session.scalar(sa.select(Reseller).where(Reseller.code == "R1002"))]
         add_channel("OFF", "WIRE", enabled=False)
         now = datetime.now(UTC)  # in its maintenance window: not offered either
-        add_channel("MAINT", "WIRE", maintenance_start=now - timedelta(minutes=5), maintenance_end=now + timedelta(hours=2))
+        add_channel("MAINT", "WIRE", maintenance_start=now - timedelta(minutes=5),
+                    maintenance_end=now + timedelta(hours=2))
         add_channel("MAINT_LATER", "WIRE", sort_order=9, maintenance_start=now + timedelta(hours=1),
                     maintenance_end=now + timedelta(hours=2))
         db.session.commit()
@@ -191,7 +192,8 @@ def _case(app, client, name):
 
 CASES = ["amount zero", "amount 0.00", "amount negative", "amount three decimals", "amount letters", "amount empty",
          "amount above payable", "another reseller's order", "stopped order", "frozen order", "paid order",
-         "disabled channel", "channel in its maintenance window", "channel of another reseller", "unknown channel", "above channel maximum (both rows)",
+         "disabled channel", "channel in its maintenance window",
+         "channel of another reseller", "unknown channel", "above channel maximum (both rows)",
          "below channel minimum", "daily limit", "wallet balance", "available credit",
          "credit for a credit repayment", "the same order twice"]
 

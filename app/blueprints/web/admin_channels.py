@@ -100,15 +100,15 @@ def read_form() -> tuple[settings.ChannelSettings | None, dict, dict]:
     daily = _amount("daily_limit_per_reseller", errors, required=False)
     start, end = _window_moment("maintenance_start", errors), _window_moment("maintenance_end", errors)
     ids = _reseller_ids(errors)
-    form = {k: _text(k) for k in ("name", "name_en", "min_amount", "max_amount", "daily_limit_per_reseller",
+    form: dict = {k: _text(k) for k in ("name", "name_en", "min_amount", "max_amount", "daily_limit_per_reseller",
                                   "maintenance_start", "maintenance_end")}
     form["enabled"] = request.form.get("enabled") == "true"
     form["available_to_all"] = request.form.get("available_to_all") == "true"
     form["resellers"] = ids
     if errors or minimum is None:
         return None, errors, form
-    s = settings.ChannelSettings(name, name_en, form["enabled"], minimum, maximum, daily,
-                                 form["available_to_all"], ids, start, end)
+    s = settings.ChannelSettings(name, name_en, request.form.get("enabled") == "true", minimum, maximum, daily,
+                                 request.form.get("available_to_all") == "true", ids, start, end)
     for problem in settings.check(s):
         errors.setdefault(problem["field"], CROSS_FIELD[problem["code"]]())
     return (None if errors else s), errors, form
@@ -153,7 +153,7 @@ def save(code: str):
         try:
             changed = settings.update(web_actor(), code, s)
         except ValidationFailed as exc:
-            for problem in exc.errors:
+            for problem in exc.errors or []:
                 errors.setdefault(problem["field"], CROSS_FIELD[problem["code"]]())
         else:
             flash(_("The channel %(code)s is saved.", code=code) if changed

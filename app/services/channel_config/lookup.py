@@ -10,9 +10,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ...channels.base import ChannelConfig
+from ...domain.timeutil import utcnow
 from ...extensions import db
 from ...models import Channel, channel_resellers
-from ...domain.timeutil import utcnow
 from ..platform import crypto
 
 UNTIL = "_until"  # ``<name>_previous_until``: when the previous secret stops verifying (ISO, UTC)

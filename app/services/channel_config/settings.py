@@ -58,8 +58,8 @@ def get_channel(code: str, lock: bool = False) -> Channel:
 
 def reseller_choices() -> list[tuple[int, str, str]]:
     """(id, code, name) of every reseller, for the availability list."""
-    return [tuple(r) for r in db.session.execute(sa.select(Reseller.id, Reseller.code, Reseller.name)
-                                                  .order_by(Reseller.code))]  # type: ignore[misc]
+    rows = db.session.execute(sa.select(Reseller.id, Reseller.code, Reseller.name).order_by(Reseller.code))
+    return [(rid, code, name) for rid, code, name in rows]
 
 
 def settings_of(ch: Channel) -> ChannelSettings:
@@ -111,7 +111,8 @@ def update(actor: Actor, code: str, s: ChannelSettings) -> bool:
         if before == after:
             return False
         ch.name, ch.name_en, ch.enabled = s.name, s.name_en, s.enabled
-        ch.min_amount, ch.max_amount, ch.daily_limit_per_reseller = s.min_amount, s.max_amount, s.daily_limit_per_reseller
+        ch.min_amount, ch.max_amount = s.min_amount, s.max_amount
+        ch.daily_limit_per_reseller = s.daily_limit_per_reseller
         ch.available_to_all = s.available_to_all
         ch.resellers = list(db.session.scalars(sa.select(Reseller).where(Reseller.id.in_(s.reseller_ids))))
         ch.maintenance_start, ch.maintenance_end = s.maintenance_start, s.maintenance_end
