@@ -10,14 +10,14 @@ from .merged_payment import ChannelPayment, MergedPayment
 from .payment_order import PaymentOrder, StatusLog
 from .reseller import Reseller
 from .transaction import ChannelEvent, PaymentTransaction, Refund, Voucher
-from .user import User
+from .user import PasswordReset, User
 from .wallet_change import WalletChange
 from .webhook import WebhookAttempt
 
 __all__ = [
     "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
     "Disbursement", "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent",
-    "PaymentOrder",
+    "PasswordReset", "PaymentOrder",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletChange", "WalletEntry",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "channel_resellers",
 ]

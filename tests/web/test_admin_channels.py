@@ -103,7 +103,7 @@ def test_saving_changes_every_setting_and_audits_before_and_after(admin):
     assert entry.target == "WIRE_ICBC" and entry.actor
     assert entry.before["enabled"] is True and entry.after["enabled"] is False
     assert entry.before["max_amount"] is None and entry.after["max_amount"] == "1000000.50"
-    assert entry.before["resellers"] == [] and entry.after["resellers"] == ["R1002"]
+    assert entry.before["reseller_codes"] == [] and entry.after["reseller_codes"] == ["R1002"]
     assert entry.after["maintenance_start"] == "2026-03-12T22:00:00+08:00"
     # the form shows what was saved; saving it unchanged writes nothing
     form = dom(done(admin.get("/admin/channels/WIRE_ICBC")))

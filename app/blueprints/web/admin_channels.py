@@ -154,7 +154,8 @@ def save(code: str):
             changed = settings.update(web_actor(), code, s)
         except ValidationFailed as exc:
             for problem in exc.errors or []:
-                errors.setdefault(problem["field"], CROSS_FIELD[problem["code"]]())
+                field = "resellers" if problem["field"] == "reseller_ids" else problem["field"]
+                errors.setdefault(field, CROSS_FIELD[problem["code"]]())
         else:
             flash(_("The channel %(code)s is saved.", code=code) if changed
                   else _("Nothing was changed."), "success")
