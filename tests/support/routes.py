@@ -122,6 +122,18 @@ ROUTES = [
     R("POST", "/admin/channels/NO_SUCH", ADMIN_ONLY, ok={ADMIN: 404}, data={"name": "x", "min_amount": "1"}),
     R("POST", "/admin/channels/WIRE_ICBC/rotate-secret", ADMIN_ONLY, ok={ADMIN: 409}, data={"overlap_hours": "24"}),
     R("POST", "/admin/channels/WIRE_ICBC/rotate-secret", ADMIN_ONLY, ok={ADMIN: 422}, data={"overlap_hours": "x"}),
+    # admin: users (finance2@ is the one acted on); the password link is public, its token the credential
+    R("GET", "/admin/users", ADMIN_ONLY),
+    R("POST", "/admin/users", ADMIN_ONLY, ok={ADMIN: 422}),  # no e-mail, no role
+    R("POST", "/admin/users", ADMIN_ONLY, ok={ADMIN: 201},
+      data={"email": "matrix@example.com", "role": "finance", "locale": "en"}),
+    R("POST", "/admin/users/{finance2}/sign-out", ADMIN_ONLY, ok={ADMIN: 303}),
+    R("POST", "/admin/users/{finance2}/reset-password", ADMIN_ONLY),
+    R("POST", "/admin/users/{finance2}/disable", ADMIN_ONLY, ok={ADMIN: 303}),
+    R("POST", "/admin/users/{finance2}/enable", ADMIN_ONLY, ok={ADMIN: 303}),
+    R("POST", "/admin/users/{nothing_id}/disable", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("GET", "/password/set/{nothing}AAAAAAAAAAAAAAAAAAAA", EVERYONE, public=True, ok={"*": 404}),
+    R("POST", "/password/set/{nothing}AAAAAAAAAAAAAAAAAAAA", EVERYONE, public=True, ok={"*": 404}),
 ]
 
 

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Reseller, WalletEntry
+from app.models import Reseller, User, WalletEntry
 from tests.support import screen_setup, webhook_world
 from tests.support.admin import audit_entry
 from tests.support.documents import failed_receipt, stored_receipt
@@ -64,6 +64,12 @@ def operator(signed_in, shop):
     return signed_in("operator@r1001.example")
 
 
+def user_id(email: str) -> int:
+    found = db.session.scalar(sa.select(User.id).where(User.email == email))
+    db.session.rollback()
+    return found
+
+
 @pytest.fixture
 def route_objects(app, portal, tmp_path, monkeypatch):
     """What the paths of tests/support/routes.py name: a payment order of R1001, a wire payment of it
@@ -86,4 +92,5 @@ def route_objects(app, portal, tmp_path, monkeypatch):
             "failed_document": failed_receipt(failed.merged_payment_id),
             "statement": screen_setup.in_app(stored_statement)(), "job": "0" * 32, "nothing": "X0000000000",
             "audit_entry": screen_setup.in_app(audit_entry)(), "nothing_id": 99999999,
-            "r1001": portal.r1001, "wallet_change": screen_setup.pending_wallet_top_up("R1001")}
+            "r1001": portal.r1001, "wallet_change": screen_setup.pending_wallet_top_up("R1001"),
+            "finance2": screen_setup.in_app(user_id)("finance2@example.com")}

@@ -28,6 +28,7 @@ SCREEN_MODULES = (
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
     "admin_clients",  # /admin/clients, /admin/endpoints/<id>/deliveries (API clients, webhooks)
     "admin_channels",  # /admin/channels (limits, availability, maintenance, callback secret rotation)
+    "admin_users",  # /admin/users, /password/set/<token> (the one-time password link)
 )
 
 
