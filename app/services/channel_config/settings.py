@@ -75,7 +75,8 @@ def _money(value: Decimal | None) -> str | None:
 def _snapshot(s: ChannelSettings, codes: dict[int, str]) -> dict:
     return {"name": s.name, "name_en": s.name_en, "enabled": s.enabled, "min_amount": _money(s.min_amount),
             "max_amount": _money(s.max_amount), "daily_limit_per_reseller": _money(s.daily_limit_per_reseller),
-            "available_to_all": s.available_to_all, "reseller_codes": sorted(codes.get(i, str(i)) for i in s.reseller_ids),
+            "available_to_all": s.available_to_all,
+            "reseller_codes": sorted(codes.get(i, str(i)) for i in s.reseller_ids),
             "maintenance_start": to_shanghai_iso(s.maintenance_start),
             "maintenance_end": to_shanghai_iso(s.maintenance_end)}
 
