@@ -133,6 +133,14 @@ ROUTES = [
     R("POST", "/admin/users/{finance2}/enable", ADMIN_ONLY, ok={ADMIN: 303}),
     R("POST", "/admin/users/{nothing_id}/disable", ADMIN_ONLY, ok={ADMIN: 404}),
     R("GET", "/password/set/{nothing}AAAAAAAAAAAAAAAAAAAA", EVERYONE, public=True, ok={"*": 404}),
+    # admin: reseller settings
+    R("GET", "/admin/resellers", ADMIN_ONLY),
+    R("GET", "/admin/resellers/R1001", ADMIN_ONLY),
+    R("GET", "/admin/resellers/NOPE", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/resellers/R1001", ADMIN_ONLY, ok={ADMIN: 422}),  # no amounts
+    R("POST", "/admin/resellers/R1001", ADMIN_ONLY, ok={ADMIN: 303},
+      data={"approval_threshold": "1000000.00", "credit_limit": "1000000.00", "credit_term_days": "30"}),
+    R("POST", "/admin/resellers/NOPE", ADMIN_ONLY, ok={ADMIN: 404}),
     R("POST", "/password/set/{nothing}AAAAAAAAAAAAAAAAAAAA", EVERYONE, public=True, ok={"*": 404}),
 ]
 

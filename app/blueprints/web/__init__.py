@@ -29,6 +29,7 @@ SCREEN_MODULES = (
     "admin_clients",  # /admin/clients, /admin/endpoints/<id>/deliveries (API clients, webhooks)
     "admin_channels",  # /admin/channels (limits, availability, maintenance, callback secret rotation)
     "admin_users",  # /admin/users, /password/set/<token> (the one-time password link)
+    "admin_resellers",  # /admin/resellers (approval threshold, credit, refund account)
 )
 
 
