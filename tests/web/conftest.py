@@ -93,4 +93,5 @@ def route_objects(app, portal, tmp_path, monkeypatch):
             "statement": screen_setup.in_app(stored_statement)(), "job": "0" * 32, "nothing": "X0000000000",
             "audit_entry": screen_setup.in_app(audit_entry)(), "nothing_id": 99999999,
             "r1001": portal.r1001, "wallet_change": screen_setup.pending_wallet_top_up("R1001"),
-            "finance2": screen_setup.in_app(user_id)("finance2@example.com")}
+            "finance2": screen_setup.in_app(user_id)("finance2@example.com"), "wire": "WIRE_ICBC",
+            "r1001_code": "R1001"}
