@@ -18,7 +18,7 @@ from .reconciliation import (
 )
 from .reseller import Reseller
 from .transaction import ChannelEvent, PaymentTransaction, Refund, Voucher
-from .user import User
+from .user import PasswordReset, User
 from .wallet_change import WalletChange
 from .webhook import WebhookAttempt
 
@@ -26,8 +26,8 @@ __all__ = [
     "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
     "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
     "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent",
-    "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun", "StatementImport",
-    "StatementLine",
+    "PasswordReset", "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun",
+    "StatementImport", "StatementLine",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletChange", "WalletEntry",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "channel_resellers",
 ]

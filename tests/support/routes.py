@@ -135,6 +135,36 @@ ROUTES = [
     R("POST", "/admin/endpoints/{nothing_id}/deliveries/{delivery}/replay", ADMIN_ONLY, ok={ADMIN: 404}),
     R("POST", "/admin/endpoints/{endpoint}/replay-failed", ADMIN_ONLY,
       data={"since": "2020-01-01T00:00", "until": "2020-12-31T00:00"}),
+    # admin: payment channels (R1001's WIRE_ICBC; it is not online, so it has no callback secret)
+    R("GET", "/admin/channels", ADMIN_ONLY),
+    R("GET", "/admin/channels/{wire}", ADMIN_ONLY),
+    R("GET", "/admin/channels/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/channels/{wire}", ADMIN_ONLY, ok={ADMIN: 422}),  # no name, no smallest payment
+    R("POST", "/admin/channels/{wire}", ADMIN_ONLY, ok={ADMIN: 303},
+      data={"name": "电汇", "min_amount": "0.01", "enabled": "true", "available_to_all": "true"}),
+    R("POST", "/admin/channels/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}, data={"name": "x", "min_amount": "1"}),
+    R("POST", "/admin/channels/{wire}/rotate-secret", ADMIN_ONLY, ok={ADMIN: 409}, data={"overlap_hours": "24"}),
+    R("POST", "/admin/channels/{wire}/rotate-secret", ADMIN_ONLY, ok={ADMIN: 422}, data={"overlap_hours": "x"}),
+    # admin: users (finance2@ is the one acted on); the password link is public, its token the credential
+    R("GET", "/admin/users", ADMIN_ONLY),
+    R("POST", "/admin/users", ADMIN_ONLY, ok={ADMIN: 422}),  # no e-mail, no role
+    R("POST", "/admin/users", ADMIN_ONLY, ok={ADMIN: 201},
+      data={"email": "matrix@example.com", "role": "finance", "locale": "en"}),
+    R("POST", "/admin/users/{finance2}/sign-out", ADMIN_ONLY, ok={ADMIN: 303}),
+    R("POST", "/admin/users/{finance2}/reset-password", ADMIN_ONLY),
+    R("POST", "/admin/users/{finance2}/disable", ADMIN_ONLY, ok={ADMIN: 303}),
+    R("POST", "/admin/users/{finance2}/enable", ADMIN_ONLY, ok={ADMIN: 303}),
+    R("POST", "/admin/users/{nothing_id}/disable", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("GET", "/password/set/{nothing}", EVERYONE, public=True, ok={"*": 404}),
+    # admin: reseller settings
+    R("GET", "/admin/resellers", ADMIN_ONLY),
+    R("GET", "/admin/resellers/{r1001_code}", ADMIN_ONLY),
+    R("GET", "/admin/resellers/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/resellers/{r1001_code}", ADMIN_ONLY, ok={ADMIN: 422}),  # no amounts
+    R("POST", "/admin/resellers/{r1001_code}", ADMIN_ONLY, ok={ADMIN: 303},
+      data={"approval_threshold": "1000000.00", "credit_limit": "1000000.00", "credit_term_days": "30"}),
+    R("POST", "/admin/resellers/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/password/set/{nothing}", EVERYONE, public=True, ok={"*": 404}),
 ]
 
 

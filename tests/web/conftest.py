@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import MergedPayment, PaymentTransaction, Reseller, WalletEntry
+from app.models import MergedPayment, PaymentTransaction, Reseller, User, WalletEntry
 from tests.support import screen_setup, webhook_world
 from tests.support.admin import audit_entry
 from tests.support.batch_files import pending_batch
@@ -65,6 +65,12 @@ def operator(signed_in, shop):
     return signed_in("operator@r1001.example")
 
 
+def user_id(email: str) -> int:
+    found = db.session.scalar(sa.select(User.id).where(User.email == email))
+    db.session.rollback()
+    return found
+
+
 @pytest.fixture
 def route_objects(app, portal, tmp_path, monkeypatch):
     """What the paths of tests/support/routes.py name: a payment order of R1001, a wire payment of it
@@ -91,7 +97,9 @@ def route_objects(app, portal, tmp_path, monkeypatch):
             "r1001": portal.r1001, "wallet_change": screen_setup.pending_wallet_top_up("R1001"),
             "txn": screen_setup.in_app(_transaction_of)(paid.merged_payment_id),
             "batch": pending_batch(),
-            "recon_exception": screen_setup.recon_exception()}
+            "recon_exception": screen_setup.recon_exception(),
+            "finance2": screen_setup.in_app(user_id)("finance2@example.com"), "wire": "WIRE_ICBC",
+            "r1001_code": "R1001"}
 
 
 def _transaction_of(merged_payment_id: str) -> str:

@@ -55,7 +55,9 @@ FIELDS = ["page", "rpage", "pageSize", "ids", "status", "type", "reference", "la
           "format",
           "channel_payment_id", "payment_id", "voucher", "rows", "confirm", "email", "password",
           "current_password", "new_password", "name", "scopes", "url", "event_types", "description", "enabled",
-          "since", "until"]
+          "since", "until", "name_en", "min_amount", "max_amount", "daily_limit_per_reseller", "available_to_all",
+          "resellers", "maintenance_start", "maintenance_end", "overlap_hours", "role", "reseller", "locale",
+          "approval_threshold", "credit_limit", "credit_term_days", "account_no", "account_name", "bank_code"]
 names = st.one_of(st.sampled_from(FIELDS), hostile_text)
 query = st.lists(st.tuples(names, hostile_text), max_size=5)
 

@@ -31,6 +31,9 @@ SCREEN_MODULES = (
     "admin_audit",  # /admin/audit
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
     "admin_clients",  # /admin/clients, /admin/endpoints/<id>/deliveries (API clients, webhooks)
+    "admin_channels",  # /admin/channels (limits, availability, maintenance, callback secret rotation)
+    "admin_users",  # /admin/users, /password/set/<token> (the one-time password link)
+    "admin_resellers",  # /admin/resellers (approval threshold, credit, refund account)
 )
 
 
