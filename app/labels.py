@@ -47,8 +47,7 @@ LABELS = {
     # reconciliation: classes, runs, exceptions (OPEN is above)
     "MATCHED": _l("Matched"), "AMOUNT_MISMATCH": _l("Amount differs"), "STATUS_MISMATCH": _l("Status differs"),
     "MISSING_IN_SYSTEM": _l("Missing in our system"), "MISSING_IN_CHANNEL": _l("Missing at the channel"),
-    "DUPLICATE": _l("Duplicate line"), "RESOLVED": _l("Resolved"), "RUNNING": _l("Running"),
-    "COMPLETED": _l("Completed"),
+    "DUPLICATE": _l("Duplicate line"), "RESOLVED": _l("Resolved"),  # RUNNING, COMPLETED: with the batches
     # roles
     "reseller_operator": _l("Reseller operator"), "reseller_approver": _l("Reseller approver"),
     "finance": _l("Finance"), "admin": _l("Administrator"),
