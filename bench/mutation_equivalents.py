@@ -108,6 +108,21 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
     (VALIDATION, "core/AddNot", "if lock:", 7):
         "only locking changes, and the mutation run is on SQLite, where FOR UPDATE compiles to nothing "
         "(see the entry above)",
+    (VALIDATION, "core/AddNot", "reseller = db.session.scalars(reseller_stmt.with_for_update() if lock else "
+     "reseller_stmt).one()", 69):
+        "only locking changes, and the mutation run is on SQLite, where FOR UPDATE compiles to nothing "
+        "(see the entries above)",
+    (VALIDATION, "core/ReplaceBinaryOperator_Mul_Div",
+     "def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) -> Plan:", 57):
+        "the bare `*` made `/` only lets `lock` be passed by position too; every caller names it",
+    (VALIDATION, "core/ReplaceComparisonOperator_Eq_LtE",
+     "if channel.kind == ChannelKind.CREDIT and order.payment_type == PaymentType.CREDIT_REPAYMENT:", 24):
+        "the kind CHECK allows ONLINE, WALLET, WIRE and CREDIT, and 'CREDIT' sorts first of them: `<= CREDIT` "
+        "holds for CREDIT only",
+    (VALIDATION, "core/ReplaceComparisonOperator_Eq_LtE",
+     "elif ch.kind == ChannelKind.CREDIT and total > credit_line.available(reseller):", 21):
+        "the kind CHECK allows ONLINE, WALLET, WIRE and CREDIT, and 'CREDIT' sorts first of them: `<= CREDIT` "
+        "holds for CREDIT only",
 }
 
 

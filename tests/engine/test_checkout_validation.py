@@ -161,12 +161,13 @@ def test_spent_today_counts_this_days_live_payments_of_this_reseller_and_channel
     by_amount["1.00"].created_at = start                            # the first instant of the day: counts
     by_amount["2.00"].created_at = start - timedelta(microseconds=1)  # yesterday
     by_amount["4.00"].created_at = end                              # tomorrow
+    by_amount["64.00"].created_at = end + timedelta(hours=1)        # later tomorrow (a clock gone wrong)
     by_amount["8.00"].status = "FAILED"
     by_amount["16.00"].status = "EXPIRED"
     by_amount["32.00"].status = "CANCELLED"
     db.session.commit()
-    # 1.00 and 64.00: not 2.00, 4.00 (other days), 8.00/16.00/32.00 (took nothing), 128.00 (R1002), 256.00 (WALLET)
-    assert spent_today(r1, wire) == Decimal("65.00")
+    # only 1.00: not 2.00, 4.00, 64.00 (other days), 8.00/16.00/32.00 (took nothing), 128.00 (R1002), 256.00 (WALLET)
+    assert spent_today(r1, wire) == Decimal("1.00")
     assert spent_today(r2, wire) == Decimal("128.00")
     wallet_channel = db.session.scalar(sa.select(Channel.id).where(Channel.code == "WALLET"))
     assert wallet_channel < wire  # so a `>=` in place of the channel's `==` would count the wires here
@@ -178,3 +179,14 @@ def test_every_order_but_a_credit_repayment_may_be_paid_with_credit(engine_setup
     pid = make_order(amount="100.00", payment_type=payment_type)
     plan = validate(engine_setup["R1001"], [AllocationIn(pid, "100.00", "CREDIT")])
     assert [(r.order.payment_id, r.channel.code) for r in plan.rows] == [(pid, "CREDIT")]
+
+
+def test_a_reseller_never_pays_another_resellers_order_whichever_id_is_lower(engine_setup):
+    """Tenant isolation both ways: R1002 (the higher id) names R1001's order, and R1001 names R1002's."""
+    r1, r2 = engine_setup["R1001"], engine_setup["R1002"]
+    assert r1 < r2
+    theirs_of_r1 = make_order(reseller="R1001", amount="100.00")
+    theirs_of_r2 = make_order(reseller="R1002", amount="100.00")
+    for payer, order_id in ((r2, theirs_of_r1), (r1, theirs_of_r2)):
+        err = _problems(payer, [AllocationIn(order_id, "100.00", "WIRE_ICBC")])
+        assert [(p.index, p.code) for p in err.problems] == [(0, "ORDER_NOT_FOUND")]

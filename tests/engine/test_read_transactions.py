@@ -22,7 +22,8 @@ def _writer_commits_at_once(rid: int) -> bool:
         if sqlite:  # on the driver's connection: a statement through SQLAlchemy would BEGIN IMMEDIATE first
             other.connection.driver_connection.execute("PRAGMA busy_timeout=0")
         else:
-            other.exec_driver_sql("SET lock_timeout = '100ms'")
+            # LOCAL: for this transaction only, as the connection goes back to the pool afterwards
+            other.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
         try:
             other.execute(sa.update(Reseller).where(Reseller.id == rid).values(name="Renamed"))
             other.commit()
