@@ -25,7 +25,6 @@ from tests.support.html import dom
 from tests.support.screen_setup import in_app
 from tests.support.statement_world import build_march
 from tests.support.web import csrf_token
-from tests.web.test_orders import rq_worker  # noqa: F401  (the real RQ worker fixture)
 
 build = in_app(build_march)
 FIN = "finance@example.com"
@@ -36,7 +35,7 @@ def _export(client, query: dict, fmt: str):
     return client.post("/finance/transactions/export", query_string=query, data={"format": fmt, "csrf_token": token})
 
 
-def _download(client, rq_worker, query: dict, fmt: str) -> tuple[list[list], str]:  # noqa: F811
+def _download(client, rq_worker, query: dict, fmt: str) -> tuple[list[list], str]:
     response = _export(client, query, fmt)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     progress_url = response.headers["Location"]
@@ -73,7 +72,7 @@ QUERIES = [
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 @pytest.mark.parametrize("query", QUERIES)
-def test_the_file_holds_the_screens_rows_and_totals(portal, signed_in, rq_worker, query, fmt):  # noqa: F811
+def test_the_file_holds_the_screens_rows_and_totals(portal, signed_in, rq_worker, query, fmt):
     build()
     client = signed_in(FIN)
     screen = dom(client.get("/finance/transactions", query_string={**query, "lang": "en"}))
@@ -85,14 +84,14 @@ def test_the_file_holds_the_screens_rows_and_totals(portal, signed_in, rq_worker
     if fmt == "csv":
         assert all(re.fullmatch(r"\d+\.\d{2}", r[9]) for r in rows)  # plain decimal text, two places
     amounts = [Decimal(str(r[9])) for r in rows]
-    received = sum((a for a, r in zip(amounts, rows) if r[1:3] == ["Payment", "Succeeded"]), Decimal(0))
-    refunded = sum((a for a, r in zip(amounts, rows) if r[1:3] == ["Refund", "Succeeded"]), Decimal(0))
+    received = sum((a for a, r in zip(amounts, rows, strict=True) if r[1:3] == ["Payment", "Succeeded"]), Decimal(0))
+    refunded = sum((a for a, r in zip(amounts, rows, strict=True) if r[1:3] == ["Refund", "Succeeded"]), Decimal(0))
     assert received == _money(screen.one("txn-received").text)
     assert refunded == _money(screen.one("txn-refunded").text)
     assert received - refunded == _money(screen.one("txn-net").text)
 
 
-def test_chinese_headers_formula_guard_audit_and_owner(portal, signed_in, rq_worker, app):  # noqa: F811
+def test_chinese_headers_formula_guard_audit_and_owner(portal, signed_in, rq_worker, app):
     build()
     with app.app_context():  # a channel transaction id a spreadsheet would run as a formula
         db.session.execute(sa.update(PaymentTransaction).where(PaymentTransaction.transaction_type == "REFUND")
@@ -100,7 +99,7 @@ def test_chinese_headers_formula_guard_audit_and_owner(portal, signed_in, rq_wor
         db.session.commit()
     client = signed_in(FIN)
     table, job_id = _download(client, rq_worker, {"kind": "REFUND", "lang": "zh"}, "csv")
-    assert table[0][:3] == ["交易", "类型", "状态"] and table[0][9] == "金额"
+    assert table[0][:3] == ["流水号", "类别", "状态"] and table[0][9] == "金额"
     assert table[1][1:3] == ["退款", "成功"] and table[1][8] == "'=HYPERLINK(\"http://evil\")"
     xlsx, _job = _download(client, rq_worker, {"kind": "REFUND", "lang": "zh"}, "xlsx")
     assert xlsx[1][8] == "'=HYPERLINK(\"http://evil\")" and xlsx[1][9] == 100
@@ -119,7 +118,7 @@ def test_chinese_headers_formula_guard_audit_and_owner(portal, signed_in, rq_wor
                                               ({"createdFrom": "2026-13-01"}, "createdFrom"),
                                               ({"channel": "NOPE"}, "channel"),
                                               ({"minAmount": "5", "maxAmount": "1"}, "maxAmount")])
-def test_a_bad_filter_refuses_the_export_and_queues_nothing(portal, signed_in, rq_worker, app, query,  # noqa: F811
+def test_a_bad_filter_refuses_the_export_and_queues_nothing(portal, signed_in, rq_worker, app, query,
                                                             field):
     build()
     client = signed_in(FIN)
@@ -134,7 +133,7 @@ def test_a_bad_filter_refuses_the_export_and_queues_nothing(portal, signed_in, r
                                  .where(AuditEntry.action == "transactions.export")) == 0
 
 
-def test_only_finance_and_admin_with_a_token_and_a_known_format(portal, signed_in, rq_worker, app):  # noqa: F811
+def test_only_finance_and_admin_with_a_token_and_a_known_format(portal, signed_in, rq_worker, app):
     build()
     reseller = signed_in("operator@r1001.example")
     token = csrf_token(signed_in(FIN), "/finance/transactions")
@@ -150,14 +149,14 @@ def test_only_finance_and_admin_with_a_token_and_a_known_format(portal, signed_i
     assert page.one("export-csv").text == "Export CSV" and page.one("export-xlsx").text == "Export XLSX"
 
 
-def _grow(n: int) -> None:
+def _grow(n: int, first: int = 0) -> None:
     """``n`` more successful payments, copies of one of the March world's."""
     t = PaymentTransaction.__table__
     proto = db.session.execute(sa.select(t).where(t.c.transaction_type == "PAYMENT").limit(1)).mappings().one()
     base = {k: v for k, v in proto.items() if k != "id"}
-    for start in range(0, n, 1000):
+    for start in range(first, first + n, 1000):
         db.session.execute(sa.insert(t), [{**base, "transaction_id": f"TXBIG{i:012d}"}
-                                          for i in range(start, min(n, start + 1000))])
+                                          for i in range(start, min(first + n, start + 1000))])
     db.session.commit()
 
 
@@ -182,10 +181,10 @@ def _peak(fmt: str, tmp_path, name: str) -> tuple[int, int]:
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_a_large_set_is_streamed_in_bounded_memory(portal, app, tmp_path, fmt):
     build()
-    with app.app_context():
+    with app.test_request_context("/?lang=en"):
         _grow(3000)
         small, _n = _peak(fmt, tmp_path, "small")
-        _grow(9000)
+        _grow(9000, first=3000)
         large, n = _peak(fmt, tmp_path, "large")
     if fmt == "xlsx":
         assert n == 12005

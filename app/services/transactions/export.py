@@ -27,8 +27,17 @@ from ...domain.timeutil import SHANGHAI, utcnow
 from ...extensions import db
 from ...labels import label
 from ...models import ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
-from ..orders.export import (EXPORT_QUEUE, EXPORT_TTL_SECONDS, FORMATS, JOB_TIMEOUT_SECONDS, ExportError,
-                             ExportState, export_path, export_state, remove_old_exports)
+from ..orders.export import (
+    EXPORT_QUEUE,
+    EXPORT_TTL_SECONDS,
+    FORMATS,
+    JOB_TIMEOUT_SECONDS,
+    ExportError,
+    ExportState,
+    export_path,
+    export_state,
+    remove_old_exports,
+)
 from ..platform import spreadsheet
 from ..platform.queues import queue
 from .search import TransactionFilter, conditions
