@@ -189,5 +189,5 @@ def test_a_large_set_is_streamed_in_bounded_memory(portal, app, tmp_path, fmt):
     if fmt == "xlsx":
         assert n == 12005
     # four times the rows, not four times the memory: rows are streamed, never all held
-    assert large < small * 1.5 + 2_000_000, (small, large)
-    assert large < 16_000_000
+    assert large < small * 1.3, (small, large)  # holding the 12,000 rows would add several MB
+    assert large < 8_000_000
