@@ -131,9 +131,9 @@ def rq_worker(app):
     empty()
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
-    def run() -> None:
+    def run(*queues: str) -> None:  # every queue, or only those named
         with app.app_context():
-            assert build_worker().work(burst=True) is True
+            assert build_worker(list(queues) or None).work(burst=True) is True
 
     yield run
     for sig, handler in handlers.items():

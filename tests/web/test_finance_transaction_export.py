@@ -43,7 +43,7 @@ def _download(client, rq_worker, query: dict, fmt: str) -> tuple[list[list], str
     page = client.get(progress_url).get_data(as_text=True)
     assert 'data-state="queued"' in page and 'hx-trigger="every 1s"' in page
     assert client.get(f"{progress_url}/download").status_code == 404  # not yet
-    rq_worker()
+    rq_worker(EXPORT_QUEUE)  # the export runs on the low queue (the documents of the world wait)
     body = client.get(progress_url, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'data-state="done"' in body and "hx-trigger" not in body and "<html" not in body
     download = client.get(f"{progress_url}/download")
