@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
@@ -139,7 +140,8 @@ def export():
     except RedisError:
         flash(_("Large exports are not available right now. Try again in a few minutes, or narrow the filters."),
               "error")
-        return redirect(url_for("finance_transactions.index", **request.args), 303)
+        query = urlencode(list(request.args.items(multi=True)))
+        return redirect(url_for("finance_transactions.index") + (f"?{query}" if query else ""), 303)
     with transaction():
         audit.record(web_actor(), "transactions.export", "export", job_id, None,
                      {"format": fmt, "rows": total, "filter": txn_export.filter_to_json(f)})

@@ -83,7 +83,7 @@ def write_xlsx(target: str | os.PathLike[str] | BinaryIO, sheet: str, header: Se
     for row in rows:
         cells = []
         for value in row:
-            cell = WriteOnlyCell(ws, value=safe_text(value) if isinstance(value, str) else value)
+            cell = WriteOnlyCell(ws, value=safe_text(value) if isinstance(value, str) else value)  # type: ignore[arg-type]
             if isinstance(value, Decimal):
                 cell.number_format = "#,##0.00"
             elif isinstance(value, datetime):

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -119,7 +120,7 @@ def filter_to_json(f: TransactionFilter) -> dict:
 
 
 def filter_from_json(data: dict) -> TransactionFilter:
-    values = {k.name: data.get(k.name) for k in fields(TransactionFilter)}
+    values: dict[str, Any] = {k.name: data.get(k.name) for k in fields(TransactionFilter)}
     for k in ("created_from", "created_to", "completed_from", "completed_to"):
         if values[k]:
             values[k] = date.fromisoformat(values[k])
