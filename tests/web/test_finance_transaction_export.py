@@ -145,8 +145,11 @@ def test_only_finance_and_admin_with_a_token_and_a_known_format(portal, signed_i
     assert fin.get("/finance/transactions/exports/export-nothing").status_code == 404
     with app.app_context():
         assert queue(EXPORT_QUEUE).count == 0
-    page = dom(fin.get("/finance/transactions?lang=en"))
+    page = dom(fin.get("/finance/transactions?lang=en&kind=REFUND&minAmount=1.00&page=1"))
     assert page.one("export-csv").text == "Export CSV" and page.one("export-xlsx").text == "Export XLSX"
+    assert page.one("txn-export")["action"] == "/finance/transactions/export?kind=REFUND&minAmount=1.00"
+    zh = dom(fin.get("/finance/transactions?lang=zh"))
+    assert zh.one("export-csv").text == "导出 CSV" and zh.one("export-xlsx").text == "导出 XLSX"
 
 
 def _grow(n: int, first: int = 0) -> None:
