@@ -67,6 +67,10 @@ ROUTES = [
     R("GET", "/finance/transactions?kind=PAYMENT&status=SUCCESS&minAmount=1.00", FINANCE | ADMIN_ONLY),
     R("GET", "/finance/transactions/{txn}", FINANCE | ADMIN_ONLY),  # finance sees every company's
     R("GET", "/finance/transactions/{nothing}", FINANCE | ADMIN_ONLY, ok={FIN: 404, ADMIN: 404}),  # no such transaction
+    R("POST", "/finance/transactions/export?kind=PAYMENT", FINANCE | ADMIN_ONLY, ok={FIN: 303, ADMIN: 303},
+      data={"format": "csv"}),  # queued on the worker, to the progress page
+    R("GET", "/finance/transactions/exports/{job}", FINANCE | ADMIN_ONLY, ok={FIN: 404, ADMIN: 404}),  # nobody's job
+    R("GET", "/finance/transactions/exports/{job}/download", FINANCE | ADMIN_ONLY, ok={FIN: 404, ADMIN: 404}),
     R("GET", "/finance/vouchers", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),

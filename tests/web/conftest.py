@@ -107,3 +107,35 @@ def _transaction_of(merged_payment_id: str) -> str:
     return db.session.scalar(sa.select(PaymentTransaction.transaction_id).join(
         MergedPayment, MergedPayment.id == PaymentTransaction.merged_payment_id).where(
         MergedPayment.merged_payment_id == merged_payment_id))
+
+
+@pytest.fixture
+def rq_worker(app):
+    """A real RQ worker on this session's queues (TEST_REDIS_URL), run in burst mode by the test in an
+    app context of its own (as worker.py does; requests must not share it: they would share ``g``)."""
+    import signal
+
+    from app.services.platform.queues import redis_connection
+    from worker import build_worker
+
+    prefix = app.config["RQ_QUEUE_PREFIX"]
+    assert prefix.startswith("test-")
+
+    def empty():
+        with app.app_context():
+            conn = redis_connection()
+            for key in conn.scan_iter(match=f"*{prefix}*", count=500):
+                if f"{prefix}session:".encode() not in key:  # the signed-in test clients' sessions stay
+                    conn.delete(key)
+
+    empty()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def run(*queues: str) -> None:  # every queue, or only those named
+        with app.app_context():
+            assert build_worker(list(queues) or None).work(burst=True) is True
+
+    yield run
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    empty()

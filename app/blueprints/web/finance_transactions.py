@@ -2,22 +2,33 @@
 kind, status, reseller, created and completed ranges, amount range, bank serial / channel transaction
 id and merged payment, with the totals of the filtered set and pages; ``/finance/transactions/<id>``
 shows its chain (app/services/transactions/). A bad filter value is a 422 with the error next to its
-field, and the list is shown without that filter. Finance and admin."""
+field, and the list is shown without that filter. ``POST /finance/transactions/export`` queues a CSV or
+XLSX file of exactly the filtered set on the worker (a bad filter refuses it, 422, nothing queued);
+``/finance/transactions/exports/<job>`` shows its progress (HTMX polling) and then the download link,
+for the user who asked only. Both the request and each download are audited. Finance and admin."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlencode
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
+from redis.exceptions import RedisError
 
 from ...domain.enums import TransactionStatus, TransactionType
 from ...domain.money import MoneyFormatError, parse_money
 from ...domain.timeutil import in_date_range
+from ...services.audit import log as audit
+from ...services.orders.export import FORMATS, export_path
+from ...services.platform.unit_of_work import transaction
 from ...services.transactions import chain as txn_chain
+from ...services.transactions import export as txn_export
 from ...services.transactions import search as txn_search
-from .access import ADMIN, FINANCE, allow
+from .access import ADMIN, FINANCE, allow, web_actor
 from .form_fields import date_range_message
 from .rendering import page_arg, render_screen
 
@@ -95,16 +106,69 @@ def _filter(errors: dict[str, str]) -> txn_search.TransactionFilter:
     )
 
 
-@bp.get("/finance/transactions")
-@allow(FINANCE | ADMIN)
-def index():
-    errors: dict[str, str] = {}
-    f = _filter(errors)
+def _screen(f: txn_search.TransactionFilter, errors: dict[str, str]):
     page = txn_search.search(f, page_arg())
     return render_screen("finance/transactions.html", "finance/_transaction_list.html", 422 if errors else 200,
                          rows=page, totals=txn_search.totals(f), errors=errors, channels=txn_search.channels(),
                          kinds=list(TransactionType), statuses=list(TransactionStatus),
                          args={k: _text(k)[:64] for k in TEXT_ARGS + DATE_ARGS + AMOUNT_ARGS})
+
+
+@bp.get("/finance/transactions")
+@allow(FINANCE | ADMIN)
+def index():
+    errors: dict[str, str] = {}
+    return _screen(_filter(errors), errors)
+
+
+@bp.post("/finance/transactions/export")
+@allow(FINANCE | ADMIN)
+def export():
+    """Queue the export of the list as the URL filters it (never written in the request)."""
+    fmt = request.form.get("format", "")
+    if fmt not in FORMATS:
+        abort(400)
+    errors: dict[str, str] = {}
+    f = _filter(errors)
+    if errors:  # the page again, each error next to its field; nothing queued
+        flash(_("Fix the filters before exporting."), "error")
+        return _screen(f, errors)
+    total = txn_search.totals(f).count
+    try:
+        job_id = txn_export.enqueue_export(user_id=current_user.id, f=f, fmt=fmt, locale=str(get_locale() or "zh"),
+                                           total=total)
+    except RedisError:
+        flash(_("Large exports are not available right now. Try again in a few minutes, or narrow the filters."),
+              "error")
+        query = urlencode(list(request.args.items(multi=True)))
+        return redirect(url_for("finance_transactions.index") + (f"?{query}" if query else ""), 303)
+    with transaction():
+        audit.record(web_actor(), "transactions.export", "export", job_id, None,
+                     {"format": fmt, "rows": total, "filter": txn_export.filter_to_json(f)})
+    return redirect(url_for("finance_transactions.export_progress", job_id=job_id), 303)
+
+
+@bp.get("/finance/transactions/exports/<job_id>")
+@allow(FINANCE | ADMIN)
+def export_progress(job_id: str):
+    state = txn_export.state_of(job_id, current_user.id)
+    if state is None:
+        abort(404)
+    return render_screen("finance/transactions_export.html", "finance/_transaction_export_progress.html",
+                         export=state)
+
+
+@bp.get("/finance/transactions/exports/<job_id>/download")
+@allow(FINANCE | ADMIN)
+def export_download(job_id: str):
+    state = txn_export.state_of(job_id, current_user.id)
+    if state is None or state.state != "done":
+        abort(404)
+    with transaction():  # every company's money movements leave the portal: who took them is on record
+        audit.record(web_actor(), "transactions.export_downloaded", "export", job_id, None,
+                     {"format": state.fmt, "rows": state.total})
+    return send_file(export_path(job_id, state.fmt), mimetype=FORMATS[state.fmt], as_attachment=True,
+                     download_name=state.download_name, max_age=0)
 
 
 @bp.get("/finance/transactions/<transaction_id>")

@@ -16,11 +16,9 @@ import sqlalchemy as sa
 
 from ...extensions import db
 from ...models import DisbursementBatch, DisbursementBatchRow, Merchant
-from ..platform import crypto
+from ..platform import crypto, spreadsheet
 from . import batch_progress
 from .batch_progress import Progress, RowState
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def active_merchants() -> list[tuple[str, str]]:
 
 def _safe(value: object) -> str:
     text = "" if value is None else f"{value:.2f}" if isinstance(value, Decimal) else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return spreadsheet.safe_text(text)
 
 
 def _csv(header: list[str], rows: Iterable[list]) -> bytes:
