@@ -36,8 +36,8 @@ def statement_ready(reseller_id: int, document_number: str, month: str) -> None:
     notify_company(reseller_id, NotificationKind.STATEMENT_READY, {"documentNumber": document_number, "month": month})
 
 
-def deadline_reminder(reseller_id: int, payment_id: str, order_id: str, stage: str, deadline: datetime,
+def deadline_reminder(reseller_id: int, payment_id: str, order_id: str, stage: str, deadline: datetime | None,
                       payable: Decimal) -> None:
     notify_company(reseller_id, NotificationKind.DEADLINE_REMINDER,
                    {"paymentId": payment_id, "orderId": order_id, "stage": stage,
-                    "deadline": deadline.isoformat(), "payableAmount": f"{payable:.2f}"})
+                    "deadline": deadline.isoformat() if deadline else None, "payableAmount": f"{payable:.2f}"})
