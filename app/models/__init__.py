@@ -8,6 +8,7 @@ from .disbursement_batch import DisbursementBatch, DisbursementBatchRow
 from .document import Document, DocumentContent
 from .ledger import CreditEntry, CreditRecord, WalletEntry
 from .merged_payment import ChannelPayment, MergedPayment
+from .notification import Notification
 from .payment_order import PaymentOrder, StatusLog
 from .reconciliation import (
     ReconciliationException,
@@ -25,7 +26,7 @@ from .webhook import WebhookAttempt
 __all__ = [
     "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
     "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
-    "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent",
+    "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "Notification", "OutboxEvent",
     "PasswordReset", "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun",
     "StatementImport", "StatementLine",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletChange", "WalletEntry",

@@ -12,12 +12,16 @@ merged payment that completes with money paid asks for its receipt (settlement/m
 ``on_completed`` → documents/receipts.py), a refund that paid money back asks for its refund receipt
 (refunds/part_settlement.py ``on_refund_final`` → documents/refund_receipts.py); statements and finance
 reports register their types (statements/document.py, reports/document.py).
+
+Notifications: a completed merged payment tells every user of the paying company
+(notifications/announcements.py).
 """
 
 from __future__ import annotations
 
 from ..domain.enums import PayoutSource
 from .documents import receipts, refund_receipts
+from .notifications import announcements
 from .payouts import batch_run
 from .payouts import final_state as payout_final_state
 from .refunds import part_settlement as refund_settlement
@@ -34,5 +38,6 @@ def connect_areas() -> None:
     statement_document.register()
     report_document.register()
     merged_status.on_completed(receipts.on_merged_completed)
+    merged_status.on_completed(announcements.on_merged_completed)
     refund_receipts.register()
     refund_settlement.on_refund_final(refund_receipts.on_refund_final)

@@ -169,6 +169,14 @@ ROUTES = [
       data={"approval_threshold": "1000000.00", "credit_limit": "1000000.00", "credit_term_days": "30"}),
     R("POST", "/admin/resellers/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}),
     R("POST", "/password/set/{nothing}", EVERYONE, public=True, ok={"*": 404}),
+    # notifications: each person's own; {notification} is operator@r1001's (a payment result), 404 to anyone else
+    R("GET", "/notifications", EVERYONE),
+    R("GET", "/notifications?page=abc", EVERYONE),
+    R("GET", "/notifications/count", EVERYONE, ok={"*": 303}),  # the part alone is for HTMX
+    R("POST", "/notifications/{notification}/read", EVERYONE,
+      ok={OP1: 303, AP1: 404, OP2: 404, FIN: 404, ADMIN: 404}),
+    R("POST", "/notifications/{nothing_id}/read", EVERYONE, ok={"*": 404}),
+    R("POST", "/notifications/read-all", EVERYONE, ok={"*": 303}),
 ]
 
 

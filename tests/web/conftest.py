@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import MergedPayment, PaymentTransaction, Reseller, User, WalletEntry
+from app.models import MergedPayment, Notification, PaymentTransaction, Reseller, User, WalletEntry
 from tests.support import screen_setup, webhook_world
 from tests.support.admin import audit_entry
 from tests.support.batch_files import pending_batch
@@ -99,7 +99,14 @@ def route_objects(app, portal, tmp_path, monkeypatch):
             "batch": pending_batch(),
             "recon_exception": screen_setup.recon_exception(),
             "finance2": screen_setup.in_app(user_id)("finance2@example.com"), "wire": "WIRE_ICBC",
-            "r1001_code": "R1001"}
+            "r1001_code": "R1001",
+            "notification": screen_setup.in_app(_first_notification)("operator@r1001.example")}
+
+
+def _first_notification(email: str) -> int:
+    """The first notification of ``email`` (the wallet payments above told R1001's users their result)."""
+    return db.session.scalar(sa.select(Notification.id).join(User, User.id == Notification.user_id)
+                             .where(User.email == email).order_by(Notification.id).limit(1))
 
 
 def _transaction_of(merged_payment_id: str) -> str:

@@ -34,6 +34,7 @@ SCREEN_MODULES = (
     "admin_channels",  # /admin/channels (limits, availability, maintenance, callback secret rotation)
     "admin_users",  # /admin/users, /password/set/<token> (the one-time password link)
     "admin_resellers",  # /admin/resellers (approval threshold, credit, refund account)
+    "notifications",  # /notifications, /notifications/count (the header's unread count)
 )
 
 

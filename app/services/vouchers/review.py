@@ -12,9 +12,10 @@ from ...domain.errors import Forbidden, NotFound, StateConflict, ValidationFaile
 from ...domain.event_types import EventType
 from ...domain.money import MoneyFormatError, parse_money
 from ...extensions import db
-from ...models import ChannelPayment, Voucher
+from ...models import ChannelPayment, MergedPayment, Voucher
 from ...models.types import now_utc
 from ..audit import log as audit
+from ..notifications import announcements
 from ..platform import outbox
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
@@ -80,4 +81,6 @@ def reject(actor: Actor, role: str, user_id: int, voucher_id: int, reason: str) 
         audit.record(actor, "voucher.reject", "channel_payment", cp.channel_payment_id, None, {"reason": reason})
         outbox.emit(EventType.VOUCHER_REJECTED, "channel_payment", cp.channel_payment_id,
                     {"channelPaymentId": cp.channel_payment_id, "reason": v.reject_reason})
+        mp = db.session.get_one(MergedPayment, cp.merged_payment_id)
+        announcements.voucher_rejected(mp.reseller_id, mp.merged_payment_id, cp.channel_payment_id, v.reject_reason)
 
