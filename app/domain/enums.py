@@ -325,6 +325,26 @@ class ReconExceptionState(StrEnum):
     RESOLVED = "RESOLVED"
 
 
+class BankReceiptState(StrEnum):
+    """A credit line of a WIRE bank statement (docs/DOMAIN.md "Wire auto-match"): MATCHED confirmed a
+    wire payment; OPEN is an unidentified receipt waiting for finance; ASSIGNED and RETURNED are
+    finance's decisions on one."""
+
+    MATCHED = "MATCHED"
+    OPEN = "OPEN"
+    ASSIGNED = "ASSIGNED"
+    RETURNED = "RETURNED"
+
+
+class BankReceiptReason(StrEnum):
+    """Why a credit line was kept OPEN rather than matched."""
+
+    NO_REFERENCE = "NO_REFERENCE"  # no reference code of ours in the memo: suggestions are ranked
+    UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"  # code-shaped, but no WIRE payment has it
+    ALREADY_FINAL = "ALREADY_FINAL"  # the payment it names was already confirmed, failed or expired
+    SHORTFALL = "SHORTFALL"  # less arrived than expected: finance accepts or rejects the shortfall
+
+
 class StatementSource(StrEnum):
     GATEWAY = "GATEWAY"  # an ONLINE channel's daily statement CSV
     LEDGER = "LEDGER"  # WALLET / CREDIT: our own ledger entries read as the channel's statement

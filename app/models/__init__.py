@@ -2,6 +2,7 @@
 
 from .api_client import ApiClient, IdempotencyKey, WebhookEndpoint
 from .audit import AuditEntry, OutboxEvent, WebhookDelivery
+from .bank_receipt import BankReceipt
 from .channel import Channel, channel_resellers
 from .disbursement import Disbursement, Merchant
 from .disbursement_batch import DisbursementBatch, DisbursementBatchRow
@@ -24,7 +25,8 @@ from .wallet_change import WalletChange
 from .webhook import WebhookAttempt
 
 __all__ = [
-    "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
+    "ApiClient", "AuditEntry", "BankReceipt", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry",
+    "CreditRecord",
     "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
     "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "Notification", "OutboxEvent",
     "PasswordReset", "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun",

@@ -100,6 +100,9 @@ ROUTES = [
     R("POST", "/finance/reconciliation/exceptions/{recon_exception}/resolve", FINANCE, ok={FIN: 422}),  # no note
     R("POST", "/finance/reconciliation/exceptions/{nothing_id}/resolve", FINANCE, ok={FIN: 404},
       data={"note": "checked"}),
+    R("POST", "/finance/reconciliation/statements/preview", FINANCE, ok={FIN: 422}),  # no file
+    R("POST", "/finance/reconciliation/statements/import", FINANCE, ok={FIN: 422},  # no such preview
+      data={"token": "nothing-held"}),
     R("GET", "/finance/wallets", FINANCE),
     R("GET", "/finance/wallets/{r1001}", FINANCE),
     R("POST", "/finance/wallets/{r1001}/top-up", FINANCE, ok={FIN: 422}),  # no amount, no serial

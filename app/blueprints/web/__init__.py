@@ -27,6 +27,7 @@ SCREEN_MODULES = (
     "finance_reports",  # /finance/reports
     "finance_wallets",  # /finance/wallets
     "finance_reconciliation",  # /finance/reconciliation
+    "finance_wire_statements",  # /finance/reconciliation/statements/... (bank statement upload, wire auto-match)
     "admin",  # /admin (health), /admin/jobs
     "admin_audit",  # /admin/audit
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
