@@ -89,10 +89,10 @@ def _enc(text: str) -> str:
 
 def _hostile_path(route: Route, objects: dict, segment: str | None, placeholder: int) -> str:
     names = [n for n in objects if "{" + n + "}" in route.path]
-    values = dict(objects)
+    values = {n: objects[n] for n in names}
     if segment is not None and names:
         values[names[placeholder % len(names)]] = _enc(segment)
-    path = route.path.format(**values)
+    path = route.path.format_map(values)
     if segment is not None and not names:
         path = path.split("?")[0].rstrip("/") + "/" + _enc(segment)
     return path
@@ -143,7 +143,7 @@ def test_hostile_input_on_every_screen_route(callers, route_objects, request):
     if route.method == "GET":
         response = _send(client, "GET", path, headers=headers)
     else:
-        data = {k: v.format(**route_objects) for k, v in route.data.items()}
+        data = {k: v.format_map(route_objects) for k, v in route.data.items()}
         data.update({k.encode("utf-8", "surrogatepass").decode("utf-8", "replace"):
                      v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in form.items()})
         data["csrf_token"] = tokens[who]
@@ -178,7 +178,7 @@ def test_every_field_and_segment_of_every_route_takes_a_hostile_value(callers, r
         all_fields = "&".join(f"{f}={_enc(value)}" for f in FIELDS)
         segments = sum(1 for n in route_objects if "{" + n + "}" in route.path) or 1
         paths = [_hostile_path(route, route_objects, value, i) for i in range(segments)]
-        paths.append(route.path.format(**route_objects))
+        paths.append(route.path.format_map(route_objects))
         for path in paths:
             path = f"{path}{'&' if '?' in path else '?'}{all_fields}"
             if route.method == "GET":
