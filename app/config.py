@@ -94,6 +94,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # loopback or private address: a deployment's own receivers, e.g. the sandbox on 127.0.0.1.
         # Empty (the default): only public addresses (services/webhooks/address_policy.py).
         "WEBHOOK_ALLOWED_HOSTS": get("WEBHOOK_ALLOWED_HOSTS", ""),
+        # Reconciliation (services/reconciliation/online_fetch.py): an ONLINE statement still not
+        # published this many hours after its day closed raises an alert for admins.
+        "RECON_STATEMENT_ALERT_HOURS": int(get("RECON_STATEMENT_ALERT_HOURS", "6")),
     }
     cfg.update({k: v for k, v in overrides.items() if k.isupper() and k not in cfg})
     return cfg

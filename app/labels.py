@@ -3,6 +3,8 @@ in ``data-*`` attributes; people read these)."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from flask_babel import lazy_gettext as _l
 
 LABELS = {
@@ -22,6 +24,8 @@ LABELS = {
     "PARTIALLY_FAILED": _l("Partially failed"), "INIT": _l("Created"), "MANUAL": _l("Needs manual check"),
     "CONFIRMED": _l("Confirmed"), "APPROVED": _l("Approved"), "OPEN": _l("Open"), "REPAID": _l("Repaid"),
     "OVERDUE": _l("Overdue"),
+    # disbursement batches (PENDING, REJECTED, QUEUED, PROCESSING, MANUAL, SUCCESS, FAILED are above)
+    "DRAFT": _l("Draft"), "RUNNING": _l("Running"), "COMPLETED": _l("Completed"),
     "PAYMENT": _l("Payment"), "REFUND": _l("Refund"),
     # channel kinds
     "ONLINE": _l("Online bank"), "WALLET": _l("Enterprise wallet"), "WIRE": _l("Wire transfer"),
@@ -42,6 +46,10 @@ LABELS = {
     "TOO_LARGE": _l("The document is too large to print."),
     "STUCK": _l("Printing was interrupted several times."),
     "UNKNOWN_TYPE": _l("This kind of document cannot be made."),
+    # reconciliation: classes, runs, exceptions (OPEN is above)
+    "MATCHED": _l("Matched"), "AMOUNT_MISMATCH": _l("Amount differs"), "STATUS_MISMATCH": _l("Status differs"),
+    "MISSING_IN_SYSTEM": _l("Missing in our system"), "MISSING_IN_CHANNEL": _l("Missing at the channel"),
+    "DUPLICATE": _l("Duplicate line"), "RESOLVED": _l("Resolved"),  # RUNNING, COMPLETED: with the batches
     # roles
     "reseller_operator": _l("Reseller operator"), "reseller_approver": _l("Reseller approver"),
     "finance": _l("Finance"), "admin": _l("Administrator"),
@@ -78,3 +86,53 @@ def wallet_memo(code: str | None, params: dict | None, text: str) -> str:
         return str(template) % {k: str(v) for k, v in (params or {}).items()}
     except (KeyError, TypeError, ValueError):  # parameters of an older memo version: show the stored text
         return text or ""
+
+
+# Notifications to people, by kind (services/notifications/kinds.py); worded when shown, in the
+# reader's language. A parameter that is a code (a status, a reminder's stage) is worded too.
+NOTIFICATIONS = {
+    "PAYMENT_RESULT": _l("Payment %(mergedPaymentId)s of %(amount)s finished: %(status)s."),
+    "APPROVAL_WAITING": _l("Payment %(mergedPaymentId)s of %(amount)s is waiting for your approval."),
+    "VOUCHER_REJECTED": _l("Finance rejected the wire voucher of payment %(mergedPaymentId)s: %(reason)s"),
+    "STATEMENT_READY": _l("Your statement for %(month)s is ready (%(documentNumber)s)."),
+    "DEADLINE_REMINDER": _l("Order %(orderId)s (%(paymentId)s): %(amount)s to pay, %(when)s."),
+}
+REMINDER_STAGES = {
+    "day": _l("due today"),
+    "overdue": _l("overdue"),
+}
+
+
+def _reminder_stage(stage: str) -> str:
+    if stage in REMINDER_STAGES:
+        return str(REMINDER_STAGES[stage])
+    days = stage[:-1]
+    if stage.endswith("d") and days.isdigit():
+        return str(_l("due in %(days)s days", days=days))
+    return stage
+
+
+def notification_text(kind: str, params: dict | None) -> str:
+    """A notification in the reader's language; an unknown kind or an older parameter set shows the
+    kind's code rather than failing the page."""
+    template = NOTIFICATIONS.get(kind)
+    values = {k: str(v) for k, v in (params or {}).items()}
+    if template is None:
+        return kind
+    amount = values.get("totalAmount") or values.get("payableAmount")
+    values["amount"] = _yuan(amount) if amount else ""
+    values["status"] = label(values.get("status"))
+    values["when"] = _reminder_stage(values.get("stage", ""))
+    try:
+        return str(template) % values
+    except (KeyError, TypeError, ValueError):
+        return kind
+
+
+def _yuan(text: str) -> str:
+    """``¥1,250,000.00`` from a stored amount text (exact: Decimal, never float)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    return f"-¥{abs(value):,.2f}" if value < 0 else f"¥{value:,.2f}"

@@ -27,11 +27,12 @@ def create_sandbox_app(config: SandboxConfig | Mapping | None = None, *, clock=N
     gateway = Gateway(cfg, clock=clock or time.time)
     app.extensions["sandbox"] = gateway
 
-    from . import admin, api, pages, receivers
+    from . import admin, api, bank, pages, receivers
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(bank.bp)
     app.register_blueprint(receivers.bp)
 
     @app.get("/favicon.ico")

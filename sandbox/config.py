@@ -29,6 +29,12 @@ DEFAULT_FAULTS: dict = {
     "refund_delay_ms": 500,
     "processing_resolves_to": "SUCCESS",
     "processing_delay_ms": 1000,
+    "statement_delay_ms": 0,
+    "statement_drop_rate": 0.0,
+    "statement_amount_change_rate": 0.0,
+    "statement_duplicate_rate": 0.0,
+    "statement_failed_as_success_rate": 0.0,
+    "statement_unknown_success": 0,
     "seed": None,
 }
 
@@ -36,8 +42,11 @@ _INT_KNOBS = {  # name -> minimum
     "callback_delay_ms": 0, "callback_retry_base_ms": 0, "callback_max_attempts": 1, "callback_timeout_ms": 1,
     "out_of_order_hold_ms": 0, "payout_delay_ms": 0, "payout_timeout_sleep_ms": 0, "refund_delay_ms": 0,
     "processing_delay_ms": 0,
+    # Negative: a day's statement is available that long before the day closes (tests read today's).
+    "statement_delay_ms": -86_400_000, "statement_unknown_success": 0,
 }
-_RATE_KNOBS = ("drop_rate", "duplicate_rate", "query_error_rate")
+_RATE_KNOBS = ("drop_rate", "duplicate_rate", "query_error_rate", "statement_drop_rate",
+               "statement_amount_change_rate", "statement_duplicate_rate", "statement_failed_as_success_rate")
 _CHOICE_KNOBS = {
     "payout_outcome": PAYOUT_OUTCOMES,
     "refund_outcome": FINAL_OUTCOMES,

@@ -21,12 +21,14 @@ import io
 import logging
 import threading
 import time
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from decimal import Decimal
 
 from .callbacks import CallbackQueue, Dispatcher
 from .config import Faults, SandboxConfig
 from .store import Store
-from .util import iso, money, new_id, shanghai_day
+from .util import SHANGHAI, iso, money, new_id, shanghai_day
 
 log = logging.getLogger("sandbox")
 
@@ -333,7 +335,14 @@ class Gateway:
     # -- statements and inspection --------------------------------------------------------------------
 
     def statement_csv(self, merchant_no: str, day: str) -> str:
-        """That Shanghai calendar day's SUCCESS/FAILED payments, refunds (negative) and payouts, by time."""
+        """That Shanghai calendar day's SUCCESS/FAILED payments, refunds (negative) and payouts, by time.
+
+        Available from the day's close (Shanghai midnight) plus ``statement_delay_ms``; before that
+        ``409 STATEMENT_NOT_READY``. The ``statement_*`` knobs (PROTOCOL.md §9) falsify the lines."""
+        ready_at = datetime.combine(date.fromisoformat(day) + timedelta(days=1), dt_time(0), SHANGHAI).timestamp() \
+            + self.faults["statement_delay_ms"] / 1000
+        if self.clock() < ready_at:
+            raise GatewayError(409, "STATEMENT_NOT_READY", f"the statement of {day} is available from {iso(ready_at)}")
         with self.store.tx() as db:
             rows = db.execute(
                 "SELECT gateway_txn_id AS id, merchant_order_no AS ref, 'payment' AS type, amount, status,"
@@ -347,7 +356,23 @@ class Gateway:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(STATEMENT_HEADER)
         for r in rows:
-            writer.writerow([r["id"], r["ref"], r["type"], r["amount"], r["status"], iso(r["completed_ts"])])
+            line = [r["id"], r["ref"], r["type"], r["amount"], r["status"], iso(r["completed_ts"])]
+            failed_payment = r["type"] == "payment" and r["status"] == "FAILED"
+            if failed_payment and self.faults.roll("statement_failed_as_success_rate"):
+                line[4] = "SUCCESS"
+            if self.faults.roll("statement_drop_rate"):
+                continue
+            if self.faults.roll("statement_amount_change_rate"):
+                changed = Decimal(line[3]) + (Decimal("1.00") if Decimal(line[3]) > 0 else Decimal("-1.00"))
+                line[3] = money(changed)
+            writer.writerow(line)
+            if self.faults.roll("statement_duplicate_rate"):
+                writer.writerow(line)
+        stamp = day.replace("-", "")
+        for n in range(self.faults["statement_unknown_success"]):
+            # A success the merchant never heard of (漏单): an order number it never sent.
+            writer.writerow([f"GW{stamp}235959{n:08d}", f"CPX{stamp}{n:06d}", "payment", "88.00", "SUCCESS",
+                             f"{day}T23:59:59+08:00"])
         return out.getvalue()
 
     def stats(self) -> dict:

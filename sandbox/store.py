@@ -118,9 +118,22 @@ CREATE TABLE IF NOT EXISTS webhook_receipts (
     times INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS ix_webhook_receipts_system ON webhook_receipts (system, webhook_id);
+CREATE TABLE IF NOT EXISTS bank_wires (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bank_reference TEXT NOT NULL UNIQUE,
+    account_no TEXT NOT NULL,
+    payer_name TEXT NOT NULL,
+    payer_account TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    memo TEXT NOT NULL,
+    value_day TEXT NOT NULL,
+    booked_ts REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_bank_wires_day ON bank_wires (account_no, value_day);
 """
 
-TABLES = ("callback_attempts", "callbacks", "refunds", "payouts", "payments", "webhook_receipts")
+TABLES = ("callback_attempts", "callbacks", "refunds", "payouts", "payments", "webhook_receipts", "bank_wires")
 
 
 class Store:

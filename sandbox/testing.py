@@ -186,6 +186,20 @@ class SandboxProcess:
     def flush_callbacks(self) -> dict:
         return self._admin_json("POST", "/_sandbox/callbacks/flush")
 
+    # the bank's receiving side (PROTOCOL.md §13)
+    def receive_wire(self, account_no: str, payer_name: str, payer_account: str, amount: str, memo: str = "",
+                     value_date: str | None = None) -> dict:
+        body = {"accountNo": account_no, "payerName": payer_name, "payerAccount": payer_account,
+                "amount": amount, "memo": memo, **({"valueDate": value_date} if value_date else {})}
+        return self._admin_json("POST", "/_sandbox/bank/wires", body)
+
+    def bank_statement(self, account_no: str, day: str, fmt: str = "csv", encoding: str = "gbk") -> bytes:
+        """The statement file's bytes, as finance would download it from the bank."""
+        r = self.admin("GET", f"/_sandbox/bank/statements/{account_no}/{day}?format={fmt}&encoding={encoding}")
+        if r.status != 200:
+            raise RuntimeError(f"statement {account_no} {day} {fmt} → {r.status}: {r.text}")
+        return r.body
+
 
 def start_sandbox(port: int | None = None, merchants: Mapping[str, tuple[str, str]] | None = None,
                   faults: Mapping | None = None, *, host: str = "127.0.0.1", admin_token: str | None = None,

@@ -61,7 +61,9 @@ ensure_venv() {
         want=$(printf '%s\n' ${installed_extras//,/ } ${extras//,/ } | sort -u | paste -sd, -)
     fi
     say "installing the project and its dependencies into $VENV (extras: $want)"
-    "$PY" -m pip install --disable-pip-version-check -q -e ".[$want]" >&2 || die "pip install failed"
+    # vendor/wheels: what the local package index lacks (vendor/wheels/README.md), so no network is needed.
+    "$PY" -m pip install --disable-pip-version-check -q --find-links "$ROOT/vendor/wheels" -e ".[$want]" >&2 \
+        || die "pip install failed"
     printf '%s\n%s\n' "$hash" "$want" >"$STAMP"
 }
 

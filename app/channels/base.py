@@ -30,6 +30,10 @@ class ChannelUnavailable(Exception):
     """Temporary failure (timeout, 5xx, connection refused): nothing is known; try again later."""
 
 
+class StatementNotReady(ChannelUnavailable):
+    """The channel has not published that day's statement yet: ask again later."""
+
+
 class CallbackRejected(Exception):
     """A callback failed verification (signature, timestamp, amount or order mismatch)."""
 

@@ -7,7 +7,7 @@ import os
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from . import admin, demo, i18n, merchants
+from . import admin, demo, i18n, merchants, reconciliation
 
 
 def register_cli(app: Flask) -> None:
@@ -19,6 +19,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo.demo)
     app.cli.add_command(merchants.merchants)
     app.cli.add_command(i18n.i18n)
+    app.cli.add_command(reconciliation.reconciliation)
 
 
 def main():

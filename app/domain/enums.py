@@ -155,6 +155,29 @@ class WalletChangeKind(StrEnum):
     ADJUST = "ADJUST"
 
 
+class BatchStatus(StrEnum):
+    """A disbursement batch (批量付款, docs/DOMAIN.md §9): uploaded and checked (DRAFT), submitted for a
+    second finance user (PENDING), REJECTED by them, or approved and RUNNING until every row is final
+    (COMPLETED)."""
+
+    DRAFT = "DRAFT"
+    PENDING = "PENDING"
+    REJECTED = "REJECTED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+
+
+class BatchRowState(StrEnum):
+    """Where a row of a disbursement batch stands, from its payout: none yet (QUEUED), INIT or
+    PROCESSING (PROCESSING), MANUAL, SUCCESS, or FAILED (its payout failed, or none could be made)."""
+
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    MANUAL = "MANUAL"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
 class WalletChangeStatus(StrEnum):
     PENDING = "PENDING"  # above the approval threshold: waits for a second finance user
     APPROVED = "APPROVED"  # booked (at once, or by the second user)
@@ -279,3 +302,49 @@ class StatementLineKind(StrEnum):
     PAYMENT = "PAYMENT"  # a successful payment: owed down
     REFUND = "REFUND"  # a successful refund: money given back, owed unchanged
     STOPPED = "STOPPED"  # an order stopped: what it still owed is owed no more
+
+
+class ReconClass(StrEnum):
+    """The result of matching one statement line or one of our channel payments (docs/DOMAIN.md §8)."""
+
+    MATCHED = "MATCHED"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    STATUS_MISMATCH = "STATUS_MISMATCH"
+    MISSING_IN_SYSTEM = "MISSING_IN_SYSTEM"  # 漏单: the channel has it, we do not
+    MISSING_IN_CHANNEL = "MISSING_IN_CHANNEL"
+    DUPLICATE = "DUPLICATE"
+
+
+class ReconRunState(StrEnum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+
+
+class ReconExceptionState(StrEnum):
+    OPEN = "OPEN"
+    RESOLVED = "RESOLVED"
+
+
+class BankReceiptState(StrEnum):
+    """A credit line of a WIRE bank statement (docs/DOMAIN.md "Wire auto-match"): MATCHED confirmed a
+    wire payment; OPEN is an unidentified receipt waiting for finance; ASSIGNED and RETURNED are
+    finance's decisions on one."""
+
+    MATCHED = "MATCHED"
+    OPEN = "OPEN"
+    ASSIGNED = "ASSIGNED"
+    RETURNED = "RETURNED"
+
+
+class BankReceiptReason(StrEnum):
+    """Why a credit line was kept OPEN rather than matched."""
+
+    NO_REFERENCE = "NO_REFERENCE"  # no reference code of ours in the memo: suggestions are ranked
+    UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"  # code-shaped, but no WIRE payment has it
+    ALREADY_FINAL = "ALREADY_FINAL"  # the payment it names was already confirmed, failed or expired
+    SHORTFALL = "SHORTFALL"  # less arrived than expected: finance accepts or rejects the shortfall
+
+
+class StatementSource(StrEnum):
+    GATEWAY = "GATEWAY"  # an ONLINE channel's daily statement CSV
+    LEDGER = "LEDGER"  # WALLET / CREDIT: our own ledger entries read as the channel's statement

@@ -64,11 +64,8 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.ALERT_RAISED: "An operational alert was raised (kind, message, details).",
 }
 
-# In the contract (docs/API.md §10), not emitted by this version: the capabilities are not built yet.
-RESERVED: frozenset[EventType] = frozenset({
-    EventType.DISBURSEMENT_BATCH_COMPLETED, EventType.RECONCILIATION_COMPLETED,
-    EventType.RECONCILIATION_EXCEPTIONS_FOUND,
-})
+# In the contract (docs/API.md §10), not emitted by this version (none now: every type has its emitter).
+RESERVED: frozenset[EventType] = frozenset()
 
 # Not an event: the kind of the outbox rows that carry a disbursement's notifyUrl deliveries
 # (services/payouts/notify.py). They never reach webhook endpoints (their status is NOTIFY).

@@ -40,6 +40,10 @@ def disbursement_no() -> str:
     return business_number("DB")
 
 
+def batch_no() -> str:
+    return business_number("BT")
+
+
 def wire_reference() -> str:
     # Short enough to type into a bank's remark field; no ambiguous letters.
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

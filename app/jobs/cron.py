@@ -12,10 +12,12 @@ import os
 
 from rq import cron
 
+from .disbursement_batches import resume_disbursement_batches
 from .disbursements import deliver_disbursement_notifications, poll_disbursements
 from .documents import sweep_documents
 from .maintenance import purge_idempotency_keys, seal_audit_log
 from .payments import compensate_payments, create_repayment_orders, expire_payments, send_deadline_reminders
+from .reconciliation import reconcile_yesterday
 from .refunds import compensate_refunds
 from .statements import render_monthly_statements
 from .webhooks import dispatch_outbox
@@ -49,9 +51,16 @@ cron.register(poll_disbursements, f"{_prefix}default", interval=5, ttl=10, resul
               job_timeout=300)
 cron.register(deliver_disbursement_notifications, f"{_prefix}default", interval=10, ttl=20, result_ttl=60,
               failure_ttl=7 * 86400, job_timeout=300)
+# Approved payout batches whose run was lost (docs/DOMAIN.md §9): queued again on ``low``.
+cron.register(resume_disbursement_batches, f"{_prefix}low", interval=300, ttl=600, result_ttl=3600,
+              failure_ttl=7 * 86400, job_timeout=300)
 cron.register(sweep_documents, f"{_prefix}default", interval=60, ttl=120, result_ttl=300, failure_ttl=7 * 86400,
               job_timeout=300)
 # Last month's statement of every active reseller, on the first day of the month (the hourly runs of
 # that day each ask only for what is missing; services/statements/schedule.py).
 cron.register(render_monthly_statements, f"{_prefix}low", cron="23 * * * *", result_ttl=86400,
+              failure_ttl=7 * 86400, job_timeout=1800)
+# Reconciliation of yesterday (Asia/Shanghai), hourly: a statement published late, or corrected, is
+# picked up by a later tick; one already reconciled changes nothing (app/jobs/reconciliation.py).
+cron.register(reconcile_yesterday, f"{_prefix}low", cron="41 * * * *", result_ttl=86400,
               failure_ttl=7 * 86400, job_timeout=1800)

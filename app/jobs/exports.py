@@ -1,4 +1,5 @@
-"""Exports too large to write inside a web request (``app.services.orders.export``)."""
+"""Exports too large to write inside a web request (``app.services.orders.export``,
+``app.services.transactions.export``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from rq import get_current_job
 
 from ..services.orders import export as order_export
+from ..services.transactions import export as txn_export
 
 log = logging.getLogger(__name__)
 
@@ -23,4 +25,18 @@ def export_orders(spec: dict) -> dict:
 
     result = order_export.run_export(job.id, spec, progress)
     log.info("export %s: %d rows to %s", job.id, result["rows"], result["file"])
+    return result
+
+
+def export_transactions(spec: dict) -> dict:
+    """Write the finance desk's filtered transaction list as CSV or XLSX, with the same progress."""
+    job = get_current_job()
+    assert job is not None
+
+    def progress(done: int) -> None:
+        job.meta["done"] = done
+        job.save_meta()
+
+    result = txn_export.run_export(job.id, spec, progress)
+    log.info("transaction export %s: %d rows to %s", job.id, result["rows"], result["file"])
     return result

@@ -2,22 +2,35 @@
 
 from .api_client import ApiClient, IdempotencyKey, WebhookEndpoint
 from .audit import AuditEntry, OutboxEvent, WebhookDelivery
+from .bank_receipt import BankReceipt
 from .channel import Channel, channel_resellers
 from .disbursement import Disbursement, Merchant
+from .disbursement_batch import DisbursementBatch, DisbursementBatchRow
 from .document import Document, DocumentContent
 from .ledger import CreditEntry, CreditRecord, WalletEntry
 from .merged_payment import ChannelPayment, MergedPayment
+from .notification import Notification
 from .payment_order import PaymentOrder, StatusLog
+from .reconciliation import (
+    ReconciliationException,
+    ReconciliationResult,
+    ReconciliationRun,
+    StatementImport,
+    StatementLine,
+)
 from .reseller import Reseller
 from .transaction import ChannelEvent, PaymentTransaction, Refund, Voucher
-from .user import User
+from .user import PasswordReset, User
 from .wallet_change import WalletChange
 from .webhook import WebhookAttempt
 
 __all__ = [
-    "ApiClient", "AuditEntry", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry", "CreditRecord",
-    "Disbursement", "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "OutboxEvent",
-    "PaymentOrder",
+    "ApiClient", "AuditEntry", "BankReceipt", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry",
+    "CreditRecord",
+    "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
+    "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "Notification", "OutboxEvent",
+    "PasswordReset", "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun",
+    "StatementImport", "StatementLine",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletChange", "WalletEntry",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "channel_resellers",
 ]

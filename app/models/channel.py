@@ -51,6 +51,9 @@ class Channel(Model):
     config: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     secrets_enc: Mapped[str | None] = mapped_column(sa.Text)
     sort_order: Mapped[int] = mapped_column(default=0)
+    # a maintenance window set by the admin (UTC): inside it the channel is not offered at checkout
+    maintenance_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    maintenance_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
 

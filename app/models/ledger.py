@@ -46,6 +46,7 @@ class CreditRecord(Model):
         sa.CheckConstraint("outstanding_amount >= 0 AND outstanding_amount <= amount", name="outstanding_range"),
         sa.CheckConstraint(f"status IN {sql_values(CreditRecordStatus)}", name="status"),
         sa.Index("ix_credit_records_reseller_due", "reseller_id", "due_date"),
+        sa.Index("ix_credit_records_due", "due_date"),  # repayment timeliness on the finance dashboard
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)

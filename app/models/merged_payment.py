@@ -53,6 +53,7 @@ class ChannelPayment(Model):
         sa.CheckConstraint("received_amount IS NULL OR received_amount >= 0", name="received_nonneg"),
         sa.UniqueConstraint("channel_id", "channel_transaction_id", name="uq_channel_payments_channel_txn"),
         sa.Index("ix_channel_payments_status_due", "status", "confirm_due_at"),
+        sa.Index("ix_channel_payments_completed", "completed_at"),  # the finance dashboard's period figures
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
@@ -73,5 +74,8 @@ class ChannelPayment(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # From the channel's own completion time to when the portal applied the result (callback or
+    # query), in milliseconds; NULL when the channel gave no time (the finance dashboard's delay).
+    result_delay_ms: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     merged_payment: Mapped[MergedPayment] = relationship("MergedPayment", back_populates="channel_payments")

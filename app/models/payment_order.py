@@ -133,6 +133,7 @@ class PaymentOrder(OrderAmounts, Model):
         sa.Index("ix_payment_orders_status_created", "payment_status", "created_at"),
         sa.Index("ix_payment_orders_type_created", "payment_type", "created_at"),
         sa.Index("ix_payment_orders_amount", "payment_amount"),
+        sa.Index("ix_payment_orders_status_deadline", "payment_status", "payment_deadline"),  # overdue counts
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)

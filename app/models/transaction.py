@@ -82,6 +82,7 @@ class Refund(Model):
         sa.CheckConstraint(f"status IN {sql_values(RefundOrderStatus)}", name="status"),
         sa.CheckConstraint(f"refund_type IN {sql_values(RefundType)}", name="type"),
         sa.CheckConstraint(f"strategy IN {sql_values(RefundStrategy)}", name="strategy"),
+        sa.Index("ix_refunds_created", "created_at"),  # the API's refund list, newest first
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)

@@ -48,3 +48,17 @@ class User(UserMixin, Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+
+class PasswordReset(Model):
+    """A one-time link an admin issued for a user to set a new password (docs/SECURITY.md): only the
+    SHA-256 of the token is stored; it works once (``used_at``) and until ``expires_at``."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)

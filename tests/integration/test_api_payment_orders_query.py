@@ -208,3 +208,77 @@ def test_bad_list_queries_are_422(api, reseller, query, field):
 def test_bad_transaction_page_is_422(api, order, query):
     assert_error(api.get(txns_url(order["paymentId"]), query_string=query), 422, "VALIDATION_ERROR",
                  list(query))
+
+
+# --- paidFrom/paidTo, updatedFrom/updatedTo, refundStatus (docs/API.md §3) ----------------------
+
+def _sh(day: int, hour: int = 10, minute: int = 0, second: int = 0) -> datetime:
+    """2026-03-<day> hh:mm:ss in Asia/Shanghai, as UTC."""
+    return datetime(2026, 3, day, hour, minute, second, tzinfo=UTC) + timedelta(hours=-8)
+
+
+@pytest.fixture
+def paid_catalogue(app, api, reseller):
+    """a: paid 03-01 and 03-05 (last 03-05); b: paid 03-02 23:59:59, a failed try 03-06; c: only a failed
+    try; d: paid 03-03 00:00:00 and partly refunded. Updated on 03-01, 03-02, 03-03 00:00, 03-04."""
+    ids = {k: _create(api, orderId=f"SO-P{k.upper()}", paymentAmount="1000.00")["paymentId"] for k in "abcd"}
+    add_transaction(app, ids["a"], "100.00", created_at=_sh(1))
+    add_transaction(app, ids["a"], "100.00", created_at=_sh(5))
+    add_transaction(app, ids["b"], "100.00", created_at=_sh(2, 23, 59, 59))
+    add_transaction(app, ids["b"], "100.00", status="FAILED", created_at=_sh(6))
+    add_transaction(app, ids["c"], "100.00", status="FAILED", created_at=_sh(4))
+    first = add_transaction(app, ids["d"], "100.00", created_at=_sh(3, 0, 0, 0))
+    add_transaction(app, ids["d"], "30.00", kind="REFUND", original=first, created_at=_sh(7))
+    for key, when in zip("abcd", (_sh(1), _sh(2), _sh(3, 0, 0, 0), _sh(4)), strict=True):
+        set_order(app, ids[key], updated_at=when)
+    return ids
+
+
+DATE_FILTERS = [
+    ({"paidFrom": "2026-03-03"}, "ad"),
+    ({"paidTo": "2026-03-02"}, "b"),
+    ({"paidFrom": "2026-03-01", "paidTo": "2026-03-04"}, "bd"),
+    ({"paidFrom": "2026-03-05", "paidTo": "2026-03-05"}, "a"),
+    ({"paidFrom": "2026-03-02", "paidTo": "2026-03-02"}, "b"),
+    ({"paidFrom": "2026-03-06"}, ""),  # a failed try is not a payment
+    ({"paidTo": "2026-03-01"}, ""),  # a paid on 03-01, but its last payment is later
+    ({"updatedFrom": "2026-03-02", "updatedTo": "2026-03-03"}, "bc"),
+    ({"updatedFrom": "2026-03-03"}, "cd"),
+    ({"updatedTo": "2026-03-01"}, "a"),
+    ({"refundStatus": "NO_REFUND"}, "abc"),
+    ({"refundStatus": "PARTIAL_REFUNDED,FULL_REFUNDED"}, "d"),
+    ({"refundStatus": "REFUNDING"}, ""),
+    ({"refundStatus": "NO_REFUND", "paidFrom": "2026-03-03"}, "a"),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), DATE_FILTERS)
+def test_list_filters_by_paid_updated_and_refund_status(api, paid_catalogue, query, expected):
+    d = assert_ok(api.get(LIST, query_string=query))
+    conforms(PageOut[PaymentOrderOut], d)
+    assert {i["paymentId"] for i in d["items"]} == {paid_catalogue[k] for k in expected}
+    assert d["total"] == len(expected)
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ({"refundStatus": "REFUNDED"}, "refundStatus"),
+    ({"refundStatus": "NO_REFUND,partial_refunded"}, "refundStatus"),
+    ({"paidFrom": "2026-02-30"}, "paidFrom"),
+    ({"paidTo": "03/05/2026"}, "paidTo"),
+    ({"paidFrom": "2026-03-05", "paidTo": "2026-03-04"}, "paidFrom"),
+    ({"updatedFrom": "today"}, "updatedFrom"),
+    ({"updatedTo": "2026-3-5"}, "updatedTo"),
+    ({"updatedFrom": "2026-03-05", "updatedTo": "2026-03-01"}, "updatedFrom"),
+])
+def test_bad_new_list_filters_are_422(api, reseller, row_counts, query, field):
+    before = row_counts()
+    assert_error(api.get(LIST, query_string=query), 422, "VALIDATION_ERROR", [field])
+    assert row_counts() == before
+
+
+def test_new_list_filters_are_in_the_openapi_document(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    params = {p["name"]: p for p in doc["paths"]["/integration/payment"]["get"]["parameters"]}
+    for name in ("paidFrom", "paidTo", "updatedFrom", "updatedTo"):
+        assert params[name]["schema"]["format"] == "date", name
+    assert "RefundStatus" in params["refundStatus"]["description"]

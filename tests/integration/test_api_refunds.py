@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from app.blueprints.api.refund_schemas import RefundOut
+from app.blueprints.api.schemas import PageOut
 from app.extensions import db
 from app.models import Channel, Refund, Reseller
 from app.services.checkout import submission as checkout
@@ -157,3 +159,86 @@ def test_channel_that_cannot_refund_is_409_and_nothing_is_stored(app, api, paid,
 def test_refund_scope_is_required(api_with, paid):
     assert_error(api_with("payments").post(REFUND, json=_body(paid["paymentId"])), 403, "FORBIDDEN")
     assert_error(api_with("payments").get(f"{REFUND}/RO-5501"), 403, "FORBIDDEN")
+
+
+# --- the refund list (docs/API.md §4) -----------------------------------------------------------
+
+def _refund_at(app, api, payment_id: str, refund_order_id: str, amount: str, created_at, status: str | None = None):
+    assert_ok(api.post(REFUND, json=_body(payment_id, refundOrderId=refund_order_id, refundAmount=amount)), 201)
+    with app.app_context():
+        values = {"created_at": created_at} | ({"status": status} if status else {})
+        db.session.execute(sa.update(Refund).where(Refund.refund_order_id == refund_order_id).values(**values))
+        db.session.commit()
+
+
+@pytest.fixture
+def refunds(app, api, paid, make_reseller):
+    """RO-1 on 2026-03-01 23:59 (+08:00), RO-2 on 03-02 00:00 marked FAILED, RO-3 on 03-03 on paid;
+    RO-9 on another order on 03-02."""
+    other = assert_ok(api.post(CREATE, json=order_body(orderId="SO-OTHER", paymentAmount="50.00")), 201)
+    with app.app_context():
+        rid = db.session.scalar(sa.select(Reseller.id).where(Reseller.code == "R1001"))
+        checkout.submit(Actor(type="user", id="op"), None, rid, [AllocationIn(other["paymentId"], "50.00", "WALLET")])
+        db.session.remove()
+    _refund_at(app, api, paid["paymentId"], "RO-1", "10.00", datetime(2026, 3, 1, 15, 59, tzinfo=UTC))
+    _refund_at(app, api, paid["paymentId"], "RO-2", "20.00", datetime(2026, 3, 1, 16, 0, tzinfo=UTC), "FAILED")
+    _refund_at(app, api, paid["paymentId"], "RO-3", "30.00", datetime(2026, 3, 3, 2, 0, tzinfo=UTC))
+    _refund_at(app, api, other["paymentId"], "RO-9", "5.00", datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
+    return {"paid": paid["paymentId"], "other": other["paymentId"]}
+
+
+LIST_FILTERS = [
+    ({}, ["RO-3", "RO-9", "RO-2", "RO-1"]),
+    ({"paymentId": "PAID"}, ["RO-3", "RO-2", "RO-1"]),
+    ({"paymentId": "OTHER"}, ["RO-9"]),
+    ({"paymentId": "PAY20260101999999999999"}, []),  # unknown: an empty list, not a 404
+    ({"status": "SUCCESS"}, ["RO-3", "RO-9", "RO-1"]),
+    ({"status": "FAILED,PARTIALLY_FAILED"}, ["RO-2"]),
+    ({"status": "PROCESSING"}, []),
+    ({"createdFrom": "2026-03-02"}, ["RO-3", "RO-9", "RO-2"]),  # RO-2: 03-02 00:00 +08:00
+    ({"createdTo": "2026-03-01"}, ["RO-1"]),  # RO-1: 03-01 23:59 +08:00
+    ({"createdFrom": "2026-03-02", "createdTo": "2026-03-02"}, ["RO-9", "RO-2"]),
+    ({"paymentId": "PAID", "status": "SUCCESS", "createdFrom": "2026-03-03"}, ["RO-3"]),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), LIST_FILTERS)
+def test_refund_list_filters(api, refunds, row_counts, query, expected):
+    query = {k: refunds[v.lower()] if k == "paymentId" and v in ("PAID", "OTHER") else v for k, v in query.items()}
+    before = row_counts()
+    d = assert_ok(api.get(REFUND, query_string=query))
+    conforms(PageOut[RefundOut], d)
+    assert [r["refundOrderId"] for r in d["items"]] == expected
+    assert (d["total"], d["page"], d["pageSize"]) == (len(expected), 1, 50)
+    assert row_counts() == before
+
+
+def test_refund_list_items_are_whole_refunds_and_paginate(api, refunds):
+    one = assert_ok(api.get(REFUND, query_string={"paymentId": refunds["paid"], "pageSize": 1, "page": 2}))
+    assert (one["total"], one["pageSize"], [r["refundOrderId"] for r in one["items"]]) == (3, 1, ["RO-2"])
+    item = one["items"][0]
+    assert item == assert_ok(api.get(f"{REFUND}/RO-2"))  # the same Refund as the single read
+    assert item["createdAt"] == "2026-03-02T00:00:00+08:00" and item["parts"]
+    assert assert_ok(api.get(REFUND, query_string={"pageSize": 999}))["pageSize"] == 200
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ({"status": "DONE"}, "status"),
+    ({"status": "SUCCESS,success"}, "status"),
+    ({"createdFrom": "2026-02-30"}, "createdFrom"),
+    ({"createdTo": "tomorrow"}, "createdTo"),
+    ({"createdFrom": "2026-03-03", "createdTo": "2026-03-01"}, "createdFrom"),
+    ({"page": "0"}, "page"),
+    ({"pageSize": "x"}, "pageSize"),
+    ({"refundStatus": "SUCCESS"}, "refundStatus"),  # unknown parameter
+])
+def test_bad_refund_list_queries_are_422(api, paid, row_counts, query, field):
+    before = row_counts()
+    assert_error(api.get(REFUND, query_string=query), 422, "VALIDATION_ERROR", [field])
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize(("scopes", "status"), [("refunds", 200), ("payments", 403), ("finance", 403)])
+def test_refund_list_needs_the_refunds_scope(api_with, paid, scopes, status):
+    r = api_with(scopes).get(REFUND)
+    assert r.status_code == status

@@ -146,11 +146,14 @@ def test_405_names_the_allowed_methods(client, method, path, allowed):
 # --- found by the schema fuzz (tests/integration/test_api_schema_fuzz.py) and its probes ----------
 
 @pytest.mark.parametrize("method", ["PATCH", "OPTIONS"])
-@pytest.mark.parametrize("path", ["/api/v1/integration/payment/create", "/api/v1/integration/payment/refund"])
-def test_the_paths_of_create_and_refund_are_not_payment_ids(api, method, path):
+@pytest.mark.parametrize("path, allowed", [
+    ("/api/v1/integration/payment/create", {"POST", "OPTIONS"}),
+    ("/api/v1/integration/payment/refund", {"POST", "GET", "HEAD", "OPTIONS"}),  # GET: the refund list
+])
+def test_the_paths_of_create_and_refund_are_not_payment_ids(api, method, path, allowed):
     """OPTIONS on them listed PATCH (the update route took "create" for a payment id)."""
     response = api.client.open(path, method=method, headers=api._headers())
-    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"POST", "OPTIONS"}
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) == allowed
     assert response.status_code == (405 if method == "PATCH" else 200)
 
 

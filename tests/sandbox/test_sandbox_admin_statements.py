@@ -14,6 +14,7 @@ from sandbox.util import shanghai_day
 
 
 def test_statement_csv_for_today(sandbox, merchant, new_payment, receiver):
+    sandbox.set_faults(statement_delay_ms=-86_400_000)  # today's statement, before the day closes
     paid, declined, pending = new_payment("100.00"), new_payment("7.50"), new_payment("1.00")
     sandbox.complete_payment(paid["gatewayTxnId"], "SUCCESS")
     sandbox.complete_payment(declined["gatewayTxnId"], "FAILED")
@@ -45,6 +46,48 @@ def test_statement_csv_for_today(sandbox, merchant, new_payment, receiver):
     assert other_merchant.text.strip().count("\n") == 0
     bad = merchant.call("/api/statements", date="2024-13-01")
     assert bad.status == 400 and bad.json()["code"] == "INVALID_REQUEST"
+
+
+def _lines(r) -> list[dict]:
+    assert r.status == 200, r.text
+    return list(csv.DictReader(io.StringIO(r.text)))
+
+
+def test_statement_waits_for_the_day_to_close_plus_the_delay(sandbox, merchant):
+    today = shanghai_day(time.time())
+    r = merchant.call("/api/statements", date=today)
+    assert r.status == 409 and r.json()["code"] == "STATEMENT_NOT_READY"
+    assert _lines(merchant.call("/api/statements", date="2001-01-01")) == []  # long closed
+    sandbox.set_faults(statement_delay_ms=400 * 86_400_000)  # late by 400 days
+    ten_days_ago = shanghai_day(time.time() - 10 * 86400)
+    assert merchant.call("/api/statements", date=ten_days_ago).json()["code"] == "STATEMENT_NOT_READY"
+    assert _lines(merchant.call("/api/statements", date="2001-01-01")) == []
+    for bad in (-86_400_001, "x", 1.5):
+        assert sandbox.admin("PUT", "/_sandbox/faults", {"statement_delay_ms": bad}).status == 400
+
+
+def test_statement_fault_knobs_falsify_the_lines(sandbox, merchant, new_payment):
+    sandbox.set_faults(statement_delay_ms=-86_400_000)
+    today = shanghai_day(time.time())
+    paid, declined = new_payment("100.00"), new_payment("7.50")
+    sandbox.complete_payment(paid["gatewayTxnId"], "SUCCESS")
+    sandbox.complete_payment(declined["gatewayTxnId"], "FAILED")
+    honest = _lines(merchant.call("/api/statements", date=today))
+    assert [(x["amount"], x["status"]) for x in honest] == [("100.00", "SUCCESS"), ("7.50", "FAILED")]
+
+    sandbox.set_faults(statement_drop_rate=1.0)
+    assert _lines(merchant.call("/api/statements", date=today)) == []
+    sandbox.set_faults(statement_drop_rate=0.0, statement_amount_change_rate=1.0)
+    assert [x["amount"] for x in _lines(merchant.call("/api/statements", date=today))] == ["101.00", "8.50"]
+    sandbox.set_faults(statement_amount_change_rate=0.0, statement_duplicate_rate=1.0)
+    assert [x["gatewayTxnId"] for x in _lines(merchant.call("/api/statements", date=today))] == [
+        paid["gatewayTxnId"], paid["gatewayTxnId"], declined["gatewayTxnId"], declined["gatewayTxnId"]]
+    sandbox.set_faults(statement_duplicate_rate=0.0, statement_failed_as_success_rate=1.0)
+    assert [x["status"] for x in _lines(merchant.call("/api/statements", date=today))] == ["SUCCESS", "SUCCESS"]
+    sandbox.set_faults(statement_failed_as_success_rate=0.0, statement_unknown_success=2)
+    extra = _lines(merchant.call("/api/statements", date=today))[2:]
+    assert [(x["merchantOrderNo"][:3], x["status"], x["type"]) for x in extra] == [("CPX", "SUCCESS", "payment")] * 2
+    assert len({x["gatewayTxnId"] for x in extra}) == 2
 
 
 def test_faults_get_put_and_validation(sandbox):

@@ -61,6 +61,16 @@ ROUTES = [
     R("POST", "/statements", RESELLER, ok={"*": 302}, data={"month": "2026-03"}),
     R("GET", "/statements/documents", RESELLER),
     R("GET", "/documents/{statement}/pdf", RESELLER | FINANCE, tenant=True),  # a READY statement of R1001
+    R("GET", "/finance", FINANCE | ADMIN_ONLY),
+    R("GET", "/finance?day=2026-03-12", FINANCE | ADMIN_ONLY),
+    R("GET", "/finance/transactions", FINANCE | ADMIN_ONLY),
+    R("GET", "/finance/transactions?kind=PAYMENT&status=SUCCESS&minAmount=1.00", FINANCE | ADMIN_ONLY),
+    R("GET", "/finance/transactions/{txn}", FINANCE | ADMIN_ONLY),  # finance sees every company's
+    R("GET", "/finance/transactions/{nothing}", FINANCE | ADMIN_ONLY, ok={FIN: 404, ADMIN: 404}),  # no such transaction
+    R("POST", "/finance/transactions/export?kind=PAYMENT", FINANCE | ADMIN_ONLY, ok={FIN: 303, ADMIN: 303},
+      data={"format": "csv"}),  # queued on the worker, to the progress page
+    R("GET", "/finance/transactions/exports/{job}", FINANCE | ADMIN_ONLY, ok={FIN: 404, ADMIN: 404}),  # nobody's job
+    R("GET", "/finance/transactions/exports/{job}/download", FINANCE | ADMIN_ONLY, ok={FIN: 404, ADMIN: 404}),
     R("GET", "/finance/vouchers", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/confirm", FINANCE),
     R("POST", "/finance/vouchers/{voucher}/reject", FINANCE),
@@ -70,9 +80,29 @@ ROUTES = [
     R("POST", "/finance/refunds/parts/{nothing}/retry", FINANCE, ok={FIN: 404}),  # no such part
     R("GET", "/finance/disbursements", FINANCE),
     R("POST", "/finance/disbursements/{nothing}/settle", FINANCE, ok={FIN: 404}),  # no such payout
+    # batch payouts: a batch submitted by finance2@ (PENDING); finance@ is the second user
+    R("POST", "/finance/disbursements/batches", FINANCE, ok={FIN: 422}, data={"merchantId": "M1001"}),  # no file
+    R("GET", "/finance/disbursements/batches/template.csv", FINANCE),
+    R("GET", "/finance/disbursements/batches/{batch}", FINANCE),
+    R("GET", "/finance/disbursements/batches/{batch}/progress", FINANCE),
+    R("GET", "/finance/disbursements/batches/{batch}/result.csv", FINANCE),
+    R("GET", "/finance/disbursements/batches/{batch}/failed.csv", FINANCE),
+    R("GET", "/finance/disbursements/batches/{nothing}", FINANCE, ok={FIN: 404}),
+    R("POST", "/finance/disbursements/batches/{batch}/submit", FINANCE, ok={FIN: 409}),  # not a draft
+    R("POST", "/finance/disbursements/batches/{batch}/approve", FINANCE, ok={FIN: 302}),
+    R("POST", "/finance/disbursements/batches/{batch}/reject", FINANCE, ok={FIN: 422}),  # no reason
+    R("POST", "/finance/disbursements/batches/{batch}/resubmit", FINANCE, ok={FIN: 409}),  # not completed
     R("GET", "/finance/reports", FINANCE),
     R("POST", "/finance/reports/pdf", FINANCE, ok={FIN: 302}, data={"day": "2026-03-12"}),
     R("GET", "/finance/reports/documents", FINANCE),
+    R("GET", "/finance/reconciliation", FINANCE),
+    R("GET", "/finance/reconciliation?day=2026-13-01&state=all&class=DUPLICATE", FINANCE, ok={FIN: 422}),
+    R("POST", "/finance/reconciliation/exceptions/{recon_exception}/resolve", FINANCE, ok={FIN: 422}),  # no note
+    R("POST", "/finance/reconciliation/exceptions/{nothing_id}/resolve", FINANCE, ok={FIN: 404},
+      data={"note": "checked"}),
+    R("POST", "/finance/reconciliation/statements/preview", FINANCE, ok={FIN: 422}),  # no file
+    R("POST", "/finance/reconciliation/statements/import", FINANCE, ok={FIN: 422},  # no such preview
+      data={"token": "nothing-held"}),
     R("GET", "/finance/wallets", FINANCE),
     R("GET", "/finance/wallets/{r1001}", FINANCE),
     R("POST", "/finance/wallets/{r1001}/top-up", FINANCE, ok={FIN: 422}),  # no amount, no serial
@@ -112,6 +142,44 @@ ROUTES = [
     R("POST", "/admin/endpoints/{nothing_id}/deliveries/{delivery}/replay", ADMIN_ONLY, ok={ADMIN: 404}),
     R("POST", "/admin/endpoints/{endpoint}/replay-failed", ADMIN_ONLY,
       data={"since": "2020-01-01T00:00", "until": "2020-12-31T00:00"}),
+    # admin: payment channels (R1001's WIRE_ICBC; it is not online, so it has no callback secret)
+    R("GET", "/admin/channels", ADMIN_ONLY),
+    R("GET", "/admin/channels/{wire}", ADMIN_ONLY),
+    R("GET", "/admin/channels/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/channels/{wire}", ADMIN_ONLY, ok={ADMIN: 422}),  # no name, no smallest payment
+    R("POST", "/admin/channels/{wire}", ADMIN_ONLY, ok={ADMIN: 303},
+      data={"name": "电汇", "min_amount": "0.01", "enabled": "true", "available_to_all": "true"}),
+    R("POST", "/admin/channels/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}, data={"name": "x", "min_amount": "1"}),
+    R("POST", "/admin/channels/{wire}/rotate-secret", ADMIN_ONLY, ok={ADMIN: 409}, data={"overlap_hours": "24"}),
+    R("POST", "/admin/channels/{wire}/rotate-secret", ADMIN_ONLY, ok={ADMIN: 422}, data={"overlap_hours": "x"}),
+    # admin: users (finance2@ is the one acted on); the password link is public, its token the credential
+    R("GET", "/admin/users", ADMIN_ONLY),
+    R("POST", "/admin/users", ADMIN_ONLY, ok={ADMIN: 422}),  # no e-mail, no role
+    R("POST", "/admin/users", ADMIN_ONLY, ok={ADMIN: 201},
+      data={"email": "matrix@example.com", "role": "finance", "locale": "en"}),
+    R("POST", "/admin/users/{finance2}/sign-out", ADMIN_ONLY, ok={ADMIN: 303}),
+    R("POST", "/admin/users/{finance2}/reset-password", ADMIN_ONLY),
+    R("POST", "/admin/users/{finance2}/disable", ADMIN_ONLY, ok={ADMIN: 303}),
+    R("POST", "/admin/users/{finance2}/enable", ADMIN_ONLY, ok={ADMIN: 303}),
+    R("POST", "/admin/users/{nothing_id}/disable", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("GET", "/password/set/{nothing}", EVERYONE, public=True, ok={"*": 404}),
+    # admin: reseller settings
+    R("GET", "/admin/resellers", ADMIN_ONLY),
+    R("GET", "/admin/resellers/{r1001_code}", ADMIN_ONLY),
+    R("GET", "/admin/resellers/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/resellers/{r1001_code}", ADMIN_ONLY, ok={ADMIN: 422}),  # no amounts
+    R("POST", "/admin/resellers/{r1001_code}", ADMIN_ONLY, ok={ADMIN: 303},
+      data={"approval_threshold": "1000000.00", "credit_limit": "1000000.00", "credit_term_days": "30"}),
+    R("POST", "/admin/resellers/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/password/set/{nothing}", EVERYONE, public=True, ok={"*": 404}),
+    # notifications: each person's own; {notification} is operator@r1001's (a payment result), 404 to anyone else
+    R("GET", "/notifications", EVERYONE),
+    R("GET", "/notifications?page=abc", EVERYONE),
+    R("GET", "/notifications/count", EVERYONE, ok={"*": 303}),  # the part alone is for HTMX
+    R("POST", "/notifications/{notification}/read", EVERYONE,
+      ok={OP1: 303, AP1: 404, OP2: 404, FIN: 404, ADMIN: 404}),
+    R("POST", "/notifications/{nothing_id}/read", EVERYONE, ok={"*": 404}),
+    R("POST", "/notifications/read-all", EVERYONE, ok={"*": 303}),
 ]
 
 

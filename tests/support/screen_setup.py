@@ -5,18 +5,32 @@ the CSRF token of another session)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import wraps
 from types import SimpleNamespace
 
 import sqlalchemy as sa
 
+from app.domain.enums import StatementSource
 from app.extensions import db
-from app.models import AuditEntry, ChannelPayment, PaymentOrder, Reseller, User, Voucher
+from app.models import (
+    AuditEntry,
+    Channel,
+    ChannelPayment,
+    PaymentOrder,
+    ReconciliationException,
+    Reseller,
+    User,
+    Voucher,
+)
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
 from app.services.ledgers import wallet_changes
 from app.services.platform.actor import Actor
+from app.services.reconciliation import runs
+from app.services.reconciliation.lines import Line
+from app.services.reconciliation.statement_import import import_statement
 from app.services.vouchers import upload as voucher_upload
 
 from . import factories
@@ -160,3 +174,17 @@ def pending_wallet_top_up(code: str, email: str = "finance2@example.com", serial
                                            r.approval_threshold + Decimal("0.01"), "big deposit", serial)
     assert change.status == wallet_changes.PENDING
     return change.id
+
+
+@in_app
+def recon_exception(channel_code: str = "WALLET", reference: str = "CPX-UNKNOWN", day=None) -> int:
+    """An OPEN MISSING_IN_SYSTEM exception: the channel's statement of ``day`` (default 2026-03-12) lists a
+    payment we never made. Returns the exception's id."""
+    day = day or date(2026, 3, 12)
+    channel_id = db.session.scalar(sa.select(Channel.id).where(Channel.code == channel_code))
+    imported = import_statement(channel_id, channel_code, day, StatementSource.GATEWAY,
+                                [Line("payment", f"GW-{reference}", reference, Decimal("88.00"), "SUCCESS", None)],
+                                runs.RECONCILIATION)
+    runs.reconcile(channel_id, day, imported.import_id)
+    return db.session.scalar(sa.select(ReconciliationException.id)
+                             .where(ReconciliationException.reference == reference))

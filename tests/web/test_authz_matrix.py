@@ -34,7 +34,7 @@ def expected(route: Route, who: str):
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_matrix(app, signed_in, route_objects, route):
-    path = route.path.format(**route_objects)
+    path = route.path.format_map(route_objects)
     for who in PEOPLE:
         client = _client(app, signed_in, who)
         want = expected(route, who)
@@ -42,7 +42,7 @@ def test_matrix(app, signed_in, route_objects, route):
             response = client.get(path)
         else:
             token = csrf_token(client, token_page(who))
-            data = {k: v.format(**route_objects) for k, v in route.data.items()}
+            data = {k: v.format_map(route_objects) for k, v in route.data.items()}
             response = client.post(path, data={**data, "csrf_token": token})
         response.close()  # a streamed answer (an export) keeps its request context until closed
         got = response.status_code
@@ -57,7 +57,7 @@ def test_matrix(app, signed_in, route_objects, route):
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=lambda r: r.path)
 def test_post_without_csrf_token_is_400_for_everyone(app, signed_in, route_objects, route):
-    path = route.path.format(**route_objects)
+    path = route.path.format_map(route_objects)
     for who in PEOPLE:
         client = _client(app, signed_in, who)
         assert client.post(path, data={}).status_code == 400, (path, who)

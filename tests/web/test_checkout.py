@@ -6,6 +6,7 @@ to find elements by data-testid); the ``shop`` and ``operator`` fixtures in test
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -44,6 +45,11 @@ def test_one_row_per_selected_order_with_payable_default_and_channel_hints(app, 
         ch = db.session.get(Channel, restricted)
         ch.resellers = [db.session.scalar(sa.select(Reseller).where(Reseller.code == "R1002"))]
         add_channel("OFF", "WIRE", enabled=False)
+        now = datetime.now(UTC)  # in its maintenance window: not offered either
+        add_channel("MAINT", "WIRE", maintenance_start=now - timedelta(minutes=5),
+                    maintenance_end=now + timedelta(hours=2))
+        add_channel("MAINT_LATER", "WIRE", sort_order=9, maintenance_start=now + timedelta(hours=1),
+                    maintenance_end=now + timedelta(hours=2))
         db.session.commit()
     response = operator.get(f"/checkout?ids={a},{b}&lang=en")
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
@@ -55,12 +61,12 @@ def test_one_row_per_selected_order_with_payable_default_and_channel_hints(app, 
     assert select.tag == "select"
     options = select.all(tag="option")
     assert [(o["value"], o["data-kind"]) for o in options] == [("WALLET", "WALLET"), ("CREDIT", "CREDIT"),
-                                                              ("WIRE_ICBC", "WIRE")]
+                                                              ("WIRE_ICBC", "WIRE"), ("MAINT_LATER", "WIRE")]
     assert all(r.one("alloc-channel").one(tag="option", selected="")["value"] == "WALLET" for r in rows)
     assert tree.one("checkout-total").text == "¥3,500.50"
     hints = tree.one("channel-hints")
     assert "¥500,000.00" in hints.one("wallet-balance").text and hints.one("available-credit").text == "¥1,000,000.00"
-    assert [h["data-channel"] for h in hints.all("channel-hint")] == ["WALLET", "CREDIT", "WIRE_ICBC"]
+    assert [h["data-channel"] for h in hints.all("channel-hint")] == ["WALLET", "CREDIT", "WIRE_ICBC", "MAINT_LATER"]
     assert tree.all("checkout-submit") and not tree.all("alloc-error")
 
 
@@ -129,6 +135,12 @@ def _case(app, client, name):
         with app.app_context():
             add_channel("WIRE_OFF", "WIRE", name_en="Old wire", enabled=False)
         return [(good, "50.00", "WIRE_OFF")], {0: "switched off"}
+    if name == "channel in its maintenance window":
+        with app.app_context():
+            now = datetime.now(UTC)
+            add_channel("WIRE_MAINT", "WIRE", name_en="Maintained wire", maintenance_start=now - timedelta(hours=1),
+                        maintenance_end=now + timedelta(hours=1))
+        return [(good, "50.00", "WIRE_MAINT")], {0: "is in maintenance"}
     if name == "channel of another reseller":
         with app.app_context():
             ch = db.session.get(Channel, add_channel("WIRE_VIP", "WIRE", name_en="VIP wire", available_to_all=False))
@@ -180,7 +192,8 @@ def _case(app, client, name):
 
 CASES = ["amount zero", "amount 0.00", "amount negative", "amount three decimals", "amount letters", "amount empty",
          "amount above payable", "another reseller's order", "stopped order", "frozen order", "paid order",
-         "disabled channel", "channel of another reseller", "unknown channel", "above channel maximum (both rows)",
+         "disabled channel", "channel in its maintenance window",
+         "channel of another reseller", "unknown channel", "above channel maximum (both rows)",
          "below channel minimum", "daily limit", "wallet balance", "available credit",
          "credit for a credit repayment", "the same order twice"]
 

@@ -55,7 +55,9 @@ FIELDS = ["page", "rpage", "pageSize", "ids", "status", "type", "reference", "la
           "format",
           "channel_payment_id", "payment_id", "voucher", "rows", "confirm", "email", "password",
           "current_password", "new_password", "name", "scopes", "url", "event_types", "description", "enabled",
-          "since", "until"]
+          "since", "until", "name_en", "min_amount", "max_amount", "daily_limit_per_reseller", "available_to_all",
+          "resellers", "maintenance_start", "maintenance_end", "overlap_hours", "role", "reseller", "locale",
+          "approval_threshold", "credit_limit", "credit_term_days", "account_no", "account_name", "bank_code"]
 names = st.one_of(st.sampled_from(FIELDS), hostile_text)
 query = st.lists(st.tuples(names, hostile_text), max_size=5)
 
@@ -87,10 +89,10 @@ def _enc(text: str) -> str:
 
 def _hostile_path(route: Route, objects: dict, segment: str | None, placeholder: int) -> str:
     names = [n for n in objects if "{" + n + "}" in route.path]
-    values = dict(objects)
+    values = {n: objects[n] for n in names}
     if segment is not None and names:
         values[names[placeholder % len(names)]] = _enc(segment)
-    path = route.path.format(**values)
+    path = route.path.format_map(values)
     if segment is not None and not names:
         path = path.split("?")[0].rstrip("/") + "/" + _enc(segment)
     return path
@@ -141,7 +143,7 @@ def test_hostile_input_on_every_screen_route(callers, route_objects, request):
     if route.method == "GET":
         response = _send(client, "GET", path, headers=headers)
     else:
-        data = {k: v.format(**route_objects) for k, v in route.data.items()}
+        data = {k: v.format_map(route_objects) for k, v in route.data.items()}
         data.update({k.encode("utf-8", "surrogatepass").decode("utf-8", "replace"):
                      v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in form.items()})
         data["csrf_token"] = tokens[who]
@@ -176,7 +178,7 @@ def test_every_field_and_segment_of_every_route_takes_a_hostile_value(callers, r
         all_fields = "&".join(f"{f}={_enc(value)}" for f in FIELDS)
         segments = sum(1 for n in route_objects if "{" + n + "}" in route.path) or 1
         paths = [_hostile_path(route, route_objects, value, i) for i in range(segments)]
-        paths.append(route.path.format(**route_objects))
+        paths.append(route.path.format_map(route_objects))
         for path in paths:
             path = f"{path}{'&' if '?' in path else '?'}{all_fields}"
             if route.method == "GET":

@@ -373,38 +373,6 @@ def test_export_is_scoped_checked_and_needs_the_token(orders, op1, signed_in):
     assert signed_in("finance@example.com").post("/orders/export", data={"format": "csv"}).status_code in (400, 403)
 
 
-@pytest.fixture
-def rq_worker(app):
-    """A real RQ worker on this session's queues (TEST_REDIS_URL), run in burst mode by the test in an
-    app context of its own (as worker.py does; requests must not share it: they would share ``g``)."""
-    import signal
-
-    from app.services.platform.queues import redis_connection
-    from worker import build_worker
-
-    prefix = app.config["RQ_QUEUE_PREFIX"]
-    assert prefix.startswith("test-")
-
-    def empty():
-        with app.app_context():
-            conn = redis_connection()
-            for key in conn.scan_iter(match=f"*{prefix}*", count=500):
-                if f"{prefix}session:".encode() not in key:  # the signed-in test clients' sessions stay
-                    conn.delete(key)
-
-    empty()
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-    def run() -> None:
-        with app.app_context():
-            assert build_worker().work(burst=True) is True
-
-    yield run
-    for sig, handler in handlers.items():
-        signal.signal(sig, handler)
-    empty()
-
-
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_large_export_goes_through_the_worker_with_progress(orders, op1, signed_in, rq_worker, monkeypatch, app,
                                                             fmt):

@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (routes register on bp)
     credit,
     disbursements,
     docs,
+    finance,
     payment_orders,
     refunds,
     resellers,

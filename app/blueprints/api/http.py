@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from enum import StrEnum
 from typing import TypeVar, get_args
 
 from flask import current_app, jsonify, request
@@ -217,3 +218,15 @@ def error_response(err: ApiError | DomainError):
 
 def page_data(items: list, page: int, page_size: int, total: int) -> dict:
     return {"items": items, "page": page, "pageSize": page_size, "total": total}
+
+
+def comma_list(value: str | None, allowed: type[StrEnum], field: str) -> list[str] | None:
+    """A comma (or space) separated list of enum values; an unknown one is a 422 naming ``field``."""
+    if not value:
+        return None
+    items = [v.strip() for v in value.replace(" ", ",").split(",") if v.strip()]
+    bad = [v for v in items if v not in allowed.__members__]
+    if bad:
+        raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {field}",
+                       [{"field": field, "message": f"unknown value(s): {', '.join(bad)}"}])
+    return items

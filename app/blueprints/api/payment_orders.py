@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from flask import request
 
-from ...domain.enums import PaymentStatus, PaymentType, Scope, TransactionType
+from ...domain.enums import PaymentStatus, PaymentType, RefundStatus, Scope, TransactionType
 from ...metrics import ORDERS_CREATED
 from ...services.orders import queries as order_queries
 from ...services.orders.creation import NewPaymentOrder, create_payment_order
@@ -16,7 +14,7 @@ from ...services.orders.view import order_dict
 from ...services.platform.idempotency import request_fingerprint
 from .auth import current_actor, require_scopes
 from .blueprint import PaymentIdConverter, bp
-from .http import ApiError, json_body, ok, page_data, query_args, validate
+from .http import ApiError, comma_list, json_body, ok, page_data, query_args, validate
 from .openapi import operation
 from .schemas import (
     CreatePaymentOrder,
@@ -87,17 +85,6 @@ def order_status(payment_id: str):
     return ok(data)
 
 
-def _comma_list(value: str | None, allowed: type[StrEnum], field: str) -> list[str] | None:
-    if not value:
-        return None
-    items = [v.strip() for v in value.replace(" ", ",").split(",") if v.strip()]
-    bad = [v for v in items if v not in allowed.__members__]
-    if bad:
-        raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {field}",
-                       [{"field": field, "message": f"unknown value(s): {', '.join(bad)}"}])
-    return items
-
-
 def order_filter_from(q: ListPaymentOrdersQuery) -> order_queries.OrderFilter:
     if q.minAmount is not None and q.maxAmount is not None and q.minAmount > q.maxAmount:
         raise ApiError(422, "VALIDATION_ERROR", "invalid fields: minAmount",
@@ -105,14 +92,20 @@ def order_filter_from(q: ListPaymentOrdersQuery) -> order_queries.OrderFilter:
     if q.createdFrom and q.createdTo and q.createdFrom > q.createdTo:
         raise ApiError(422, "VALIDATION_ERROR", "invalid fields: createdFrom",
                        [{"field": "createdFrom", "message": "must not be after createdTo"}])
+    for first, last in (("paidFrom", "paidTo"), ("updatedFrom", "updatedTo")):
+        lo, hi = getattr(q, first), getattr(q, last)
+        if lo and hi and lo > hi:
+            raise ApiError(422, "VALIDATION_ERROR", f"invalid fields: {first}",
+                           [{"field": first, "message": f"must not be after {last}"}])
     order_ids = [v for v in (q.orderId or "").replace(" ", ",").split(",") if v] or None
     return order_queries.OrderFilter(
         order_ids=order_ids, reseller_code=q.resellerId, channel_transaction_id=q.channelTransactionId,
         related_business_id=q.relatedBusinessId,
-        payment_statuses=_comma_list(q.paymentStatus, PaymentStatus, "paymentStatus"),
-        payment_types=_comma_list(q.paymentType, PaymentType, "paymentType"),
+        payment_statuses=comma_list(q.paymentStatus, PaymentStatus, "paymentStatus"),
+        payment_types=comma_list(q.paymentType, PaymentType, "paymentType"),
         created_from=q.createdFrom, created_to=q.createdTo, min_amount=q.minAmount, max_amount=q.maxAmount,
-        channel=q.channel,
+        channel=q.channel, paid_from=q.paidFrom, paid_to=q.paidTo, updated_from=q.updatedFrom,
+        updated_to=q.updatedTo, refund_statuses=comma_list(q.refundStatus, RefundStatus, "refundStatus"),
     )
 
 

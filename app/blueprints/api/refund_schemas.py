@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictInt, model_validator
 
 from ...domain.enums import RefundOrderStatus, RefundStrategy, RefundType
-from .fields import Ident, MoneyIn, MoneyOut, TimeOut, text
-from .schemas import Request, Response, TransactionOut, _field_error
+from .fields import DateIn, Ident, MoneyIn, MoneyOut, TimeOut, text
+from .schemas import MAX_PAGE, Request, Response, TransactionOut, _field_error
 
 
 class CreateRefund(Request):
@@ -42,3 +42,12 @@ class RefundOut(Response):
     createdAt: TimeOut
     completedAt: TimeOut
     duplicate: bool | None = None
+
+
+class ListRefundsQuery(Request):
+    paymentId: str | None = Field(default=None, max_length=64, description="the payment order's paymentId")
+    status: str | None = Field(default=None, description="comma list of RefundOrderStatus")
+    createdFrom: DateIn | None = None
+    createdTo: DateIn | None = None
+    page: StrictInt | None = Field(default=None, ge=1, le=MAX_PAGE)
+    pageSize: StrictInt | None = Field(default=None, ge=1)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from ...domain.enums import Scope
+from ...domain.enums import RefundOrderStatus, Scope
+from ...services.orders.queries import MAX_PAGE_SIZE
 from ...services.refunds.creation import create_refund
 from ...services.refunds.instruction import RefundInstruction
-from ...services.refunds.view import get_refund, refund_dict
+from ...services.refunds.view import get_refund, list_refunds, refund_dict
 from .auth import current_actor, require_scopes
 from .blueprint import bp
-from .http import json_body, ok, validate
+from .http import ApiError, comma_list, json_body, ok, page_data, query_args, validate
 from .openapi import operation
-from .refund_schemas import CreateRefund, RefundOut
+from .refund_schemas import CreateRefund, ListRefundsQuery, RefundOut
+from .schemas import PageOut
 
 
 @bp.post("/integration/payment/refund")
@@ -37,3 +39,18 @@ def create():
 @require_scopes(Scope.REFUNDS)
 def show(refund_order_id: str):
     return ok(refund_dict(get_refund(refund_order_id)))
+
+
+@bp.get("/integration/payment/refund")
+@operation("get", "/integration/payment/refund", "List refunds, newest first (filters AND-ed)",
+           scopes=(Scope.REFUNDS,), query=ListRefundsQuery, response=PageOut[RefundOut], tag="refunds")
+@require_scopes(Scope.REFUNDS)
+def index():
+    q = query_args(ListRefundsQuery)
+    if q.createdFrom and q.createdTo and q.createdFrom > q.createdTo:
+        raise ApiError(422, "VALIDATION_ERROR", "invalid fields: createdFrom",
+                       [{"field": "createdFrom", "message": "must not be after createdTo"}])
+    statuses = comma_list(q.status, RefundOrderStatus, "status")
+    page, size = q.page or 1, min(q.pageSize or 50, MAX_PAGE_SIZE)
+    found = list_refunds(q.paymentId or None, statuses, q.createdFrom, q.createdTo, page, size)
+    return ok(page_data(found.items, found.page, found.page_size, found.total))

@@ -104,6 +104,11 @@ class ListPaymentOrdersQuery(Request):
     minAmount: MoneyInNonNeg | None = None
     maxAmount: MoneyInNonNeg | None = None
     channel: str | None = Field(default=None, description="channel code used by a transaction of the order")
+    paidFrom: DateIn | None = Field(default=None, description="the order's last successful payment is on or after it")
+    paidTo: DateIn | None = Field(default=None, description="the order's last successful payment is on or before it")
+    updatedFrom: DateIn | None = None
+    updatedTo: DateIn | None = None
+    refundStatus: str | None = Field(default=None, description="comma list of RefundStatus (the order's own)")
     page: StrictInt | None = Field(default=None, ge=1, le=MAX_PAGE)
     pageSize: StrictInt | None = Field(default=None, ge=1)
 

@@ -18,15 +18,24 @@ SCREEN_MODULES = (
     "wallet",  # /wallet
     "credit",  # /credit
     "statements",  # /statements
+    "finance_desk",  # /finance (the finance dashboard)
+    "finance_transactions",  # /finance/transactions, /finance/transactions/<transactionId>
     "finance_vouchers",  # /finance/vouchers
     "finance_refunds",  # /finance/refunds
     "finance_disbursements",  # /finance/disbursements
+    "finance_batches",  # /finance/disbursements/batches/... (batch payouts, 批量付款)
     "finance_reports",  # /finance/reports
     "finance_wallets",  # /finance/wallets
+    "finance_reconciliation",  # /finance/reconciliation
+    "finance_wire_statements",  # /finance/reconciliation/statements/... (bank statement upload, wire auto-match)
     "admin",  # /admin (health), /admin/jobs
     "admin_audit",  # /admin/audit
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)
     "admin_clients",  # /admin/clients, /admin/endpoints/<id>/deliveries (API clients, webhooks)
+    "admin_channels",  # /admin/channels (limits, availability, maintenance, callback secret rotation)
+    "admin_users",  # /admin/users, /password/set/<token> (the one-time password link)
+    "admin_resellers",  # /admin/resellers (approval threshold, credit, refund account)
+    "notifications",  # /notifications, /notifications/count (the header's unread count)
 )
 
 

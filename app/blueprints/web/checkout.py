@@ -53,6 +53,7 @@ PROBLEM_TEXT = {
     "AMOUNT_ABOVE_PAYABLE": _l("The amount is more than the payable %(payable)s."),
     "CHANNEL_UNKNOWN": _l("Choose a payment channel."),
     "CHANNEL_DISABLED": _l("%(channel)s is switched off at the moment; choose another channel."),
+    "CHANNEL_IN_MAINTENANCE": _l("%(channel)s is in maintenance at the moment; choose another channel."),
     "CHANNEL_NOT_AVAILABLE": _l("%(channel)s is not available to your company."),
     "CREDIT_NOT_FOR_REPAYMENT": _l("A credit repayment cannot be paid with credit."),
     "CHANNEL_BELOW_MIN": _l("%(channel)s takes at least %(minimum)s per payment (all rows on it together)."),

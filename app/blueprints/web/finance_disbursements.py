@@ -17,10 +17,12 @@ from wtforms.validators import ValidationError
 from ...domain.enums import DisbursementStatus
 from ...domain.errors import DomainError, NotFound, StateConflict, ValidationFailed
 from ...labels import label
+from ...services.payouts import batch_queries
 from ...services.payouts import manual as payout_manual
 from ...services.payouts import queries as payout_queries
 from ...services.payouts.queries import PayoutFilter
 from .access import FINANCE, allow, web_actor
+from .batch_forms import upload_form
 from .finance_refunds import date_args, safe_back, text_arg
 from .form_fields import strip_text
 from .rendering import page_arg, render_screen, wants_fragment
@@ -48,7 +50,8 @@ class FailedForm(FlaskForm):
             raise ValidationError(_("Keep the reason under 500 characters."))
 
 
-def _context(forms: dict | None = None, problem: str | None = None) -> dict:
+def index_context(forms: dict | None = None, problem: str | None = None) -> dict:
+    """The page's context: payouts (filtered), the MANUAL queue, recent batches and the batch upload form."""
     errors: dict[str, str] = {}
     created_from, created_to = date_args(errors)
     status = request.args.get("status") or ""
@@ -58,6 +61,8 @@ def _context(forms: dict | None = None, problem: str | None = None) -> dict:
     return {"rows": payout_queries.list_payouts(f, page_arg()), "errors": errors,
             "manual": payout_queries.manual_queue(), "merchants": payout_queries.merchants(),
             "statuses": payout_queries.STATUSES, "forms": forms or {}, "problem": problem,
+            "batches": batch_queries.recent(), "upload": upload_form(False), "batch_problems": [],
+            "batch_file_problem": None,
             "args": {"status": f.status or "", "merchantId": text_arg("merchantId", 32),
                      "requestId": text_arg("requestId"), "createdFrom": text_arg("createdFrom", 10),
                      "createdTo": text_arg("createdTo", 10)}}
@@ -66,7 +71,7 @@ def _context(forms: dict | None = None, problem: str | None = None) -> dict:
 @bp.get("/finance/disbursements")
 @allow(FINANCE)
 def index():
-    return render_screen("finance/disbursements.html", "finance/_payout_list.html", **_context())
+    return render_screen("finance/disbursements.html", "finance/_payout_list.html", **index_context())
 
 
 def _problem(order_no: str, paid: PaidForm, failed: FailedForm, status: int, problem: str | None = None):
@@ -74,7 +79,7 @@ def _problem(order_no: str, paid: PaidForm, failed: FailedForm, status: int, pro
         row = payout_queries.payout_row(order_no)
         return render_template("finance/_payout_manual.html", p=row, paid=paid, failed=failed,
                                problem=problem), status
-    return render_template("finance/disbursements.html", **_context({order_no: (paid, failed)}, problem)), status
+    return render_template("finance/disbursements.html", **index_context({order_no: (paid, failed)}, problem)), status
 
 
 @bp.post("/finance/disbursements/<order_no>/settle")

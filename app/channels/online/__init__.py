@@ -28,6 +28,7 @@ from ..base import (
     RefundRequest,
     RefundResult,
     StatementLine,
+    StatementNotReady,
 )
 from ..http import gateway_client
 from . import callback_payload, signature
@@ -39,6 +40,14 @@ def _secrets(cfg: ChannelConfig, name: str) -> list[str]:
     """The current secret and, while rotating, the previous one."""
     values = [cfg.secrets.get(name), cfg.secrets.get(f"{name}_previous")]
     return [v for v in values if v]
+
+
+def _code(r: httpx.Response) -> str | None:
+    try:
+        body = r.json()
+    except ValueError:
+        return None
+    return body.get("code") if isinstance(body, dict) else None
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -119,6 +128,8 @@ class OnlineAdapter(ChannelAdapter):
 
     def fetch_statement(self, cfg: ChannelConfig, day: date) -> list[StatementLine]:
         r = self._post(cfg, "/api/statements", {"date": day.isoformat()})
+        if r.status_code == 409 and _code(r) == "STATEMENT_NOT_READY":
+            raise StatementNotReady(f"the statement of {day} is not published yet")
         if r.status_code != 200:
             raise ChannelUnavailable(f"statement answered {r.status_code}")
         return [

@@ -64,6 +64,10 @@ def reseller_dict(r: Reseller) -> dict:
     }
 
 
+def list_resellers() -> list[Reseller]:
+    return list(db.session.scalars(sa.select(Reseller).order_by(Reseller.code)))
+
+
 def get_reseller(code: str) -> Reseller:
     r = db.session.scalar(sa.select(Reseller).where(Reseller.code == code))
     if r is None:

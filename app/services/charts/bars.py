@@ -28,10 +28,11 @@ def _n(value: Decimal) -> str:
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, format_amount: Callable[[Decimal], str] = str,
-              width: int = 480, height: int = 220, testid: str | None = None) -> str:
+              width: int = 480, height: int = 220, testid: str | None = None, show_values: bool = True) -> str:
     """The chart as one ``<svg>`` element. Negative amounts draw as empty bars (a chart of what is
     owed or paid has none); an all-zero chart draws the axis only. ``title`` is the accessible name
-    (``<title>`` and ``aria-label``); ``testid`` adds ``data-testid``."""
+    (``<title>`` and ``aria-label``); ``testid`` adds ``data-testid``; ``show_values=False`` leaves the
+    amounts off the bars (a long series, read exactly in the table beside it)."""
     top, bottom, side = Decimal(24), Decimal(28), Decimal(12)
     plot_h = Decimal(height) - top - bottom
     plot_w = Decimal(width) - 2 * side
@@ -53,8 +54,9 @@ def bar_chart(bars: Sequence[Bar], *, title: str, format_amount: Callable[[Decim
         centre = x + bar_w / 2
         parts.append(f'<rect x="{_n(x)}" y="{_n(base - h)}" width="{_n(bar_w)}" height="{_n(h)}" '
                      f'fill="{BAR_COLOUR}" data-amount="{bar.amount}"/>')
-        parts.append(f'<text x="{_n(centre)}" y="{_n(base - h - 6)}" text-anchor="middle" font-size="11" '
-                     f'fill="{TEXT_COLOUR}">{escape(format_amount(bar.amount))}</text>')
+        if show_values:
+            parts.append(f'<text x="{_n(centre)}" y="{_n(base - h - 6)}" text-anchor="middle" font-size="11" '
+                         f'fill="{TEXT_COLOUR}">{escape(format_amount(bar.amount))}</text>')
         parts.append(f'<text x="{_n(centre)}" y="{_n(base + 18)}" text-anchor="middle" font-size="12" '
                      f'fill="{TEXT_COLOUR}">{escape(bar.label)}</text>')
     parts.append("</svg>")

@@ -21,6 +21,7 @@ from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, PaymentTransaction, Reseller
 from ...models.types import now_utc
 from ..audit import log as audit
+from ..notifications import announcements
 from ..orders import repayment_orders
 from ..orders.status import apply_status
 from ..platform import outbox
@@ -112,7 +113,9 @@ def _create(actor: Actor, user_id: int | None, reseller_id: int, rows: list[Allo
         "total": f"{plan.total:.2f}", "status": mp.status,
         "allocations": [{"paymentId": p.order.payment_id, "amount": f"{p.amount:.2f}", "channel": p.channel.code}
                         for p in plan.rows]})
-    if not needs_approval:
+    if needs_approval:
+        announcements.approval_waiting(reseller_id, mp.merged_payment_id, plan.total)
+    else:
         channel_start.start_internal_channels(mp, actor)
     # After the internal channels settled: an order they paid already has settlement's event, every
     # other one gets its reservation's, so each payload shows what this transaction commits.

@@ -136,6 +136,10 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
         if not channel.enabled:
             problem(i, row.payment_id, "channel", "CHANNEL_DISABLED", f"channel {channel.code} is disabled")
             continue
+        if channel_config.in_maintenance(channel):
+            problem(i, row.payment_id, "channel", "CHANNEL_IN_MAINTENANCE",
+                    f"channel {channel.code} is in its maintenance window")
+            continue
         if not channel_config.is_available_to(channel, reseller_id):
             problem(i, row.payment_id, "channel", "CHANNEL_NOT_AVAILABLE",
                     f"channel {channel.code} is not available to your company")

@@ -13,7 +13,6 @@ formula (starting with ``= + - @``, tab or CR) get a leading ``'`` in both forma
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
@@ -30,14 +29,13 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from ...domain.order_status import is_overdue
 from ...domain.timeutil import SHANGHAI, utcnow
 from ...extensions import db
 from ...labels import label
 from ...models import PaymentOrder
+from ..platform import spreadsheet
 from ..platform.queues import queue
 from .queries import OrderFilter
 from .screen_list import conditions, order_by
@@ -50,9 +48,8 @@ DIRECT_MAX_ROWS = 2000
 EXPORT_QUEUE = "low"
 EXPORT_TTL_SECONDS = 24 * 3600
 JOB_TIMEOUT_SECONDS = 30 * 60
-PROGRESS_EVERY = 500
+PROGRESS_EVERY = spreadsheet.PROGRESS_EVERY
 JOB_ID = re.compile(r"^export-[0-9a-f]{32}$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CENT = Decimal("0.01")
 
 # (header, column or expression, kind); kinds: text, code (a word from labels), money, time, flag
@@ -88,9 +85,7 @@ def direct_max_rows() -> int:
 # --- the rows ------------------------------------------------------------------------------------
 
 
-def _safe_text(value: str | None) -> str:
-    text = value or ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+_safe_text = spreadsheet.safe_text
 
 
 def _shanghai(value: datetime | None) -> datetime | None:
@@ -133,70 +128,16 @@ def headers() -> list[str]:
 # --- writers -------------------------------------------------------------------------------------
 
 
-def _csv_cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
-
-
 def csv_chunks(rows: Iterable[list], progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
-    """The CSV file in pieces: BOM and header first, then about every 200 rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers())
-    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
-    buffer.seek(0)
-    buffer.truncate()
-    n = 0
-    for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
-        n += 1
-        if n % 200 == 0:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-        if progress and n % PROGRESS_EVERY == 0:
-            progress(n)
-    if buffer.tell():
-        yield buffer.getvalue().encode("utf-8")
-    if progress:
-        progress(n)
+    """The CSV file in pieces (``spreadsheet.csv_chunks``) under this list's headers."""
+    return spreadsheet.csv_chunks(headers(), rows, progress)
 
 
 def write_xlsx(target: str | os.PathLike[str] | BinaryIO, rows: Iterable[list],
                progress: Callable[[int], None] | None = None) -> int:
     """An XLSX workbook (one sheet) into ``target`` (a path or a binary file); returns the row count."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(str(_l("Payment orders")))
-    ws.freeze_panes = "A2"
-    for letter, width in zip("ABCDEFGHIJKLMNO", (24, 20, 14, 14, 14, 16, 16, 16, 16, 16, 18, 8, 18, 18, 40),
-                             strict=True):
-        ws.column_dimensions[letter].width = width
-    ws.append(headers())
-    n = 0
-    for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(ws, value=value)
-            if isinstance(value, Decimal):
-                cell.number_format = "#,##0.00"
-            elif isinstance(value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-            elif isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text
-            cells.append(cell)
-        ws.append(cells)
-        n += 1
-        if progress and n % PROGRESS_EVERY == 0:
-            progress(n)
-    wb.save(target)
-    if progress:
-        progress(n)
-    return n
+    return spreadsheet.write_xlsx(target, str(_l("Payment orders")), headers(), rows,
+                                  (24, 20, 14, 14, 14, 16, 16, 16, 16, 16, 18, 8, 18, 18, 40), progress)
 
 
 def download_name(fmt: str, when: datetime | None = None) -> str:

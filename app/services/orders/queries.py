@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -10,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from ...domain.enums import TransactionStatus, TransactionType
 from ...domain.order_status import NEVER_OVERDUE
 from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
@@ -38,6 +40,11 @@ class OrderFilter:
     max_amount: Decimal | None = None
     channel: str | None = None
     overdue: bool | None = None
+    paid_from: date | None = None  # the day of the order's last successful payment (docs/API.md §3)
+    paid_to: date | None = None
+    updated_from: date | None = None
+    updated_to: date | None = None
+    refund_statuses: list[str] | None = None
 
 
 def conditions(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
@@ -75,10 +82,40 @@ def conditions(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
         if f.channel:
             sub = sub.where(t.channel_code == f.channel)
         c.append(sa.exists(sub))
+    c.extend(_paid_conditions(f))
+    if f.updated_from:
+        c.append(PaymentOrder.updated_at >= shanghai_day_bounds(f.updated_from)[0])
+    if f.updated_to:
+        c.append(PaymentOrder.updated_at < shanghai_day_bounds(f.updated_to)[1])
+    if f.refund_statuses:
+        c.append(PaymentOrder.refund_status.in_(f.refund_statuses))
     if f.overdue is not None:
         overdue = sa.and_(PaymentOrder.payment_deadline < now_utc(),
                           PaymentOrder.payment_status.not_in(NEVER_OVERDUE))
         c.append(overdue if f.overdue else sa.not_(overdue))
+    return c
+
+
+def _paid_conditions(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
+    """The last successful payment falls in [paid_from, paid_to]: one on or after the first day, and
+    none after the last day (each an EXISTS on the order's transactions, by their order index)."""
+    if not (f.paid_from or f.paid_to):
+        return []
+
+    def succeeded(when: Callable[[Any], sa.ColumnElement[bool]]) -> sa.Exists:
+        t = aliased(PaymentTransaction)
+        return sa.exists(sa.select(t.id).where(t.payment_order_id == PaymentOrder.id,
+                                               t.transaction_type == TransactionType.PAYMENT,
+                                               t.status == TransactionStatus.SUCCESS, when(t)))
+
+    c: list[sa.ColumnElement[bool]] = []
+    if f.paid_from:
+        start = shanghai_day_bounds(f.paid_from)[0]
+        c.append(succeeded(lambda t: t.completed_at >= start))
+    if f.paid_to:
+        end = shanghai_day_bounds(f.paid_to)[1]
+        c.append(succeeded(lambda t: t.completed_at < end))
+        c.append(sa.not_(succeeded(lambda t: t.completed_at >= end)))
     return c
 
 

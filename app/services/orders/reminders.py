@@ -14,6 +14,7 @@ from ...domain.event_types import EventType
 from ...domain.timeutil import shanghai_day_bounds, shanghai_today
 from ...extensions import db
 from ...models import OutboxEvent, PaymentOrder, Reseller
+from ..notifications import announcements
 from ..platform import outbox
 from ..platform.unit_of_work import transaction
 from .view import order_dict
@@ -45,5 +46,7 @@ def send_due(limit: int = 1000) -> int:
                     continue
                 outbox.emit(EventType.PAYMENT_ORDER_DEADLINE_REMINDER, "payment_order", order.payment_id,
                             {**order_dict(order, code), "reminderStage": stage}, event_id=event_id)
+                announcements.deadline_reminder(order.reseller_id, order.payment_id, order.order_id, stage,
+                                                order.payment_deadline, order.payable_amount)
                 sent += 1
     return sent

@@ -40,7 +40,7 @@ from . import bank as payout_bank
 from .bank import BankAnswer
 from .final_state import apply_answer
 from .merchants import lock_merchant
-from .request import RESERVED_REQUEST_PREFIX, DisbursementRequest, validate
+from .request import RESERVED_PREFIXES, DisbursementRequest, validate
 from .view import get
 
 INIT_GRACE = timedelta(seconds=60)  # an INIT order whose bank call never finished is retried after this
@@ -73,8 +73,9 @@ def create(actor: Actor, req: DisbursementRequest, now: datetime | None = None) 
         existing = _existing(req.request_id)
         if existing is not None:
             return _replay(existing, fingerprint)
-    if req.request_id.startswith(RESERVED_REQUEST_PREFIX):
-        raise ValidationFailed(f"requestId may not start with {RESERVED_REQUEST_PREFIX!r}", field="requestId")
+    if req.request_id.startswith(RESERVED_PREFIXES):
+        raise ValidationFailed(f"requestId may not start with {' or '.join(map(repr, RESERVED_PREFIXES))}",
+                               field="requestId")
     validate(req)
     try:
         with transaction():

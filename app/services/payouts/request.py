@@ -17,6 +17,8 @@ from ..webhooks import address_policy
 
 DEFAULT_BANK_CODES = ("ICBC", "ABC", "BOC", "CCB", "BOCOM", "CMB", "SPDB", "CITIC")
 RESERVED_REQUEST_PREFIX = "refund:"  # request ids of the payouts that pay WIRE refunds (refunds/wire.py)
+BATCH_REQUEST_PREFIX = "batch:"  # request ids of the payouts of finance batches (payouts/batches.py)
+RESERVED_PREFIXES = (RESERVED_REQUEST_PREFIX, BATCH_REQUEST_PREFIX)  # never taken from the API
 ACCOUNT_RE = re.compile(r"[0-9]{6,32}", re.ASCII)  # with fullmatch: no trailing newline
 
 

@@ -132,6 +132,8 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
 
     cp.status = new_status
     cp.completed_at = s.now
+    if outcome.completed_at is not None:  # the channel's own time: how late we learned it (the dashboard)
+        cp.result_delay_ms = max(0, int((now_utc() - outcome.completed_at).total_seconds() * 1000))
     cp.failure_reason = outcome.reason[:REASON_LENGTH] or cp.failure_reason
     if outcome.channel_transaction_id:
         cp.channel_transaction_id = cp.channel_transaction_id or outcome.channel_transaction_id

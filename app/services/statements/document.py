@@ -25,6 +25,7 @@ from ...models import Document, Reseller
 from ..documents import queries as document_queries
 from ..documents import registry, requests
 from ..documents.queries import DocumentView
+from ..notifications import announcements
 from ..platform import outbox
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
@@ -82,6 +83,8 @@ def emit_statement_ready(doc: Document) -> None:
                 {"documentNumber": doc.number, "resellerCode": doc.params.get("resellerCode"),
                  "month": doc.subject, "sha256": doc.sha256, "sizeBytes": doc.size_bytes},
                 event_id=f"evt_stmt_{doc.number}")  # outbox_events.event_id is VARCHAR(40)
+    if doc.reseller_id is not None:
+        announcements.statement_ready(doc.reseller_id, doc.number, doc.subject)
 
 
 STATEMENT_TYPE = registry.DocumentType(

@@ -12,9 +12,10 @@ from ...domain.errors import Forbidden, NotFound, StateConflict, ValidationFaile
 from ...domain.event_types import EventType
 from ...domain.money import MoneyFormatError, parse_money
 from ...extensions import db
-from ...models import ChannelPayment, Voucher
+from ...models import ChannelPayment, MergedPayment, Voucher
 from ...models.types import now_utc
 from ..audit import log as audit
+from ..notifications import announcements
 from ..platform import outbox
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
@@ -58,14 +59,32 @@ def confirm(actor: Actor, role: str, user_id: int, voucher_id: int, received_tex
         v.reviewed_by_user_id, v.reviewed_at, v.received_amount = user_id, now_utc(), received
         if received < cp.amount and shortfall == "reject":
             v.status, v.reject_reason = VoucherStatus.REJECTED, f"only {received:.2f} of {cp.amount:.2f} arrived"
-            settlement.apply(cp, settlement.Outcome(status=ChannelPaymentStatus.FAILED, reason=v.reject_reason,
-                                                    received_amount=Decimal("0.00")), actor)
         else:
             v.status = VoucherStatus.CONFIRMED
-            settlement.apply(cp, settlement.Outcome(status=ChannelPaymentStatus.SUCCESS, received_amount=received,
-                                                    channel_transaction_id=cp.wire_reference), actor)
-        audit.record(actor, "voucher.confirm", "channel_payment", cp.channel_payment_id, None,
-                     {"received": f"{received:.2f}", "expected": f"{cp.amount:.2f}", "shortfall": shortfall})
+        apply_received(cp, received, shortfall, actor, "voucher.confirm")
+
+
+def apply_received(cp: ChannelPayment, received: Decimal, shortfall: str | None, actor: Actor,
+                   action: str) -> bool:
+    """The one wire confirmation, for a voucher finance confirms and for a bank statement line matched
+    to the payment (reconciliation/wire_matching.py), on a channel payment locked by the caller:
+    equal or more → SUCCESS (the excess to the wallet, settlement/channel_result.py); less → the
+    ``shortfall`` decision ('accept': SUCCESS for what arrived; 'reject': FAILED). False when the
+    payment was already final (nothing changes)."""
+    if received < cp.amount and shortfall not in ("accept", "reject"):
+        raise ValidationFailed(f"less than the expected {cp.amount:.2f} arrived: accept or reject it",
+                               field="shortfall")
+    if received < cp.amount and shortfall == "reject":
+        applied = settlement.apply(cp, settlement.Outcome(
+            status=ChannelPaymentStatus.FAILED, reason=f"only {received:.2f} of {cp.amount:.2f} arrived",
+            received_amount=Decimal("0.00")), actor)
+    else:
+        applied = settlement.apply(cp, settlement.Outcome(status=ChannelPaymentStatus.SUCCESS,
+                                                          received_amount=received,
+                                                          channel_transaction_id=cp.wire_reference), actor)
+    audit.record(actor, action, "channel_payment", cp.channel_payment_id, None,
+                 {"received": f"{received:.2f}", "expected": f"{cp.amount:.2f}", "shortfall": shortfall})
+    return applied
 
 
 def reject(actor: Actor, role: str, user_id: int, voucher_id: int, reason: str) -> None:
@@ -80,4 +99,6 @@ def reject(actor: Actor, role: str, user_id: int, voucher_id: int, reason: str) 
         audit.record(actor, "voucher.reject", "channel_payment", cp.channel_payment_id, None, {"reason": reason})
         outbox.emit(EventType.VOUCHER_REJECTED, "channel_payment", cp.channel_payment_id,
                     {"channelPaymentId": cp.channel_payment_id, "reason": v.reject_reason})
+        mp = db.session.get_one(MergedPayment, cp.merged_payment_id)
+        announcements.voucher_rejected(mp.reseller_id, mp.merged_payment_id, cp.channel_payment_id, v.reject_reason)
 

@@ -1,0 +1,257 @@
+"""The finance dashboard (docs/SCREENS.md ``/finance``): received, refunded and net today and this month,
+by channel and by payment type, a 30-day trend, the payment success rate, the callback delay, open
+vouchers, overdue orders and credit repayment timeliness. Read only, every reseller.
+
+How it stays fast on a large data set (docs/ARCHITECTURE.md "The finance desk"): every figure is one
+aggregate over an index range of the period, never a scan of all orders —
+
+* money: successful transactions whose final time (``completed_at``, else ``created_at`` as the
+  reports count it) lies in the month, through ``ix_transactions_completed``; today and the month
+  come out of the same grouped query (a CASE on the time), the 30 days of the trend out of one more;
+* success rate and callback delay: channel payments completed in the period
+  (``ix_channel_payments_completed``); the delay is ``result_delay_ms``, stored when the result is
+  applied (``settlement/channel_result.apply``), p95 by nearest rank (one sorted read of the period);
+* open vouchers: ``ix_vouchers_status``; overdue orders: ``ix_payment_orders_status_deadline``;
+  credit timeliness: ``ix_credit_records_due``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ...domain.enums import (
+    ChannelKind,
+    ChannelPaymentStatus,
+    PaymentStatus,
+    TransactionStatus,
+    TransactionType,
+    VoucherStatus,
+)
+from ...domain.order_status import NEVER_OVERDUE
+from ...domain.timeutil import shanghai_day_bounds, shanghai_today, utcnow
+from ...extensions import db
+from ...models import ChannelPayment, CreditRecord, PaymentOrder, PaymentTransaction, Voucher
+from ...models.types import UTCDateTime
+from ..statements.owed import ZERO, money
+
+TREND_DAYS = 30
+# A payment attempt that ended: succeeded, or failed / expired at the channel. A CANCELLED one (the
+# reseller cancelled, the approver rejected) never reached the channel and is left out of the rate.
+ATTEMPT_ENDS = (ChannelPaymentStatus.SUCCESS, ChannelPaymentStatus.FAILED, ChannelPaymentStatus.EXPIRED)
+OVERDUE_CAN_BE = [s.value for s in PaymentStatus if s not in NEVER_OVERDUE]
+
+
+@dataclass(frozen=True)
+class Flow:
+    key: str  # a channel code or a payment type
+    received: Decimal
+    refunded: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.received - self.refunded
+
+
+@dataclass(frozen=True)
+class Period:
+    by_channel: list[Flow]
+    by_type: list[Flow]
+
+    @property
+    def received(self) -> Decimal:
+        return sum((f.received for f in self.by_channel), ZERO)
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum((f.refunded for f in self.by_channel), ZERO)
+
+    @property
+    def net(self) -> Decimal:
+        return self.received - self.refunded
+
+
+@dataclass(frozen=True)
+class TrendDay:
+    day: date
+    received: Decimal
+    refunded: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.received - self.refunded
+
+
+@dataclass(frozen=True)
+class SuccessRate:
+    succeeded: int
+    ended: int
+
+    @property
+    def percent(self) -> Decimal | None:
+        if not self.ended:
+            return None
+        return (Decimal(100) * self.succeeded / self.ended).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
+class Delay:
+    count: int
+    average_ms: int | None
+    p95_ms: int | None
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    """Credit records falling due this month: repaid by the due date, repaid after it, still owed
+    past it, and not yet due."""
+
+    on_time: int
+    late: int
+    overdue: int
+    not_due: int
+    overdue_amount: Decimal
+
+
+@dataclass(frozen=True)
+class FinanceDashboard:
+    today: date
+    month_start: date
+    today_flows: Period
+    month_flows: Period
+    trend: list[TrendDay]
+    success_today: SuccessRate
+    success_month: SuccessRate
+    delay_today: Delay
+    delay_month: Delay
+    open_vouchers: int
+    overdue_orders: int
+    overdue_amount: Decimal
+    credit: Timeliness
+
+
+def _final_between(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    """``coalesce(completed_at, created_at)`` in [start, end), written so each side uses an index."""
+    t = PaymentTransaction
+    return sa.or_(sa.and_(t.completed_at >= start, t.completed_at < end),
+                  sa.and_(t.completed_at.is_(None), t.created_at >= start, t.created_at < end))
+
+
+def _final_at() -> sa.ColumnElement[datetime]:
+    return sa.func.coalesce(PaymentTransaction.completed_at, PaymentTransaction.created_at)
+
+
+def _sums() -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    t = PaymentTransaction
+    return (sa.func.sum(sa.case((t.transaction_type == TransactionType.PAYMENT, t.amount), else_=0)),
+            sa.func.sum(sa.case((t.transaction_type == TransactionType.REFUND, -t.amount), else_=0)))
+
+
+def _flows(start: datetime, day_start: datetime, end: datetime) -> tuple[Period, Period]:
+    """(today, month) from two grouped queries over the month's successful transactions."""
+    t = PaymentTransaction
+    is_today = sa.case((_final_at() >= day_start, 1), else_=0).label("today")
+    received, refunded = _sums()
+    grouped: dict[str, dict[tuple[int, str], tuple[Decimal, Decimal]]] = {}
+    for name, key, join in (("channel", t.channel_code, False), ("type", PaymentOrder.payment_type, True)):
+        q = sa.select(key, is_today, received, refunded)
+        if join:
+            q = q.join(PaymentOrder, PaymentOrder.id == t.payment_order_id)
+        rows = db.session.execute(q.where(t.status == TransactionStatus.SUCCESS, _final_between(start, end))
+                                  .group_by(key, is_today)).all()
+        grouped[name] = {(int(r[1]), r[0] or ""): (money(r[2]), money(r[3])) for r in rows}
+
+    def period(name: str, only_today: bool) -> list[Flow]:
+        totals: dict[str, tuple[Decimal, Decimal]] = {}
+        for (today, key), (got, back) in grouped[name].items():
+            if only_today and not today:
+                continue
+            a, b = totals.get(key, (ZERO, ZERO))
+            totals[key] = (a + got, b + back)
+        return [Flow(k, a, b) for k, (a, b) in sorted(totals.items())]
+
+    return (Period(period("channel", True), period("type", True)),
+            Period(period("channel", False), period("type", False)))
+
+
+def _trend(today: date) -> list[TrendDay]:
+    days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
+    bounds = [shanghai_day_bounds(d) for d in days]
+    bucket = sa.case(*[(_final_at() < end, i) for i, (_, end) in enumerate(bounds)], else_=TREND_DAYS).label("d")
+    received, refunded = _sums()
+    rows = db.session.execute(
+        sa.select(bucket, received, refunded)
+        .where(PaymentTransaction.status == TransactionStatus.SUCCESS, _final_between(bounds[0][0], bounds[-1][1]))
+        .group_by(bucket)).all()
+    found = {int(r[0]): (money(r[1]), money(r[2])) for r in rows}
+    return [TrendDay(d, *found.get(i, (ZERO, ZERO))) for i, d in enumerate(days)]
+
+
+def _success(start: datetime, end: datetime) -> SuccessRate:
+    cp = ChannelPayment
+    row = db.session.execute(
+        sa.select(sa.func.count(), sa.func.sum(sa.case((cp.status == ChannelPaymentStatus.SUCCESS, 1), else_=0)))
+        .where(cp.completed_at >= start, cp.completed_at < end, cp.status.in_(ATTEMPT_ENDS))).one()
+    return SuccessRate(int(row[1] or 0), int(row[0] or 0))
+
+
+def _delay(start: datetime, end: datetime) -> Delay:
+    """Of ONLINE channel payments completed in the period: average and p95 (nearest rank)."""
+    cp = ChannelPayment
+    where = (cp.completed_at >= start, cp.completed_at < end, cp.channel_kind == ChannelKind.ONLINE,
+             cp.result_delay_ms.is_not(None))
+    count, average = db.session.execute(sa.select(sa.func.count(), sa.func.avg(cp.result_delay_ms)).where(*where)).one()
+    if not count:
+        return Delay(0, None, None)
+    rank = math.ceil(0.95 * count) - 1
+    p95 = db.session.scalar(sa.select(cp.result_delay_ms).where(*where).order_by(cp.result_delay_ms)
+                            .offset(rank).limit(1))
+    return Delay(int(count), int(round(float(average))), int(p95 or 0))
+
+
+def _overdue(now: datetime) -> tuple[int, Decimal]:
+    o = PaymentOrder
+    count, payable = db.session.execute(
+        sa.select(sa.func.count(), sa.func.sum(o.payment_amount - o.paid_amount - o.reserved_amount))
+        .where(o.payment_status.in_(OVERDUE_CAN_BE), o.payment_deadline < now)).one()
+    return int(count or 0), money(payable)
+
+
+def _timeliness(today: date, month_start: date) -> Timeliness:
+    c = CreditRecord
+    month_end = (month_start + timedelta(days=32)).replace(day=1)
+    # Repaid before the end of the due day (Shanghai): its last change is the repayment that cleared it.
+    days = (month_start + timedelta(days=i) for i in range((month_end - month_start).days))
+    due_day_end = sa.case(*[(c.due_date == d, sa.literal(shanghai_day_bounds(d)[1], UTCDateTime())) for d in days])
+    repaid = c.outstanding_amount <= 0
+    row = db.session.execute(sa.select(
+        sa.func.sum(sa.case((sa.and_(repaid, c.updated_at < due_day_end), 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(repaid, c.updated_at >= due_day_end), 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(sa.not_(repaid), c.due_date < today), 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(sa.not_(repaid), c.due_date >= today), 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(sa.not_(repaid), c.due_date < today), c.outstanding_amount), else_=0)),
+    ).where(c.due_date >= month_start, c.due_date < month_end)).one()
+    return Timeliness(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0), money(row[4]))
+
+
+def finance_dashboard(today: date | None = None) -> FinanceDashboard:
+    today = today or shanghai_today()
+    month_start = today.replace(day=1)
+    start = shanghai_day_bounds(month_start)[0]
+    day_start, end = shanghai_day_bounds(today)
+    today_flows, month_flows = _flows(start, day_start, end)
+    overdue_count, overdue_amount = _overdue(utcnow())
+    return FinanceDashboard(
+        today=today, month_start=month_start, today_flows=today_flows, month_flows=month_flows,
+        trend=_trend(today),
+        success_today=_success(day_start, end), success_month=_success(start, end),
+        delay_today=_delay(day_start, end), delay_month=_delay(start, end),
+        open_vouchers=db.session.scalar(sa.select(sa.func.count(Voucher.id))
+                                        .where(Voucher.status == VoucherStatus.PENDING)) or 0,
+        overdue_orders=overdue_count, overdue_amount=overdue_amount,
+        credit=_timeliness(today, month_start),
+    )

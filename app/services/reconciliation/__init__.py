@@ -1,0 +1,15 @@
+"""Reconciliation (对账, docs/DOMAIN.md §8): a channel's statement of one Asia/Shanghai day matched
+against our channel payments, set-based in SQL.
+
+- ``lines.py``: a statement line as imported, and the file's fingerprint;
+- ``statement_import.py``: the idempotent import (same file twice: one import; another file: supersedes);
+- ``ledger_statement.py``: WALLET and CREDIT, whose "statement" is our own ledger;
+- ``matching.py``: the SQL that gives every line and every payment its class;
+- ``runs.py``: a run per day and channel (settle what the channel saw succeed, match, exceptions, events);
+- ``online_fetch.py``: fetch an ONLINE channel's statement from the gateway and reconcile it;
+- ``wire_matching.py``: WIRE bank statement credit lines matched to wire payments by their reference
+  code and confirmed (the voucher confirm's path); the rest kept as unidentified receipts;
+- ``wire_uploads.py``: an uploaded bank statement held between its preview and the import;
+- ``resolution.py``: finance resolves an exception with a note (audited; nothing is deleted);
+- ``queries.py`` and ``statistics.py``: the read side of the finance API (docs/API.md §7).
+"""

@@ -1,0 +1,108 @@
+"""The matching, set-based: a handful of SQL statements per run, whatever the number of lines.
+
+Payment lines of the run's import are joined to our channel payments of the channel by our number
+(the line's ``reference``, the gateway's merchantOrderNo). Per line, first occurrence only:
+
+- no channel payment of ours                                   → MISSING_IN_SYSTEM (漏单)
+- channel SUCCESS, ours SUCCESS (or PROCESSING), amounts differ → AMOUNT_MISMATCH
+- channel SUCCESS, ours SUCCESS, same amount                    → MATCHED
+- channel FAILED, ours FAILED / EXPIRED / CANCELLED             → MATCHED
+- anything else (SUCCESS vs FAILED, FAILED vs SUCCESS, ...)     → STATUS_MISMATCH
+
+A later line with the same channel transaction id is a DUPLICATE. A channel payment of ours that
+succeeded that day and is on no line is MISSING_IN_CHANNEL. Channel SUCCESS against our PROCESSING
+with the same amount is not classified here: ``settle_candidates`` lists those for the settlement
+path first (runs.py), after which they are MATCHED. Refund and payout lines are stored but not
+matched yet (docs/DOMAIN.md §8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.selectable import NamedFromClause
+
+from ...domain.enums import ChannelPaymentStatus, GatewayPaymentStatus, ReconClass
+from ...domain.timeutil import shanghai_day_bounds
+from ...extensions import db
+from ...models import ChannelPayment, ReconciliationResult, StatementLine
+
+PAYMENT_LINE = "payment"
+SUCCESS, FAILED = GatewayPaymentStatus.SUCCESS.value, GatewayPaymentStatus.FAILED.value
+_OURS_FAILED = (ChannelPaymentStatus.FAILED, ChannelPaymentStatus.EXPIRED, ChannelPaymentStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class SettleCandidate:
+    channel_payment_pk: int
+    channel_transaction_id: str
+    completed_at: datetime | None
+
+
+def _lines(import_id: int) -> tuple[NamedFromClause, sa.ScalarSelect[Any]]:
+    line = StatementLine.__table__.alias("l")
+    earlier = StatementLine.__table__.alias("e")
+    occurrence = (sa.select(sa.func.count()).select_from(earlier)
+                  .where(earlier.c.import_id == line.c.import_id, earlier.c.line_type == line.c.line_type,
+                         earlier.c.channel_transaction_id == line.c.channel_transaction_id,
+                         earlier.c.line_no < line.c.line_no)
+                  .scalar_subquery())
+    return line, occurrence
+
+
+def _ours(channel_id: int, line: NamedFromClause) -> tuple[NamedFromClause, sa.ColumnElement[bool]]:
+    cp = ChannelPayment.__table__.alias("cp")
+    on = sa.and_(cp.c.channel_id == channel_id, cp.c.channel_payment_id == line.c.reference)
+    return cp, on
+
+
+def settle_candidates(import_id: int, channel_id: int) -> list[SettleCandidate]:
+    """Lines the channel reports SUCCESS for a payment we hold PROCESSING, with the same amount."""
+    line, occurrence = _lines(import_id)
+    cp, on = _ours(channel_id, line)
+    rows = db.session.execute(
+        sa.select(cp.c.id, line.c.channel_transaction_id, line.c.completed_at)
+        .select_from(line.join(cp, on))
+        .where(line.c.import_id == import_id, line.c.line_type == PAYMENT_LINE, line.c.status == SUCCESS,
+               cp.c.status == ChannelPaymentStatus.PROCESSING, cp.c.amount == line.c.amount, occurrence == 0)
+        .order_by(cp.c.id)).all()
+    return [SettleCandidate(r[0], r[1], r[2]) for r in rows]
+
+
+def classify(run_id: int, import_id: int, channel_id: int, day: date) -> None:
+    """Write the run's results (the caller has removed the previous computation's)."""
+    line, occurrence = _lines(import_id)
+    cp, on = _ours(channel_id, line)
+    result_class = sa.case(
+        (occurrence > 0, ReconClass.DUPLICATE.value),
+        (cp.c.id.is_(None), ReconClass.MISSING_IN_SYSTEM.value),
+        (sa.and_(line.c.status == SUCCESS,
+                 cp.c.status.in_((ChannelPaymentStatus.SUCCESS, ChannelPaymentStatus.PROCESSING)),
+                 cp.c.amount != line.c.amount), ReconClass.AMOUNT_MISMATCH.value),
+        (sa.and_(line.c.status == SUCCESS, cp.c.status == ChannelPaymentStatus.SUCCESS), ReconClass.MATCHED.value),
+        (sa.and_(line.c.status == FAILED, cp.c.status.in_(_OURS_FAILED)), ReconClass.MATCHED.value),
+        else_=ReconClass.STATUS_MISMATCH.value)
+    match_key = sa.case((occurrence > 0, line.c.channel_transaction_id + "#" + sa.cast(occurrence, sa.String)),
+                        else_=line.c.channel_transaction_id)
+    columns = ["run_id", "result_class", "match_key", "line_id", "channel_payment_id", "channel_amount",
+               "our_amount", "channel_status", "our_status"]
+    by_line = (sa.select(sa.literal(run_id), result_class, match_key, line.c.id, cp.c.id, line.c.amount,
+                         cp.c.amount, line.c.status, cp.c.status)
+               .select_from(line.outerjoin(cp, on))
+               .where(line.c.import_id == import_id, line.c.line_type == PAYMENT_LINE))
+    db.session.execute(sa.insert(ReconciliationResult).from_select(columns, by_line))
+
+    start, end = shanghai_day_bounds(day)
+    ours = ChannelPayment.__table__.alias("o")
+    listed = sa.exists(sa.select(1).select_from(StatementLine.__table__).where(
+        StatementLine.import_id == import_id, StatementLine.line_type == PAYMENT_LINE,
+        StatementLine.reference == ours.c.channel_payment_id))
+    not_listed = (sa.select(sa.literal(run_id), sa.literal(ReconClass.MISSING_IN_CHANNEL.value),
+                            ours.c.channel_payment_id, sa.null(), ours.c.id, sa.null(), ours.c.amount, sa.null(),
+                            ours.c.status)
+                  .where(ours.c.channel_id == channel_id, ours.c.status == ChannelPaymentStatus.SUCCESS,
+                         ours.c.completed_at >= start, ours.c.completed_at < end, ~listed))
+    db.session.execute(sa.insert(ReconciliationResult).from_select(columns, not_listed))

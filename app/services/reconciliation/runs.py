@@ -1,0 +1,145 @@
+"""A run: one channel's day matched against its current statement import.
+
+1. What the channel reports SUCCESS and we still hold PROCESSING (same amount) is settled through
+   the settlement path, one transaction per channel payment, as a callback or the compensation
+   query would: a callback racing it settles once (the channel payment's row lock decides).
+2. In one transaction, under the run's row lock: the previous computation's results are replaced
+   (matching.py), the figures per class are counted, a difference not yet known becomes an OPEN
+   exception, and an OPEN exception the new statement no longer shows is resolved by the system
+   (with why). Exceptions are never deleted.
+3. ``reconciliation.completed`` (with the figures) and, when differences are open,
+   ``reconciliation.exceptions_found`` go out with the commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ...domain.enums import ChannelPaymentStatus, ReconClass, ReconExceptionState, ReconRunState
+from ...domain.event_types import EventType
+from ...extensions import db
+from ...models import (
+    Channel,
+    ReconciliationException,
+    ReconciliationResult,
+    ReconciliationRun,
+    StatementLine,
+)
+from ...models.types import now_utc
+from ..audit import log as audit
+from ..platform import outbox
+from ..platform.actor import Actor
+from ..platform.unit_of_work import discard, end_read, rows_changed, transaction
+from ..settlement import channel_result as settlement
+from . import matching
+from .figures import cents_sum, from_cents
+
+RECONCILIATION = Actor(type="system", id="reconciliation")
+
+
+def run_for(channel_id: int, day: date) -> ReconciliationRun | None:
+    return db.session.scalar(sa.select(ReconciliationRun).where(ReconciliationRun.channel_id == channel_id,
+                                                                ReconciliationRun.day == day))
+
+
+def _ensure_run(channel: Channel, day: date) -> None:
+    try:
+        with transaction():
+            if run_for(channel.id, day) is None:
+                db.session.add(ReconciliationRun(channel_id=channel.id, channel_code=channel.code,
+                                                 channel_kind=channel.kind, day=day, state=ReconRunState.RUNNING,
+                                                 attempt=0, figures={}, exception_count=0))
+    except IntegrityError:
+        discard()  # created at the same moment by another run: it is there now
+
+
+def is_current(channel_id: int, day: date, import_id: int) -> bool:
+    """True when the run of that day already matched exactly this import."""
+    run = run_for(channel_id, day)
+    return run is not None and run.state == ReconRunState.COMPLETED and run.import_id == import_id
+
+
+def _settle_processing(import_id: int, channel_id: int) -> int:
+    candidates = matching.settle_candidates(import_id, channel_id)
+    end_read()
+    settled = 0
+    for c in candidates:
+        if settlement.settle(c.channel_payment_pk, settlement.Outcome(
+                status=ChannelPaymentStatus.SUCCESS, channel_transaction_id=c.channel_transaction_id,
+                completed_at=c.completed_at, reason=""), RECONCILIATION):
+            settled += 1
+    return settled
+
+
+def _figures() -> dict[str, dict[str, str | int]]:
+    return {c.value: {"count": 0, "amount": "0.00"} for c in ReconClass}
+
+
+def _count(run_id: int) -> dict[str, dict[str, str | int]]:
+    r = ReconciliationResult
+    figures = _figures()
+    rows = db.session.execute(
+        sa.select(r.result_class, sa.func.count(), cents_sum(sa.func.coalesce(r.channel_amount, r.our_amount)))
+        .where(r.run_id == run_id).group_by(r.result_class)).all()
+    for cls, n, cents in rows:
+        figures[cls] = {"count": int(n), "amount": f"{from_cents(cents):.2f}"}
+    return figures
+
+
+def _record_exceptions(run_id: int, now: datetime) -> tuple[int, int]:
+    """New differences become OPEN exceptions; OPEN ones the statement no longer shows are resolved.
+    Returns (opened, closed)."""
+    r, e = ReconciliationResult, ReconciliationException
+    line = StatementLine.__table__
+    known = sa.exists(sa.select(1).select_from(e).where(e.run_id == r.run_id, e.exception_class == r.result_class,
+                                                        e.match_key == r.match_key))
+    new = (sa.select(r.run_id, r.result_class, r.match_key, line.c.channel_transaction_id, line.c.reference,
+                     r.channel_payment_id, r.channel_amount, r.our_amount, r.channel_status, r.our_status,
+                     sa.literal(ReconExceptionState.OPEN.value), sa.literal(now, e.created_at.type))
+           .select_from(sa.outerjoin(r, line, line.c.id == r.line_id))
+           .where(r.run_id == run_id, r.result_class != ReconClass.MATCHED, ~known))
+    opened = rows_changed(sa.insert(e).from_select(
+        ["run_id", "exception_class", "match_key", "channel_transaction_id", "reference", "channel_payment_id",
+         "channel_amount", "our_amount", "channel_status", "our_status", "state", "created_at"], new))
+    still = sa.exists(sa.select(1).select_from(r).where(r.run_id == e.run_id, r.result_class == e.exception_class,
+                                                        r.match_key == e.match_key))
+    closed = rows_changed(
+        sa.update(e).where(e.run_id == run_id, e.state == ReconExceptionState.OPEN, ~still)
+        .values(state=ReconExceptionState.RESOLVED, resolved_by=RECONCILIATION.label, resolved_at=now,
+                resolution_note="not on the corrected statement")
+        .execution_options(synchronize_session=False))
+    return opened, closed
+
+
+def reconcile(channel_id: int, day: date, import_id: int, actor: Actor = RECONCILIATION) -> int:
+    """Match the channel's day against ``import_id`` (recomputing an earlier run). Returns the run's id."""
+    channel = db.session.get_one(Channel, channel_id)
+    end_read()
+    _ensure_run(channel, day)
+    settled = _settle_processing(import_id, channel_id)
+    with transaction():
+        run = db.session.execute(sa.select(ReconciliationRun).where(
+            ReconciliationRun.channel_id == channel_id, ReconciliationRun.day == day).with_for_update()).scalar_one()
+        now = now_utc()
+        db.session.execute(sa.delete(ReconciliationResult).where(ReconciliationResult.run_id == run.id))
+        matching.classify(run.id, import_id, channel_id, day)
+        figures = _count(run.id)
+        opened, closed = _record_exceptions(run.id, now)
+        open_count = db.session.scalar(sa.select(sa.func.count()).select_from(ReconciliationException).where(
+            ReconciliationException.run_id == run.id, ReconciliationException.state == ReconExceptionState.OPEN))
+        run.import_id, run.attempt, run.state = import_id, run.attempt + 1, ReconRunState.COMPLETED
+        run.figures = {**figures, "settled": settled}
+        run.exception_count, run.started_at, run.completed_at = int(open_count or 0), now, now
+        payload = {"reconciliationDate": day.isoformat(), "channelCode": channel.code, "channelKind": channel.kind,
+                   "attempt": run.attempt, "classes": figures, "settled": settled,
+                   "openExceptions": run.exception_count}
+        audit.record(actor, "reconciliation.completed", "recon_run", str(run.id),
+                     after={**payload, "importId": import_id, "opened": opened, "closed": closed})
+        outbox.emit(EventType.RECONCILIATION_COMPLETED, "reconciliation", f"{day.isoformat()}/{channel.code}", payload)
+        if run.exception_count:
+            outbox.emit(EventType.RECONCILIATION_EXCEPTIONS_FOUND, "reconciliation",
+                        f"{day.isoformat()}/{channel.code}", {**payload, "newExceptions": opened})
+        return run.id
