@@ -81,6 +81,24 @@ def create_client(name, scopes):
     click.echo(key)
 
 
+@clients.command("rotate")
+@click.argument("name")
+@click.option("--overlap-hours", type=int, default=24, show_default=True,
+              help="how long the current key keeps working beside the new one (0 to 168)")
+def rotate_client_key(name, overlap_hours):
+    """Give a client a new key; prints it alone on the last line, once."""
+    client_id = next((c.id for c in api_clients.list_clients() if c.name == name), None)
+    if client_id is None:
+        raise click.BadParameter(f"no API client named {name}")
+    try:
+        client, key = api_clients.rotate_key(CLI_ACTOR, client_id, overlap_hours)
+    except DomainError as err:
+        fail(err)
+    click.echo(f"rotated the key of {client.name}; the previous key works for {overlap_hours} more hours;"
+               " the new key (shown once):")
+    click.echo(key)
+
+
 @click.group("audit")
 def audit_cli():
     """The hash-chained audit log."""

@@ -14,6 +14,7 @@ class ApiClient(Model):
     random, so a fast hash is enough); the hash is the lookup key, the prefix is for display."""
 
     __tablename__ = "api_clients"
+    __table_args__ = (sa.Index("ix_api_clients_previous_key_hash", "previous_key_hash", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
@@ -22,6 +23,13 @@ class ApiClient(Model):
     scopes: Mapped[str] = mapped_column(sa.String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
+    # A rotated key keeps working until previous_key_expires_at, so the client can switch without a
+    # refused request (docs/SECURITY.md "API keys").
+    previous_key_prefix: Mapped[str | None] = mapped_column(sa.String(16))
+    previous_key_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    previous_key_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written at most once a minute per client (authenticate), so it costs no write per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     endpoints: Mapped[list[WebhookEndpoint]] = relationship(
         "WebhookEndpoint", back_populates="client", cascade="all, delete-orphan"

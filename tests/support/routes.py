@@ -132,6 +132,8 @@ ROUTES = [
     R("POST", "/admin/clients", ADMIN_ONLY, ok={ADMIN: 201}, data={"name": "matrix client", "scopes": "payments"}),
     R("POST", "/admin/clients/{api_client}/revoke", ADMIN_ONLY),
     R("POST", "/admin/clients/{nothing_id}/revoke", ADMIN_ONLY, ok={ADMIN: 404}),
+    R("POST", "/admin/clients/{api_client}/rotate", ADMIN_ONLY, ok={ADMIN: 201}, data={"overlap_hours": "24"}),
+    R("POST", "/admin/clients/{nothing_id}/rotate", ADMIN_ONLY, ok={ADMIN: 404}, data={"overlap_hours": "1"}),
     R("POST", "/admin/clients/{api_client}/endpoints", ADMIN_ONLY, ok={ADMIN: 422}, data={"url": "http://10.0.0.1/x"}),
     R("POST", "/admin/endpoints/{endpoint}/enabled", ADMIN_ONLY, data={"enabled": "false"}),
     R("POST", "/admin/endpoints/{nothing_id}/enabled", ADMIN_ONLY, ok={ADMIN: 404}, data={"enabled": "false"}),

@@ -227,3 +227,62 @@ def test_disable_enable_and_rotate_are_audited_and_the_new_secret_is_shown_once(
                         + audits("webhook_endpoint.create")], default=str)
     assert old not in trail and new not in trail and "whsec_" not in trail
     assert in_app(db.session.scalar, sa.select(sa.func.count()).select_from(WebhookDelivery)) == 1
+
+
+def _bearer_status(app, key: str) -> int:
+    return done(app.test_client().get("/api/v1/integration/event-types",
+                                      headers={"Authorization": f"Bearer {key}"})).status_code
+
+
+def test_a_rotated_key_keeps_working_until_its_overlap_ends_then_is_refused(app, admin):
+    from app.services.accounts import api_clients
+
+    client_id, old = create_client(admin)
+    assert _bearer_status(app, old) == 200
+    assert in_app(db.session.scalar, sa.select(ApiClient.last_used_at).where(ApiClient.id == client_id)) is not None
+    response = post(admin, f"/admin/clients/{client_id}/rotate", {"overlap_hours": "2"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 201 and response.headers["Cache-Control"] == "no-store"
+    [new] = SHOWN.findall(body)
+    assert new != old and 'data-testid="client-previous-key"' in body and old[:8] in body
+    assert _bearer_status(app, new) == 200 and _bearer_status(app, old) == 200  # both, during the overlap
+    [entry] = audits("api_client.rotate_key")
+    assert entry.before["key_prefix"] == old[:8] and entry.after == {
+        "key_prefix": new[:8], "previous_key_prefix": old[:8], "overlap_hours": 2}
+    assert old not in json.dumps([entry.before, entry.after]) and new not in json.dumps(entry.after)
+
+    # The overlap ends (moved into the past, as time would): the old key is refused, the new one works.
+    in_app(lambda: (db.session.execute(sa.update(ApiClient).values(
+        previous_key_expires_at=datetime.now(SHANGHAI) - timedelta(seconds=1))), db.session.commit()))
+    api_clients.clear_cache()
+    assert _bearer_status(app, old) == 401 and _bearer_status(app, new) == 200
+    assert 'data-testid="client-previous-key"' not in get(admin, "/admin/clients")
+
+
+def test_a_rotation_without_overlap_refuses_the_old_key_at_once_and_a_second_drops_the_first(app, admin):
+    client_id, first = create_client(admin)
+    second = SHOWN.findall(post(admin, f"/admin/clients/{client_id}/rotate", {"overlap_hours": "0"}).get_data(True))[0]
+    assert _bearer_status(app, first) == 401 and _bearer_status(app, second) == 200
+    third = SHOWN.findall(post(admin, f"/admin/clients/{client_id}/rotate", {"overlap_hours": "24"}).get_data(True))[0]
+    fourth = SHOWN.findall(post(admin, f"/admin/clients/{client_id}/rotate", {"overlap_hours": "24"}).get_data(True))[0]
+    # Never more than two keys: the third (previous) and the fourth work, the second no longer does.
+    assert [_bearer_status(app, k) for k in (second, third, fourth)] == [401, 200, 200]
+
+
+@pytest.mark.parametrize("overlap", ["", "-1", "169", "1.5", "２４", "abc", "99999"])
+def test_a_bad_overlap_is_refused_next_to_its_field_and_nothing_changes(app, admin, overlap):
+    client_id, key = create_client(admin)
+    get(admin, "/admin/clients?lang=zh")
+    response = post(admin, f"/admin/clients/{client_id}/rotate", {"overlap_hours": overlap})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'data-testid="client-rotate-error"' in body and "小时" in body
+    assert audits("api_client.rotate_key") == [] and _bearer_status(app, key) == 200
+    assert SHOWN.findall(body) == []
+
+
+def test_a_revoked_clients_key_cannot_be_rotated(app, admin):
+    client_id, key = create_client(admin)
+    post(admin, f"/admin/clients/{client_id}/revoke", {})
+    response = post(admin, f"/admin/clients/{client_id}/rotate", {"overlap_hours": "24"})
+    assert response.status_code == 409 and SHOWN.findall(response.get_data(as_text=True)) == []
+    assert audits("api_client.rotate_key") == [] and _bearer_status(app, key) == 401

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from ...domain import event_types as catalogue
 from ...domain.errors import DomainError, NotFound, ValidationFailed
-from ...domain.timeutil import SHANGHAI
+from ...domain.timeutil import SHANGHAI, utcnow
 from ...services.accounts import api_clients
 from ...services.webhooks import address_policy
 from ...services.webhooks import delivery as webhook_delivery
@@ -43,7 +43,7 @@ def _endpoints_by_client() -> dict[int, list]:
 def _clients_page(status: int = 200, **extra):
     context = {"clients": api_clients.list_clients(), "endpoints": _endpoints_by_client(),
                "scopes": sorted(api_clients.ALL_SCOPES), "event_types": catalogue.catalogue(),
-               "errors": {}, "form": {}, "shown": None, **extra}
+               "errors": {}, "form": {}, "shown": None, "now": utcnow(), **extra}
     return render_screen("admin/clients.html", "admin/_clients.html", status, **context)
 
 
@@ -84,6 +84,25 @@ def revoke_client(client_id: int):
     except DomainError:
         return _clients_page(409, problem=_("This API client is revoked already. Nothing was changed."))
     return _clients_page(done=_("The API client's key is revoked."))
+
+
+@bp.post("/admin/clients/<int:client_id>/rotate")
+@allow(ADMIN)
+def rotate_key(client_id: int):
+    text = _text("overlap_hours")
+    overlap = int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else -1
+    if not 0 <= overlap <= api_clients.MAX_OVERLAP_HOURS:
+        error = _("Enter a whole number of hours from 0 to %(n)s.", n=api_clients.MAX_OVERLAP_HOURS)
+        return _clients_page(422, errors={"rotate": {"overlap_hours": error}, "client_id": client_id},
+                             form={"client_id": client_id, "overlap_hours": text})
+    try:
+        client, key = api_clients.rotate_key(web_actor(), client_id, overlap)
+    except NotFound:
+        abort(404)
+    except DomainError:
+        problem = _("This API client is revoked: its key cannot be rotated. Nothing was changed.")
+        return _clients_page(409, problem=problem)
+    return _clients_page(201, shown={"kind": "key", "name": client.name, "value": key, "overlap_hours": overlap})
 
 
 def url_error(url: str) -> str | None:
