@@ -56,6 +56,17 @@ def put_faults():
     return jsonify(values)
 
 
+@bp.put("/merchants/<merchant_no>/callback-secret")
+def set_callback_secret(merchant_no: str):
+    """The merchant's new callback (notification) secret, after the portal rotated it
+    (docs/SECURITY.md "Callbacks in"): ``{"callbackSecret": "..."}``."""
+    secret = _json_body().get("callbackSecret")
+    if not isinstance(secret, str):
+        raise GatewayError(400, "INVALID_REQUEST", "callbackSecret (a string) is required")
+    _gateway().set_callback_secret(merchant_no, secret)
+    return jsonify({"code": "OK", "merchantNo": merchant_no})
+
+
 @bp.post("/reset")
 def reset():
     faults = _gateway().reset()

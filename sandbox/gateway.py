@@ -21,6 +21,7 @@ import io
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from decimal import Decimal
@@ -52,7 +53,7 @@ class GatewayError(Exception):
 class Gateway:
     def __init__(self, config: SandboxConfig, clock=time.time):
         self.config = config
-        self.merchants = config.merchants
+        self.merchants = dict(config.merchants)  # set_callback_secret changes it; reset puts it back
         self.clock = clock
         self.store = Store(config.db_path)
         self.faults = Faults(config.faults)
@@ -79,10 +80,22 @@ class Gateway:
         self.store.close()
 
     def reset(self) -> dict:
-        """Delete every payment, refund, payout, callback and webhook receipt; knobs back to the startup values."""
+        """Delete every payment, refund, payout, callback and webhook receipt; knobs and merchants'
+        callback secrets back to the startup values."""
+        self.merchants = dict(self.config.merchants)
         self.store.clear()
         self.callbacks.flush_requested.clear()
         return self.faults.reset()
+
+    def set_callback_secret(self, merchant_no: str, secret: str) -> None:
+        """What a real gateway's merchant console does after the merchant rotates its notification
+        key: callbacks from now on (retries of earlier ones included) are signed with ``secret``."""
+        merchant = self.merchants.get(merchant_no)
+        if merchant is None:
+            raise GatewayError(404, "MERCHANT_NOT_FOUND", f"no merchant {merchant_no}")
+        if not 16 <= len(secret) <= 256 or not secret.isascii() or not secret.isprintable():
+            raise GatewayError(400, "INVALID_REQUEST", "callbackSecret must be 16 to 256 printable ASCII characters")
+        self.merchants = {**self.merchants, merchant_no: replace(merchant, callback_secret=secret)}
 
     def run_due_once(self) -> bool:
         """Resolve what is due and deliver due callbacks once; True if anything happened."""

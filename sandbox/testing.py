@@ -166,6 +166,14 @@ class SandboxProcess:
     def reset(self) -> dict:
         return self._admin_json("POST", "/_sandbox/reset")
 
+    def admin_callbacks(self, object_id: str) -> list[dict]:
+        """The callbacks of one payment or refund, each with its delivery attempts."""
+        return self._admin_json("GET", f"/_sandbox/callbacks?objectId={object_id}")["callbacks"]
+
+    def set_callback_secret(self, secret: str, merchant_no: str | None = None) -> dict:
+        merchant_no = merchant_no or next(iter(self.merchants))
+        return self._admin_json("PUT", f"/_sandbox/merchants/{merchant_no}/callback-secret", {"callbackSecret": secret})
+
     def stats(self) -> dict:
         return self._admin_json("GET", "/_sandbox/stats")
 
