@@ -74,7 +74,8 @@ TARGETS: dict[str, list[str]] = {
     "app/services/checkout/validation.py": [
         "tests/engine/test_checkout_validation.py", "tests/engine/test_checkout_rules.py", CHECKOUT,
         "tests/web/test_checkout.py"],
-    "app/services/refunds/allocation.py": ["tests/engine/test_refunds.py", "tests/engine/test_refund_wire.py"],
+    "app/services/refunds/allocation.py": ["tests/unit/test_refund_allocation.py", "tests/engine/test_refunds.py",
+                                           "tests/engine/test_refund_wire.py"],
 }
 
 # Operators that cannot matter here or only make noise: `|` is a type union under

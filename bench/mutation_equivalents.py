@@ -12,6 +12,8 @@ ORDER = "app/domain/order_status.py"
 WALLET = "app/services/ledgers/wallet.py"
 SETTLE = "app/services/settlement/channel_result.py"
 VALIDATION = "app/services/checkout/validation.py"
+ALLOC = "app/services/refunds/allocation.py"
+SHARES_ORDER = "for s in sorted(shares, key=lambda s: (-s.remainder, -s.refundable_cents, s.index)):"
 NE, EQ = "core/ReplaceComparisonOperator_Gt_NotEq", "core/ReplaceComparisonOperator_GtE_Eq"
 EQUIVALENT: dict[tuple[str, str, str, int], str] = {
     (MONEY, "core/ExceptionReplacer",
@@ -123,6 +125,79 @@ EQUIVALENT: dict[tuple[str, str, str, int], str] = {
      "elif ch.kind == ChannelKind.CREDIT and total > credit_line.available(reseller):", 21):
         "the kind CHECK allows ONLINE, WALLET, WIRE and CREDIT, and 'CREDIT' sorts first of them: `<= CREDIT` "
         "holds for CREDIT only",
+    # refunds/allocation.py: the rest of its survivors are killed by tests/unit/test_refund_allocation.py.
+    (ALLOC, "core/AddNot", "if TYPE_CHECKING:", 3):
+        "typing only: under `from __future__ import annotations` the imported RefundInstruction is read "
+        "by mypy, never at run time; importing it at run time as well changes nothing (no import cycle)",
+    (ALLOC, NE, "if take > 0:", 16):
+        "take = min(left, refundable_amount): left > 0 inside the loop (it starts at the positive amount and "
+        "the loop stops at 0) and refundable_amount >= 0 (CHECK), so take is never negative",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_Lt", "if left == 0:", 16):
+        "left never goes below 0 (each take is at most left): the mutant never stops the loop early, and "
+        "the remaining iterations take min(0, x) = 0, which adds no part",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_LtE", "if left == 0:", 16):
+        "left never goes below 0 (each take is at most left; the same key is the PROPORTIONAL loop's "
+        "`if left == 0:`, where left counts spare cents down to 0), so `<= 0` and `== 0` agree",
+    (ALLOC, "core/NumberReplacer", "if left == 0:", 19):
+        "the 0 made -1: left is never negative, so the loop just runs on and takes nothing more (the 0 "
+        "made 1, the same key, stopped with 1.00 left and is killed by "
+        "test_latest_spills_into_older_payments_until_the_last_cent)",
+    (ALLOC, "core/ReplaceBreakWithContinue", "break", 12):
+        "both loops: after left reaches 0 every later iteration adds nothing (LATEST takes min(0, x) = 0; "
+        "PROPORTIONAL meets `left == 0` again and continues), so stopping and continuing agree",
+    (ALLOC, "core/ReplaceComparisonOperator_Gt_GtE",
+     "rows = [(t, int(t.refundable_amount / CENT)) for t in txns if t.refundable_amount > 0]", 86):
+        "a transaction with 0.00 refundable gets 0 cents and remainder 0: it never receives a spare cent "
+        "(0 < 0 is false) and the result drops parts of 0 cents",
+    (ALLOC, NE, "rows = [(t, int(t.refundable_amount / CENT)) for t in txns if t.refundable_amount > 0]", 86):
+        "refundable_amount >= 0 (CHECK): `!= 0` and `> 0` agree",
+    (ALLOC, "core/NumberReplacer",
+     "rows = [(t, int(t.refundable_amount / CENT)) for t in txns if t.refundable_amount > 0]", 88):
+        "the 0 made -1: refundable_amount >= 0 (CHECK), so `> -1` keeps the 0.00 rows, which get no part "
+        "(see `>= 0`); the 0 made 1 is killed by test_proportional_includes_payments_below_one_yuan",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_Lt", "if total == 0 or want > total:", 13):
+        "total >= 0; when it is 0, `want > total` raises as well: want >= 1 because plan refused an amount "
+        "below 0.01 before calling the split",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_LtE", "if total == 0 or want > total:", 13):
+        "total is never negative, so `<= 0` and `== 0` agree",
+    (ALLOC, "core/NumberReplacer", "if total == 0 or want > total:", 16):
+        "the 0 made -1: total is never negative and total == 0 raises through `want > total` anyway "
+        "(want >= 1); the 0 made 1 is killed by test_proportional_includes_payments_below_one_yuan",
+    (ALLOC, "core/ReplaceUnaryOperator_USub_Invert", SHARES_ORDER, 43):
+        "~r is -r - 1: the same order as -r for every integer",
+    (ALLOC, "core/ReplaceUnaryOperator_USub_Invert", SHARES_ORDER, 57):
+        "~c is -c - 1: the same order as -c for every integer",
+    (ALLOC, "core/ReplaceComparisonOperator_Lt_LtE", "if s.cents < s.refundable_cents:", 19):
+        "the guard never refuses: a spare cent exists only when want < total, and then each share "
+        "q = floor(want * c / total) < c, so q + 1 <= c; when want == total every remainder is 0 and no "
+        "cent is spare. Kept as a backstop against a change of the arithmetic",
+    (ALLOC, "core/ReplaceComparisonOperator_Lt_NotEq", "if s.cents < s.refundable_cents:", 19):
+        "a share never exceeds its refundable cents (floor of a fraction of it), so `!=` and `<` agree",
+    (ALLOC, NE,
+     "return [(s.txn, (Decimal(s.cents) * CENT).quantize(CENT, rounding=ROUND_DOWN)) for s in shares if s.cents > 0]",
+     110):
+        "cents are never negative (floor of a non-negative product, plus spare cents)",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_LtE",
+     "if ins.refund_type == RefundType.FULL and ins.amount != refundable:", 23):
+        "the schema admits FULL and PARTIAL only, and 'PARTIAL' <= 'FULL' is false: `<=` and `==` agree",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_GtE", "if ins.strategy == RefundStrategy.SPECIFIED:", 20):
+        "the schema admits LATEST, PROPORTIONAL and SPECIFIED only, and SPECIFIED is the greatest as text: "
+        "`>=` and `==` agree",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_GtE", "if ins.strategy == RefundStrategy.PROPORTIONAL:", 20):
+        "SPECIFIED returned above; of LATEST and PROPORTIONAL only PROPORTIONAL is >= 'PROPORTIONAL'",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_GtE",
+     "partial = ins.refund_type == RefundType.PARTIAL or part < orig.amount", 30):
+        "of FULL and PARTIAL (the schema's only types) only PARTIAL is >= 'PARTIAL'",
+    (ALLOC, "core/ReplaceComparisonOperator_Lt_NotEq",
+     "partial = ins.refund_type == RefundType.PARTIAL or part < orig.amount", 60):
+        "a part is at most its transaction's refundable amount, which is at most its amount (CHECK), so "
+        "`!=` and `<` agree",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_GtE", "if orig.channel_kind == ChannelKind.WIRE:", 25):
+        "WIRE is the greatest channel kind as text (CREDIT, ONLINE, WALLET, WIRE): `>=` and `==` agree",
+    (ALLOC, "core/ReplaceComparisonOperator_Eq_Gt", "if orig.channel_kind == ChannelKind.WIRE:", 25):
+        "skipping this early check changes no outcome: the same transaction then starts the WIRE part's "
+        "payout (refunds/creation.py -> refunds/wire.start), which calls the same refund_account and "
+        "raises the same StateConflict, so the refund is refused and nothing is stored either way",
 }
 
 
