@@ -5,8 +5,9 @@ multiprocess mode); ``scripts/run`` gives the RQ workers the same directory, so 
 
 Counters and histograms are counted where things happen. Figures that are a state of the system
 (queue depth and the age of the oldest waiting job, unresolved alerts by kind) are read when
-``/metrics`` is scraped (``StateCollector``), by the one process that answers: nothing to add up
-across processes, and never stale."""
+``/metrics`` is scraped (``services/operations/metrics_state.StateCollector``, handed in by
+``blueprints/ops.py``), by the one process that answers: nothing to add up across processes, and
+never stale."""
 
 from __future__ import annotations
 
@@ -21,11 +22,10 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
-    Metric,
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 REQUESTS = Counter("portal_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 LATENCY = Histogram(
@@ -52,45 +52,6 @@ def callback_outcome(status: int) -> str:
     if status < 300:
         return "accepted"
     return "rejected" if status < 500 else "error"
-
-
-class StateCollector:
-    """Queue depth and oldest waiting job per queue (Redis), unresolved alerts per kind (the
-    database), read at scrape time inside the app context of the ``/metrics`` request. A part
-    that cannot be read is left out (``portal_state_scrape_errors`` says which)."""
-
-    def collect(self) -> list[Metric]:
-        depth = GaugeMetricFamily("portal_queue_depth", "Jobs waiting on a queue", labels=["queue"])
-        age = GaugeMetricFamily("portal_queue_oldest_job_age_seconds",
-                                "Age of the oldest job waiting on a queue (0 when none waits)", labels=["queue"])
-        alerts = GaugeMetricFamily("portal_alerts_open", "Unresolved alerts (open or acknowledged), by kind",
-                                   labels=["kind"])
-        errors = GaugeMetricFamily("portal_state_scrape_errors", "1 when a part of the state could not be read",
-                                   labels=["part"])
-        try:
-            from .services.platform.queue_stats import queue_ages
-
-            for name, (n, oldest) in queue_ages().items():
-                depth.add_metric([name], n)
-                age.add_metric([name], oldest)
-            errors.add_metric(["queues"], 0)
-        except Exception:  # Redis down: the scrape still answers
-            errors.add_metric(["queues"], 1)
-        try:
-            from .services.alerts.kinds import KNOWN_KINDS
-            from .services.alerts.queries import open_by_kind
-            from .services.platform.unit_of_work import end_read
-
-            try:
-                counts = dict.fromkeys(KNOWN_KINDS, 0) | open_by_kind()
-            finally:
-                end_read()
-            for kind, n in sorted(counts.items()):
-                alerts.add_metric([kind], n)
-            errors.add_metric(["alerts"], 0)
-        except Exception:
-            errors.add_metric(["alerts"], 1)
-        return [depth, age, alerts, errors]
 
 
 def init_metrics(app: Flask) -> None:
@@ -122,7 +83,9 @@ def may_read_metrics(allow: list[str], token: str | None) -> bool:
     return not proxied and request.remote_addr in allow
 
 
-def metrics_response(allow: list[str], token: str | None = None) -> Response:
+def metrics_response(allow: list[str], token: str | None = None, state: Collector | None = None) -> Response:
+    """The scrape: the counted metrics (summed over processes in multiprocess mode), then what
+    ``state`` reads at scrape time (services/operations/metrics_state.py)."""
     if not may_read_metrics(allow, token):
         abort(403)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -131,6 +94,8 @@ def metrics_response(allow: list[str], token: str | None = None) -> Response:
         data = generate_latest(registry)
     else:
         data = generate_latest(REGISTRY)
-    state = CollectorRegistry(auto_describe=False)
-    state.register(StateCollector())
-    return Response(data + generate_latest(state), mimetype=CONTENT_TYPE_LATEST)
+    if state is not None:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(state)
+        data += generate_latest(registry)
+    return Response(data, mimetype=CONTENT_TYPE_LATEST)
