@@ -97,6 +97,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Reconciliation (services/reconciliation/online_fetch.py): an ONLINE statement still not
         # published this many hours after its day closed raises an alert for admins.
         "RECON_STATEMENT_ALERT_HOURS": int(get("RECON_STATEMENT_ALERT_HOURS", "6")),
+        # Alerts (services/alerts): a payment of at least this amount that fails raises one; a
+        # payment without its channel's result this many hours after it started raises one.
+        "ALERT_LARGE_PAYMENT_AMOUNT": get("ALERT_LARGE_PAYMENT_AMOUNT", "50000.00"),
+        "ALERT_CALLBACK_MISSING_HOURS": int(get("ALERT_CALLBACK_MISSING_HOURS", "24")),
     }
     cfg.update({k: v for k, v in overrides.items() if k.isupper() and k not in cfg})
     return cfg

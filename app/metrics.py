@@ -1,5 +1,13 @@
-"""Prometheus metrics. Under gunicorn, PROMETHEUS_MULTIPROC_DIR makes every worker's numbers
-add up in one scrape (prometheus_client multiprocess mode)."""
+"""Prometheus metrics (the list: docs/ARCHITECTURE.md "Metrics"). Under gunicorn,
+PROMETHEUS_MULTIPROC_DIR makes every web worker's numbers add up in one scrape (prometheus_client
+multiprocess mode); ``scripts/run`` gives the RQ workers the same directory, so what they count
+(webhook attempts, settlements by query, alerts they raise) is in the same scrape.
+
+Counters and histograms are counted where things happen. Figures that are a state of the system
+(queue depth and the age of the oldest waiting job, unresolved alerts by kind) are read when
+``/metrics`` is scraped (``services/operations/metrics_state.StateCollector``, handed in by
+``blueprints/ops.py``), by the one process that answers: nothing to add up across processes, and
+never stale."""
 
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.registry import Collector
 
 REQUESTS = Counter("portal_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 LATENCY = Histogram(
@@ -24,6 +33,25 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 ORDERS_CREATED = Counter("portal_payment_orders_created_total", "Payment orders created", ["payment_type"])
+CALLBACKS = Counter("portal_callbacks_total", "Callbacks from channels and the payout bank, by answer",
+                    ["kind", "outcome"])
+SETTLEMENT_DELAY = Histogram(
+    "portal_settlement_delay_seconds",
+    "From the channel's completion of a payment to the portal applying it (callback or query)",
+    ["channel_kind", "source"],
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400),
+)
+WEBHOOK_ATTEMPTS = Counter("portal_webhook_attempts_total", "Webhook delivery attempts, by outcome", ["outcome"])
+RATE_LIMITED = Counter("portal_rate_limit_refusals_total", "Requests refused by a rate limit", ["scope"])
+ALERTS_RAISED = Counter("portal_alerts_raised_total", "Alerts raised (new ones; repeats are not counted)",
+                        ["kind"])
+
+
+def callback_outcome(status: int) -> str:
+    """The ``outcome`` label of a callback answered with ``status``."""
+    if status < 300:
+        return "accepted"
+    return "rejected" if status < 500 else "error"
 
 
 def init_metrics(app: Flask) -> None:
@@ -55,7 +83,9 @@ def may_read_metrics(allow: list[str], token: str | None) -> bool:
     return not proxied and request.remote_addr in allow
 
 
-def metrics_response(allow: list[str], token: str | None = None) -> Response:
+def metrics_response(allow: list[str], token: str | None = None, state: Collector | None = None) -> Response:
+    """The scrape: the counted metrics (summed over processes in multiprocess mode), then what
+    ``state`` reads at scrape time (services/operations/metrics_state.py)."""
     if not may_read_metrics(allow, token):
         abort(403)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -64,4 +94,8 @@ def metrics_response(allow: list[str], token: str | None = None) -> Response:
         data = generate_latest(registry)
     else:
         data = generate_latest(REGISTRY)
+    if state is not None:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(state)
+        data += generate_latest(registry)
     return Response(data, mimetype=CONTENT_TYPE_LATEST)

@@ -36,6 +36,8 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from .metrics import RATE_LIMITED
+
 _EXTENSION = "portal_rate_limits"
 LEASE_FRACTION = 1000  # a lease is this fraction of the window's budget
 LEASE_SECONDS = 1.0  # and is spent within this time, or dropped
@@ -99,9 +101,12 @@ def hit(limit: str, scope: str, key: str) -> bool:
     if not config["RATELIMIT_ENABLED"]:
         return True
     try:
-        return current_app.extensions[_EXTENSION].hit(_item(limit), scope, key)
+        allowed = current_app.extensions[_EXTENSION].hit(_item(limit), scope, key)
     except Exception:
         if not config["RATELIMIT_SWALLOW_ERRORS"]:
             raise
         current_app.logger.exception("rate limit storage failed; request let through")
         return True
+    if not allowed:
+        RATE_LIMITED.labels(scope).inc()
+    return allowed

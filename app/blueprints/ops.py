@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, send_from_directory
 
 from ..extensions import db
 from ..metrics import metrics_response
+from ..services.operations.metrics_state import StateCollector
 from ..services.platform.queues import redis_connection
 from ..services.platform.unit_of_work import discard, end_read
 
@@ -43,7 +44,8 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    return metrics_response(current_app.config["METRICS_ALLOW"], current_app.config["METRICS_TOKEN"])
+    return metrics_response(current_app.config["METRICS_ALLOW"], current_app.config["METRICS_TOKEN"],
+                            StateCollector())
 
 
 @bp.get("/favicon.ico")

@@ -61,7 +61,8 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.RECONCILIATION_EXCEPTIONS_FOUND: "A daily reconciliation found differences for finance to resolve.",
     EventType.STATEMENT_READY: "A reseller's monthly statement is ready to download.",
     EventType.RESELLER_UPSERTED: "A reseller's master data was created or changed.",
-    EventType.ALERT_RAISED: "An operational alert was raised (kind, message, details).",
+    EventType.ALERT_RAISED: "An operational alert was opened (id, kind, severity, subject, message, details); "
+                            "sent once per alert.",
 }
 
 # In the contract (docs/API.md §10), not emitted by this version (none now: every type has its emitter).

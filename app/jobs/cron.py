@@ -12,6 +12,7 @@ import os
 
 from rq import cron
 
+from .alerts import check_alerts
 from .disbursement_batches import resume_disbursement_batches
 from .disbursements import deliver_disbursement_notifications, poll_disbursements
 from .documents import sweep_documents
@@ -64,3 +65,6 @@ cron.register(render_monthly_statements, f"{_prefix}low", cron="23 * * * *", res
 # picked up by a later tick; one already reconciled changes nothing (app/jobs/reconciliation.py).
 cron.register(reconcile_yesterday, f"{_prefix}low", cron="41 * * * *", result_ttl=86400,
               failure_ttl=7 * 86400, job_timeout=1800)
+# Alerts found by looking (a payment without its channel's result after 24 h), every 10 minutes.
+cron.register(check_alerts, f"{_prefix}low", interval=600, ttl=1200, result_ttl=3600, failure_ttl=7 * 86400,
+              job_timeout=600)

@@ -1,5 +1,6 @@
 """All models, one module per aggregate; importing this package registers every table."""
 
+from .alert import Alert
 from .api_client import ApiClient, IdempotencyKey, WebhookEndpoint
 from .audit import AuditEntry, OutboxEvent, WebhookDelivery
 from .bank_receipt import BankReceipt
@@ -25,7 +26,7 @@ from .wallet_change import WalletChange
 from .webhook import WebhookAttempt
 
 __all__ = [
-    "ApiClient", "AuditEntry", "BankReceipt", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry",
+    "Alert", "ApiClient", "AuditEntry", "BankReceipt", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry",
     "CreditRecord",
     "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
     "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "Notification", "OutboxEvent",

@@ -26,6 +26,7 @@ from app.services.payouts import manual as payout_manual
 from app.services.payouts import notify as payout_notify
 from app.services.payouts import polling as payout_polling
 from sandbox.testing import CallbackReceiver, wait_until
+from tests.support.alerts import alerts_of
 from tests.support.engine import FINANCE, OPERATOR, detached
 from tests.support.online_gateway import CALLBACK_SECRET, MERCHANT
 
@@ -137,6 +138,7 @@ def test_processing_forever_polls_with_backoff_then_manual(client, payouts):
     assert payout_polling.poll_due(now=now) == {"polled": 1, "final": 0, "manual": 1}
     d = row(order_no)
     assert d.status == "MANUAL" and d.next_poll_at is None
+    assert alerts_of("payout_manual") == [(order_no, "OPEN", 1)]
     assert gw.stats()["payouts_by_merchant_payout_no"] == {order_no: 1}
     # finance settles it; nobody else may
     with pytest.raises(Forbidden):
@@ -144,6 +146,7 @@ def test_processing_forever_polls_with_backoff_then_manual(client, payouts):
     db.session.rollback()
     settled = payout_manual.settle_manual(FINANCE, "finance", order_no, "SUCCESS", bank_serial_no="BS20261123001")
     assert settled.status == "SUCCESS" and settled.bank_serial_no == "BS20261123001"
+    assert alerts_of("payout_manual") == [(order_no, "RESOLVED", 1)]  # settled: the alert is resolved
     with pytest.raises(StateConflict):
         payout_manual.settle_manual(FINANCE, "finance", order_no, "FAILED", reason="x")
     db.session.rollback()

@@ -33,6 +33,7 @@ from app.services.checkout.validation import AllocationIn
 from app.services.platform.queues import AppCronScheduler, queue, redis_connection
 from app.services.reconciliation import ledger_statement, online_fetch
 from sandbox.testing import wait_until
+from tests.support.alerts import alerts_of
 from tests.support.engine import OPERATOR, check_invariants, checkout_online, detached, make_order, order
 from worker import build_worker
 
@@ -130,6 +131,8 @@ def test_a_dropped_line_is_missing_in_channel_and_a_corrected_statement_supersed
     [exc] = _exceptions()
     assert exc.exception_class == "MISSING_IN_CHANNEL" and exc.state == "OPEN" and exc.our_amount == Decimal("1000.00")
     assert len(_events("reconciliation.exceptions_found")) == 1
+    [(subject, state, count)] = alerts_of("reconciliation_exceptions")
+    assert state == "OPEN" and count == 1 and subject.endswith("/ONLINE_UNIONPAY")
 
     today_published.set_faults(statement_drop_rate=0.0)  # the bank sends the corrected statement
     assert _reconcile()["imported"] is True
@@ -137,6 +140,7 @@ def test_a_dropped_line_is_missing_in_channel_and_a_corrected_statement_supersed
     assert _classes(run) == {"MATCHED": 1} and run.exception_count == 0 and run.attempt == 2
     [exc] = _exceptions()  # kept, resolved by the system with the reason
     assert exc.state == "RESOLVED" and exc.resolved_by == "system:reconciliation" and exc.resolution_note
+    assert alerts_of("reconciliation_exceptions") == [(subject, "RESOLVED", 1)]  # the corrected run cleared it
     imports = db.session.execute(sa.select(StatementImport.is_current, StatementImport.superseded_at.is_not(None))
                                  .order_by(StatementImport.id)).all()
     assert imports == [(False, True), (True, False)]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 from app.domain.errors import StateConflict, ValidationFailed
 from app.domain.event_types import EventType
@@ -28,6 +29,7 @@ from app.services.platform.queues import resolve_job_function
 from app.services.platform.unit_of_work import transaction
 from app.services.webhooks import delivery as webhooks
 from app.services.webhooks import endpoints as webhook_endpoints
+from tests.support.alerts import alerts_of
 from tests.support.database import TEST_ACTOR
 from tests.support.webhook_receiver import Reply, started, stop, verify
 
@@ -225,12 +227,15 @@ def test_redirect_is_a_failure_and_never_followed(ctx, client_id, receiver):
 def test_410_disables_the_endpoint_and_kills_the_delivery(ctx, client_id, receiver):
     receiver.reply("/gone", always=Reply(410, b"gone"))
     gone, _ = register(client_id, receiver.url("/gone"))
+    attempts = REGISTRY.get_sample_value("portal_webhook_attempts_total", {"outcome": "gone"}) or 0.0
     emit("alert.raised")
     webhooks.fan_out(now=T0)
     assert webhooks.deliver_due(now=T0)["dead"] == 1
     [d] = deliveries()
     assert (d.status, d.last_status_code) == ("DEAD", 410)
     assert db.session.get(WebhookEndpoint, gone.id).enabled is False
+    assert alerts_of("webhook_endpoint_dead") == [(str(gone.id), "OPEN", 1)]
+    assert REGISTRY.get_sample_value("portal_webhook_attempts_total", {"outcome": "gone"}) == attempts + 1
     assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.target_id == str(gone.id))
                              .order_by(AuditEntry.id.desc()).limit(1)) == "webhook_endpoint.disable"
     db.session.commit()

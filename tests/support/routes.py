@@ -174,6 +174,13 @@ ROUTES = [
       data={"approval_threshold": "1000000.00", "credit_limit": "1000000.00", "credit_term_days": "30"}),
     R("POST", "/admin/resellers/{nothing}", ADMIN_ONLY, ok={ADMIN: 404}),
     R("POST", "/password/set/{nothing}", EVERYONE, public=True, ok={"*": 404}),
+    # admin: alerts ({alert} is an OPEN one); finance sees its alerts read-only on /finance, never acts
+    R("GET", "/admin/alerts", ADMIN_ONLY),
+    R("GET", "/admin/alerts?state=NOPE&kind=nope", ADMIN_ONLY, ok={ADMIN: 422}),
+    R("POST", "/admin/alerts/{alert}/acknowledge", ADMIN_ONLY, ok={ADMIN: 303}, data={"note": "looking"}),
+    R("POST", "/admin/alerts/{alert}/resolve", ADMIN_ONLY, ok={ADMIN: 422}),  # no note: refused
+    R("POST", "/admin/alerts/{alert}/resolve", ADMIN_ONLY, ok={ADMIN: 303}, data={"note": "settled by finance"}),
+    R("POST", "/admin/alerts/{nothing_id}/resolve", ADMIN_ONLY, ok={ADMIN: 404}, data={"note": "x"}),
     # notifications: each person's own; {notification} is operator@r1001's (a payment result), 404 to anyone else
     R("GET", "/notifications", EVERYONE),
     R("GET", "/notifications?page=abc", EVERYONE),

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import MergedPayment, Notification, PaymentTransaction, Reseller, User, WalletEntry
+from app.services.alerts.raising import raise_alert
+from app.services.platform.unit_of_work import transaction
 from tests.support import screen_setup, webhook_world
 from tests.support.admin import audit_entry
 from tests.support.batch_files import pending_batch
@@ -137,8 +139,15 @@ def route_objects(app, portal, tmp_path, monkeypatch):
          (lambda: {"wallet_change": screen_setup.pending_wallet_top_up("R1001")}, ("wallet_change",)),
          (lambda: {"batch": pending_batch()}, ("batch",)),
          (lambda: {"recon_exception": screen_setup.recon_exception()}, ("recon_exception",)),
-         (lambda: {"finance2": screen_setup.in_app(user_id)("finance2@example.com")}, ("finance2",))])
+         (lambda: {"finance2": screen_setup.in_app(user_id)("finance2@example.com")}, ("finance2",)),
+         (lambda: {"alert": screen_setup.in_app(_open_alert)()}, ("alert",))])
     return objects
+
+
+def _open_alert() -> int:
+    """An OPEN alert (a payout parked as MANUAL), for the alert actions of /admin/alerts."""
+    with transaction():
+        return raise_alert("payout_manual", "a payout needs finance", subject="D-MATRIX")
 
 
 def _first_notification(email: str) -> int:

@@ -22,6 +22,7 @@ from app.models.types import now_utc
 from app.services.documents import dispatch, receipts, registry, requests, storage, sweep
 from app.services.platform.actor import Actor
 from app.services.platform.queues import QUEUE_NAMES, queue
+from tests.support.alerts import alerts_of
 from tests.support.documents import failed_receipt, receipt_of, run_document_worker
 from tests.support.html import dom
 from tests.support.screen_setup import make_order, pay
@@ -80,6 +81,8 @@ def test_bad_template_data_fails_with_a_reason_and_a_retry_renders_it(app, shop,
     assert doc.state == DocumentState.FAILED and doc.failure_code == DocumentFailure.RENDER_ERROR
     assert doc.failure_reason.startswith("The document could not be rendered (")
     assert _content_rows(app, doc_id) == 0
+    with app.app_context():
+        assert alerts_of("document_failed") == [(number, "OPEN", 1)]
     finance = signed_in(FINANCE)
     assert finance.get(f"/documents/{number}/pdf").status_code == 404
     assert signed_in(OPERATOR).get(f"/documents/{number}/pdf").status_code == 404
@@ -101,6 +104,8 @@ def test_bad_template_data_fails_with_a_reason_and_a_retry_renders_it(app, shop,
     run_document_worker(app)
     assert _doc(app, number).state == DocumentState.READY and _doc(app, number).attempts == 2
     assert finance.get(f"/documents/{number}/pdf").get_data().startswith(b"%PDF-")
+    with app.app_context():
+        assert alerts_of("document_failed") == [(number, "RESOLVED", 1)]  # made on the retry
 
 
 def test_a_receipt_of_a_payment_with_nothing_paid_fails_with_its_reason(app, shop):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from ...metrics import CALLBACKS, callback_outcome
 from ...services.refunds.refund_callback import handle_refund_callback
 from ...services.settlement.payment_callback import handle_payment_callback
 from .openapi import operation
@@ -17,6 +18,7 @@ bp = Blueprint("callbacks", __name__, url_prefix="/api/v1/payment/callback")
            tag="callbacks")
 def online_payment(channel_code: str):
     answer = handle_payment_callback(channel_code, dict(request.headers), request.get_data(cache=False))
+    CALLBACKS.labels("payment", callback_outcome(answer.status)).inc()
     return Response(answer.text, status=answer.status, mimetype="text/plain")
 
 
@@ -26,4 +28,5 @@ def online_payment(channel_code: str):
            tag="callbacks")
 def online_refund(channel_code: str):
     answer = handle_refund_callback(channel_code, dict(request.headers), request.get_data(cache=False))
+    CALLBACKS.labels("refund", callback_outcome(answer.status)).inc()
     return Response(answer.text, status=answer.status, mimetype="text/plain")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from ...metrics import CALLBACKS, callback_outcome
 from ...services.payouts.callback import handle_callback
 from .openapi import operation
 
@@ -15,4 +16,5 @@ bp = Blueprint("disburse_callbacks", __name__, url_prefix="/api/v1/disburse")
            auth=False, tag="callbacks")
 def payout_callback():
     answer = handle_callback(dict(request.headers), request.get_data(cache=False))
+    CALLBACKS.labels("payout", callback_outcome(answer.status)).inc()
     return Response(answer.text, status=answer.status, mimetype="text/plain")

@@ -35,6 +35,7 @@ SCREEN_MODULES = (
     "admin_channels",  # /admin/channels (limits, availability, maintenance, callback secret rotation)
     "admin_users",  # /admin/users, /password/set/<token> (the one-time password link)
     "admin_resellers",  # /admin/resellers (approval threshold, credit, refund account)
+    "admin_alerts",  # /admin/alerts (acknowledge, resolve); finance sees its alerts on /finance
     "notifications",  # /notifications, /notifications/count (the header's unread count)
 )
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from ...domain.timeutil import shanghai_today
 from ...services.charts.figures import amounts_chart, trend_chart
 from ...services.dashboards.finance import finance_dashboard
+from . import admin_alerts
 from .access import ADMIN, FINANCE, allow
 from .rendering import render_screen
 
@@ -49,4 +50,5 @@ def index():
     split = amounts_chart([(f.key, f.received) for f in d.month_flows.by_channel],
                           title=_("Received this month by channel"), testid="desk-channel-chart")
     return render_screen("finance/desk.html", "finance/_desk.html", 422 if errors else 200,
-                         d=d, day=day, errors=errors, trend_chart=trend, channel_chart=split)
+                         d=d, day=day, errors=errors, trend_chart=trend, channel_chart=split,
+                         alerts=admin_alerts.finance_panel(), alert_kinds=admin_alerts.kind_labels())

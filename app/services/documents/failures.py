@@ -10,6 +10,8 @@ from ...domain.errors import NotFound, StateConflict
 from ...extensions import db
 from ...models import Document
 from ...models.types import now_utc
+from ..alerts.kinds import DOCUMENT_FAILED
+from ..alerts.raising import raise_alert
 from ..audit import log as audit
 from ..platform.actor import SYSTEM, Actor
 from ..platform.unit_of_work import transaction
@@ -45,6 +47,9 @@ def mark_failed(document_id: int, attempt: int | None, code: DocumentFailure, re
         doc.updated_at = now_utc()
         audit.record(SYSTEM, "document.failed", "document", doc.number, before,
                      {"state": DocumentState.FAILED.value, "code": code.value, "reason": doc.failure_reason})
+        raise_alert(DOCUMENT_FAILED, f"the {doc.doc_type} document {doc.number} could not be made",
+                    subject=doc.number, document=doc.number, type=doc.doc_type, code=code.value,
+                    reason=doc.failure_reason)
         return True
 
 

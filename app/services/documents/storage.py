@@ -18,6 +18,8 @@ from ...domain.enums import DocumentState
 from ...extensions import db
 from ...models import Document, DocumentContent
 from ...models.types import now_utc
+from ..alerts.kinds import DOCUMENT_FAILED
+from ..alerts.raising import clear_alert
 from ..audit import log as audit
 from ..platform.actor import SYSTEM
 from ..platform.unit_of_work import rows_changed, transaction
@@ -59,6 +61,8 @@ def store(document_id: int, attempt: int, pdf: bytes, facts: dict[str, Any]) -> 
         db.session.flush()
         audit.record(SYSTEM, "document.ready", "document", doc.number, {"state": DocumentState.RENDERING.value},
                      {"state": DocumentState.READY.value, "sizeBytes": doc.size_bytes, "sha256": doc.sha256})
+        if doc.attempts > 1:  # an earlier attempt may have failed and raised an alert
+            clear_alert(DOCUMENT_FAILED, doc.number, note="the document was made on a later attempt")
         doc_type = registry.get(doc.doc_type)
         if doc_type.on_ready is not None:
             doc_type.on_ready(doc)

@@ -14,6 +14,7 @@ from rq.worker import Worker
 from ...domain.enums import DeliveryStatus
 from ...extensions import db
 from ...models import WebhookDelivery, WebhookEndpoint
+from ..alerts.queries import open_by_kind
 from ..platform.queue_stats import QueueStats, queue_stats
 from ..platform.queues import QUEUE_NAMES, queue, redis_connection
 from ..platform.unit_of_work import end_read
@@ -37,6 +38,11 @@ class Health:
     dead_deliveries: int | None = None
     disabled_endpoints: int | None = None
     chain: ChainCheck | None = None
+    open_alerts: dict[str, int] | None = None  # unresolved alerts by kind
+
+    @property
+    def open_alert_count(self) -> int | None:
+        return None if self.open_alerts is None else sum(self.open_alerts.values())
 
 
 def _database(h: Health) -> None:
@@ -48,6 +54,7 @@ def _database(h: Health) -> None:
         h.disabled_endpoints = db.session.scalar(
             sa.select(sa.func.count()).select_from(WebhookEndpoint)
             .where(WebhookEndpoint.enabled.is_(False), WebhookEndpoint.deleted_at.is_(None)))
+        h.open_alerts = open_by_kind()
         h.database_ok = True
     except sa.exc.SQLAlchemyError:
         h.database_ok = False

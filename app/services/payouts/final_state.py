@@ -18,6 +18,8 @@ from ...domain.timeutil import to_shanghai_iso
 from ...extensions import db
 from ...models import Disbursement, Merchant
 from ...models.types import now_utc
+from ..alerts.kinds import PAYOUT_MANUAL
+from ..alerts.raising import clear_alert
 from ..audit import log as audit
 from ..platform import outbox
 from ..platform.actor import Actor
@@ -64,6 +66,8 @@ def finish(d: Disbursement, actor: Actor, status: str, serial: str | None, reaso
     if handler is None and d.source not in SOURCES_WITHOUT_HANDLER:
         raise RuntimeError(f"payout {d.order_no} of source {d.source} has no final-state handler registered")
     before = {"status": d.status}
+    if d.status == DisbursementStatus.MANUAL:
+        clear_alert(PAYOUT_MANUAL, d.order_no, actor, note=f"the payout is {status}")
     status = DisbursementStatus(status)  # the bank's or finance's word, already checked to be final
     d.status, d.bank_serial_no, d.fail_reason = status, serial, reason if status == DisbursementStatus.FAILED else None
     d.completed_at = now

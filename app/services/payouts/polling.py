@@ -12,6 +12,8 @@ from ...domain.enums import DisbursementStatus, PayoutAnswer
 from ...extensions import db
 from ...models import Disbursement
 from ...models.types import now_utc
+from ..alerts.kinds import PAYOUT_MANUAL
+from ..alerts.raising import raise_alert
 from ..audit import log as audit
 from ..platform.actor import SYSTEM
 from ..platform.unit_of_work import transaction
@@ -55,6 +57,9 @@ def poll_due(now: datetime | None = None, batch: int = 50) -> dict[str, int]:
                 d.status, d.next_poll_at = DisbursementStatus.MANUAL, None
                 audit.record(SYSTEM, "disbursement.manual", "disbursement", d.order_no, {"status": status},
                              {"status": d.status, "pollAttempts": d.poll_attempts})
+                raise_alert(PAYOUT_MANUAL, "a payout's outcome is unknown after every poll: finance settles it "
+                            "from the bank statement", subject=d.order_no, order=d.order_no,
+                            amount=f"{d.amount:.2f}", attempts=d.poll_attempts)
                 counts["manual"] += 1
             else:
                 if d.status == DisbursementStatus.INIT and answer.status == PayoutAnswer.PROCESSING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rq.worker import Worker
 
@@ -67,3 +68,21 @@ def _live(worker_keys: list[str]) -> list[str]:
             pipe.exists(key)
         alive = pipe.execute()
     return [k for k, ok in zip(worker_keys, alive, strict=True) if ok]
+
+
+def queue_ages(now: datetime | None = None) -> dict[str, tuple[int, float]]:
+    """Per queue (name without the prefix): how many jobs wait, and the age in seconds of the one
+    that has waited longest (0 when none waits) — ``/metrics``. Raises redis errors."""
+    now = now or datetime.now(UTC)
+    found = {}
+    for name in QUEUE_NAMES:
+        q = queue(name)
+        n = q.count
+        oldest = 0.0
+        first = q.get_job_ids(0, 1) if n else []
+        job = q.fetch_job(first[0]) if first else None
+        if job is not None and job.enqueued_at is not None:
+            at = job.enqueued_at if job.enqueued_at.tzinfo else job.enqueued_at.replace(tzinfo=UTC)
+            oldest = max(0.0, (now - at).total_seconds())
+        found[name] = (n, oldest)
+    return found

@@ -29,6 +29,8 @@ from ...models import (
     StatementLine,
 )
 from ...models.types import now_utc
+from ..alerts.kinds import RECONCILIATION_EXCEPTIONS
+from ..alerts.raising import clear_alert, raise_alert
 from ..audit import log as audit
 from ..platform import outbox
 from ..platform.actor import Actor
@@ -139,7 +141,12 @@ def reconcile(channel_id: int, day: date, import_id: int, actor: Actor = RECONCI
         audit.record(actor, "reconciliation.completed", "recon_run", str(run.id),
                      after={**payload, "importId": import_id, "opened": opened, "closed": closed})
         outbox.emit(EventType.RECONCILIATION_COMPLETED, "reconciliation", f"{day.isoformat()}/{channel.code}", payload)
+        subject = f"{day.isoformat()}/{channel.code}"
         if run.exception_count:
             outbox.emit(EventType.RECONCILIATION_EXCEPTIONS_FOUND, "reconciliation",
-                        f"{day.isoformat()}/{channel.code}", {**payload, "newExceptions": opened})
+                        subject, {**payload, "newExceptions": opened})
+            raise_alert(RECONCILIATION_EXCEPTIONS, f"{run.exception_count} open reconciliation exceptions",
+                        subject=subject, day=day.isoformat(), channel=channel.code, open=run.exception_count)
+        else:
+            clear_alert(RECONCILIATION_EXCEPTIONS, subject, actor, note="no open exception on the latest run")
         return run.id

@@ -25,8 +25,12 @@ from ...domain.event_types import EventType
 from ...domain.money import ZERO
 from ...domain.payment_states import CHANNEL_PAYMENT_FINAL, EVENT_FOR_OUTCOME, next_channel_payment_status
 from ...extensions import db
+from ...metrics import SETTLEMENT_DELAY
 from ...models import ChannelPayment, PaymentOrder, PaymentTransaction, Reseller
 from ...models.types import REASON_LENGTH, now_utc
+from ..alerts import kinds as alert_kinds
+from ..alerts import raising as alerts
+from ..alerts.thresholds import large_payment_amount
 from ..audit import log as audit
 from ..ledgers import credit_line, wallet
 from ..ledgers.wallet_memos import WalletMemo
@@ -134,6 +138,11 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
     cp.completed_at = s.now
     if outcome.completed_at is not None:  # the channel's own time: how late we learned it (the dashboard)
         cp.result_delay_ms = max(0, int((now_utc() - outcome.completed_at).total_seconds() * 1000))
+        SETTLEMENT_DELAY.labels(cp.channel_kind, actor.type).observe(cp.result_delay_ms / 1000)
+    if outcome.status == ChannelPaymentStatus.FAILED and cp.amount >= large_payment_amount():
+        alerts.raise_alert(alert_kinds.LARGE_PAYMENT_FAILED, f"a payment of {cp.amount:.2f} failed",
+                           subject=cp.channel_payment_id, payment=cp.channel_payment_id, channel=cp.channel_code,
+                           amount=f"{cp.amount:.2f}", reason=outcome.reason[:200])
     cp.failure_reason = outcome.reason[:REASON_LENGTH] or cp.failure_reason
     if outcome.channel_transaction_id:
         cp.channel_transaction_id = cp.channel_transaction_id or outcome.channel_transaction_id

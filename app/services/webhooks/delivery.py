@@ -28,8 +28,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ...domain.enums import DeliveryStatus, OutboxStatus
 from ...domain.errors import NotFound, StateConflict
 from ...extensions import db
+from ...metrics import WEBHOOK_ATTEMPTS
 from ...models import ApiClient, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from ...models.types import now_utc
+from ..alerts.kinds import WEBHOOK_ENDPOINT_DEAD
+from ..alerts.raising import clear_alert, raise_alert
 from ..audit import log as audit
 from ..platform import crypto
 from ..platform.actor import SYSTEM, Actor
@@ -225,8 +228,9 @@ def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, 
         held = {r.id: r for r in db.session.execute(stmt.with_for_update() if _is_pg() else stmt)}
         stamp = now_utc()
         when = fixed_now or stamp
-        updates, gone = [], set()
+        updates, gone, dead, alive = [], set(), set(), set()
         for o in outcomes:
+            WEBHOOK_ATTEMPTS.labels(_attempt_outcome(o)).inc()
             row = held.get(o.delivery_id)
             if row is None or row.attempts != o.attempt_no:
                 counts["lease_lost"] += 1  # the lease ran out and another worker took it over
@@ -236,9 +240,11 @@ def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, 
             if o.ok:
                 change.update(status=DeliveryStatus.DELIVERED, delivered_at=when)
                 counts["delivered"] += 1
+                alive.add(row.endpoint_id)
             elif o.gone or (delay := retry_delay(o.attempt_no)) is None:
                 change.update(status=DeliveryStatus.DEAD)
                 counts["dead"] += 1
+                dead.add(row.endpoint_id)
                 if o.gone:
                     gone.add(row.endpoint_id)
             else:
@@ -255,6 +261,27 @@ def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, 
             if rows_changed(sa.update(E).where(E.c.id == endpoint_id, E.c.enabled.is_(True)).values(enabled=False)):
                 audit.record(SYSTEM, "webhook_endpoint.disable", "webhook_endpoint", str(endpoint_id),
                              {"enabled": True}, {"enabled": False, "reason": "the receiver answered 410 Gone"})
+        _endpoint_alerts(dead - alive, gone, alive - dead)
+
+
+def _attempt_outcome(o: webhook_sender.Outcome) -> str:
+    """The ``outcome`` label of ``portal_webhook_attempts_total``."""
+    if o.ok:
+        return "delivered"
+    if o.gone:
+        return "gone"
+    return "http_error" if o.status_code is not None else "network_error"
+
+
+def _endpoint_alerts(dead: set[int], gone: set[int], alive: set[int]) -> None:
+    """An endpoint whose delivery went DEAD (all attempts failed, or 410 Gone: then it is also
+    disabled) raises ``webhook_endpoint_dead``; one that accepted a delivery again clears it."""
+    for endpoint_id in sorted(dead):
+        raise_alert(WEBHOOK_ENDPOINT_DEAD, "a webhook endpoint answered 410 Gone and was disabled"
+                    if endpoint_id in gone else "a webhook delivery failed every attempt",
+                    subject=str(endpoint_id), endpoint=endpoint_id)
+    for endpoint_id in sorted(alive):
+        clear_alert(WEBHOOK_ENDPOINT_DEAD, str(endpoint_id), note="the endpoint accepted a delivery")
 
 
 # --- replay and the admin screen ------------------------------------------------------------------
