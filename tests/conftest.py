@@ -17,7 +17,7 @@ from tests.support import factories
 from tests.support.api import Api
 from tests.support.database import fresh_database, reset_database
 
-pytest_plugins = ["tests.support.online_gateway"]
+pytest_plugins = ["tests.support.online_gateway", "tests.support.mail"]
 
 
 @pytest.fixture(scope="session")
