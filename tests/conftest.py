@@ -41,6 +41,7 @@ def app(database_url, tmp_path_factory):
         "TESTING": True,
         "API_RATE_LIMIT": "100000 per minute",
         "LOGIN_RATE_LIMIT": "100000 per minute",
+        "SMTP_URL": "",  # no mail unless a test asks for its SMTP server (tests/support/mail.py ``smtp``)
     })
     with app.app_context():
         from flask_migrate import upgrade
