@@ -71,6 +71,11 @@ class MailCatcher:
         with urllib.request.urlopen(f"{self.http_url}/api/messages{query}", timeout=5) as r:
             return json.loads(r.read())
 
+    def page(self, path: str) -> str:
+        """One of its HTML pages (the inbox is ``/``)."""
+        with urllib.request.urlopen(f"{self.http_url}{path}", timeout=5) as r:
+            return r.read().decode()
+
     def clear(self) -> None:
         urllib.request.urlopen(urllib.request.Request(f"{self.http_url}/api/clear", method="POST"), timeout=5).close()
 

@@ -92,6 +92,9 @@ def test_a_reseller_user_gets_the_reminder_by_mail_in_their_language_and_in_the_
     assert en["subject"] == "Reseller Payment Portal: Payment deadline reminder"
     assert "¥250.00 to pay, due in 3 days" in en["body"]
     assert smtp.messages(to=OP2) == []
+    inbox = smtp.page("/")  # what a new user of the demo sees
+    assert inbox.count('data-testid=\'mail-row\'') == 2 and "Payment deadline reminder" in inbox
+    assert "due in 3 days" in smtp.page(f"/messages/{en['id']}")
 
     (n,) = mails_of(app, OP1)
     assert n.mail_state == MailState.SENT and n.mail_attempts == 1 and n.mail_sent_at is not None
