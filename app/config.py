@@ -101,6 +101,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # payment without its channel's result this many hours after it started raises one.
         "ALERT_LARGE_PAYMENT_AMOUNT": get("ALERT_LARGE_PAYMENT_AMOUNT", "50000.00"),
         "ALERT_CALLBACK_MISSING_HOURS": int(get("ALERT_CALLBACK_MISSING_HOURS", "24")),
+        # E-mail of notifications (services/notifications/mail.py): smtp://[user:password@]host[:port]
+        # (smtps:// for TLS from the start, ?starttls=1 to upgrade); empty: no e-mail is sent or planned.
+        # scripts/run points it at the local mail catcher (python -m sandbox.mailcatcher).
+        "SMTP_URL": get("SMTP_URL", ""),
+        "MAIL_FROM": get("MAIL_FROM", "Reseller Payment Portal <noreply@portal.invalid>"),
+        "SMTP_TIMEOUT": float(get("SMTP_TIMEOUT", "10")),
+        # A mail still unsent this long after its notification is FAILED (the sweep stops retrying it).
+        "MAIL_GIVE_UP_HOURS": int(get("MAIL_GIVE_UP_HOURS", "72")),
+        # The sweep queues a PENDING mail again when its job is gone and was queued this long ago.
+        "MAIL_REDISPATCH_SECONDS": int(get("MAIL_REDISPATCH_SECONDS", "120")),
     }
     cfg.update({k: v for k, v in overrides.items() if k.isupper() and k not in cfg})
     return cfg

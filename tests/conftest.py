@@ -17,7 +17,7 @@ from tests.support import factories
 from tests.support.api import Api
 from tests.support.database import fresh_database, reset_database
 
-pytest_plugins = ["tests.support.online_gateway"]
+pytest_plugins = ["tests.support.online_gateway", "tests.support.mail"]
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +41,7 @@ def app(database_url, tmp_path_factory):
         "TESTING": True,
         "API_RATE_LIMIT": "100000 per minute",
         "LOGIN_RATE_LIMIT": "100000 per minute",
+        "SMTP_URL": "",  # no mail unless a test asks for its SMTP server (tests/support/mail.py ``smtp``)
     })
     with app.app_context():
         from flask_migrate import upgrade

@@ -348,3 +348,13 @@ class BankReceiptReason(StrEnum):
 class StatementSource(StrEnum):
     GATEWAY = "GATEWAY"  # an ONLINE channel's daily statement CSV
     LEDGER = "LEDGER"  # WALLET / CREDIT: our own ledger entries read as the channel's statement
+
+
+class MailState(StrEnum):
+    """The e-mail of a notification (docs/ARCHITECTURE.md "Mail"); no state: no e-mail was planned
+    (opted out, no SMTP configured, or no address)."""
+
+    PENDING = "PENDING"  # to send: a job is queued, retrying, or the sweep queues one again
+    SENT = "SENT"  # the SMTP server accepted it
+    FAILED = "FAILED"  # refused for good (a 5xx answer, a bad address) or still unsent after MAIL_GIVE_UP_HOURS
+    SKIPPED = "SKIPPED"  # the reader opted out, or was disabled, before it went

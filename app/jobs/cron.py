@@ -16,6 +16,7 @@ from .alerts import check_alerts
 from .disbursement_batches import resume_disbursement_batches
 from .disbursements import deliver_disbursement_notifications, poll_disbursements
 from .documents import sweep_documents
+from .mail import sweep_notification_mails
 from .maintenance import purge_idempotency_keys, seal_audit_log
 from .payments import compensate_payments, create_repayment_orders, expire_payments, send_deadline_reminders
 from .reconciliation import reconcile_yesterday
@@ -55,6 +56,9 @@ cron.register(deliver_disbursement_notifications, f"{_prefix}default", interval=
 # Approved payout batches whose run was lost (docs/DOMAIN.md §9): queued again on ``low``.
 cron.register(resume_disbursement_batches, f"{_prefix}low", interval=300, ttl=600, result_ttl=3600,
               failure_ttl=7 * 86400, job_timeout=300)
+# E-mail of notifications: PENDING mails whose job is gone are queued again (services/notifications/mail.py).
+cron.register(sweep_notification_mails, f"{_prefix}low", interval=60, ttl=120, result_ttl=300, failure_ttl=7 * 86400,
+              job_timeout=300)
 cron.register(sweep_documents, f"{_prefix}default", interval=60, ttl=120, result_ttl=300, failure_ttl=7 * 86400,
               job_timeout=300)
 # Last month's statement of every active reseller, on the first day of the month (the hourly runs of

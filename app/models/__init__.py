@@ -10,7 +10,7 @@ from .disbursement_batch import DisbursementBatch, DisbursementBatchRow
 from .document import Document, DocumentContent
 from .ledger import CreditEntry, CreditRecord, WalletEntry
 from .merged_payment import ChannelPayment, MergedPayment
-from .notification import Notification
+from .notification import MailOptOut, Notification
 from .payment_order import PaymentOrder, StatusLog
 from .reconciliation import (
     ReconciliationException,
@@ -29,7 +29,8 @@ __all__ = [
     "Alert", "ApiClient", "AuditEntry", "BankReceipt", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry",
     "CreditRecord",
     "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
-    "Document", "DocumentContent", "IdempotencyKey", "Merchant", "MergedPayment", "Notification", "OutboxEvent",
+    "Document", "DocumentContent", "IdempotencyKey", "MailOptOut", "Merchant", "MergedPayment", "Notification",
+    "OutboxEvent",
     "PasswordReset", "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun",
     "StatementImport", "StatementLine",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletChange", "WalletEntry",

@@ -8,8 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..domain.enums import MailState
 from .base import Model
-from .types import UTCDateTime, now_utc
+from .types import UTCDateTime, now_utc, sql_values
 
 
 class Notification(Model):
@@ -19,6 +20,8 @@ class Notification(Model):
     __table_args__ = (
         sa.Index("ix_notifications_user_created", "user_id", "created_at"),
         sa.Index("ix_notifications_user_unread", "user_id", "read_at"),
+        sa.Index("ix_notifications_mail_state", "mail_state", "mail_queued_at"),
+        sa.CheckConstraint(f"mail_state IS NULL OR mail_state IN {sql_values(MailState)}", name="mail_state"),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
@@ -27,3 +30,21 @@ class Notification(Model):
     params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its e-mail (services/notifications/mail.py): NULL when none was planned; the job that sends it
+    # (``mail_job``, queued at ``mail_queued_at``), the attempts so far and the last error.
+    mail_state: Mapped[str | None] = mapped_column(sa.String(10))
+    mail_job: Mapped[str | None] = mapped_column(sa.String(80))
+    mail_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mail_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    mail_error: Mapped[str | None] = mapped_column(sa.String(300))
+    mail_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailOptOut(Model):
+    """A person does not want e-mail for one kind of notification (the in-portal one still comes)."""
+
+    __tablename__ = "mail_opt_outs"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)

@@ -38,6 +38,8 @@ ROUTES = [
     R("POST", "/logout", EVERYONE, ok={"*": 302}),
     R("GET", "/account/password", EVERYONE),
     R("POST", "/account/password", EVERYONE, ok={"*": 422}),  # no passwords given
+    R("GET", "/account/mail", EVERYONE),
+    R("POST", "/account/mail", EVERYONE, ok={"*": 303}),  # nothing ticked: no e-mail of any kind
     R("GET", "/orders", RESELLER),
     R("POST", "/orders/export", RESELLER, data={"format": "csv"}),
     R("GET", "/orders/exports/{job}", RESELLER, ok={OP1: 404, AP1: 404, OP2: 404}),  # nobody's job

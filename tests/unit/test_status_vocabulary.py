@@ -114,7 +114,8 @@ def _migration_checks() -> dict[str, set[str]]:
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "CheckConstraint":
                 name, text = next(k.value for k in node.keywords if k.arg == "name"), node.args[0]
             elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "create_check_constraint":
-                name, text = node.args[0], node.args[2]  # op.create_check_constraint(op.f(name), table, text)
+                # op.create_check_constraint(op.f(name), table, text); batch_op.create_check_constraint(name, text)
+                name, text = node.args[0], node.args[-1]
             else:
                 continue
             if isinstance(name, ast.Call):  # op.f("ck_...")

@@ -1,0 +1,79 @@
+"""Putting notification e-mails on the ``low`` queue, once the rows that ask for them are committed
+(as ``services/documents/dispatch.py`` does for documents).
+
+``after_commit(job_id, ids)`` remembers the mails in the current session; when its transaction
+commits, one job sends them (a rolled-back change enqueues nothing). If Redis cannot be reached
+the rows stay PENDING with their job id, and ``mail.sweep`` finds that job gone and queues them
+again. A job that cannot reach the SMTP server is retried by RQ with backoff (``RETRY``); once RQ
+gives up, the sweep queues the still-PENDING mails again: a mail is never lost, only delayed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from redis.exceptions import RedisError
+from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ...extensions import db
+from ..platform.queues import queue, queue_prefix, redis_connection
+
+log = logging.getLogger(__name__)
+
+QUEUE = "low"
+SEND_JOB = "app.jobs.mail.send_notification_mails"
+# RQ's own retries of a job whose SMTP server did not answer (seconds); after them, the sweep.
+RETRY_INTERVALS = [15, 60, 300, 900]
+_PENDING = "mails_to_dispatch"
+_LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+def new_job_id() -> str:
+    """A fresh job id (RQ job ids share one namespace per Redis: it carries the queue prefix)."""
+    return f"{queue_prefix()}mail-{secrets.token_hex(8)}"
+
+
+def after_commit(job_id: str, notification_ids: list[int]) -> None:
+    """Enqueue the job sending these notifications' mails when the current transaction commits."""
+    pending = db.session().info.setdefault(_PENDING, {})
+    pending.setdefault(job_id, []).extend(notification_ids)
+
+
+def enqueue(job_id: str, notification_ids: list[int]) -> bool:
+    """Put the send job on the queue now; False if Redis failed (the sweep tries again)."""
+    try:
+        queue(QUEUE).enqueue(SEND_JOB, list(notification_ids), job_id=job_id, job_timeout=300,
+                             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                             result_ttl=3600, failure_ttl=7 * 86400)
+        return True
+    except RedisError:
+        log.warning("mail job %s not queued: Redis cannot be reached (the sweep queues it again)", job_id,
+                    exc_info=True)
+        return False
+
+
+def job_live(job_id: str) -> bool:
+    """True while the job waits in the queue, runs, or waits for its next retry."""
+    try:
+        job = Job.fetch(job_id, connection=redis_connection(), serializer=JSONSerializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in _LIVE
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_committed(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    for job_id, ids in (pending or {}).items():
+        enqueue(job_id, ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)
