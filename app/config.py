@@ -97,6 +97,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Reconciliation (services/reconciliation/online_fetch.py): an ONLINE statement still not
         # published this many hours after its day closed raises an alert for admins.
         "RECON_STATEMENT_ALERT_HOURS": int(get("RECON_STATEMENT_ALERT_HOURS", "6")),
+        # Deadline reminders (services/orders/reminders.py): these days before the deadline, then on
+        # the day and once overdue.
+        "REMINDER_DAYS_BEFORE": get("REMINDER_DAYS_BEFORE", "7,3,1"),
         # Alerts (services/alerts): a payment of at least this amount that fails raises one; a
         # payment without its channel's result this many hours after it started raises one.
         "ALERT_LARGE_PAYMENT_AMOUNT": get("ALERT_LARGE_PAYMENT_AMOUNT", "50000.00"),

@@ -98,6 +98,7 @@ NOTIFICATIONS = {
     "DEADLINE_REMINDER": _l("Order %(orderId)s (%(paymentId)s): %(amount)s to pay, %(when)s."),
 }
 REMINDER_STAGES = {
+    "1d": _l("due tomorrow"),
     "day": _l("due today"),
     "overdue": _l("overdue"),
 }

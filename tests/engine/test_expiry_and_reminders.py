@@ -113,19 +113,41 @@ def _reminders():
     return sorted((a, p["reminderStage"]) for a, p in rows)
 
 
-def test_deadline_reminders_three_days_before_and_on_the_day_once(engine_setup):
+def test_deadline_reminders_seven_three_one_days_before_on_the_day_and_overdue_once(engine_setup):
     from datetime import datetime, time
 
     def at(days):
         return datetime.combine(shanghai_today() + timedelta(days=days), time(18, 0), SHANGHAI)
 
-    in3, today, in5, paid = (make_order(deadline=at(3)), make_order(deadline=at(0)), make_order(deadline=at(5)),
-                             make_order(amount="10.00", deadline=at(3)))
+    in7, in3, in1, today, late, long_late, in5, in2 = (
+        make_order(deadline=at(d)) for d in (7, 3, 1, 0, -1, -8, 5, 2))
+    paid = make_order(amount="10.00", deadline=at(3))
+    late_paid = make_order(amount="10.00", deadline=at(-2))
     checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(paid, "10.00", "WALLET")])
-    assert reminders.send_due() == 2
-    assert _reminders() == sorted([(in3, "3d"), (today, "day")])
-    assert reminders.send_due() == 0
-    assert in5 not in dict(_reminders())
+    checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(late_paid, "10.00", "WALLET")])
+    assert reminders.send_due() == 5
+    assert _reminders() == sorted([(in7, "7d"), (in3, "3d"), (in1, "1d"), (today, "day"), (late, "overdue")])
+    assert reminders.send_due() == 0  # once per order and stage
+    # Overdue for longer than the window (8 days), paid, or not at a stage's day: no reminder.
+    assert not {long_late, in5, in2, paid, late_paid} & {p for p, _ in _reminders()}
+
+
+def test_a_backlog_of_reminded_orders_never_starves_the_rest(engine_setup):
+    from datetime import datetime, time
+
+    deadline = datetime.combine(shanghai_today() + timedelta(days=3), time(18, 0), SHANGHAI)
+    first = [make_order(deadline=deadline) for _ in range(3)]
+    assert reminders.send_due(limit=3) == 3
+    later = make_order(deadline=deadline)
+    assert reminders.send_due(limit=3) == 1  # the three reminded ones do not fill the limit
+    assert sorted(p for p, _ in _reminders()) == sorted([*first, later])
+
+
+@pytest.mark.parametrize("value", ["", "0", "61", "3,x", "-1"])
+def test_reminder_days_must_be_from_one_to_sixty(value):
+    with pytest.raises(ValueError, match="REMINDER_DAYS_BEFORE"):
+        reminders.days_before(value)
+    assert reminders.days_before("1, 3,7,3") == [7, 3, 1]
 
 
 def test_approval_refuses_a_payment_part_of_which_has_ended(engine_setup):
