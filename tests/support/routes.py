@@ -97,6 +97,10 @@ ROUTES = [
     R("GET", "/finance/reports", FINANCE),
     R("POST", "/finance/reports/pdf", FINANCE, ok={FIN: 302}, data={"day": "2026-03-12"}),
     R("GET", "/finance/reports/documents", FINANCE),
+    R("GET", "/finance/reports/range", FINANCE),
+    R("GET", "/finance/reports/range.{fmt}?from=2026-03-01&to=2026-03-31&groupBy=channel", FINANCE),  # csv; xlsx alike
+    R("POST", "/finance/reports/range/pdf", FINANCE, ok={FIN: 302},
+      data={"from": "2026-03-01", "to": "2026-03-31", "groupBy": "reseller"}),
     R("GET", "/finance/reconciliation", FINANCE),
     R("GET", "/finance/reconciliation?day=2026-13-01&state=all&class=DUPLICATE", FINANCE, ok={FIN: 422}),
     R("POST", "/finance/reconciliation/exceptions/{recon_exception}/resolve", FINANCE, ok={FIN: 422}),  # no note

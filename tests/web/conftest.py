@@ -130,7 +130,7 @@ def route_objects(app, portal, tmp_path, monkeypatch):
 
     objects = LazyObjects(
         {"job": "0" * 32, "nothing": "X0000000000", "nothing_id": 99999999, "r1001": portal.r1001,
-         "wire": "WIRE_ICBC", "r1001_code": "R1001"},
+         "wire": "WIRE_ICBC", "r1001_code": "R1001", "fmt": "csv"},
         [(order, ("payment_id",)), (wire, ("merged", "voucher", "cp")),
          (paid, ("paid", "document", "code", "txn", "notification")), (failed, ("failed_document",)),
          (screen_setup.in_app(webhook_world.route_objects), ("api_client", "endpoint", "delivery")),

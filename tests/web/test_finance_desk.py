@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from app.domain import numbers
 from app.extensions import db
-from app.models import ChannelPayment, CreditRecord, PaymentOrder, Reseller
+from app.models import BankReceipt, ChannelPayment, CreditRecord, PaymentOrder, ReconciliationException, Reseller
 from app.services.dashboards.finance import finance_dashboard
+from tests.support import screen_setup
 from tests.support.html import dom
 from tests.support.screen_setup import HTMX, in_app
 from tests.support.statement_world import build_march, shanghai
@@ -148,3 +149,39 @@ def test_a_bad_day_is_a_clear_error(portal, signed_in, day, message):
 def test_a_bad_day_in_chinese(portal, signed_in):
     answer = signed_in("finance@example.com").get("/finance?day=2026-02-30&lang=zh")
     assert answer.status_code == 422 and "2026-11-30" in dom(answer).one("desk-day-error").text
+
+
+@in_app
+def _open_receipts() -> None:
+    """Two unidentified (OPEN) bank receipts and a MATCHED one, which is not counted."""
+    for n, (amount, state, reason) in enumerate((("120.50", "OPEN", "NO_REFERENCE"), ("0.25", "OPEN", "SHORTFALL"),
+                                                 ("999.00", "MATCHED", None))):
+        db.session.add(BankReceipt(our_account="6222020200112233445", bank_reference=f"BR-{n}",
+                                   value_date=date(2026, 3, 12), amount=Decimal(amount), currency="CNY",
+                                   memo="payment", state=state, reason=reason, received_by="tests"))
+    db.session.commit()
+
+
+def test_reconciliation_figures_link_to_reconciliation(portal, signed_in):
+    screen_setup.add_channel("WALLET", "WALLET")
+    screen_setup.recon_exception()
+    resolved = screen_setup.recon_exception(reference="CPX-OTHER", day=date(2026, 3, 13))
+    _resolve(resolved)
+    _open_receipts()
+    d = dom(signed_in("finance@example.com").get("/finance?lang=en"))
+    for testid, count in (("desk-open-exceptions", "1"), ("desk-open-receipts", "2")):
+        assert (d.one(testid).text, d.one(testid)["href"]) == (count, "/finance/reconciliation")
+    assert d.one("desk-open-receipts-amount")["data-amount"] == "120.75"
+    assert "¥120.75" in d.one("desk-open-receipts-amount").text
+    # An admin sees the figures, without the link to a screen that is finance's only.
+    admin = dom(signed_in("admin@example.com").get("/finance"))
+    assert admin.one("desk-open-exceptions").tag == "span" and admin.one("desk-open-receipts").text == "2"
+    zh = signed_in("finance@example.com").get("/finance?lang=zh").get_data(as_text=True)
+    assert "未处理的对账差异" in zh and "未识别来款" in zh
+
+
+@in_app
+def _resolve(exception_id: int) -> None:
+    e = db.session.get_one(ReconciliationException, exception_id)
+    e.state, e.resolved_by, e.resolution_note = "RESOLVED", "tests", "checked"
+    db.session.commit()

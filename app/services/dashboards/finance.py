@@ -12,7 +12,10 @@ aggregate over an index range of the period, never a scan of all orders —
   (``ix_channel_payments_completed``); the delay is ``result_delay_ms``, stored when the result is
   applied (``settlement/channel_result.apply``), p95 by nearest rank (one sorted read of the period);
 * open vouchers: ``ix_vouchers_status``; overdue orders: ``ix_payment_orders_status_deadline``;
-  credit timeliness: ``ix_credit_records_due``.
+  credit timeliness: ``ix_credit_records_due``;
+* reconciliation: open exceptions counted on ``ix_recon_exceptions_state``, open (unidentified) bank
+  receipts counted and summed on ``ix_bank_receipts_state`` — both only the OPEN rows, which finance
+  works down to none.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ...domain.enums import (
+    BankReceiptState,
     ChannelKind,
     ChannelPaymentStatus,
     PaymentStatus,
+    ReconExceptionState,
     TransactionStatus,
     TransactionType,
     VoucherStatus,
@@ -35,7 +40,15 @@ from ...domain.enums import (
 from ...domain.order_status import NEVER_OVERDUE
 from ...domain.timeutil import shanghai_day_bounds, shanghai_today, utcnow
 from ...extensions import db
-from ...models import ChannelPayment, CreditRecord, PaymentOrder, PaymentTransaction, Voucher
+from ...models import (
+    BankReceipt,
+    ChannelPayment,
+    CreditRecord,
+    PaymentOrder,
+    PaymentTransaction,
+    ReconciliationException,
+    Voucher,
+)
 from ...models.types import UTCDateTime
 from ..statements.owed import ZERO, money
 
@@ -132,6 +145,9 @@ class FinanceDashboard:
     overdue_orders: int
     overdue_amount: Decimal
     credit: Timeliness
+    open_exceptions: int
+    open_receipts: int
+    open_receipts_amount: Decimal
 
 
 def _final_between(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
@@ -238,6 +254,16 @@ def _timeliness(today: date, month_start: date) -> Timeliness:
     return Timeliness(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0), money(row[4]))
 
 
+def _open_reconciliation() -> tuple[int, int, Decimal]:
+    """(open reconciliation exceptions, open unidentified receipts, their amount)."""
+    exceptions = db.session.scalar(sa.select(sa.func.count(ReconciliationException.id))
+                                   .where(ReconciliationException.state == ReconExceptionState.OPEN)) or 0
+    count, amount = db.session.execute(
+        sa.select(sa.func.count(BankReceipt.id), sa.func.sum(BankReceipt.amount))
+        .where(BankReceipt.state == BankReceiptState.OPEN)).one()
+    return int(exceptions), int(count or 0), money(amount)
+
+
 def finance_dashboard(today: date | None = None) -> FinanceDashboard:
     today = today or shanghai_today()
     month_start = today.replace(day=1)
@@ -245,6 +271,7 @@ def finance_dashboard(today: date | None = None) -> FinanceDashboard:
     day_start, end = shanghai_day_bounds(today)
     today_flows, month_flows = _flows(start, day_start, end)
     overdue_count, overdue_amount = _overdue(utcnow())
+    open_exceptions, open_receipts, open_receipts_amount = _open_reconciliation()
     return FinanceDashboard(
         today=today, month_start=month_start, today_flows=today_flows, month_flows=month_flows,
         trend=_trend(today),
@@ -254,4 +281,5 @@ def finance_dashboard(today: date | None = None) -> FinanceDashboard:
                                         .where(Voucher.status == VoucherStatus.PENDING)) or 0,
         overdue_orders=overdue_count, overdue_amount=overdue_amount,
         credit=_timeliness(today, month_start),
+        open_exceptions=open_exceptions, open_receipts=open_receipts, open_receipts_amount=open_receipts_amount,
     )

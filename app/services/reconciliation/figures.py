@@ -58,9 +58,14 @@ ZERO_FIGURES = Figures((), ZERO, 0, ZERO, 0)
 
 
 def _window(start: datetime, end: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """Successful and final in [start, end): ``completed_at()`` in the window, written as
+    ``completed_at`` in it OR (``completed_at`` IS NULL AND ``created_at`` in it) so that each side
+    reads an index range of ``ix_transactions_completed`` (as the finance dashboard does) rather than
+    every transaction."""
     t = PaymentTransaction
-    when = completed_at()
-    return (t.status == TransactionStatus.SUCCESS, when >= start, when < end)
+    return (t.status == TransactionStatus.SUCCESS,
+            sa.or_(sa.and_(t.completed_at >= start, t.completed_at < end),
+                   sa.and_(t.completed_at.is_(None), t.created_at >= start, t.created_at < end)))
 
 
 def figures(start: datetime, end: datetime, group: list[InstrumentedAttribute[Any]]) -> list[Figures]:
