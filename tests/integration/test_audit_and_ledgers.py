@@ -35,6 +35,24 @@ def test_seal_links_entries_and_verify_passes(ctx):
     assert seqs == list(range(1, 9))
 
 
+def test_a_sealer_of_another_database_on_the_server_does_not_make_this_one_skip(ctx, is_postgres):
+    """Advisory locks are server-wide: the sealer's key names its database, so another database's
+    sealer (a parallel run, a second deployment) never stops this one, while this database's does."""
+    if not is_postgres:
+        pytest.skip("the sealer's advisory lock is PostgreSQL's")
+    _write_entries(2)
+    other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+    with other.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(7712001, hashtext('some_other_database'))"))
+        assert audit.seal() == 2  # another database's sealer holds its lock: this one seals
+        _write_entries(1)
+        conn.execute(sa.text("SELECT pg_advisory_lock(7712001, hashtext(current_database()))"))
+        assert audit.seal() == 0  # this database's sealer is busy: skip
+        conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+        assert audit.seal() == 1
+    other.dispose()
+
+
 @pytest.mark.parametrize("sql", [
     "UPDATE audit_log SET actor_id = 'mallory' WHERE chain_seq = :seq",
     "UPDATE audit_log SET target_id = 'T999' WHERE chain_seq = :seq",

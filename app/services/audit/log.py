@@ -64,8 +64,11 @@ def seal(batch: int = 5000) -> int:
     sealed = 0
     while True:
         if db.engine.dialect.name == "postgresql":
-            # One sealer at a time; others skip (they would find nothing new anyway).
-            got = db.session.execute(sa.text("SELECT pg_try_advisory_xact_lock(7712001)")).scalar()
+            # One sealer at a time; others skip (they would find nothing new anyway). Advisory locks
+            # are the server's, not the database's: the key names this database too, so that another
+            # database on the server (a second deployment, a parallel test run) never makes it skip.
+            got = db.session.execute(sa.text(
+                "SELECT pg_try_advisory_xact_lock(7712001, hashtext(current_database()))")).scalar()
             if not got:
                 end_read()
                 return sealed
