@@ -53,6 +53,9 @@ LOG_DIRS: list[Path] = []  # printed by pytest_terminal_summary when something f
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+WEBHOOK_HOST = "127.0.0.2"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -325,6 +328,9 @@ def running_stack(tmp: Path) -> Iterator[Stack]:
             "PUBLIC_BASE_URL": base_url, "PORT": str(web_port), "VOUCHER_DIR": str(tmp / "vouchers"),
             "DEMO_PASSWORD": password, "DEMO_API_KEY": api_key, "API_RATE_LIMIT": "100000 per minute",
             "LOGIN_RATE_LIMIT": "100000 per minute", "RQ_LOG_LEVEL": "WARNING",
+            # The admin's webhook test receives on its own loopback address (the demo's sandbox
+            # receivers on 127.0.0.1 stay unregistered: no extra deliveries in every other test).
+            "WEBHOOK_ALLOWED_HOSTS": WEBHOOK_HOST,
             # what `flask demo seed` gives the ONLINE channels: the gateway's address and secrets
             "SANDBOX_PORT": str(gateway.port),
             "SANDBOX_MERCHANTS": ",".join(f"{no}:{api}:{cb}" for no, (api, cb) in merchants.items()),

@@ -65,17 +65,18 @@ class _Server(ThreadingHTTPServer):
 class Receiver:
     """An HTTP server in a thread; replies are scripted per path (a queue, then a standing reply)."""
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1"):
+        self.host = host
         self.lock = threading.Lock()
         self.received: list[Received] = []
         self.queued: dict[str, deque] = {}
         self.standing: dict[str, Reply] = {}
-        self.server = _Server(("127.0.0.1", 0), _Handler)
+        self.server = _Server((host, 0), _Handler)
         self.server.receiver = self
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}{path}"
+        return f"http://{self.host}:{self.server.server_port}{path}"
 
     def reply(self, path: str, *replies: Reply, always: Reply | None = None) -> None:
         with self.lock:
@@ -101,8 +102,8 @@ class Receiver:
             return Counter(r.headers.get("webhook-id") for r in self.received)
 
 
-def started() -> Receiver:
-    r = Receiver()
+def started(host: str = "127.0.0.1") -> Receiver:
+    r = Receiver(host)
     r.thread.start()
     return r
 
