@@ -166,9 +166,10 @@ class SandboxProcess:
     def reset(self) -> dict:
         return self._admin_json("POST", "/_sandbox/reset")
 
-    def admin_callbacks(self, object_id: str) -> list[dict]:
-        """The callbacks of one payment or refund, each with its delivery attempts."""
-        return self._admin_json("GET", f"/_sandbox/callbacks?objectId={object_id}")["callbacks"]
+    def admin_callbacks(self, object_id: str | None = None) -> list[dict]:
+        """The callbacks of one payment or refund (or all), each with its delivery attempts."""
+        query = f"?objectId={object_id}" if object_id else ""
+        return self._admin_json("GET", f"/_sandbox/callbacks{query}")["callbacks"]
 
     def set_callback_secret(self, secret: str, merchant_no: str | None = None) -> dict:
         merchant_no = merchant_no or next(iter(self.merchants))
