@@ -100,7 +100,8 @@ def test_an_assignment_above_the_threshold_waits_for_a_second_finance_user(desk,
     before = wallet_of("R1002")
     bad = post(client, f"{URL}/receipts/{pk}/assign", {"reseller": "R9999", "note": "theirs"}, token, lang="zh")
     assert bad.status_code == 422 and "没有经销商使用此编码" in bad.get_data(as_text=True)
-    assert post(client, f"{URL}/receipts/{pk}/assign", {"reseller": "R1002", "note": "theirs"}, token).status_code == 302
+    assigned = post(client, f"{URL}/receipts/{pk}/assign", {"reseller": "R1002", "note": "theirs"}, token)
+    assert assigned.status_code == 302
     assert wallet_of("R1002") == before and _receipt(pk).state == "OPEN"
     page = client.get(URL + "?lang=en").get_data(as_text=True)
     assert f'data-testid="receipt-approve-{pk}"' in page and 'data-waiting="true"' in page
