@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
-from ...domain.enums import ReconClass
+from ...domain.enums import ReconClass, TransactionType
 from ..platform.spreadsheet import csv_chunks, write_xlsx
 from . import queries
 
@@ -21,6 +21,7 @@ HEADER = ("section", "channelCode", "item", "state", "count", "amount", "ourAmou
           "resolvedBy", "note")
 WIDTHS = (12, 18, 22, 16, 8, 16, 16, 28, 24, 40)
 CLASSES = [c.value for c in ReconClass]
+PAYMENT, REFUND = TransactionType.PAYMENT.value, TransactionType.REFUND.value
 
 Row = tuple[object, ...]
 
@@ -34,15 +35,15 @@ def rows(day: date) -> Iterator[Row]:
     and amount) and EXCEPTION (every exception of the day's runs) rows, in that order."""
     view = queries.day_view(day, 1, 1)
     s = view["summary"]
-    yield ("SUMMARY", "", "PAYMENT", "", s["totalPaymentCount"], _money(s["totalPaymentAmount"]), None, "", "", "")
-    yield ("SUMMARY", "", "REFUND", "", s["totalRefundCount"], _money(s["totalRefundAmount"]), None, "", "", "")
+    yield ("SUMMARY", "", PAYMENT, "", s["totalPaymentCount"], _money(s["totalPaymentAmount"]), None, "", "", "")
+    yield ("SUMMARY", "", REFUND, "", s["totalRefundCount"], _money(s["totalRefundAmount"]), None, "", "", "")
     yield ("SUMMARY", "", "NET", "", s["transactionCount"], _money(s["netAmount"]), None, "", "", "")
     yield ("SUMMARY", "", "EXCEPTIONS", "", s["exceptionCount"], None, None, "", "", "")
     yield ("SUMMARY", "", "OPEN_EXCEPTIONS", "", s["openExceptionCount"], None, None, "", "", "")
     for c in view["channelSummaries"]:
-        yield ("CHANNEL", c["channelCode"], "PAYMENT", c["reconciliationStatus"], c["paymentCount"],
+        yield ("CHANNEL", c["channelCode"], PAYMENT, c["reconciliationStatus"], c["paymentCount"],
                _money(c["paymentAmount"]), None, "", "", "")
-        yield ("CHANNEL", c["channelCode"], "REFUND", c["reconciliationStatus"], c["refundCount"],
+        yield ("CHANNEL", c["channelCode"], REFUND, c["reconciliationStatus"], c["refundCount"],
                _money(c["refundAmount"]), None, "", "", "")
     for run in queries.recent_runs(day):
         for cls in CLASSES:
