@@ -109,11 +109,7 @@ ROUTES = [
     R("POST", "/finance/reconciliation/receipts/{receipt}/return", FINANCE, ok={FIN: 422}),
     R("POST", "/finance/reconciliation/receipts/{receipt}/approve", FINANCE, ok={FIN: 409}),  # nothing waits
     R("POST", "/finance/reconciliation/receipts/{receipt}/reject", FINANCE, ok={FIN: 409}),
-    R("POST", "/finance/reconciliation/receipts/{nothing_id}/return", FINANCE, ok={FIN: 404},
-      data={"note": "sent back"}),
     R("GET", "/finance/reconciliation/export?exportDay=2026-03-12&format=csv", FINANCE),
-    R("GET", "/finance/reconciliation/export?exportDay=2026-03-12&format=xlsx", FINANCE),
-    R("GET", "/finance/reconciliation/export?exportDay=2026-02-30&format=csv", FINANCE, ok={FIN: 422}),
     R("GET", "/finance/wallets", FINANCE),
     R("GET", "/finance/wallets/{r1001}", FINANCE),
     R("POST", "/finance/wallets/{r1001}/top-up", FINANCE, ok={FIN: 422}),  # no amount, no serial
