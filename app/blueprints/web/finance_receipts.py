@@ -68,8 +68,8 @@ def _refused(receipt_id: int, form: ReceiptForm, exc: Exception):
                                               "waits for a second finance user's approval. Nothing was changed."))
     if isinstance(exc, actions.PaymentNotOpen):
         field = form.payment_code if form.payment_code.data else form.payment
-        field.errors = [_("This payment is already settled (confirmed, failed or expired). Choose another one. "
-                          "Nothing was changed.")]
+        field.errors = [_("This payment is not waiting for money (already confirmed, failed or expired, or not yet "
+                          "approved). Choose another one. Nothing was changed.")]
         return _page(receipt_id, form, 409)
     if isinstance(exc, wallet_changes.DuplicateSerial):
         form.reseller.errors = [_("This bank reference was already used for a top-up of this reseller. "

@@ -23,9 +23,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ...domain.enums import BankReceiptState, ChannelKind, WalletChangeStatus
+from ...domain.enums import BankReceiptState, ChannelKind, ChannelPaymentStatus, WalletChangeStatus
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
-from ...domain.payment_states import CHANNEL_PAYMENT_FINAL
 from ...domain.wire_reference import normalise_reference
 from ...extensions import db
 from ...models import BankReceipt, ChannelPayment, Reseller, WalletChange
@@ -46,7 +45,7 @@ class AlreadyDecided(StateConflict):
 
 
 class PaymentNotOpen(StateConflict):
-    """The payment named is already final (confirmed, failed or expired)."""
+    """The payment named is not waiting for money: final, or still waiting for its approval."""
 
 
 def _note(note: str | None, field: str = "note") -> str:
@@ -108,8 +107,8 @@ def accept(actor: Actor, receipt_id: int, payment: str, note: str, shortfall: st
     with transaction():
         r = _lock_open(receipt_id)
         cp = settlement.lock_channel_payment(cp_pk)
-        if cp.status in CHANNEL_PAYMENT_FINAL:
-            raise PaymentNotOpen(f"payment {cp.channel_payment_id} is already {cp.status.lower()}")
+        if cp.status != ChannelPaymentStatus.PROCESSING:  # final, or still waiting for its approval
+            raise PaymentNotOpen(f"payment {cp.channel_payment_id} is {cp.status.lower()}, not waiting for money")
         if r.amount < cp.amount and shortfall != SHORTFALL_ACCEPT:
             raise ValidationFailed(f"{r.amount:.2f} arrived, less than the expected {cp.amount:.2f}: "
                                    "accept the shortfall or choose another action", field="shortfall")
