@@ -1,7 +1,8 @@
 """Credit lines of WIRE bank statements as received (docs/DOMAIN.md "Wire auto-match"): one row per
 bank reference on one of our accounts, so the same line imported twice is kept (and confirms) once.
 A line that confirmed a wire payment is MATCHED; one that matched nothing is an unidentified receipt
-(OPEN, then ASSIGNED or RETURNED by finance). Never deleted."""
+(OPEN, then ASSIGNED or RETURNED by finance; or MATCHED when finance accepts a suggestion or links it to a
+payment). Never deleted."""
 
 from __future__ import annotations
 
@@ -49,3 +50,7 @@ class BankReceipt(Model):
     resolved_by: Mapped[str | None] = mapped_column(sa.String(120))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_note: Mapped[str | None] = mapped_column(sa.String(500))
+    # ASSIGNED (or waiting for the second finance user): the reseller whose wallet it credits, and the
+    # wallet top-up that does it (PENDING above the reseller's approval threshold).
+    reseller_id: Mapped[int | None] = mapped_column(sa.ForeignKey("resellers.id"))
+    wallet_change_id: Mapped[int | None] = mapped_column(sa.ForeignKey("wallet_changes.id"), index=True)

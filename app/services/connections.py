@@ -13,6 +13,10 @@ merged payment that completes with money paid asks for its receipt (settlement/m
 (refunds/part_settlement.py ``on_refund_final`` → documents/refund_receipts.py); statements and finance
 reports register their types (statements/document.py, reports/document.py).
 
+Wallet changes know nothing of bank receipts: an unidentified receipt assigned to a reseller above its
+approval threshold waits with its top-up, and follows the second finance user's decision
+(ledgers/wallet_changes.py ``on_decided`` → reconciliation/receipt_actions.py).
+
 Notifications: a completed merged payment tells every user of the paying company
 (notifications/announcements.py).
 """
@@ -21,9 +25,11 @@ from __future__ import annotations
 
 from ..domain.enums import PayoutSource
 from .documents import receipts, refund_receipts
+from .ledgers import wallet_changes
 from .notifications import announcements
 from .payouts import batch_run
 from .payouts import final_state as payout_final_state
+from .reconciliation import receipt_actions
 from .refunds import part_settlement as refund_settlement
 from .refunds import wire as refund_wire
 from .reports import document as report_document
@@ -41,3 +47,4 @@ def connect_areas() -> None:
     merged_status.on_completed(announcements.on_merged_completed)
     refund_receipts.register()
     refund_settlement.on_refund_final(refund_receipts.on_refund_final)
+    wallet_changes.on_decided(receipt_actions.on_wallet_change_decided)

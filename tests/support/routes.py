@@ -109,6 +109,13 @@ ROUTES = [
     R("POST", "/finance/reconciliation/statements/preview", FINANCE, ok={FIN: 422}),  # no file
     R("POST", "/finance/reconciliation/statements/import", FINANCE, ok={FIN: 422},  # no such preview
       data={"token": "nothing-held"}),
+    # an unidentified bank receipt (OPEN): every action wants its note first
+    R("POST", "/finance/reconciliation/receipts/{receipt}/accept", FINANCE, ok={FIN: 422}),
+    R("POST", "/finance/reconciliation/receipts/{receipt}/assign", FINANCE, ok={FIN: 422}),
+    R("POST", "/finance/reconciliation/receipts/{receipt}/return", FINANCE, ok={FIN: 422}),
+    R("POST", "/finance/reconciliation/receipts/{receipt}/approve", FINANCE, ok={FIN: 409}),  # nothing waits
+    R("POST", "/finance/reconciliation/receipts/{receipt}/reject", FINANCE, ok={FIN: 409}),
+    R("GET", "/finance/reconciliation/export?exportDay=2026-03-12&format=csv", FINANCE),
     R("GET", "/finance/wallets", FINANCE),
     R("GET", "/finance/wallets/{r1001}", FINANCE),
     R("POST", "/finance/wallets/{r1001}/top-up", FINANCE, ok={FIN: 422}),  # no amount, no serial

@@ -16,6 +16,7 @@ from app.domain.enums import StatementSource
 from app.extensions import db
 from app.models import (
     AuditEntry,
+    BankReceipt,
     Channel,
     ChannelPayment,
     PaymentOrder,
@@ -188,3 +189,17 @@ def recon_exception(channel_code: str = "WALLET", reference: str = "CPX-UNKNOWN"
     runs.reconcile(channel_id, day, imported.import_id)
     return db.session.scalar(sa.select(ReconciliationException.id)
                              .where(ReconciliationException.reference == reference))
+
+
+@in_app
+def open_receipt(amount: str = "500.00", reference: str = "BR-OPEN-1", memo: str = "货款",
+                 suggestions: list | None = None) -> int:
+    """An unidentified bank receipt (OPEN, no reference in the memo) on our ICBC account, as the wire
+    auto-match leaves it. Returns its id."""
+    row = BankReceipt(our_account="6222020200112233445", bank_reference=reference, value_date=date(2026, 3, 12),
+                      amount=Decimal(amount), currency="CNY", payer_name="华东设备有限公司",
+                      payer_account="6217000011112222", memo=memo, state="OPEN", reason="NO_REFERENCE",
+                      suggestions=suggestions, received_by="tests")
+    db.session.add(row)
+    db.session.commit()
+    return row.id

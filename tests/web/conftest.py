@@ -103,7 +103,8 @@ def route_objects(app, portal, tmp_path, monkeypatch):
     receipt, another whose receipt FAILED, a READY statement of R1001; an audit entry; an API client
     with a webhook endpoint and a delivery waiting; R1001's id and a top-up of it above its approval
     threshold asked by finance2@ (pending); the transaction of the wallet payment; a payout batch
-    submitted by finance2@ (pending); an open reconciliation exception of the WALLET channel; the
+    submitted by finance2@ (pending); an open reconciliation exception of the WALLET channel; an
+    unidentified bank receipt (OPEN); the
     first notification of operator@r1001; and ids of nothing."""
     monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
@@ -139,6 +140,7 @@ def route_objects(app, portal, tmp_path, monkeypatch):
          (lambda: {"wallet_change": screen_setup.pending_wallet_top_up("R1001")}, ("wallet_change",)),
          (lambda: {"batch": pending_batch()}, ("batch",)),
          (lambda: {"recon_exception": screen_setup.recon_exception()}, ("recon_exception",)),
+         (lambda: {"receipt": screen_setup.open_receipt()}, ("receipt",)),
          (lambda: {"finance2": screen_setup.in_app(user_id)("finance2@example.com")}, ("finance2",)),
          (lambda: {"alert": screen_setup.in_app(_open_alert)()}, ("alert",))])
     return objects

@@ -6,7 +6,7 @@ is uploaded here (``finance_wire_statements``) and its unidentified receipts are
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,8 +18,9 @@ from wtforms.validators import ValidationError
 
 from ...domain.enums import ReconClass, ReconExceptionState
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
+from ...domain.timeutil import shanghai_today
 from ...services.reconciliation import queries as recon_queries
-from ...services.reconciliation import resolution, wire_matching
+from ...services.reconciliation import receipt_actions, resolution, wire_matching
 from ...services.reconciliation.queries import ExceptionFilter
 from .access import FINANCE, allow, web_actor
 from .finance_refunds import safe_back, text_arg
@@ -68,10 +69,17 @@ def page_context(forms: dict | None = None, problem: str | None = None, **extra)
     errors: dict[str, str] = {}
     f = _filters(errors)
     page = page_arg()
+    receipts = wire_matching.open_receipts()
     return {"runs": recon_queries.recent_runs(f.day), "exceptions": recon_queries.exceptions(f, page, PAGE_SIZE),
             "classes": CLASSES, "columns": [ReconClass.MATCHED.value, *CLASSES], "states": STATES,
             "errors": errors, "forms": forms or {}, "problem": problem,
-            "receipts": wire_matching.open_receipts(), "upload": extra.pop("upload", None) or StatementUploadForm(),
+            "receipts": receipts, "waiting": receipt_actions.waiting(receipts),
+            "reseller_choices": receipt_actions.reseller_choices(),
+            "receipt_forms": extra.pop("receipt_forms", None) or {},
+            "export_error": extra.pop("export_error", None),
+            "export_day": (request.args.get("exportDay") or text_arg("day", 10)
+                           or (shanghai_today() - timedelta(days=1)).isoformat())[:10],
+            "upload": extra.pop("upload", None) or StatementUploadForm(),
             "preview": None, "import_form": None, **extra,
             "args": {"day": text_arg("day", 10), "state": f.state or "", "class": f.exception_class or ""}}
 

@@ -6,11 +6,13 @@ A change whose size is at most the reseller's approval threshold is applied at o
 wallet below 0 is refused when asked, whatever the threshold, and again under the lock on approval.
 A top-up's bank serial is used once per reseller (among changes not rejected): a second use is refused.
 
-Lock order: the change row, then the reseller row (``wallet.post``), as every wallet debit locks it.
+Lock order: the change row, then the reseller row (``wallet.post``), as every wallet debit locks it;
+then whatever an ``on_decided`` handler locks (a bank receipt assigned through this change).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -30,6 +32,18 @@ from .wallet_memos import WalletMemo
 
 TOPUP, ADJUST = WalletChangeKind.TOPUP, WalletChangeKind.ADJUST
 PENDING, APPROVED, REJECTED = WalletChangeStatus.PENDING, WalletChangeStatus.APPROVED, WalletChangeStatus.REJECTED
+
+
+DecidedHandler = Callable[[WalletChange, Actor], None]
+_decided_handlers: list[DecidedHandler] = []
+
+
+def on_decided(handler: DecidedHandler) -> None:
+    """Call ``handler(change, actor)`` when a pending change is approved or rejected, in the deciding
+    transaction, after the change (an area that asked for the change on its own behalf, such as an
+    assigned bank receipt, follows it; connected in services/connections.py)."""
+    if handler not in _decided_handlers:
+        _decided_handlers.append(handler)
 
 
 class DuplicateSerial(StateConflict):
@@ -74,11 +88,7 @@ def apply(actor: Actor, change: WalletChange) -> None:
     change.entry_id = entry.id
 
 
-def request_change(actor: Actor, user_id: int, reseller_id: int, kind: str, amount: Decimal,
-                   memo: str, bank_serial: str | None = None) -> WalletChange:
-    """Ask for a top-up (a deposit with its bank serial; the memo optional) or an adjustment (signed; the
-    reason required). Applied at once up to the approval threshold, else PENDING. Raises
-    ValidationFailed, DuplicateSerial or WouldGoNegative; nothing is stored then."""
+def _check_request(kind: str, amount: Decimal, memo: str, bank_serial: str | None) -> tuple[str, str | None]:
     if kind not in (TOPUP, ADJUST):
         raise ValidationFailed("unknown kind of change", field="kind")
     _check_amount(kind, amount)
@@ -90,29 +100,48 @@ def request_change(actor: Actor, user_id: int, reseller_id: int, kind: str, amou
         raise ValidationFailed("the bank serial is at most 64 characters", field="bankSerial")
     if kind == ADJUST and not memo:
         raise ValidationFailed("give the reason for the adjustment", field="reason")
+    return memo, serial
+
+
+def request_in_transaction(actor: Actor, user_id: int | None, reseller_id: int, kind: str, amount: Decimal,
+                           memo: str, bank_serial: str | None = None) -> WalletChange:
+    """``request_change`` in the caller's transaction (an unidentified bank receipt assigned to a
+    reseller, reconciliation/receipt_actions.py). The caller turns an ``IntegrityError`` (a concurrent
+    top-up with the same serial) into ``DuplicateSerial``."""
+    memo, serial = _check_request(kind, amount, memo, bank_serial)
+    reseller = wallet.lock_reseller(reseller_id)
+    if kind == TOPUP and serial is not None and serial_used(reseller_id, serial):
+        raise DuplicateSerial(f"bank serial {serial} was already used for a top-up of this reseller")
+    if reseller.wallet_balance + amount < 0:
+        raise WouldGoNegative(f"the wallet holds {reseller.wallet_balance:.2f}; "
+                              f"{amount:.2f} would take it below 0")
+    change = WalletChange(reseller_id=reseller_id, kind=kind, amount=amount,
+                          bank_serial=serial if kind == TOPUP else None, memo=memo, status=PENDING,
+                          requested_by_user_id=user_id, requested_by=actor.label, created_at=now_utc())
+    db.session.add(change)
+    db.session.flush()
+    pending = abs(amount) > reseller.approval_threshold
+    audit.record(actor, "wallet.change_requested", "wallet_change", str(change.id), None,
+                 {"reseller": reseller.code, "kind": kind, "amount": f"{amount:.2f}",
+                  "bankSerial": serial, "memo": memo, "pending": pending})
+    if not pending:
+        apply(actor, change)
+        change.status, change.decided_at = APPROVED, now_utc()
+    return change
+
+
+def request_change(actor: Actor, user_id: int, reseller_id: int, kind: str, amount: Decimal,
+                   memo: str, bank_serial: str | None = None) -> WalletChange:
+    """Ask for a top-up (a deposit with its bank serial; the memo optional) or an adjustment (signed; the
+    reason required). Applied at once up to the approval threshold, else PENDING. Raises
+    ValidationFailed, DuplicateSerial or WouldGoNegative; nothing is stored then."""
+    _check_request(kind, amount, memo, bank_serial)
     try:
         with transaction():
-            reseller = wallet.lock_reseller(reseller_id)
-            if kind == TOPUP and serial is not None and serial_used(reseller_id, serial):
-                raise DuplicateSerial(f"bank serial {serial} was already used for a top-up of this reseller")
-            if reseller.wallet_balance + amount < 0:
-                raise WouldGoNegative(f"the wallet holds {reseller.wallet_balance:.2f}; "
-                                      f"{amount:.2f} would take it below 0")
-            change = WalletChange(reseller_id=reseller_id, kind=kind, amount=amount,
-                                  bank_serial=serial if kind == TOPUP else None, memo=memo, status=PENDING,
-                                  requested_by_user_id=user_id, requested_by=actor.label, created_at=now_utc())
-            db.session.add(change)
-            db.session.flush()
-            pending = abs(amount) > reseller.approval_threshold
-            audit.record(actor, "wallet.change_requested", "wallet_change", str(change.id), None,
-                         {"reseller": reseller.code, "kind": kind, "amount": f"{amount:.2f}",
-                          "bankSerial": serial, "memo": memo, "pending": pending})
-            if not pending:
-                apply(actor, change)
-                change.status, change.decided_at = APPROVED, now_utc()
-            return change
+            return request_in_transaction(actor, user_id, reseller_id, kind, amount, memo, bank_serial)
     except IntegrityError:  # the partial unique index: a concurrent top-up with the same serial won
-        raise DuplicateSerial(f"bank serial {serial} was already used for a top-up of this reseller") from None
+        raise DuplicateSerial(f"bank serial {(bank_serial or '').strip()} was already used for a top-up "
+                              "of this reseller") from None
 
 
 def _lock_pending(change_id: int, user_id: int) -> WalletChange:
@@ -138,6 +167,8 @@ def approve(actor: Actor, user_id: int, change_id: int) -> WalletChange:
         change.decided_at = now_utc()
         audit.record(actor, "wallet.change_approved", "wallet_change", str(change.id), {"status": PENDING},
                      {"status": APPROVED, "amount": f"{change.amount:.2f}"})
+        for handler in _decided_handlers:
+            handler(change, actor)
         return change
 
 
@@ -152,4 +183,6 @@ def reject(actor: Actor, user_id: int, change_id: int, reason: str) -> WalletCha
         change.decided_at, change.reject_reason = now_utc(), reason[:500]
         audit.record(actor, "wallet.change_rejected", "wallet_change", str(change.id), {"status": PENDING},
                      {"status": REJECTED, "reason": reason[:500]})
+        for handler in _decided_handlers:
+            handler(change, actor)
         return change

@@ -11,5 +11,8 @@ against our channel payments, set-based in SQL.
   code and confirmed (the voucher confirm's path); the rest kept as unidentified receipts;
 - ``wire_uploads.py``: an uploaded bank statement held between its preview and the import;
 - ``resolution.py``: finance resolves an exception with a note (audited; nothing is deleted);
+- ``receipt_actions.py``: finance decides an unidentified receipt (accept a suggestion or link a
+  payment, assign to a reseller's wallet with the wallet's maker-checker, return);
+- ``day_export.py``: a day as CSV/XLSX, from the finance API's read model;
 - ``queries.py`` and ``statistics.py``: the read side of the finance API (docs/API.md §7).
 """
