@@ -29,7 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "scripts" / "run"
 BANNER_END = "Press Ctrl-C to stop everything."
-ORDER = ["web", "worker-1", "scheduler", "sandbox", "redis"]
+ORDER = ["web", "worker-1", "scheduler", "sandbox", "mailcatcher", "redis"]
 
 pytestmark = [
     pytest.mark.slow,
