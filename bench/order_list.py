@@ -105,67 +105,75 @@ def migrate(env: dict) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def seeded(engine) -> bool:
+def seeded(engine, total: int = TOTAL, mine: int = MINE) -> bool:
     with engine.connect() as conn:
         if not conn.execute(sa.text("SELECT to_regclass('bench_seed') IS NOT NULL")).scalar_one():
             return False
         row = conn.execute(sa.text("SELECT version, total, mine FROM bench_seed")).first()
-    return row is not None and tuple(row) == (SEED_VERSION, TOTAL, MINE)
+    return row is not None and tuple(row) == (SEED_VERSION, total, mine)
 
 
-SEED_SQL = [
-    # resellers R1001..R1100; R1001 is the one measured
-    f"""INSERT INTO resellers (code, name, status, credit_limit, credit_used, credit_term_days, credit_status,
-            approval_threshold, wallet_balance, version, created_at, updated_at)
-        SELECT 'R' || (1000 + g), '经销商 ' || (1000 + g), 'ACTIVE', 5000000, 0, 30, 'ACTIVE', 1000000, 800000, 1,
-               now(), now()
-        FROM generate_series(1, {RESELLERS}) g""",
-    # the orders: R1001 every STRIDE-th row, the others round-robin; created over two years, newest last
-    f"""INSERT INTO payment_orders (payment_id, order_id, reseller_id, payment_type, payment_amount, paid_amount,
-            refunded_amount, reserved_amount, refunding_amount, currency, payment_status, refund_status,
-            last_attempt_failed, last_refund_failed, payment_deadline, business_desc, priority,
-            related_business_id, related_business_type, tags, version, created_at, updated_at)
-        SELECT 'PAY' || lpad(g::text, 20, '0'), 'SO' || lpad(g::text, 10, '0'),
-               -- the resellers were numbered 1.. in code order (RESTART IDENTITY): R1001 is 1
-               CASE WHEN g % {STRIDE} = 0 THEN 1 ELSE 2 + g % {RESELLERS - 1} END,
-               (ARRAY['ADVANCE_PAYMENT','ADVANCE_PAYMENT','FINAL_PAYMENT','FINAL_PAYMENT','OTHER_FEE',
-                      'CREDIT_REPAYMENT'])[1 + (h / 20) % 6],
-               amount,
-               CASE st WHEN 'PAID' THEN amount WHEN 'PARTIAL_PAID' THEN round(amount * 0.3, 2)
-                       WHEN 'STOPPED' THEN 0 ELSE 0 END,
-               0,
-               CASE st WHEN 'PAYING' THEN round(amount * 0.5, 2) ELSE 0 END,
-               0, 'CNY', st, 'NO_REFUND', st = 'FAILED', false,
-               CASE WHEN h % 10 = 3 THEN NULL ELSE created + ((15 + (h / 120) % 106) || ' days')::interval END,
-               '订单 ' || g, 0, '', NULL, '{{}}', 1, created, created
-        FROM (
-            SELECT g, h,
-                   round((100 + ((h / 7) % 99990000) / 10.0)::numeric, 2) AS amount,
-                   (ARRAY['UNPAID','UNPAID','UNPAID','UNPAID','PAID','PAID','PAID','PARTIAL_PAID','PARTIAL_PAID',
-                          'PAYING','FAILED','STOPPED','FROZEN','UNPAID','PAID','UNPAID','PAID','PARTIAL_PAID',
-                          'UNPAID','PAID'])[1 + h % 20] AS st,
-                   now() - interval '730 days' + (g * (730.0 * 86400 / {TOTAL})) * interval '1 second' AS created
-            -- h: a well-mixed number per row (Knuth's multiplicative hash), so that every reseller,
-            -- including every STRIDE-th row's, gets every status, type, amount and deadline
-            FROM (SELECT g, (g::bigint * 2654435761) % 4294967296 AS h FROM generate_series(1, {TOTAL}) g) gh
-        ) s""",
-    # one PAYMENT transaction per order with money paid (SUCCESS) or in flight (PROCESSING)
-    """INSERT INTO transactions (transaction_id, payment_order_id, order_id, reseller_id, transaction_type, status,
-            amount, refunded_amount, refunding_amount, channel_id, channel_code, channel_kind, created_at,
-            completed_at)
-        SELECT 'TXN' || lpad(o.id::text, 20, '0'), o.id, o.order_id, o.reseller_id, 'PAYMENT',
-               CASE WHEN o.reserved_amount > 0 THEN 'PROCESSING' ELSE 'SUCCESS' END,
-               CASE WHEN o.reserved_amount > 0 THEN o.reserved_amount ELSE o.paid_amount END, 0, 0,
-               c.id, c.code, c.kind, o.created_at + interval '1 day',
-               CASE WHEN o.reserved_amount > 0 THEN NULL ELSE o.created_at + interval '1 day' END
-        FROM payment_orders o
-        JOIN channels c ON c.sort_order = ((o.id * 2654435761) % 4294967296 / 7) % 4
-        WHERE o.paid_amount > 0 OR o.reserved_amount > 0""",
-]
+def seed_sql(total: int = TOTAL, mine: int = MINE) -> list[str]:
+    """The set-based seeding statements for ``total`` orders of which ``mine`` are R1001's
+    (bench/finance_desk.py seeds a smaller data set with the same statements)."""
+    stride = total // mine
+    return [
+        # resellers R1001..R1100; R1001 is the one measured
+        f"""INSERT INTO resellers (code, name, status, credit_limit, credit_used, credit_term_days, credit_status,
+                approval_threshold, wallet_balance, version, created_at, updated_at)
+            SELECT 'R' || (1000 + g), '经销商 ' || (1000 + g), 'ACTIVE', 5000000, 0, 30, 'ACTIVE', 1000000, 800000, 1,
+                   now(), now()
+            FROM generate_series(1, {RESELLERS}) g""",
+        # the orders: R1001 every STRIDE-th row, the others round-robin; created over two years, newest last
+        f"""INSERT INTO payment_orders (payment_id, order_id, reseller_id, payment_type, payment_amount, paid_amount,
+                refunded_amount, reserved_amount, refunding_amount, currency, payment_status, refund_status,
+                last_attempt_failed, last_refund_failed, payment_deadline, business_desc, priority,
+                related_business_id, related_business_type, tags, version, created_at, updated_at)
+            SELECT 'PAY' || lpad(g::text, 20, '0'), 'SO' || lpad(g::text, 10, '0'),
+                   -- the resellers were numbered 1.. in code order (RESTART IDENTITY): R1001 is 1
+                   CASE WHEN g % {stride} = 0 THEN 1 ELSE 2 + g % {RESELLERS - 1} END,
+                   (ARRAY['ADVANCE_PAYMENT','ADVANCE_PAYMENT','FINAL_PAYMENT','FINAL_PAYMENT','OTHER_FEE',
+                          'CREDIT_REPAYMENT'])[1 + (h / 20) % 6],
+                   amount,
+                   CASE st WHEN 'PAID' THEN amount WHEN 'PARTIAL_PAID' THEN round(amount * 0.3, 2)
+                           WHEN 'STOPPED' THEN 0 ELSE 0 END,
+                   0,
+                   CASE st WHEN 'PAYING' THEN round(amount * 0.5, 2) ELSE 0 END,
+                   0, 'CNY', st, 'NO_REFUND', st = 'FAILED', false,
+                   CASE WHEN h % 10 = 3 THEN NULL ELSE created + ((15 + (h / 120) % 106) || ' days')::interval END,
+                   '订单 ' || g, 0, '', NULL, '{{}}', 1, created, created
+            FROM (
+                SELECT g, h,
+                       round((100 + ((h / 7) % 99990000) / 10.0)::numeric, 2) AS amount,
+                       (ARRAY['UNPAID','UNPAID','UNPAID','UNPAID','PAID','PAID','PAID','PARTIAL_PAID','PARTIAL_PAID',
+                              'PAYING','FAILED','STOPPED','FROZEN','UNPAID','PAID','UNPAID','PAID','PARTIAL_PAID',
+                              'UNPAID','PAID'])[1 + h % 20] AS st,
+                       now() - interval '730 days' + (g * (730.0 * 86400 / {total})) * interval '1 second' AS created
+                -- h: a well-mixed number per row (Knuth's multiplicative hash), so that every reseller,
+                -- including every STRIDE-th row's, gets every status, type, amount and deadline
+                FROM (SELECT g, (g::bigint * 2654435761) % 4294967296 AS h FROM generate_series(1, {total}) g) gh
+            ) s""",
+        # one PAYMENT transaction per order with money paid (SUCCESS) or in flight (PROCESSING)
+        """INSERT INTO transactions (transaction_id, payment_order_id, order_id, reseller_id, transaction_type, status,
+                amount, refunded_amount, refunding_amount, channel_id, channel_code, channel_kind, created_at,
+                completed_at)
+            SELECT 'TXN' || lpad(o.id::text, 20, '0'), o.id, o.order_id, o.reseller_id, 'PAYMENT',
+                   CASE WHEN o.reserved_amount > 0 THEN 'PROCESSING' ELSE 'SUCCESS' END,
+                   CASE WHEN o.reserved_amount > 0 THEN o.reserved_amount ELSE o.paid_amount END, 0, 0,
+                   c.id, c.code, c.kind, o.created_at + interval '1 day',
+                   CASE WHEN o.reserved_amount > 0 THEN NULL ELSE o.created_at + interval '1 day' END
+            FROM payment_orders o
+            JOIN channels c ON c.sort_order = ((o.id * 2654435761) % 4294967296 / 7) % 4
+            WHERE o.paid_amount > 0 OR o.reserved_amount > 0""",
+    ]
 
 
-def seed(engine, env: dict) -> None:
+SEED_SQL = seed_sql()
+
+
+def seed(engine, env: dict, total: int = TOTAL, mine: int = MINE) -> None:
     started = time.monotonic()
+    statements = seed_sql(total, mine)
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
         for table in ("transactions", "status_log", "payment_orders", "channels", "users"):
@@ -175,7 +183,7 @@ def seed(engine, env: dict) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
         conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
-        conn.execute(sa.text(SEED_SQL[0]))
+        conn.execute(sa.text(statements[0]))
         for i, (code, kind, name, name_en) in enumerate(CHANNELS):
             conn.execute(sa.text(
                 """INSERT INTO channels (code, name, name_en, kind, enabled, min_amount, supports_refund,
@@ -183,12 +191,12 @@ def seed(engine, env: dict) -> None:
                        sort_order, created_at, updated_at)
                    VALUES (:code, :name, :name_en, :kind, true, 0.01, true, true, 900, 86400, true, '{}', :i,
                            now(), now())"""), {"code": code, "name": name, "name_en": name_en, "kind": kind, "i": i})
-        log(f"  seeding {TOTAL:,} payment orders ({MINE:,} of R1001) ...")
-        conn.execute(sa.text(SEED_SQL[1]))
+        log(f"  seeding {total:,} payment orders ({mine:,} of R1001) ...")
+        conn.execute(sa.text(statements[1]))
         log(f"  ... {time.monotonic() - started:.0f} s; their transactions ...")
-        conn.execute(sa.text(SEED_SQL[2]))
+        conn.execute(sa.text(statements[2]))
         conn.execute(sa.text("CREATE TABLE bench_seed (version int, total int, mine int)"))
-        conn.execute(sa.text("INSERT INTO bench_seed VALUES (:v, :t, :m)"), {"v": SEED_VERSION, "t": TOTAL, "m": MINE})
+        conn.execute(sa.text("INSERT INTO bench_seed VALUES (:v, :t, :m)"), {"v": SEED_VERSION, "t": total, "m": mine})
     os.environ.update(env)
     from app import create_app
     from app.extensions import db

@@ -39,6 +39,7 @@ class PaymentTransaction(Model):
         sa.Index("ix_transactions_channel_code_order", "channel_code", "payment_order_id"),
         sa.Index("ix_transactions_reseller_channel_order", "reseller_id", "channel_code", "payment_order_id"),
         sa.Index("ix_transactions_completed", "completed_at"),
+        sa.Index("ix_transactions_created", "created_at", "id"),  # /finance/transactions' order
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
