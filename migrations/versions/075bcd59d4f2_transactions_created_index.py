@@ -4,12 +4,12 @@ transaction (bench/finance_desk.py: ~330 ms for the unfiltered first page at 500
 0.3 ms with the index).
 
 Revision ID: 075bcd59d4f2
-Revises: b7dfb3f23189
+Revises: c1b1469f8938
 """
 from alembic import op
 
 revision = "075bcd59d4f2"
-down_revision = "b7dfb3f23189"
+down_revision = "c1b1469f8938"
 branch_labels = None
 depends_on = None
 
