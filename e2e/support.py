@@ -349,6 +349,10 @@ def running_stack(tmp: Path) -> Iterator[Stack]:
         children.append(_spawn("web", gunicorn + [factory], {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
                                log_dir))
         children.append(_spawn("worker", [PY, "worker.py"], env, log_dir))
+        # A worker of its own for PDF documents, as docs/ARCHITECTURE.md advises for production: every
+        # settled payment asks for a receipt, and on one worker the receipts of all the earlier tests'
+        # payments queue in front of the one a test waits for.
+        children.append(_spawn("documents-worker", [PY, "worker.py", "--queues", "documents"], env, log_dir))
         children.append(_spawn("scheduler", [PY, "worker.py", "cron"], env, log_dir))
         stack = Stack(base_url, gateway, password, api_key, database_url, redis_url, prefix, log_dir, children)
         _wait_ready(stack)

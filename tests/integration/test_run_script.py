@@ -138,11 +138,12 @@ def run_script(tmp_path):
     def start(extra_env: dict[str, str]) -> tuple[subprocess.Popen, Path, Path, dict[str, str]]:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("DATABASE_", "REDIS_", "DEMO_", "SANDBOX_", "TEST_", "E2E_", "PYTEST_", "RQ_",
-                                    "FLASK_", "GUNICORN_"))
+                                    "FLASK_", "GUNICORN_", "MAILCATCHER_", "SMTP_"))
                and k not in ("INSTANCE_PATH", "SECRET_KEY", "ENCRYPTION_KEYS", "PUBLIC_BASE_URL", "PORT", "HOST",
                              "WEB_WORKERS", "WORKER_PROCESSES", "LOG_LEVEL", "VIRTUAL_ENV", "VENV")}
         env.update(VENV=str(venv_view(tmp_path / "venv")), INSTANCE_PATH=str(tmp_path / "instance"),
-                   PORT=str(free_port()), SANDBOX_PORT=str(free_port()), WEB_WORKERS="1", PYTHONUNBUFFERED="1",
+                   PORT=str(free_port()), SANDBOX_PORT=str(free_port()), MAILCATCHER_SMTP_PORT=str(free_port()),
+                   MAILCATCHER_HTTP_PORT=str(free_port()), WEB_WORKERS="1", PYTHONUNBUFFERED="1",
                    **extra_env)
         out, err = tmp_path / "stdout", tmp_path / "stderr"
         with open(out, "wb") as o, open(err, "wb") as e:

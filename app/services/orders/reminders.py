@@ -24,8 +24,13 @@ from .view import order_dict
 OPEN = (PaymentStatus.UNPAID, PaymentStatus.PAYING, PaymentStatus.PARTIAL_PAID, PaymentStatus.FAILED)
 
 
+# outbox_events.event_id holds 40 characters: "evt_reminder_" + a 23-character payment id + the
+# stage's suffix ("overdue" would not fit).
+_SUFFIX = {"overdue": "od"}
+
+
 def _event_id(payment_id: str, stage: str) -> str:
-    return f"evt_reminder_{payment_id}_{stage}"
+    return f"evt_reminder_{payment_id}_{_SUFFIX.get(stage, stage)}"
 
 
 OVERDUE_WINDOW_DAYS = 7  # an order overdue for longer (say, the job was stopped a week) is not reminded
@@ -57,7 +62,8 @@ def send_due(limit: int = 1000) -> int:
             # Orders already reminded of this stage are left out here, so that a backlog of them can
             # never fill ``limit`` and starve the rest.
             reminded = sa.exists().where(
-                OutboxEvent.event_id == sa.literal("evt_reminder_") + PaymentOrder.payment_id + sa.literal(f"_{stage}"))
+                OutboxEvent.event_id == sa.literal("evt_reminder_") + PaymentOrder.payment_id
+                + sa.literal(f"_{_SUFFIX.get(stage, stage)}"))
             rows = db.session.execute(
                 sa.select(PaymentOrder, Reseller.code).join(Reseller, Reseller.id == PaymentOrder.reseller_id)
                 .where(PaymentOrder.payment_deadline >= start, PaymentOrder.payment_deadline < end,
