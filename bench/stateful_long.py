@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/stateful_long.py [--examples 5000] [--steps 50] [--postgres] [--seed N]
 
-CI runs tests/engine/test_engine_stateful.py at 200 examples x 50 steps (10,000 steps). This runs the
+CI runs tests/engine/test_engine_stateful.py at 200 examples x 50 steps on SQLite (10,000 steps; 50 x 50
+on PostgreSQL). This runs the
 same state machine — checkouts over every channel kind, callbacks (duplicate, late, forged), expiry,
 vouchers, cancels, refunds of every strategy, payouts, retries, every money invariant of
 docs/DOMAIN.md §3 after every step — with more examples and/or longer sequences, too slow for CI,
