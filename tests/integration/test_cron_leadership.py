@@ -94,3 +94,18 @@ def test_two_schedulers_at_once_enqueue_each_entry_once(app, database_url, clean
         assert _enqueued(app, "default", FAST) - fast <= 2  # one every 5 s, not two
     finally:
         _stop(a, b)
+
+
+def test_an_entry_records_its_last_run_in_the_same_transaction_as_its_job(app, clean_queues):
+    """What a restarted leader continues from (``cron:last``) is written with the job itself, so a
+    scheduler killed right after enqueueing cannot leave a run unrecorded (and have it run again)."""
+    from app.jobs.payments import create_repayment_orders
+    from app.services.platform.queues import JSONCronJob
+
+    prefix = app.config["RQ_QUEUE_PREFIX"]
+    conn = redis_connection()
+    entry = JSONCronJob(queue_name=f"{prefix}low", func=create_repayment_orders, interval=300)
+    entry.last_runs_key = f"{prefix}cron:last"
+    job = entry.enqueue(conn)
+    assert float(conn.hget(f"{prefix}cron:last", entry.name)) == job.enqueued_at.timestamp()
+    assert _enqueued(app, "low", SLOW) == 1

@@ -124,7 +124,11 @@ class AppJob(Job):
 class JSONCronJob(CronJob):
     """A cron entry that enqueues with the JSON serializer. RQ 3.0's ``CronJob.enqueue`` builds a
     plain ``Queue`` (pickle) whatever ``rq cron --serializer`` says; this is the same method with
-    the app's queue settings."""
+    the app's queue settings. With ``last_runs_key`` the entry's last run is written in the same
+    MULTI/EXEC as its job: a scheduler killed between the two can neither lose the record (and run
+    the entry again after a restart) nor record a run that was never enqueued."""
+
+    last_runs_key: str | None = None
 
     @property
     def job_history_key(self) -> str:
@@ -145,6 +149,8 @@ class JSONCronJob(CronJob):
             pipe.zremrangebyrank(self.job_history_key, 0, -(DEFAULT_CRON_JOB_HISTORY_LIMIT + 1))
             pipe.expire(self.job_history_key, DEFAULT_CRON_JOB_HISTORY_TTL)
             cron_job_registry.add(self.name, pipe, enqueue_timestamp=stamp)
+            if self.last_runs_key:
+                pipe.hset(self.last_runs_key, self.name, str(stamp))
             pipe.execute()
         return job
 
@@ -163,15 +169,16 @@ class AppCronScheduler(CronScheduler):
     STANDBY_POLL = 3.0
 
     def __init__(self, *args: Any, key_prefix: str = "", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         self._leader_key = f"{key_prefix}cron:leader"
-        self._last_key = f"{key_prefix}cron:last"
+        self._last_key = f"{key_prefix}cron:last"  # before super(): loading the config registers entries
         self._leader = False
+        super().__init__(*args, **kwargs)
 
     # Options by name only: rq's config loader calls register(**entry).
     def register(self, func: Callable[..., Any], queue_name: str, **options: Any) -> CronJob:  # type: ignore[override]
         resolve_job_function(f"{func.__module__}.{func.__qualname__}")
         entry = JSONCronJob(queue_name=queue_name, func=func, **options)
+        entry.last_runs_key = self._last_key
         self._cron_jobs.append(entry)
         every = f"every {entry.interval} s" if entry.interval else f"at '{entry.cron}'"
         self.log.info("Registered %s on %s %s", entry.func_name, queue_name, every)
@@ -201,14 +208,7 @@ class AppCronScheduler(CronScheduler):
     def enqueue_jobs(self) -> list[CronJob]:
         if not self._hold_lease():
             return []
-        enqueued = super().enqueue_jobs()
-        if enqueued:
-            last_runs = {}
-            for entry in enqueued:
-                assert entry.latest_enqueue_time is not None  # enqueue_jobs has just set it
-                last_runs[entry.name] = entry.latest_enqueue_time.timestamp()
-            self.connection.hset(self._last_key, mapping=last_runs)
-        return enqueued
+        return super().enqueue_jobs()  # each entry records its last run with its job (JSONCronJob)
 
     def calculate_sleep_interval(self) -> float:
         # A standby looks for a lapsed lease often; a leader renews it well within its TTL.
