@@ -100,6 +100,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Deadline reminders (services/orders/reminders.py): these days before the deadline, then on
         # the day and once overdue.
         "REMINDER_DAYS_BEFORE": get("REMINDER_DAYS_BEFORE", "7,3,1"),
+        # The documents' sweep (services/documents/sweep.py) enqueues a QUEUED document again when
+        # its render job is gone and the document was asked for this long ago.
+        "DOCUMENT_REDISPATCH_SECONDS": int(get("DOCUMENT_REDISPATCH_SECONDS", "120")),
         # Alerts (services/alerts): a payment of at least this amount that fails raises one; a
         # payment without its channel's result this many hours after it started raises one.
         "ALERT_LARGE_PAYMENT_AMOUNT": get("ALERT_LARGE_PAYMENT_AMOUNT", "50000.00"),
