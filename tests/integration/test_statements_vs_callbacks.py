@@ -134,13 +134,17 @@ def test_a_callback_settles_while_200_statements_wait(app, gateway, portal_http,
     assert waiting_before >= STATEMENTS // 2, waiting_before
 
     settled = settle_seconds(*second)
+    waiting_when_settled = _count(Document.state == "QUEUED")
     # A compensation run enqueued now is taken before the statements still waiting.
     job = queue("default").enqueue("app.jobs.payments.compensate_payments", result_ttl=600)
     _wait(lambda: job.refresh() or job.get_status(refresh=False) == "finished", 30, "the compensation job")
     still_waiting = _count(Document.state == "QUEUED")
-    # Callbacks never queue behind documents: settling takes what it takes on this machine (a shared,
-    # loaded one may need seconds either way), not the minutes the 200 statements take.
-    assert settled < max(5.0, 3 * baseline), (settled, baseline)
+    # Callbacks never queue behind documents: the payment settled while most statements still waited.
+    # How long settling takes is this machine's business (on SQLite the printers' writes share one
+    # write lock, and a loaded CI machine has needed 8 s), so the bound in seconds is only a backstop
+    # far below the minutes the 200 statements take.
+    assert waiting_when_settled >= STATEMENTS // 4, (waiting_when_settled, settled, baseline)
+    assert settled < 30, (settled, baseline)
     assert still_waiting >= STATEMENTS // 3, (still_waiting, "the default job waited for the statements")
     assert job.started_at is not None and job.enqueued_at is not None
     assert (job.started_at - job.enqueued_at).total_seconds() < 15
