@@ -16,21 +16,17 @@ import logging
 
 from flask import current_app
 from redis.exceptions import RedisError
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
-from rq.serializers import JSONSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ...extensions import db
-from ..platform.queues import queue, queue_prefix, redis_connection
+from ..platform.queues import job_live, queue, queue_prefix
 
 log = logging.getLogger(__name__)
 
 QUEUE = "documents"
 RENDER_JOB = "app.jobs.document_rendering.render_document"
 _PENDING = "documents_to_dispatch"
-_LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def job_id(number: str) -> str:
@@ -48,7 +44,8 @@ def after_commit(document_id: int, number: str) -> None:
 def enqueue(document_id: int, number: str) -> bool:
     """Put the render job on the queue now (unless it waits there already); False if Redis failed."""
     try:
-        if _job_live(number):
+        # a second job would only find the document claimed, but would hold a worker
+        if job_live(job_id(number)):
             return True
         queue(QUEUE).enqueue(RENDER_JOB, document_id, job_id=job_id(number),
                              job_timeout=current_app.config.get("DOCUMENT_JOB_TIMEOUT", 900),
@@ -58,16 +55,6 @@ def enqueue(document_id: int, number: str) -> bool:
         log.warning("document %s stays QUEUED: the queue cannot be reached (the sweep enqueues it again)",
                     number, exc_info=True)
         return False
-
-
-def _job_live(number: str) -> bool:
-    """True while the document's job waits in the queue or runs (a second one would only find the
-    document claimed, but would hold a worker)."""
-    try:
-        job = Job.fetch(job_id(number), connection=redis_connection(), serializer=JSONSerializer)
-    except NoSuchJobError:
-        return False
-    return job.get_status(refresh=False) in _LIVE
 
 
 @event.listens_for(Session, "after_commit")

@@ -40,6 +40,7 @@ from ...i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ...labels import notification_text
 from ...models import Notification, User
 from ...models.types import now_utc
+from ..platform.queues import job_live
 from ..platform.unit_of_work import end_read, transaction
 from . import mail_dispatch, mail_prefs
 from .kinds import NotificationKind
@@ -270,7 +271,7 @@ def sweep() -> dict[str, int]:
     by_job: dict[str | None, list[int]] = {}
     for nid, job in rows:
         by_job.setdefault(job, []).append(nid)
-    lost = [nid for job, ids in by_job.items() if job is None or not mail_dispatch.job_live(job) for nid in ids]
+    lost = [nid for job, ids in by_job.items() if job is None or not job_live(job) for nid in ids]
     requeued = 0
     for start in range(0, len(lost), JOB_BATCH):
         ids = lost[start:start + JOB_BATCH]

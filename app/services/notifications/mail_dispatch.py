@@ -15,14 +15,11 @@ import secrets
 
 from redis.exceptions import RedisError
 from rq import Retry
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
-from rq.serializers import JSONSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ...extensions import db
-from ..platform.queues import queue, queue_prefix, redis_connection
+from ..platform.queues import queue, queue_prefix
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +28,6 @@ SEND_JOB = "app.jobs.mail.send_notification_mails"
 # RQ's own retries of a job whose SMTP server did not answer (seconds); after them, the sweep.
 RETRY_INTERVALS = [15, 60, 300, 900]
 _PENDING = "mails_to_dispatch"
-_LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def new_job_id() -> str:
@@ -56,15 +52,6 @@ def enqueue(job_id: str, notification_ids: list[int]) -> bool:
         log.warning("mail job %s not queued: Redis cannot be reached (the sweep queues it again)", job_id,
                     exc_info=True)
         return False
-
-
-def job_live(job_id: str) -> bool:
-    """True while the job waits in the queue, runs, or waits for its next retry."""
-    try:
-        job = Job.fetch(job_id, connection=redis_connection(), serializer=JSONSerializer)
-    except NoSuchJobError:
-        return False
-    return job.get_status(refresh=False) in _LIVE
 
 
 @event.listens_for(Session, "after_commit")

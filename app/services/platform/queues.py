@@ -18,7 +18,8 @@ from redis.client import Pipeline
 from rq import Queue, cron_job_registry
 from rq.cron import CronJob, CronScheduler
 from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
-from rq.job import Job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.types import FailureCallbackType, SuccessCallbackType
 
@@ -55,6 +56,19 @@ def queue(name: str = "default") -> Queue:
     """The named queue (one of QUEUE_NAMES), prefixed with RQ_QUEUE_PREFIX."""
     return Queue(queue_prefix() + name, connection=redis_connection(), serializer=JSONSerializer,
                  job_class=AppJob)
+
+
+_LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+def job_live(job_id: str) -> bool:
+    """True while the job waits in its queue, runs, or waits for a retry (so a second one is not
+    needed); False when RQ no longer knows it."""
+    try:
+        job = Job.fetch(job_id, connection=redis_connection(), serializer=JSONSerializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in _LIVE
 
 
 def all_queues() -> list[Queue]:
