@@ -331,9 +331,6 @@ def running_stack(tmp: Path) -> Iterator[Stack]:
             # The admin's webhook test receives on its own loopback address (the demo's sandbox
             # receivers on 127.0.0.1 stay unregistered: no extra deliveries in every other test).
             "WEBHOOK_ALLOWED_HOSTS": WEBHOOK_HOST,
-            # Some receipts' render jobs are not enqueued at commit (an open bug, see the session-21
-            # note); the sweep (every 60 s) finds them: here after 15 s instead of 120 s.
-            "DOCUMENT_REDISPATCH_SECONDS": "15",
             # what `flask demo seed` gives the ONLINE channels: the gateway's address and secrets
             "SANDBOX_PORT": str(gateway.port),
             "SANDBOX_MERCHANTS": ",".join(f"{no}:{api}:{cb}" for no, (api, cb) in merchants.items()),

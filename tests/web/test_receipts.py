@@ -150,6 +150,26 @@ def test_a_request_rolled_back_with_its_transaction_leaves_nothing(app, shop):
     assert _queued_job_ids(app) == []
 
 
+def test_a_receipt_asked_for_in_the_settlement_is_queued_once_the_settlement_commits(app, shop):
+    """The receipt is asked for in a savepoint of the settlement's transaction: its render job must
+    wait for the outer commit (it was enqueued at the savepoint's release, and the worker did not
+    find the document)."""
+    mp_id = pay([(make_order(amount="300.00"), "300.00")], "WALLET").merged_payment_id
+    with app.app_context():
+        db.session.execute(sa.delete(Document))
+        db.session.commit()
+    _empty_documents_queue(app)
+    with app.app_context():
+        mp = db.session.scalar(sa.select(receipts.MergedPayment).where(
+            receipts.MergedPayment.merged_payment_id == mp_id))
+        receipts.on_merged_completed(mp, Actor(type="system", id="t"))
+        number = db.session.scalar(sa.select(Document.number))
+        assert number is not None
+        assert _queued_job_ids(app) == []
+        db.session.commit()
+    assert _queued_job_ids(app) == [_job_id(app, number)]
+
+
 def test_a_company_name_made_of_markup_is_printed_as_text(app, shop, tmp_path):
     hostile = '<img src="file:///etc/passwd"><img src="http://169.254.169.254/latest/meta-data/">'
     with app.app_context():

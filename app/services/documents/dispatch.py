@@ -16,10 +16,8 @@ import logging
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from ...extensions import db
+from ..platform import after_commit as on_commit
 from ..platform.queues import job_live, queue, queue_prefix
 
 log = logging.getLogger(__name__)
@@ -37,8 +35,7 @@ def job_id(number: str) -> str:
 
 def after_commit(document_id: int, number: str) -> None:
     """Enqueue the render job of the document when the current transaction commits."""
-    pending = db.session().info.setdefault(_PENDING, {})
-    pending[document_id] = number
+    on_commit.defer(_PENDING, (document_id, number))
 
 
 def enqueue(document_id: int, number: str) -> bool:
@@ -57,13 +54,7 @@ def enqueue(document_id: int, number: str) -> bool:
         return False
 
 
-@event.listens_for(Session, "after_commit")
-def _dispatch_committed(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    for document_id, number in (pending or {}).items():
+@on_commit.handles(_PENDING)
+def _dispatch_committed(documents: list[tuple[int, str]]) -> None:
+    for document_id, number in dict(documents).items():
         enqueue(document_id, number)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)

@@ -15,10 +15,8 @@ import secrets
 
 from redis.exceptions import RedisError
 from rq import Retry
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from ...extensions import db
+from ..platform import after_commit as on_commit
 from ..platform.queues import queue, queue_prefix
 
 log = logging.getLogger(__name__)
@@ -37,8 +35,7 @@ def new_job_id() -> str:
 
 def after_commit(job_id: str, notification_ids: list[int]) -> None:
     """Enqueue the job sending these notifications' mails when the current transaction commits."""
-    pending = db.session().info.setdefault(_PENDING, {})
-    pending.setdefault(job_id, []).extend(notification_ids)
+    on_commit.defer(_PENDING, (job_id, list(notification_ids)))
 
 
 def enqueue(job_id: str, notification_ids: list[int]) -> bool:
@@ -54,13 +51,10 @@ def enqueue(job_id: str, notification_ids: list[int]) -> bool:
         return False
 
 
-@event.listens_for(Session, "after_commit")
-def _dispatch_committed(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    for job_id, ids in (pending or {}).items():
+@on_commit.handles(_PENDING)
+def _dispatch_committed(jobs: list[tuple[str, list[int]]]) -> None:
+    by_job: dict[str, list[int]] = {}
+    for job_id, ids in jobs:
+        by_job.setdefault(job_id, []).extend(ids)
+    for job_id, ids in by_job.items():
         enqueue(job_id, ids)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)

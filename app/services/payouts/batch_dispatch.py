@@ -9,10 +9,8 @@ from __future__ import annotations
 import logging
 
 from redis.exceptions import RedisError
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from ...extensions import db
+from ..platform import after_commit as on_commit
 from ..platform.queues import queue, queue_prefix
 
 log = logging.getLogger(__name__)
@@ -27,7 +25,7 @@ def job_id(batch_no: str) -> str:
 
 
 def after_commit(batch_no: str) -> None:
-    db.session().info.setdefault(_PENDING, set()).add(batch_no)
+    on_commit.defer(_PENDING, batch_no)
 
 
 def enqueue(batch_no: str) -> bool:
@@ -40,12 +38,7 @@ def enqueue(batch_no: str) -> bool:
         return False
 
 
-@event.listens_for(Session, "after_commit")
-def _dispatch_committed(session: Session) -> None:
-    for batch_no in sorted(session.info.pop(_PENDING, None) or ()):
+@on_commit.handles(_PENDING)
+def _dispatch_committed(batch_nos: list[str]) -> None:
+    for batch_no in sorted(set(batch_nos)):
         enqueue(batch_no)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)
