@@ -9,15 +9,22 @@ import shutil
 import uuid
 
 import pytest
+from argon2 import PasswordHasher
 
 from app import create_app
 from app.extensions import db
-from app.services.accounts import api_clients
+from app.services.accounts import api_clients, users
 from tests.support import factories
 from tests.support.api import Api
 from tests.support.database import fresh_database, reset_database
 
 pytest_plugins = ["tests.support.online_gateway", "tests.support.mail"]
+
+# Most web tests begin by signing people in, and argon2 at OWASP's cost is ~60 ms a hash: it was 44 %
+# of the authorization matrix's time. Passwords made in the test processes use argon2's floor (each
+# hash carries its parameters, so verifying stays exact); tests/unit/test_password_hashing.py checks
+# the production parameters, and the processes the tests start (workers, the e2e server) use them.
+users._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 
 # argon2id, 19 MiB, t=2, p=1 (OWASP); argon2-cffi's defaults are stronger in memory, these are the floor.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+HASH_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+_hasher = PasswordHasher(**HASH_PARAMETERS)
 MIN_PASSWORD_LENGTH = 12
 
 
