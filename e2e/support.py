@@ -325,7 +325,7 @@ def running_stack(tmp: Path) -> Iterator[Stack]:
             "FLASK_APP": "app", "PYTHONUNBUFFERED": "1", "INSTANCE_PATH": str(tmp / "instance"),
             "DATABASE_URL": database_url, "REDIS_URL": redis_url, "RQ_QUEUE_PREFIX": prefix,
             "SECRET_KEY": secrets.token_hex(32), "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "PUBLIC_BASE_URL": base_url, "PORT": str(web_port), "VOUCHER_DIR": str(tmp / "vouchers"),
+            "PUBLIC_BASE_URL": base_url, "PORT": str(web_port),
             "DEMO_PASSWORD": password, "DEMO_API_KEY": api_key, "API_RATE_LIMIT": "100000 per minute",
             "LOGIN_RATE_LIMIT": "100000 per minute", "RQ_LOG_LEVEL": "WARNING",
             # The admin's webhook test receives on its own loopback address (the demo's sandbox

@@ -20,6 +20,7 @@ from .reconciliation import (
     StatementLine,
 )
 from .reseller import Reseller
+from .stored_file import StoredFile, StoredFileChunk
 from .transaction import ChannelEvent, PaymentTransaction, Refund, Voucher
 from .user import PasswordReset, User
 from .wallet_change import WalletChange
@@ -32,7 +33,7 @@ __all__ = [
     "Document", "DocumentContent", "IdempotencyKey", "MailOptOut", "Merchant", "MergedPayment", "Notification",
     "OutboxEvent",
     "PasswordReset", "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun",
-    "StatementImport", "StatementLine",
+    "StatementImport", "StatementLine", "StoredFile", "StoredFileChunk",
     "PaymentTransaction", "Refund", "Reseller", "StatusLog", "User", "Voucher", "WalletChange", "WalletEntry",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "channel_resellers",
 ]

@@ -55,7 +55,6 @@ def online(app, gateway, portal_http, engine_setup):
 def wire(app, online, engine_setup, tmp_path):
     """The sandbox gateway with M1001 (single 50,000, daily 100,000) paying out; R1001 has a refund
     account at ICBC."""
-    app.config["VOUCHER_DIR"] = str(tmp_path)
     db.session.add(Merchant(merchant_id="M1001", name="Payouts", active=True, single_limit=Decimal("50000.00"),
                             daily_limit=Decimal("100000.00")))
     r = db.session.get(Reseller, engine_setup["R1001"])

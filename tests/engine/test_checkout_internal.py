@@ -27,7 +27,6 @@ def test_wallet_and_credit_pay_at_once(engine_setup):
 
 
 def test_wire_waits_for_voucher_then_finance_confirms_more(engine_setup, app, tmp_path):
-    app.config["VOUCHER_DIR"] = str(tmp_path)
     a, b = make_order(amount="300.00"), make_order(amount="700.00")
     res = checkout.submit(OPERATOR, None, engine_setup["R1001"], [
         AllocationIn(a, "300.00", "WIRE_ICBC"), AllocationIn(b, "700.00", "WIRE_ICBC")])

@@ -231,7 +231,6 @@ def test_approval_rechecks_the_wallet(engine_setup):
 
 @pytest.fixture
 def wire_payment(engine_setup, app, tmp_path):
-    app.config["VOUCHER_DIR"] = str(tmp_path)
     pid = make_order(amount="1000.00")
     checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "1000.00", "WIRE_ICBC")])
     return db.session.scalar(sa.select(ChannelPayment)).channel_payment_id, pid
@@ -280,7 +279,6 @@ def test_short_wire_is_applied_earliest_deadline_first(engine_setup, app, tmp_pa
 
     from app.models.types import now_utc
 
-    app.config["VOUCHER_DIR"] = str(tmp_path)
     late = make_order(amount="500.00", deadline=now_utc() + timedelta(days=30))
     soon = make_order(amount="300.00", deadline=now_utc() + timedelta(days=2))
     checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(late, "500.00", "WIRE_ICBC"),

@@ -102,7 +102,6 @@ def events_since():
 
 
 def test_every_event_shows_the_committed_state(engine_setup, app, tmp_path, events_since):
-    app.config["VOUCHER_DIR"] = str(tmp_path)
     r1, users = engine_setup["R1001"], engine_setup["users"]
     seen: list[str] = []
     a, b, c, d = (make_order(amount=x) for x in ("100.00", "300.00", "700.00", "1000.00"))

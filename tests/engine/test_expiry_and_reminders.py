@@ -41,7 +41,6 @@ def test_wire_without_voucher_expires_and_releases(engine_setup):
 
 
 def test_wire_with_a_voucher_waiting_does_not_expire(engine_setup, app, tmp_path):
-    app.config["VOUCHER_DIR"] = str(tmp_path)
     pid = make_order(amount="100.00")
     checkout.submit(OPERATOR, None, engine_setup["R1001"], [AllocationIn(pid, "100.00", "WIRE_ICBC")])
     cp = db.session.scalar(sa.select(ChannelPayment))

@@ -194,7 +194,6 @@ def _race(app, *calls):
 
 
 def test_finance_confirming_a_voucher_while_the_statement_matches_applies_once(app, online, engine_setup, tmp_path):
-    app.config["VOUCHER_DIR"] = str(tmp_path)
     users = engine_setup["users"]
     rounds = []
     for n in range(4):

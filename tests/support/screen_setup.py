@@ -22,12 +22,14 @@ from app.models import (
     PaymentOrder,
     ReconciliationException,
     Reseller,
+    StoredFileChunk,
     User,
     Voucher,
 )
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
 from app.services.ledgers import wallet_changes
+from app.services.platform import file_store
 from app.services.platform.actor import Actor
 from app.services.reconciliation import runs
 from app.services.reconciliation.lines import Line
@@ -124,8 +126,12 @@ def voucher(voucher_id: int) -> SimpleNamespace:
 
 
 @in_app
-def voucher_file(voucher_id: int) -> str:
-    return voucher_upload.file_path(db.session.get(Voucher, voucher_id))
+def replace_voucher_bytes(voucher_id: int, data: bytes) -> None:
+    """The stored bytes of a (one-chunk) voucher changed after its checks (storage written to behind
+    the portal's back)."""
+    stored = file_store.find(voucher_upload.file_key(db.session.get(Voucher, voucher_id)))
+    db.session.execute(sa.update(StoredFileChunk).where(StoredFileChunk.file_id == stored.id).values(data=data))
+    db.session.commit()
 
 
 @in_app

@@ -9,7 +9,8 @@ from app.services.accounts import users
 
 
 def test_the_portal_hashes_with_argon2id_at_owasps_parameters(monkeypatch):
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(**users.HASH_PARAMETERS))
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=users.TIME_COST, memory_cost=users.MEMORY_COST_KIB,
+                                                         parallelism=users.PARALLELISM))
     hashed = users.hash_password("correct horse battery")
     assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert users.verify_password(hashed, "correct horse battery")

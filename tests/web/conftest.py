@@ -106,7 +106,6 @@ def route_objects(app, portal, tmp_path, monkeypatch):
     submitted by finance2@ (pending); an open reconciliation exception of the WALLET channel; an
     unidentified bank receipt (OPEN); the
     first notification of operator@r1001; and ids of nothing."""
-    monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
     screen_setup.add_wire_channel()
     screen_setup.add_channel("WALLET", "WALLET")

@@ -96,7 +96,6 @@ def test_a_payment_waiting_for_approval_notifies_the_companys_approvers_only(app
 
 
 def test_a_rejected_voucher_notifies_the_companys_users(app, portal, signed_in, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path / "vouchers"))
     add_wire_channel()
     a = make_order(amount="1000.00")
     cp = wire_payment([(a, "1000.00")])

@@ -28,14 +28,6 @@ FINANCE = Actor(type="user", id="finance@example.com")
 PDF = minimal_pdf()
 
 
-@pytest.fixture(autouse=True)
-def voucher_dir(app, tmp_path):
-    old = app.config["VOUCHER_DIR"]
-    app.config["VOUCHER_DIR"] = str(tmp_path / "vouchers")
-    yield
-    app.config["VOUCHER_DIR"] = old
-
-
 def mp_status(app, mp_id: str) -> str:
     with app.app_context():
         status = db.session.scalar(sa.select(MergedPayment.status).where(MergedPayment.merged_payment_id == mp_id))

@@ -172,7 +172,6 @@ def test_memos_the_portal_writes_are_shown_in_the_readers_language(app, ledgers,
                                                                  monkeypatch):
     """The wallet entry of a wire's excess stores a code and parameters, not English text: the Chinese
     screen shows it in Chinese, the English one in English, both with the wire's reference."""
-    monkeypatch.setitem(app.config, "VOUCHER_DIR", str(tmp_path))
     add_wire_channel()
     pid = make_order(amount="300.00")
     cp = wire_payment([(pid, "300.00")])

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
 from ...domain.timeutil import in_date_range
 from ...services.reconciliation import day_export
 from .access import FINANCE, allow
+from .downloads import attachment
 from .finance_reconciliation import page_context
 
 bp = Blueprint("finance_reconciliation_export", __name__)
@@ -35,8 +36,4 @@ def export():
     if fmt not in day_export.FORMATS:
         return _refused(_("Choose CSV or XLSX."))
     body = day_export.csv_body(day) if fmt == "csv" else day_export.xlsx_body(day)
-    response = Response(body, content_type=day_export.FORMATS[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{day_export.download_name(day, fmt)}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(body, day_export.FORMATS[fmt], day_export.download_name(day, fmt))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -33,6 +33,7 @@ from ...services.reports import document as report_document
 from ...services.reports import range as range_reports
 from ...services.reports.daily import daily_report
 from .access import FINANCE, allow, web_actor
+from .downloads import attachment
 from .form_fields import date_range_message
 from .rendering import render_screen
 
@@ -182,11 +183,7 @@ def range_export(fmt: str):
     with transaction():
         audit.record(web_actor(), "reports.export", "report", f"{range_reports.file_stem(report)}.{fmt}", None,
                      {"format": fmt, "rows": len(report.rows), **args.query()})
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{range_reports.file_stem(report)}.{fmt}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(body, mimetype, f"{range_reports.file_stem(report)}.{fmt}")
 
 
 @bp.post("/finance/reports/range/pdf")

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -23,12 +23,13 @@ from ...domain.enums import TransactionStatus, TransactionType
 from ...domain.money import MoneyFormatError, parse_money
 from ...domain.timeutil import in_date_range
 from ...services.audit import log as audit
-from ...services.orders.export import FORMATS, export_path
+from ...services.orders.export import FORMATS, download
 from ...services.platform.unit_of_work import transaction
 from ...services.transactions import chain as txn_chain
 from ...services.transactions import export as txn_export
 from ...services.transactions import search as txn_search
 from .access import ADMIN, FINANCE, allow, web_actor
+from .downloads import attachment
 from .form_fields import date_range_message
 from .rendering import page_arg, render_screen
 
@@ -167,8 +168,11 @@ def export_download(job_id: str):
     with transaction():  # every company's money movements leave the portal: who took them is on record
         audit.record(web_actor(), "transactions.export_downloaded", "export", job_id, None,
                      {"format": state.fmt, "rows": state.total})
-    return send_file(export_path(job_id, state.fmt), mimetype=FORMATS[state.fmt], as_attachment=True,
-                     download_name=state.download_name, max_age=0)
+    try:
+        chunks = download(job_id, state.fmt)
+    except KeyError:
+        abort(404)
+    return attachment(chunks, FORMATS[state.fmt], state.download_name)
 
 
 @bp.get("/finance/transactions/<transaction_id>")

@@ -14,7 +14,7 @@ import re
 from decimal import Decimal
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -193,9 +193,8 @@ def _viewable(voucher_id: int):
     if v is None:
         abort(404)
     try:
-        with open(voucher_upload.file_path(v), "rb") as f:
-            data = f.read(current_app.config["VOUCHER_MAX_BYTES"] + 1)
-    except OSError:
+        data = voucher_upload.content(v)
+    except KeyError:
         abort(404)
     return v, data, voucher_upload.sniff(data)
 

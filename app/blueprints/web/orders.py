@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     stream_with_context,
     url_for,
 )
@@ -47,6 +46,7 @@ from ...services.orders.detail import filter_channels, order_detail
 from ...services.orders.queries import OrderFilter
 from ...services.orders.view import is_overdue
 from .access import RESELLER, allow, reseller_id
+from .downloads import attachment
 from .form_fields import date_range_message
 from .rendering import is_history_restore, page_arg, render_screen, wants_fragment
 
@@ -294,8 +294,11 @@ def export_download(job_id: str):
     state = order_export.export_state(job_id, current_user.id)
     if state is None or state.state != "done":
         abort(404)
-    return send_file(order_export.export_path(job_id, state.fmt), mimetype=order_export.FORMATS[state.fmt],
-                     as_attachment=True, download_name=state.download_name, max_age=0)
+    try:
+        chunks = order_export.download(job_id, state.fmt)
+    except KeyError:
+        abort(404)
+    return attachment(chunks, order_export.FORMATS[state.fmt], state.download_name)
 
 
 @bp.get("/orders/<payment_id>")

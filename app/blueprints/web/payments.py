@@ -4,6 +4,8 @@ instructions and voucher upload, done), asks the bank again (compensation query)
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -231,5 +233,9 @@ def voucher_file(merged_payment_id: str, voucher_id: int):
     v = next((v for p in view.parts for v in p.vouchers if v.id == voucher_id), None)
     if v is None:
         abort(404)
-    return send_file(voucher_upload.file_path(v), mimetype=v.content_type, as_attachment=True,
+    try:
+        data = voucher_upload.content(v)
+    except KeyError:
+        abort(404)
+    return send_file(io.BytesIO(data), mimetype=v.content_type, as_attachment=True,
                      download_name=v.original_name, max_age=0)

@@ -15,8 +15,8 @@ from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 
 # argon2id, 19 MiB, t=2, p=1 (OWASP); argon2-cffi's defaults are stronger in memory, these are the floor.
-HASH_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
-_hasher = PasswordHasher(**HASH_PARAMETERS)
+TIME_COST, MEMORY_COST_KIB, PARALLELISM = 2, 19 * 1024, 1
+_hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB, parallelism=PARALLELISM)
 MIN_PASSWORD_LENGTH = 12
 
 

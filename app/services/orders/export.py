@@ -1,8 +1,9 @@
 """Export of a filtered payment-order list as CSV or XLSX (docs/SCREENS.md ``/orders``).
 
 Small sets (up to ``EXPORT_DIRECT_MAX_ROWS``, default 2,000) are written straight into the response;
-larger ones by the worker (``app.jobs.exports.export_orders``), which writes the file under the
-instance folder (``exports/``), records its progress in ``job.meta`` and keeps the file a day. The
+larger ones by the worker (``app.jobs.exports.export_orders``), which writes the file in a scratch
+file, then into the database (``platform/file_store``, kept a day: any web process serves it), and
+records its progress in ``job.meta``. The
 job carries the user who asked; only that user may follow it or download the file.
 
 Contents: one row per order in the list's order; amounts are numbers with two decimals, times are
@@ -16,11 +17,11 @@ from __future__ import annotations
 import io
 import os
 import re
-import time
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
@@ -35,8 +36,9 @@ from ...domain.timeutil import SHANGHAI, utcnow
 from ...extensions import db
 from ...labels import label
 from ...models import PaymentOrder
-from ..platform import spreadsheet
+from ..platform import file_store, spreadsheet
 from ..platform.queues import queue
+from ..platform.unit_of_work import end_read, transaction
 from .queries import OrderFilter
 from .screen_list import conditions, order_by
 
@@ -177,14 +179,24 @@ def filter_from_json(data: dict) -> OrderFilter:
     return OrderFilter(**values)
 
 
-def export_dir() -> Path:
-    return Path(current_app.instance_path) / "exports"
-
-
-def export_path(job_id: str, fmt: str) -> Path:
+def file_key(job_id: str, fmt: str) -> str:
+    """Where the export's file is kept (``platform/file_store``)."""
     if not JOB_ID.match(job_id) or fmt not in FORMATS:
         raise ExportError("bad export id")
-    return export_dir() / f"{job_id}.{fmt}"
+    return f"export/{job_id}.{fmt}"
+
+
+def store_export(job_id: str, fmt: str, scratch: Path) -> None:
+    """Keep the finished scratch file for a day under the export's key, and drop the expired ones."""
+    with transaction():
+        file_store.delete_expired()
+        file_store.put_file(file_key(job_id, fmt), str(scratch), FORMATS[fmt],
+                            expires_at=utcnow() + timedelta(seconds=EXPORT_TTL_SECONDS))
+
+
+def download(job_id: str, fmt: str) -> Iterator[bytes]:
+    """The stored export's bytes, chunk by chunk."""
+    return file_store.stream(file_key(job_id, fmt))
 
 
 def enqueue_export(*, user_id: int, reseller_id: int, f: OrderFilter, sort: str, fmt: str, locale: str,
@@ -209,13 +221,19 @@ def enqueue_export(*, user_id: int, reseller_id: int, f: OrderFilter, sort: str,
 def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict:
     """Write the file of one export job (the worker calls this); returns where and how many rows."""
     fmt = spec["format"]
-    path = export_path(job_id, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_old_exports()
+    file_key(job_id, fmt)
     f = filter_from_json(spec["filter"])
     if f.reseller_id is None or f.reseller_id != spec.get("reseller_id"):
         raise ExportError("an export is always of one reseller's orders")
-    tmp = path.with_name(path.name + ".part")
+    with tempfile.TemporaryDirectory(prefix="export-") as scratch:
+        tmp = Path(scratch) / f"{job_id}.{fmt}"
+        n = _write(tmp, fmt, f, spec, progress)
+        end_read()
+        store_export(job_id, fmt, tmp)
+    return {"file": file_key(job_id, fmt), "rows": n}
+
+
+def _write(tmp: Path, fmt: str, f: OrderFilter, spec: dict, progress: Callable[[int], None]) -> int:
     with force_locale(spec.get("locale") or "zh"):
         rows = iter_values(f, spec.get("sort") or "-created")
         if fmt == "csv":
@@ -231,25 +249,7 @@ def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict
                     out.write(chunk)
         else:
             n = write_xlsx(tmp, rows, progress)
-    os.replace(tmp, path)
-    return {"file": path.name, "rows": n}
-
-
-def remove_old_exports(max_age: int = EXPORT_TTL_SECONDS) -> int:
-    """Files of exports older than their jobs' lifetime (the jobs are gone, nobody can fetch them)."""
-    folder = export_dir()
-    if not folder.is_dir():
-        return 0
-    cutoff = time.time() - max_age
-    removed = 0
-    for p in folder.iterdir():
-        try:
-            if p.is_file() and p.stat().st_mtime < cutoff:
-                p.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
+    return n
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,7 @@ def export_state(job_id: str, user_id: int) -> ExportState | None:
     meta = job.meta
     fmt = meta.get("format", "csv")
     if status == "finished":
-        state = "done" if export_path(job_id, fmt).is_file() else "failed"
+        state = "done" if file_store.exists(file_key(job_id, fmt)) else "failed"
     elif status in ("failed", "stopped", "canceled"):
         state = "failed"
     elif status == "started":

@@ -12,12 +12,13 @@ or download it."""
 
 from __future__ import annotations
 
-import os
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,12 +36,13 @@ from ..orders.export import (
     JOB_TIMEOUT_SECONDS,
     ExportError,
     ExportState,
-    export_path,
     export_state,
-    remove_old_exports,
+    file_key,
+    store_export,
 )
 from ..platform import spreadsheet
 from ..platform.queues import queue
+from ..platform.unit_of_work import end_read
 from .search import TransactionFilter, conditions
 
 KIND = "transactions"
@@ -148,11 +150,17 @@ def enqueue_export(*, user_id: int, f: TransactionFilter, fmt: str, locale: str,
 def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict:
     """Write the file of one export job (the worker calls this); returns where and how many rows."""
     fmt = spec["format"]
-    path = export_path(job_id, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_old_exports()
+    file_key(job_id, fmt)
     f = filter_from_json(spec["filter"])
-    tmp = path.with_name(path.name + ".part")
+    with tempfile.TemporaryDirectory(prefix="export-") as scratch:
+        tmp = Path(scratch) / f"{job_id}.{fmt}"
+        n = _write(tmp, fmt, f, spec, progress)
+        end_read()
+        store_export(job_id, fmt, tmp)
+    return {"file": file_key(job_id, fmt), "rows": n}
+
+
+def _write(tmp: Path, fmt: str, f: TransactionFilter, spec: dict, progress: Callable[[int], None]) -> int:
     n = 0
 
     def counting(done: int) -> None:
@@ -167,8 +175,7 @@ def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict
                     out.write(chunk)
         else:
             spreadsheet.write_xlsx(tmp, str(_l("Transactions")), headers(), iter_values(f), WIDTHS, counting)
-    os.replace(tmp, path)
-    return {"file": path.name, "rows": n}
+    return n
 
 
 def state_of(job_id: str, user_id: int) -> ExportState | None:

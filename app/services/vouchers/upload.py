@@ -1,7 +1,8 @@
 """A reseller uploads the wire voucher (电汇凭证) of a WIRE payment.
 
 Files are checked by their content (PDF, JPEG or PNG magic bytes, never the name), limited in size,
-and stored outside ``static`` under a random name; the user's file name is kept only as data. A PDF
+and stored in the database (``platform/file_store``, key ``voucher/<random name>``) with the voucher's
+row, in one transaction; the user's file name is kept only as data. A PDF
 must also parse (pypdf): a file that only starts with ``%PDF-`` (an HTML page behind the magic, a
 truncated upload) or one that is password-protected is refused, since finance could not read it."""
 
@@ -24,7 +25,7 @@ from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, Voucher
 from ...models.types import now_utc
 from ..audit import log as audit
-from ..platform import outbox
+from ..platform import file_store, outbox
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 
@@ -93,11 +94,7 @@ def upload(actor: Actor, user_id: int, reseller_id: int, channel_payment_id: str
                     status=VoucherStatus.PENDING, uploaded_by_user_id=user_id, created_at=now_utc())
         db.session.add(v)
         db.session.flush()
-        # Written after the row is accepted; a failed commit leaves at most an unreferenced file.
-        directory = current_app.config["VOUCHER_DIR"]
-        os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, stored), "xb") as f:
-            f.write(data)
+        file_store.put(file_key(v), [data], content_type)
         audit.record(actor, "voucher.upload", "channel_payment", cp.channel_payment_id, None,
                      {"voucher": v.id, "size": len(data), "type": content_type})
         outbox.emit(EventType.VOUCHER_UPLOADED, "channel_payment", cp.channel_payment_id,
@@ -105,6 +102,11 @@ def upload(actor: Actor, user_id: int, reseller_id: int, channel_payment_id: str
     return v
 
 
-def file_path(v: Voucher) -> str:
-    return os.path.join(current_app.config["VOUCHER_DIR"], v.stored_name)
+def file_key(v: Voucher) -> str:
+    return f"voucher/{v.stored_name}"
+
+
+def content(v: Voucher) -> bytes:
+    """The uploaded file's bytes; KeyError if they are missing."""
+    return file_store.read(file_key(v))
 
