@@ -83,6 +83,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # The portal creates a CREDIT_REPAYMENT order per credit record itself (else the credit system does).
         "AUTO_CREDIT_REPAYMENT_ORDERS": get("AUTO_CREDIT_REPAYMENT_ORDERS", "0") == "1",
         "PUBLIC_BASE_URL": public_base_url,
+        # Read only by the migration that moved uploaded vouchers into the database (8a257a95a3bc).
         "VOUCHER_DIR": get("VOUCHER_DIR", str(ipath / "vouchers")),
         "VOUCHER_MAX_BYTES": int(get("VOUCHER_MAX_BYTES", str(10 * 1024 * 1024))),
         # Payouts (代付): the ONLINE channel row whose gateway pays out, the bank codes accepted (comma
