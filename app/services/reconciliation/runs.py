@@ -18,7 +18,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ...domain.enums import ChannelPaymentStatus, ReconClass, ReconExceptionState, ReconRunState
+from ...domain.enums import ChannelPaymentStatus, ReconAction, ReconClass, ReconExceptionState, ReconRunState
 from ...domain.event_types import EventType
 from ...extensions import db
 from ...models import (
@@ -111,7 +111,7 @@ def _record_exceptions(run_id: int, now: datetime) -> tuple[int, int]:
     closed = rows_changed(
         sa.update(e).where(e.run_id == run_id, e.state == ReconExceptionState.OPEN, ~still)
         .values(state=ReconExceptionState.RESOLVED, resolved_by=RECONCILIATION.label, resolved_at=now,
-                resolution_note="not on the corrected statement")
+                resolution_note="not on the corrected statement", resolution_action=ReconAction.SYSTEM.value)
         .execution_options(synchronize_session=False))
     return opened, closed
 
