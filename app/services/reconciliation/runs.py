@@ -150,3 +150,12 @@ def reconcile(channel_id: int, day: date, import_id: int, actor: Actor = RECONCI
         else:
             clear_alert(RECONCILIATION_EXCEPTIONS, subject, actor, note="no open exception on the latest run")
         return run.id
+
+
+def record_figures(channel_id: int, day: date, more: dict[str, object]) -> None:
+    """Set more figures of the day's run (the caller's transaction), such as the ledgers' balance
+    check (ledger_statement.py): under the run's lock, beside the classes ``reconcile`` counted (which
+    alone are objects with a count and an amount)."""
+    run = db.session.execute(sa.select(ReconciliationRun).where(
+        ReconciliationRun.channel_id == channel_id, ReconciliationRun.day == day).with_for_update()).scalar_one()
+    run.figures = {**(run.figures or {}), **more}
