@@ -27,6 +27,7 @@ credit: run → exception → reseller (wallet_changes)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -248,9 +249,20 @@ def act(actor: Actor, user_id: int | None, exception_id: int, action: str, note:
     raise ActionDoesNotFit("choose an action", field="action")
 
 
-def offered(rows: list[dict]) -> dict[int, list[str]]:
-    """{exception id: the actions that fit it now} for the screen's rows (the read model's dicts)."""
-    ids = [int(r["exceptionId"]) for r in rows if r["state"] == ReconExceptionState.OPEN]
+@dataclass(frozen=True)
+class RowState:
+    """What the screen shows of an exception beyond the finance API's read model."""
+
+    offered: list[str]  # the actions that fit it now (empty: resolved, or waiting)
+    resolution_action: str | None
+    pending_action: str | None
+    requested_by: str | None
+    requested_note: str | None
+
+
+def screen_states(rows: list[dict]) -> dict[int, RowState]:
+    """{exception id: its RowState} for the screen's rows (the read model's dicts), one query."""
+    ids = [int(r["exceptionId"]) for r in rows]
     if not ids:
         return {}
     found = db.session.execute(
@@ -258,5 +270,6 @@ def offered(rows: list[dict]) -> dict[int, list[str]]:
         .join(ReconciliationRun, ReconciliationRun.id == ReconciliationException.run_id)
         .outerjoin(ChannelPayment, ChannelPayment.id == ReconciliationException.channel_payment_id)
         .where(ReconciliationException.id.in_(ids))).all()
-    return {exc.id: actions_for(exc, kind, status) for exc, kind, status in found}
+    return {exc.id: RowState(actions_for(exc, kind, status), exc.resolution_action, exc.pending_action,
+                             exc.requested_by, exc.requested_note) for exc, kind, status in found}
 

@@ -23,6 +23,10 @@ class AlreadyResolved(StateConflict):
     """The exception is no longer open (another finance user resolved it), or waits for an approval."""
 
 
+class WaitsForApproval(AlreadyResolved):
+    """An action on the exception waits for a second finance user: nothing else is done meanwhile."""
+
+
 def require_note(note: str | None, field: str = "note") -> str:
     text = (note or "").strip()
     if not text:
@@ -52,7 +56,7 @@ def lock_open(exception_id: int) -> tuple[ReconciliationRun, ReconciliationExcep
     if exc.state != ReconExceptionState.OPEN:
         raise AlreadyResolved("the exception is already resolved")
     if exc.pending_action is not None:
-        raise AlreadyResolved("the exception waits for a second finance user's approval")
+        raise WaitsForApproval("the exception waits for a second finance user's approval")
     return run, exc
 
 
