@@ -14,7 +14,6 @@ branch_labels = None
 depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-ACTIONS = "('REQUERY','ACCEPT_CHANNEL','LINK_PAYMENT','WRITE_OFF','SYSTEM')"
 
 
 def upgrade():
@@ -28,9 +27,11 @@ def upgrade():
         batch_op.add_column(sa.Column("requested_note", sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column("wallet_change_id", _ID, nullable=True))
         batch_op.create_check_constraint(op.f("ck_recon_exceptions_resolution_action"),
-                                         f"resolution_action IS NULL OR resolution_action IN {ACTIONS}")
+                                         "resolution_action IS NULL OR resolution_action IN "
+                                         "('REQUERY','ACCEPT_CHANNEL','LINK_PAYMENT','WRITE_OFF','SYSTEM')")
         batch_op.create_check_constraint(op.f("ck_recon_exceptions_pending_action"),
-                                         f"pending_action IS NULL OR pending_action IN {ACTIONS}")
+                                         "pending_action IS NULL OR pending_action IN "
+                                         "('REQUERY','ACCEPT_CHANNEL','LINK_PAYMENT','WRITE_OFF','SYSTEM')")
         batch_op.create_foreign_key(batch_op.f("fk_recon_exceptions_pending_payment_id_channel_payments"),
                                     "channel_payments", ["pending_payment_id"], ["id"])
         batch_op.create_foreign_key(batch_op.f("fk_recon_exceptions_wallet_change_id_wallet_changes"),
