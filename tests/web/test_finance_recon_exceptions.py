@@ -92,7 +92,7 @@ def test_each_row_offers_only_the_actions_that_fit(diffs):
     assert "以渠道为准" in zh and "关联到支付" in zh
 
 
-@pytest.mark.parametrize("which, data, field, zh, en", [
+REFUSALS = [  # (row, form, the field the error stands next to, zh, en)
     ("missing", {"action": "ACCEPT_CHANNEL"}, "action", "该操作不适用于此差异", "This action does not fit"),
     ("missing", {"action": "BOGUS"}, "action", "请选择所列出的一项操作", "Choose one of the actions offered."),
     ("missing", {"action": "LINK_PAYMENT"}, "payment", "请输入该流水所属支付的单号",
@@ -101,18 +101,21 @@ def test_each_row_offers_only_the_actions_that_fit(diffs):
      "No payment of this channel agrees with the line"),
     ("amount", {"action": "ACCEPT_CHANNEL", "note": ""}, "note", "请说明该差异的处理原因",
      "Say why the difference is resolved"),
-])
-def test_a_refused_action_shows_its_error_next_to_the_field_and_stores_nothing(diffs, which, data, field, zh, en):
+]
+
+
+def test_a_refused_action_shows_its_error_next_to_the_field_and_stores_nothing(diffs):
     client, token, cp, amount_pk, missing_pk = diffs
-    pk = missing_pk if which == "missing" else amount_pk
     before = _stored()
-    for lang, text in (("zh", zh), ("en", en)):
-        response = post(client, f"{URL}/exceptions/{pk}/resolve", {"note": "checked with the bank", **data}, token,
-                        lang=lang)
-        assert response.status_code == 422
-        body = response.get_data(as_text=True)
-        error = re.search(rf'<p class="field-error" id="{field}-{pk}-error" role="alert">([^<]*)</p>', body)
-        assert error and text in error.group(1), (lang, body[-2000:])
+    for which, data, field, zh, en in REFUSALS:
+        pk = missing_pk if which == "missing" else amount_pk
+        for lang, text in (("zh", zh), ("en", en)):
+            response = post(client, f"{URL}/exceptions/{pk}/resolve", {"note": "checked with the bank", **data},
+                            token, lang=lang)
+            assert response.status_code == 422, (data, lang)
+            body = response.get_data(as_text=True)
+            error = re.search(rf'<p class="field-error" id="{field}-{pk}-error" role="alert">([^<]*)</p>', body)
+            assert error and text in error.group(1), (data, lang)
     assert _stored() == before and channel_payment_status(cp.id) == "PROCESSING"
 
 
