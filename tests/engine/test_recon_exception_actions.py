@@ -285,6 +285,17 @@ def test_above_the_threshold_a_second_finance_user_approves_or_rejects(desk):
     check_invariants()
 
 
+def test_a_corrected_statement_resolves_what_it_no_longer_shows_but_not_what_waits(desk):
+    a, b = wire(desk, "700.00"), wire(desk, "800.00")
+    ids = reconcile([line(a.channel_payment_id, "650.00"), line(b.channel_payment_id, "750.00")])
+    threshold(desk, "500.00")
+    assert actions.accept_channel(FIN1, desk["f1"], ids[a.channel_payment_id], "650 arrived") == "waiting"
+    reconcile([line("CP-OTHER", "1.00")])  # the corrected statement shows neither line
+    waiting, gone = exc(ids[a.channel_payment_id]), exc(ids[b.channel_payment_id])
+    assert (waiting.state, waiting.pending_action) == ("OPEN", "ACCEPT_CHANNEL")
+    assert (gone.state, gone.resolution_action, gone.resolved_by) == ("RESOLVED", "SYSTEM", "system:reconciliation")
+
+
 def test_a_wallet_credit_above_the_threshold_waits_with_its_top_up(desk):
     a, b = failed_wire(desk, "800.00"), failed_wire(desk, "600.00")
     ids = reconcile([line(a.channel_payment_id, "800.00", ctid="GW-LATE-A"),

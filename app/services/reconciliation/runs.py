@@ -6,7 +6,8 @@
 2. In one transaction, under the run's row lock: the previous computation's results are replaced
    (matching.py), the figures per class are counted, a difference not yet known becomes an OPEN
    exception, and an OPEN exception the new statement no longer shows is resolved by the system
-   (with why). Exceptions are never deleted.
+   (with why; not one whose action waits for a second finance user: that one waits for the
+   decision). Exceptions are never deleted.
 3. ``reconciliation.completed`` (with the figures) and, when differences are open,
    ``reconciliation.exceptions_found`` go out with the commit.
 """
@@ -109,7 +110,7 @@ def _record_exceptions(run_id: int, now: datetime) -> tuple[int, int]:
     still = sa.exists(sa.select(1).select_from(r).where(r.run_id == e.run_id, r.result_class == e.exception_class,
                                                         r.match_key == e.match_key))
     closed = rows_changed(
-        sa.update(e).where(e.run_id == run_id, e.state == ReconExceptionState.OPEN, ~still)
+        sa.update(e).where(e.run_id == run_id, e.state == ReconExceptionState.OPEN, e.pending_action.is_(None), ~still)
         .values(state=ReconExceptionState.RESOLVED, resolved_by=RECONCILIATION.label, resolved_at=now,
                 resolution_note="not on the corrected statement", resolution_action=ReconAction.SYSTEM.value)
         .execution_options(synchronize_session=False))
