@@ -114,8 +114,10 @@ def resolve(exception_id: int):
         return _done(_("The amount is above the reseller's approval threshold: the action waits for a second "
                        "finance user."))
     if outcome != actions.RESOLVED:
+        answers = {"pending": _("the payment is still pending there"), "retry": _("the bank did not answer"),
+                   "mismatch": _("the bank reports another amount"), "unknown": _("the bank does not know it")}
         return _done(_("The channel has no final answer yet (%(answer)s): the difference stays open.",
-                       answer=outcome))
+                       answer=answers.get(outcome, outcome)))
     return _done(_("The difference is resolved; your note is kept with it."))
 
 
