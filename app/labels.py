@@ -50,6 +50,10 @@ LABELS = {
     "MATCHED": _l("Matched"), "AMOUNT_MISMATCH": _l("Amount differs"), "STATUS_MISMATCH": _l("Status differs"),
     "MISSING_IN_SYSTEM": _l("Missing in our system"), "MISSING_IN_CHANNEL": _l("Missing at the channel"),
     "DUPLICATE": _l("Duplicate line"), "RESOLVED": _l("Resolved"),  # RUNNING, COMPLETED: with the batches
+    # reconciliation: the actions on an exception (ReconAction)
+    "REQUERY": _l("Ask the channel again"), "ACCEPT_CHANNEL": _l("Accept the channel's figure"),
+    "LINK_PAYMENT": _l("Link to a payment"), "WRITE_OFF": _l("Write off (nothing moves)"),
+    "SYSTEM": _l("Resolved by the system"),
     # roles
     "reseller_operator": _l("Reseller operator"), "reseller_approver": _l("Reseller approver"),
     "finance": _l("Finance"), "admin": _l("Administrator"),

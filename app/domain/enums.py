@@ -325,6 +325,16 @@ class ReconExceptionState(StrEnum):
     RESOLVED = "RESOLVED"
 
 
+class ReconAction(StrEnum):
+    """How a reconciliation exception was resolved (docs/DOMAIN.md §8 "Resolving a difference")."""
+
+    REQUERY = "REQUERY"  # the channel was asked again; its answer settled the payment
+    ACCEPT_CHANNEL = "ACCEPT_CHANNEL"  # the channel's figure taken: settlement path or wallet credit
+    LINK_PAYMENT = "LINK_PAYMENT"  # the line belongs to a payment whose number did not match
+    WRITE_OFF = "WRITE_OFF"  # nothing moves: written off (resolved) with a reason
+    SYSTEM = "SYSTEM"  # resolved by the system (not on a corrected statement)
+
+
 class BankReceiptState(StrEnum):
     """A credit line of a WIRE bank statement (docs/DOMAIN.md "Wire auto-match"): MATCHED confirmed a
     wire payment; OPEN is an unidentified receipt waiting for finance; ASSIGNED and RETURNED are

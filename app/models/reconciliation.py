@@ -10,7 +10,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..domain.enums import ReconClass, ReconExceptionState, ReconRunState, StatementSource
+from ..domain.enums import ReconAction, ReconClass, ReconExceptionState, ReconRunState, StatementSource
 from .base import Model
 from .types import Money, UTCDateTime, now_utc, sql_values
 
@@ -121,6 +121,10 @@ class ReconciliationException(Model):
         sa.CheckConstraint(f"state IN {sql_values(ReconExceptionState)}", name="state"),
         sa.CheckConstraint("state = 'OPEN' OR (resolved_by IS NOT NULL AND resolution_note IS NOT NULL)",
                            name="resolved_has_who_why"),
+        sa.CheckConstraint(f"resolution_action IS NULL OR resolution_action IN {sql_values(ReconAction)}",
+                           name="resolution_action"),
+        sa.CheckConstraint(f"pending_action IS NULL OR pending_action IN {sql_values(ReconAction)}",
+                           name="pending_action"),
         sa.UniqueConstraint("run_id", "exception_class", "match_key", name="uq_recon_exceptions_key"),
         sa.Index("ix_recon_exceptions_state", "state", "run_id"),
     )
@@ -141,3 +145,13 @@ class ReconciliationException(Model):
     resolved_by: Mapped[str | None] = mapped_column(sa.String(120))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_note: Mapped[str | None] = mapped_column(sa.String(500))
+    resolution_action: Mapped[str | None] = mapped_column(sa.String(16))
+    # Maker-checker (exception_approval.py): an action above the approval threshold waits here for a
+    # second finance user; an accepted channel SUCCESS we hold as failed waits with its wallet top-up.
+    pending_action: Mapped[str | None] = mapped_column(sa.String(16))
+    pending_payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("channel_payments.id"))
+    requested_by_user_id: Mapped[int | None] = mapped_column(sa.Integer)
+    requested_by: Mapped[str | None] = mapped_column(sa.String(120))
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_note: Mapped[str | None] = mapped_column(sa.String(500))
+    wallet_change_id: Mapped[int | None] = mapped_column(sa.ForeignKey("wallet_changes.id"))

@@ -15,7 +15,9 @@ reports register their types (statements/document.py, reports/document.py).
 
 Wallet changes know nothing of bank receipts: an unidentified receipt assigned to a reseller above its
 approval threshold waits with its top-up, and follows the second finance user's decision
-(ledgers/wallet_changes.py ``on_decided`` → reconciliation/receipt_actions.py).
+(ledgers/wallet_changes.py ``on_decided`` → reconciliation/receipt_actions.py); so does a
+reconciliation exception whose accepted channel SUCCESS waits as a wallet top-up
+(→ reconciliation/exception_approval.py).
 
 Notifications: a completed merged payment tells every user of the paying company
 (notifications/announcements.py).
@@ -29,7 +31,7 @@ from .ledgers import wallet_changes
 from .notifications import announcements
 from .payouts import batch_run
 from .payouts import final_state as payout_final_state
-from .reconciliation import receipt_actions
+from .reconciliation import exception_approval, receipt_actions
 from .refunds import part_settlement as refund_settlement
 from .refunds import wire as refund_wire
 from .reports import document as report_document
@@ -48,3 +50,4 @@ def connect_areas() -> None:
     refund_receipts.register()
     refund_settlement.on_refund_final(refund_receipts.on_refund_final)
     wallet_changes.on_decided(receipt_actions.on_wallet_change_decided)
+    wallet_changes.on_decided(exception_approval.on_wallet_change_decided)

@@ -28,6 +28,7 @@ SCREEN_MODULES = (
     "finance_wallets",  # /finance/wallets
     "finance_reconciliation",  # /finance/reconciliation
     "finance_wire_statements",  # /finance/reconciliation/statements/... (bank statement upload, wire auto-match)
+    "finance_recon_exceptions",  # /finance/reconciliation/exceptions/... (requery, accept, link, write off; approve)
     "finance_receipts",  # /finance/reconciliation/receipts/... (unidentified receipts: accept, link, assign, return)
     "finance_reconciliation_export",  # /finance/reconciliation/export (a day as CSV/XLSX)
     "admin",  # /admin (health), /admin/jobs

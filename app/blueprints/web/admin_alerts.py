@@ -23,6 +23,7 @@ def kind_labels() -> dict[str, str]:
         kinds.WEBHOOK_ENDPOINT_DEAD: _("Webhook endpoint dead"),
         kinds.PAYOUT_MANUAL: _("Payout needs manual settlement"),
         kinds.DOCUMENT_FAILED: _("Document or statement failed"),
+        kinds.LEDGER_BALANCE_MISMATCH: _("Balance differs from its ledger entries"),
         "late_callback": _("Late payment callback"),
         "late_refund_callback": _("Late refund callback"),
         "amount_mismatch": _("Bank reports another amount"),

@@ -1,30 +1,27 @@
 """/finance/reconciliation: the reconciliation runs per day and channel (state, counts and amounts per
-class, what was settled) and the exceptions with filters (day, state, class); finance resolves an
-open exception with a required note (``services/reconciliation/resolution.py``: audited, kept with
-who, when and why). Statements arrive by the worker (ONLINE, WALLET, CREDIT); a WIRE bank statement
+class, what was settled) and the exceptions with filters (day, state, class), with the actions that
+fit each (``finance_recon_exceptions``: requery, accept the channel's figure, link a payment, write
+off; maker-checker above the threshold). Statements arrive by the worker (ONLINE, WALLET, CREDIT); a WIRE bank statement
 is uploaded here (``finance_wire_statements``) and its unidentified receipts are listed."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms import HiddenField
 
 from ...domain.enums import ReconClass, ReconExceptionState
-from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...domain.timeutil import shanghai_today
+from ...services.reconciliation import exception_actions, receipt_actions, wire_matching
 from ...services.reconciliation import queries as recon_queries
-from ...services.reconciliation import receipt_actions, resolution, wire_matching
 from ...services.reconciliation.queries import ExceptionFilter
-from .access import FINANCE, allow, web_actor
-from .finance_refunds import safe_back, text_arg
-from .form_fields import strip_text
+from .access import FINANCE, allow
+from .finance_refunds import text_arg
 from .rendering import page_arg, render_screen
 
 bp = Blueprint("finance_reconciliation", __name__)
@@ -39,16 +36,6 @@ class StatementImportForm(FlaskForm):
 CLASSES = [c.value for c in ReconClass if c != ReconClass.MATCHED]
 STATES = [s.value for s in ReconExceptionState]
 PAGE_SIZE = 50
-
-
-class ResolveForm(FlaskForm):
-    note = TextAreaField(_l("Why it is resolved"), filters=[strip_text])
-
-    def validate_note(self, field):
-        if not field.data:
-            raise ValidationError(_("Say why the difference is resolved."))
-        if len(field.data) > resolution.NOTE_LENGTH:
-            raise ValidationError(_("Keep the note under 500 characters."))
 
 
 def _filters(errors: dict[str, str]) -> ExceptionFilter:
@@ -70,7 +57,9 @@ def page_context(forms: dict | None = None, problem: str | None = None, **extra)
     f = _filters(errors)
     page = page_arg()
     receipts = wire_matching.open_receipts()
-    return {"runs": recon_queries.recent_runs(f.day), "exceptions": recon_queries.exceptions(f, page, PAGE_SIZE),
+    exceptions = recon_queries.exceptions(f, page, PAGE_SIZE)
+    return {"runs": recon_queries.recent_runs(f.day), "exceptions": exceptions,
+            "row_states": exception_actions.screen_states(exceptions.items),
             "classes": CLASSES, "columns": [ReconClass.MATCHED.value, *CLASSES], "states": STATES,
             "errors": errors, "forms": forms or {}, "problem": problem,
             "receipts": receipts, "waiting": receipt_actions.waiting(receipts),
@@ -90,23 +79,3 @@ def index():
     context = page_context()
     return render_screen("finance/reconciliation.html", "finance/_recon_exceptions.html",
                          422 if context["errors"] else 200, **context)
-
-
-@bp.post("/finance/reconciliation/exceptions/<int:exception_id>/resolve")
-@allow(FINANCE)
-def resolve(exception_id: int):
-    form = ResolveForm()
-    if not form.validate_on_submit():
-        return render_template("finance/reconciliation.html", **page_context({exception_id: form})), 422
-    try:
-        resolution.resolve(web_actor(), exception_id, form.note.data or "")
-    except NotFound:
-        abort(404)
-    except StateConflict:
-        return render_template("finance/reconciliation.html", **page_context(
-            problem=_("That difference was already resolved (by another finance user). Nothing was changed."))), 409
-    except ValidationFailed as exc:
-        form.note.errors = [_("Not accepted: %(reason)s", reason=exc.message)]
-        return render_template("finance/reconciliation.html", **page_context({exception_id: form})), 422
-    flash(_("The difference is resolved; your note is kept with it."), "success")
-    return redirect(safe_back(url_for("finance_reconciliation.index"), "/finance/reconciliation"))

@@ -6,7 +6,8 @@
 2. In one transaction, under the run's row lock: the previous computation's results are replaced
    (matching.py), the figures per class are counted, a difference not yet known becomes an OPEN
    exception, and an OPEN exception the new statement no longer shows is resolved by the system
-   (with why). Exceptions are never deleted.
+   (with why; not one whose action waits for a second finance user: that one waits for the
+   decision). Exceptions are never deleted.
 3. ``reconciliation.completed`` (with the figures) and, when differences are open,
    ``reconciliation.exceptions_found`` go out with the commit.
 """
@@ -18,7 +19,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ...domain.enums import ChannelPaymentStatus, ReconClass, ReconExceptionState, ReconRunState
+from ...domain.enums import ChannelPaymentStatus, ReconAction, ReconClass, ReconExceptionState, ReconRunState
 from ...domain.event_types import EventType
 from ...extensions import db
 from ...models import (
@@ -109,9 +110,9 @@ def _record_exceptions(run_id: int, now: datetime) -> tuple[int, int]:
     still = sa.exists(sa.select(1).select_from(r).where(r.run_id == e.run_id, r.result_class == e.exception_class,
                                                         r.match_key == e.match_key))
     closed = rows_changed(
-        sa.update(e).where(e.run_id == run_id, e.state == ReconExceptionState.OPEN, ~still)
+        sa.update(e).where(e.run_id == run_id, e.state == ReconExceptionState.OPEN, e.pending_action.is_(None), ~still)
         .values(state=ReconExceptionState.RESOLVED, resolved_by=RECONCILIATION.label, resolved_at=now,
-                resolution_note="not on the corrected statement")
+                resolution_note="not on the corrected statement", resolution_action=ReconAction.SYSTEM.value)
         .execution_options(synchronize_session=False))
     return opened, closed
 
@@ -150,3 +151,12 @@ def reconcile(channel_id: int, day: date, import_id: int, actor: Actor = RECONCI
         else:
             clear_alert(RECONCILIATION_EXCEPTIONS, subject, actor, note="no open exception on the latest run")
         return run.id
+
+
+def record_figures(channel_id: int, day: date, more: dict[str, object]) -> None:
+    """Set more figures of the day's run (the caller's transaction), such as the ledgers' balance
+    check (ledger_statement.py): under the run's lock, beside the classes ``reconcile`` counted (which
+    alone are objects with a count and an amount)."""
+    run = db.session.execute(sa.select(ReconciliationRun).where(
+        ReconciliationRun.channel_id == channel_id, ReconciliationRun.day == day).with_for_update()).scalar_one()
+    run.figures = {**(run.figures or {}), **more}

@@ -152,7 +152,7 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
         if excess > 0:
             reseller_id = next(iter(orders.values())).reseller_id
             wallet.post(reseller_id, excess, WalletEntryType.EXCESS, reference=cp.channel_payment_id,
-                        actor=actor.label, memo=WalletMemo.excess_of_wire(cp.wire_reference))
+                        actor=actor.label, memo=WalletMemo.excess_of_wire(cp.wire_reference or cp.channel_payment_id))
     for order in orders.values():
         outbox.emit(EventType.PAYMENT_ORDER_STATUS_CHANGED, "payment_order", order.payment_id,
                     order_event(order, codes[order.reseller_id], channel_code=cp.channel_code))
