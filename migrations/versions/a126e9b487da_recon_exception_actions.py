@@ -3,13 +3,13 @@ difference"): which action resolved one, and the maker-checker of an action wait
 finance user (what it is, who asked, the payment to link, the wallet top-up it waits with).
 
 Revision ID: a126e9b487da
-Revises: 075bcd59d4f2
+Revises: 8a257a95a3bc
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "a126e9b487da"
-down_revision = "075bcd59d4f2"
+down_revision = "8a257a95a3bc"
 branch_labels = None
 depends_on = None
 
