@@ -186,12 +186,19 @@ def file_key(job_id: str, fmt: str) -> str:
     return f"export/{job_id}.{fmt}"
 
 
-def store_export(job_id: str, fmt: str, scratch: Path) -> None:
-    """Keep the finished scratch file for a day under the export's key, and drop the expired ones."""
-    with transaction():
-        file_store.delete_expired()
-        file_store.put_file(file_key(job_id, fmt), str(scratch), FORMATS[fmt],
-                            expires_at=utcnow() + timedelta(seconds=EXPORT_TTL_SECONDS))
+def write_and_store(job_id: str, fmt: str, write: Callable[[Path], int]) -> dict:
+    """``write`` the export into a scratch file (XLSX needs a seekable one), then keep it a day under
+    the export's key, dropping the expired ones; where it is and how many rows."""
+    key = file_key(job_id, fmt)
+    with tempfile.TemporaryDirectory(prefix="export-") as scratch:
+        path = Path(scratch) / f"{job_id}.{fmt}"
+        rows = write(path)
+        end_read()
+        with transaction():
+            file_store.delete_expired()
+            file_store.put_file(key, str(path), FORMATS[fmt],
+                                expires_at=utcnow() + timedelta(seconds=EXPORT_TTL_SECONDS))
+    return {"file": key, "rows": rows}
 
 
 def download(job_id: str, fmt: str) -> Iterator[bytes]:
@@ -225,12 +232,7 @@ def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict
     f = filter_from_json(spec["filter"])
     if f.reseller_id is None or f.reseller_id != spec.get("reseller_id"):
         raise ExportError("an export is always of one reseller's orders")
-    with tempfile.TemporaryDirectory(prefix="export-") as scratch:
-        tmp = Path(scratch) / f"{job_id}.{fmt}"
-        n = _write(tmp, fmt, f, spec, progress)
-        end_read()
-        store_export(job_id, fmt, tmp)
-    return {"file": file_key(job_id, fmt), "rows": n}
+    return write_and_store(job_id, fmt, lambda path: _write(path, fmt, f, spec, progress))
 
 
 def _write(tmp: Path, fmt: str, f: OrderFilter, spec: dict, progress: Callable[[int], None]) -> int:

@@ -12,7 +12,6 @@ or download it."""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, fields
@@ -37,12 +36,10 @@ from ..orders.export import (
     ExportError,
     ExportState,
     export_state,
-    file_key,
-    store_export,
+    write_and_store,
 )
 from ..platform import spreadsheet
 from ..platform.queues import queue
-from ..platform.unit_of_work import end_read
 from .search import TransactionFilter, conditions
 
 KIND = "transactions"
@@ -150,14 +147,8 @@ def enqueue_export(*, user_id: int, f: TransactionFilter, fmt: str, locale: str,
 def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict:
     """Write the file of one export job (the worker calls this); returns where and how many rows."""
     fmt = spec["format"]
-    file_key(job_id, fmt)
     f = filter_from_json(spec["filter"])
-    with tempfile.TemporaryDirectory(prefix="export-") as scratch:
-        tmp = Path(scratch) / f"{job_id}.{fmt}"
-        n = _write(tmp, fmt, f, spec, progress)
-        end_read()
-        store_export(job_id, fmt, tmp)
-    return {"file": file_key(job_id, fmt), "rows": n}
+    return write_and_store(job_id, fmt, lambda path: _write(path, fmt, f, spec, progress))
 
 
 def _write(tmp: Path, fmt: str, f: TransactionFilter, spec: dict, progress: Callable[[int], None]) -> int:
