@@ -22,6 +22,7 @@ from ...models import BankReceipt
 from ...services.ledgers import wallet_changes
 from ...services.ledgers.wallet import InsufficientBalance
 from ...services.reconciliation import receipt_actions as actions
+from ...services.reconciliation.notes import NOTE_LENGTH
 from .access import FINANCE, allow, web_actor
 from .finance_reconciliation import page_context
 from .form_fields import strip_text
@@ -51,7 +52,7 @@ def _note_ok(form: ReceiptForm, missing: str) -> bool:
     if not form.note.data:
         form.note.errors = [missing]
         return False
-    if len(form.note.data) > actions.NOTE_LENGTH:
+    if len(form.note.data) > NOTE_LENGTH:
         form.note.errors = [_("Keep the note under 500 characters.")]
         return False
     return True

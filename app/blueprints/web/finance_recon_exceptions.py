@@ -19,7 +19,8 @@ from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...services.ledgers import wallet_changes
 from ...services.reconciliation import exception_actions as actions
 from ...services.reconciliation import exception_approval as approval
-from ...services.reconciliation.resolution import NOTE_LENGTH, AlreadyResolved, WaitsForApproval
+from ...services.reconciliation.notes import NOTE_LENGTH
+from ...services.reconciliation.resolution import AlreadyResolved, WaitsForApproval
 from .access import FINANCE, allow, web_actor
 from .finance_reconciliation import page_context
 from .finance_refunds import safe_back

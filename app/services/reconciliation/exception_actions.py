@@ -53,7 +53,8 @@ from ..platform.unit_of_work import transaction
 from ..settlement import channel_result as settlement
 from ..settlement import compensation
 from . import resolution
-from .resolution import close, lock_open, require_note
+from .notes import require_note
+from .resolution import close, lock_open
 
 SUCCESS, FAILED = GatewayPaymentStatus.SUCCESS.value, GatewayPaymentStatus.FAILED.value
 _OURS_FAILED = (ChannelPaymentStatus.FAILED, ChannelPaymentStatus.EXPIRED, ChannelPaymentStatus.CANCELLED)

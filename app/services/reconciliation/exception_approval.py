@@ -27,7 +27,8 @@ from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 from ..settlement import channel_result as settlement
 from .exception_actions import channel_outcome
-from .resolution import AlreadyResolved, clear_pending, close, lock, require_note
+from .notes import require_note
+from .resolution import AlreadyResolved, clear_pending, close, lock
 
 
 class NothingWaits(StateConflict):

@@ -35,8 +35,8 @@ from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 from ..settlement import channel_result as settlement
 from ..vouchers.review import apply_received
+from .notes import require_note
 
-NOTE_LENGTH = 500
 SHORTFALL_ACCEPT = "accept"
 
 
@@ -46,15 +46,6 @@ class AlreadyDecided(StateConflict):
 
 class PaymentNotOpen(StateConflict):
     """The payment named is not waiting for money: final, or still waiting for its approval."""
-
-
-def _note(note: str | None, field: str = "note") -> str:
-    text = (note or "").strip()
-    if not text:
-        raise ValidationFailed("a note saying why is required", field=field)
-    if len(text) > NOTE_LENGTH:
-        raise ValidationFailed(f"a note has at most {NOTE_LENGTH} characters", field=field)
-    return text
 
 
 def _lock_open(receipt_id: int) -> BankReceipt:
@@ -102,7 +93,7 @@ def accept(actor: Actor, receipt_id: int, payment: str, note: str, shortfall: st
     """Confirm the WIRE payment named by ``payment`` (a suggestion's number or one finance typed) with
     the receipt's amount; the receipt becomes MATCHED. Less than expected needs ``shortfall='accept'``
     (the existing rule: applied earliest deadline first, the rest fails and is released)."""
-    note = _note(note)
+    note = require_note(note)
     cp_pk = find_wire_payment(payment)
     with transaction():
         r = _lock_open(receipt_id)
@@ -140,7 +131,7 @@ def assign(actor: Actor, user_id: int | None, receipt_id: int, reseller: str, no
     reference. At most the reseller's approval threshold: ASSIGNED at once; above it the top-up
     waits for a second finance user and the receipt stays OPEN, waiting with it. Raises
     ValidationFailed, AlreadyDecided, ``wallet_changes.DuplicateSerial``."""
-    note = _note(note)
+    note = require_note(note)
     reseller_pk = _reseller_id(reseller)
     try:
         with transaction():
@@ -197,7 +188,7 @@ def pending_change_id(receipt_id: int) -> int:
 
 def return_receipt(actor: Actor, receipt_id: int, reason: str) -> BankReceipt:
     """The money was sent back to the payer: RETURNED with the reason; nothing else moves."""
-    reason = _note(reason, "reason")
+    reason = require_note(reason, "reason")
     with transaction():
         r = _lock_open(receipt_id)
         _resolve(r, actor, BankReceiptState.RETURNED, reason)

@@ -8,15 +8,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ...domain.enums import ReconAction, ReconExceptionState
-from ...domain.errors import NotFound, StateConflict, ValidationFailed
+from ...domain.errors import NotFound, StateConflict
 from ...extensions import db
 from ...models import ReconciliationException, ReconciliationRun
 from ...models.types import now_utc
 from ..audit import log as audit
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
-
-NOTE_LENGTH = 500
+from .notes import require_note
 
 
 class AlreadyResolved(StateConflict):
@@ -25,15 +24,6 @@ class AlreadyResolved(StateConflict):
 
 class WaitsForApproval(AlreadyResolved):
     """An action on the exception waits for a second finance user: nothing else is done meanwhile."""
-
-
-def require_note(note: str | None, field: str = "note") -> str:
-    text = (note or "").strip()
-    if not text:
-        raise ValidationFailed("a note saying why is required", field=field)
-    if len(text) > NOTE_LENGTH:
-        raise ValidationFailed(f"a note has at most {NOTE_LENGTH} characters", field=field)
-    return text
 
 
 def lock(exception_id: int) -> tuple[ReconciliationRun, ReconciliationException]:
