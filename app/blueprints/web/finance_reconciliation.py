@@ -20,7 +20,8 @@ from ...domain.enums import ReconClass, ReconExceptionState
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...domain.timeutil import shanghai_today
 from ...services.reconciliation import queries as recon_queries
-from ...services.reconciliation import receipt_actions, resolution, wire_matching
+from ...services.reconciliation import progress, receipt_actions, resolution, wire_matching
+from ...services.reconciliation.day_document import day_documents
 from ...services.reconciliation.queries import ExceptionFilter
 from .access import FINANCE, allow, web_actor
 from .finance_refunds import safe_back, text_arg
@@ -65,12 +66,19 @@ def _filters(errors: dict[str, str]) -> ExceptionFilter:
                            exception_class=cls if cls in CLASSES else None)
 
 
+def pdf_documents() -> dict:
+    """The variables of documents/_document_table.html: the reconciliation days' PDFs, newest first."""
+    return {"docs": day_documents(), "refresh_url": url_for("finance_reconciliation_export.documents"),
+            "next_url": url_for("finance_reconciliation.index")}
+
+
 def page_context(forms: dict | None = None, problem: str | None = None, **extra) -> dict:
     errors: dict[str, str] = {}
     f = _filters(errors)
     page = page_arg()
     receipts = wire_matching.open_receipts()
-    return {"runs": recon_queries.recent_runs(f.day), "exceptions": recon_queries.exceptions(f, page, PAGE_SIZE),
+    return {"runs": progress.live_runs(f.day), "runs_day": f.day.isoformat() if f.day else "",
+            "run_error": extra.pop("run_error", None), **pdf_documents(), "exceptions": recon_queries.exceptions(f, page, PAGE_SIZE),
             "classes": CLASSES, "columns": [ReconClass.MATCHED.value, *CLASSES], "states": STATES,
             "errors": errors, "forms": forms or {}, "problem": problem,
             "receipts": receipts, "waiting": receipt_actions.waiting(receipts),

@@ -18,7 +18,7 @@ from ...extensions import db
 from ...models import Channel, CreditEntry, WalletEntry
 from ..platform.actor import Actor
 from ..platform.unit_of_work import end_read
-from . import runs
+from . import progress, runs
 from .lines import Line
 from .statement_import import import_statement
 
@@ -55,11 +55,14 @@ def ledger_lines(kind: str, day: date) -> list[Line]:
 def reconcile_ledger(channel_id: int, day: date, actor: Actor = runs.RECONCILIATION) -> dict:
     channel = db.session.get_one(Channel, channel_id)
     code, kind = channel.code, channel.kind
+    end_read()
+    progress.mark(channel_id, day, progress.FETCHING)
     lines = ledger_lines(kind, day)
     end_read()
     imported = import_statement(channel_id, code, day, StatementSource.LEDGER, lines, actor)
     if not imported.created and runs.is_current(channel_id, day, imported.import_id):
         end_read()
+        progress.mark(channel_id, day, progress.DONE, lines=len(lines), unchanged=1)
         return {"imported": False, "reconciled": False, "lines": len(lines)}
     end_read()
     runs.reconcile(channel_id, day, imported.import_id, actor)
