@@ -19,8 +19,8 @@ from wtforms.validators import ValidationError
 from ...domain.enums import ReconClass, ReconExceptionState
 from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...domain.timeutil import shanghai_today
-from ...services.reconciliation import queries as recon_queries
 from ...services.reconciliation import progress, receipt_actions, resolution, wire_matching
+from ...services.reconciliation import queries as recon_queries
 from ...services.reconciliation.day_document import day_documents
 from ...services.reconciliation.queries import ExceptionFilter
 from .access import FINANCE, allow, web_actor
@@ -78,7 +78,8 @@ def page_context(forms: dict | None = None, problem: str | None = None, **extra)
     page = page_arg()
     receipts = wire_matching.open_receipts()
     return {"runs": progress.live_runs(f.day), "runs_day": f.day.isoformat() if f.day else "",
-            "run_error": extra.pop("run_error", None), **pdf_documents(), "exceptions": recon_queries.exceptions(f, page, PAGE_SIZE),
+            "run_error": extra.pop("run_error", None), **pdf_documents(),
+            "exceptions": recon_queries.exceptions(f, page, PAGE_SIZE),
             "classes": CLASSES, "columns": [ReconClass.MATCHED.value, *CLASSES], "states": STATES,
             "errors": errors, "forms": forms or {}, "problem": problem,
             "receipts": receipts, "waiting": receipt_actions.waiting(receipts),
