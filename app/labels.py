@@ -50,6 +50,9 @@ LABELS = {
     "MATCHED": _l("Matched"), "AMOUNT_MISMATCH": _l("Amount differs"), "STATUS_MISMATCH": _l("Status differs"),
     "MISSING_IN_SYSTEM": _l("Missing in our system"), "MISSING_IN_CHANNEL": _l("Missing at the channel"),
     "DUPLICATE": _l("Duplicate line"), "RESOLVED": _l("Resolved"),  # RUNNING, COMPLETED: with the batches
+    # how far a reconciliation run has got (QUEUED and FAILED are above; DONE shows as words)
+    "WAITING": _l("Waiting for the statement"), "FETCHING": _l("Reading the statement"),
+    "SETTLING": _l("Settling what the channel saw succeed"), "MATCHING": _l("Matching"),
     # roles
     "reseller_operator": _l("Reseller operator"), "reseller_approver": _l("Reseller approver"),
     "finance": _l("Finance"), "admin": _l("Administrator"),
