@@ -373,8 +373,8 @@ class Gateway:
             line = [r["id"], r["ref"], r["type"], r["amount"], r["status"], iso(r["completed_ts"])]
             fault = chosen.get(r["ref"]) or chosen.get(r["id"])
             failed_payment = r["type"] == "payment" and r["status"] == "FAILED"
-            as_success = fault == "failed_as_success" or self.faults.roll("statement_failed_as_success_rate")
-            if failed_payment and as_success:
+            if failed_payment and (fault == "failed_as_success"
+                                   or self.faults.roll("statement_failed_as_success_rate")):
                 line[4] = "SUCCESS"
             if fault == "drop" or self.faults.roll("statement_drop_rate"):
                 continue
