@@ -149,8 +149,9 @@ def reconcile(channel_id: int, day: date, import_id: int, actor: Actor = RECONCI
         run.import_id, run.attempt, run.state = import_id, run.attempt + 1, ReconRunState.COMPLETED
         run.figures = {**figures, "settled": settled}
         run.exception_count, run.started_at, run.completed_at = int(open_count or 0), now, now
-        lines = int((run.progress or {}).get("lines") or 0)
-        run.progress = progress.stamped(progress.DONE, lines=lines, settled=settled,
+        earlier = run.progress or {}
+        run.progress = progress.stamped(progress.DONE, lines=int(earlier.get("lines") or 0),
+                                        toSettle=int(earlier.get("toSettle") or 0), settled=settled,
                                         classified=sum(int(f["count"]) for f in figures.values()))
         payload = {"reconciliationDate": day.isoformat(), "channelCode": channel.code, "channelKind": channel.kind,
                    "attempt": run.attempt, "classes": figures, "settled": settled,
