@@ -5,12 +5,15 @@ not published the job fails with ``StatementNotReady`` and RQ retries it with ba
 already reconciled changes nothing; a corrected one supersedes and the day is recomputed. WALLET and
 CREDIT are checked against their own ledgers in the same tick. Finance asking for a day now
 (services/reconciliation/on_demand.py) enqueues the same jobs, one per channel; a job that fails
-for another reason marks its run FAILED (progress.py), so the screen stops waiting for it."""
+for another reason, or whose statement is still not published when no retry is left, marks its run
+FAILED (progress.py), so the screen stops waiting for it."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+
+from rq import get_current_job
 
 from ..channels.base import StatementNotReady
 from ..domain.timeutil import shanghai_today
@@ -46,8 +49,11 @@ def reconcile_online_statement(channel_id: int, day: str) -> dict:
     when = date.fromisoformat(day)
     try:
         outcome = online_fetch.fetch_and_reconcile(channel_id, when)
-    except StatementNotReady:
-        raise  # WAITING: RQ retries it
+    except StatementNotReady as exc:
+        job = get_current_job()
+        if job is None or not job.retries_left:  # no retry is left: the screen stops waiting for it
+            _failed(channel_id, when, exc)
+        raise  # otherwise WAITING: RQ retries it
     except Exception as exc:
         _failed(channel_id, when, exc)
         raise

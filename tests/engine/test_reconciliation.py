@@ -334,6 +334,9 @@ def test_a_day_asked_for_now_shows_how_far_its_run_has_got(today_published, engi
     assert build_worker(["low"]).work(burst=True) is True
     assert _run().progress["stage"] == "WAITING" and low_queue.scheduled_job_registry.count == 1
     assert _run("WALLET").progress["stage"] == "DONE"
+    with pytest.raises(StatementNotReady):  # run with no retry left (here: not by RQ): the run has FAILED
+        recon_jobs.reconcile_online_statement(_channel_id(), shanghai_today().isoformat())
+    assert _run().progress["stage"] == "FAILED" and _run().progress["error"].startswith("StatementNotReady")
 
     today_published.set_faults(statement_delay_ms=-86_400_000)
     recon_jobs.reconcile_online_statement(_channel_id(), shanghai_today().isoformat())  # the retry, now
