@@ -17,15 +17,18 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from ...domain.enums import ReconRunStage
 from ...extensions import db
 from ...models import ReconciliationRun
 from ...models.types import now_utc
 from ..platform.unit_of_work import transaction
 from . import queries
 
+S = ReconRunStage
 QUEUED, WAITING, FETCHING, SETTLING, MATCHING, DONE, FAILED = (
-    "QUEUED", "WAITING", "FETCHING", "SETTLING", "MATCHING", "DONE", "FAILED")
-STAGES = (QUEUED, WAITING, FETCHING, SETTLING, MATCHING, DONE, FAILED)
+    S.QUEUED.value, S.WAITING.value, S.FETCHING.value, S.SETTLING.value, S.MATCHING.value, S.DONE.value,
+    S.FAILED.value)
+STAGES = tuple(s.value for s in ReconRunStage)
 ACTIVE = frozenset({QUEUED, WAITING, FETCHING, SETTLING, MATCHING})
 ERROR_LENGTH = 200
 
