@@ -54,6 +54,9 @@ LABELS = {
     "REQUERY": _l("Ask the channel again"), "ACCEPT_CHANNEL": _l("Accept the channel's figure"),
     "LINK_PAYMENT": _l("Link to a payment"), "WRITE_OFF": _l("Write off (nothing moves)"),
     "SYSTEM": _l("Resolved by the system"),
+    # how far a reconciliation run has got (QUEUED and FAILED are above; DONE shows as words)
+    "WAITING": _l("Waiting for the statement"), "FETCHING": _l("Reading the statement"),
+    "SETTLING": _l("Settling what the channel saw succeed"), "MATCHING": _l("Matching"),
     # roles
     "reseller_operator": _l("Reseller operator"), "reseller_approver": _l("Reseller approver"),
     "finance": _l("Finance"), "admin": _l("Administrator"),

@@ -35,15 +35,22 @@ DEFAULT_FAULTS: dict = {
     "statement_duplicate_rate": 0.0,
     "statement_failed_as_success_rate": 0.0,
     "statement_unknown_success": 0,
+    # Deterministic faults for chosen lines: {merchant order no or gateway transaction id: fault}.
+    "statement_line_faults": {},
+    "statement_latency_ms": 0,
     "seed": None,
 }
+
+#: What ``statement_line_faults`` may do to one line (the same as the rates, for that line only).
+LINE_FAULTS = ("drop", "amount_change", "duplicate", "failed_as_success")
+MAX_LINE_FAULTS = 1000
 
 _INT_KNOBS = {  # name -> minimum
     "callback_delay_ms": 0, "callback_retry_base_ms": 0, "callback_max_attempts": 1, "callback_timeout_ms": 1,
     "out_of_order_hold_ms": 0, "payout_delay_ms": 0, "payout_timeout_sleep_ms": 0, "refund_delay_ms": 0,
     "processing_delay_ms": 0,
     # Negative: a day's statement is available that long before the day closes (tests read today's).
-    "statement_delay_ms": -86_400_000, "statement_unknown_success": 0,
+    "statement_delay_ms": -86_400_000, "statement_unknown_success": 0, "statement_latency_ms": 0,
 }
 _RATE_KNOBS = ("drop_rate", "duplicate_rate", "query_error_rate", "statement_drop_rate",
                "statement_amount_change_rate", "statement_duplicate_rate", "statement_failed_as_success_rate")
@@ -90,6 +97,12 @@ def validate_faults(values: Mapping) -> dict:
                 errors.append("out_of_order must be true or false")
             else:
                 out[key] = value
+        elif key == "statement_line_faults":
+            problem = _line_faults_problem(value)
+            if problem:
+                errors.append(problem)
+            else:
+                out[key] = dict(value)
         elif key == "seed":
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 errors.append("seed must be an integer or null")
@@ -98,6 +111,17 @@ def validate_faults(values: Mapping) -> dict:
     if errors:
         raise ConfigError("; ".join(errors))
     return out
+
+
+def _line_faults_problem(value: object) -> str | None:
+    if not isinstance(value, Mapping) or len(value) > MAX_LINE_FAULTS:
+        return f"statement_line_faults must be an object of at most {MAX_LINE_FAULTS} ids"
+    for key, fault in value.items():
+        if not isinstance(key, str) or not 0 < len(key) <= 64:
+            return "statement_line_faults: each id must be a text of 1 to 64 characters"
+        if fault not in LINE_FAULTS:
+            return f"statement_line_faults[{key!r}] must be one of {', '.join(LINE_FAULTS)}"
+    return None
 
 
 class Faults:

@@ -368,18 +368,21 @@ class Gateway:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(STATEMENT_HEADER)
+        chosen = self.faults["statement_line_faults"]
         for r in rows:
             line = [r["id"], r["ref"], r["type"], r["amount"], r["status"], iso(r["completed_ts"])]
+            fault = chosen.get(r["ref"]) or chosen.get(r["id"])
             failed_payment = r["type"] == "payment" and r["status"] == "FAILED"
-            if failed_payment and self.faults.roll("statement_failed_as_success_rate"):
+            if failed_payment and (fault == "failed_as_success"
+                                   or self.faults.roll("statement_failed_as_success_rate")):
                 line[4] = "SUCCESS"
-            if self.faults.roll("statement_drop_rate"):
+            if fault == "drop" or self.faults.roll("statement_drop_rate"):
                 continue
-            if self.faults.roll("statement_amount_change_rate"):
+            if fault == "amount_change" or self.faults.roll("statement_amount_change_rate"):
                 changed = Decimal(line[3]) + (Decimal("1.00") if Decimal(line[3]) > 0 else Decimal("-1.00"))
                 line[3] = money(changed)
             writer.writerow(line)
-            if self.faults.roll("statement_duplicate_rate"):
+            if fault == "duplicate" or self.faults.roll("statement_duplicate_rate"):
                 writer.writerow(line)
         stamp = day.replace("-", "")
         for n in range(self.faults["statement_unknown_success"]):

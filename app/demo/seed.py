@@ -1,6 +1,7 @@
 """``flask demo seed``: the demo data set (resellers, users, an API client, a payout merchant,
 channels of every kind, ~200 payment orders with their payments, refunds, wallets and credit, and
-the sandbox's webhook receivers as the API client's endpoints: ``receivers.py``).
+the sandbox's webhook receivers as the API client's endpoints: ``receivers.py``; a few past days
+reconciled with every class of difference and some unidentified bank receipts: ``reconciliations.py``).
 
 Idempotent: every group is looked up by its natural key (reseller codes, user emails, channel
 codes, client name, merchant id, order ids) and only what is missing is created, so a second run
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 
 from ..domain.enums import ChannelKind, CreditLineStatus
 from ..domain.errors import ValidationFailed
+from ..domain.timeutil import SHANGHAI
 from ..extensions import db
 from ..models import ApiClient, Channel, Merchant, PaymentOrder, Reseller, User
 from ..models.types import now_utc
@@ -38,6 +40,7 @@ from ..services.platform.unit_of_work import transaction
 from . import data as demo_data
 from .plan import build_plan
 from .receivers import seed_receivers
+from .reconciliations import seed_reconciliations
 from .replay import Replay
 
 SEED_ACTOR = Actor(type="system", id="demo-seed")
@@ -66,6 +69,7 @@ def seed_demo(now: datetime | None = None) -> SeedReport:
     logins = _seed_users(report, password)
     client_id, key_lines = _seed_client(report, api_key)
     _seed_orders(report, now or now_utc(), client_id)
+    report.lines += seed_reconciliations(SEED_ACTOR, (now or now_utc()).astimezone(SHANGHAI).date())
     report.lines += seed_receivers(SEED_ACTOR, client_id)
     report.lines += logins + key_lines
     report.lines.append(f"Done in {time.monotonic() - started:.2f} s.")

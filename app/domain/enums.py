@@ -320,6 +320,18 @@ class ReconRunState(StrEnum):
     COMPLETED = "COMPLETED"
 
 
+class ReconRunStage(StrEnum):
+    """How far a run's current work has got (services/reconciliation/progress.py)."""
+
+    QUEUED = "QUEUED"
+    WAITING = "WAITING"  # the channel has not published the statement yet: retried
+    FETCHING = "FETCHING"
+    SETTLING = "SETTLING"
+    MATCHING = "MATCHING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
 class ReconExceptionState(StrEnum):
     OPEN = "OPEN"
     RESOLVED = "RESOLVED"

@@ -3,23 +3,26 @@
 ONLINE channels: one job per channel on the low queue fetches the gateway's statement; while it is
 not published the job fails with ``StatementNotReady`` and RQ retries it with backoff. A statement
 already reconciled changes nothing; a corrected one supersedes and the day is recomputed. WALLET and
-CREDIT are checked against their own ledgers in the same tick."""
+CREDIT are checked against their own ledgers in the same tick. Finance asking for a day now
+(services/reconciliation/on_demand.py) enqueues the same jobs, one per channel; a job that fails
+for another reason, or whose statement is still not published when no retry is left, marks its run
+FAILED (progress.py), so the screen stops waiting for it."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
 
-from rq import Retry
+from rq import get_current_job
 
+from ..channels.base import StatementNotReady
 from ..domain.timeutil import shanghai_today
 from ..services.platform.queues import queue
-from ..services.reconciliation import ledger_statement, online_fetch
+from ..services.reconciliation import ledger_statement, online_fetch, progress
 
 log = logging.getLogger(__name__)
 
-# 1, 2, 4, 8, 16, 32 minutes, then every hour until the next day's tick.
-STATEMENT_RETRY = Retry(max=10, interval=[60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600])
+STATEMENT_RETRY = online_fetch.STATEMENT_RETRY
 
 
 def reconcile_yesterday() -> dict[str, int]:
@@ -35,7 +38,35 @@ def reconcile_yesterday() -> dict[str, int]:
     return {"online_jobs": len(channels), "internal_reconciled": internal}
 
 
+def _failed(channel_id: int, day: date, exc: Exception) -> None:
+    try:
+        progress.mark(channel_id, day, progress.FAILED, error=f"{type(exc).__name__}: {exc}"[:progress.ERROR_LENGTH])
+    except Exception:  # the database itself may be what failed: the job's own error is the one to keep
+        log.exception("could not mark the reconciliation of channel %s for %s failed", channel_id, day)
+
+
 def reconcile_online_statement(channel_id: int, day: str) -> dict:
-    outcome = online_fetch.fetch_and_reconcile(channel_id, date.fromisoformat(day))
+    when = date.fromisoformat(day)
+    try:
+        outcome = online_fetch.fetch_and_reconcile(channel_id, when)
+    except StatementNotReady as exc:
+        job = get_current_job()
+        if job is None or not job.retries_left:  # no retry is left: the screen stops waiting for it
+            _failed(channel_id, when, exc)
+        raise  # otherwise WAITING: RQ retries it
+    except Exception as exc:
+        _failed(channel_id, when, exc)
+        raise
     log.info("reconciliation of channel %s for %s: %s", channel_id, day, outcome)
+    return outcome
+
+
+def reconcile_ledger_day(channel_id: int, day: str) -> dict:
+    when = date.fromisoformat(day)
+    try:
+        outcome = ledger_statement.reconcile_ledger(channel_id, when)
+    except Exception as exc:
+        _failed(channel_id, when, exc)
+        raise
+    log.info("ledger reconciliation of channel %s for %s: %s", channel_id, day, outcome)
     return outcome

@@ -85,6 +85,8 @@ class ReconciliationRun(Model):
     exception_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How far the run's current work has got (services/reconciliation/progress.py): the live view.
+    progress: Mapped[dict | None] = mapped_column(sa.JSON)
 
 
 class ReconciliationResult(Model):

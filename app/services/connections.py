@@ -31,6 +31,7 @@ from .ledgers import wallet_changes
 from .notifications import announcements
 from .payouts import batch_run
 from .payouts import final_state as payout_final_state
+from .reconciliation import day_document as reconciliation_day_document
 from .reconciliation import exception_approval, receipt_actions
 from .refunds import part_settlement as refund_settlement
 from .refunds import wire as refund_wire
@@ -45,6 +46,7 @@ def connect_areas() -> None:
     receipts.register()
     statement_document.register()
     report_document.register()
+    reconciliation_day_document.register()
     merged_status.on_completed(receipts.on_merged_completed)
     merged_status.on_completed(announcements.on_merged_completed)
     refund_receipts.register()

@@ -315,3 +315,36 @@ def test_the_cli_reconciles_a_day_now(today_published, engine_setup, app):
     assert late.exit_code == 0 and "not published yet" in late.output
     bad = runner.invoke(args=["reconciliation", "run", "2026-13-01"])
     assert bad.exit_code == 2 and "yyyy-mm-dd" in bad.output
+
+
+def test_a_day_asked_for_now_shows_how_far_its_run_has_got(today_published, engine_setup, low_queue):
+    """QUEUED from the request, WAITING while the statement is not published (RQ retries), then DONE
+    with the counts: the statement's lines and what the run settled of what it had to settle."""
+    from app.services.platform.actor import Actor
+    from app.services.reconciliation import on_demand
+
+    today_published.set_faults(drop_rate=1.0)  # the callback never arrives: the run settles it
+    _pids, _res, cp = checkout_online(engine_setup)
+    today_published.complete_payment(cp.channel_transaction_id, "SUCCESS")
+    today_published.set_faults(statement_delay_ms=0)  # today's statement: not before midnight
+    finance = Actor(type="user", id="finance@example.com")
+    assert sorted(on_demand.request_day(finance, shanghai_today())) == ["CREDIT", "ONLINE_UNIONPAY", "WALLET"]
+    assert _run().progress["stage"] == "QUEUED" and _run().state == "RUNNING"  # never computed before
+    assert on_demand.request_day(finance, shanghai_today()) == []  # already queued: nothing more
+    assert build_worker(["low"]).work(burst=True) is True
+    assert _run().progress["stage"] == "WAITING" and low_queue.scheduled_job_registry.count == 1
+    assert _run("WALLET").progress["stage"] == "DONE"
+    with pytest.raises(StatementNotReady):  # run with no retry left (here: not by RQ): the run has FAILED
+        recon_jobs.reconcile_online_statement(_channel_id(), shanghai_today().isoformat())
+    assert _run().progress["stage"] == "FAILED" and _run().progress["error"].startswith("StatementNotReady")
+
+    today_published.set_faults(statement_delay_ms=-86_400_000)
+    recon_jobs.reconcile_online_statement(_channel_id(), shanghai_today().isoformat())  # the retry, now
+    run = _run()
+    assert (run.state, run.progress["stage"]) == ("COMPLETED", "DONE")
+    assert {k: run.progress[k] for k in ("lines", "toSettle", "settled", "classified")} == {
+        "lines": 1, "toSettle": 1, "settled": 1, "classified": 1}
+    assert _cp(cp.id).status == "SUCCESS"
+    with pytest.raises(Exception, match="not come yet"):
+        on_demand.request_day(finance, shanghai_today() + timedelta(days=1))
+    check_invariants()

@@ -20,6 +20,7 @@ from app.domain.timeutil import SHANGHAI, shanghai_today
 from app.extensions import db
 from app.models import (
     ApiClient,
+    BankReceipt,
     Channel,
     ChannelPayment,
     CreditEntry,
@@ -28,6 +29,8 @@ from app.models import (
     MergedPayment,
     PaymentOrder,
     PaymentTransaction,
+    ReconciliationException,
+    ReconciliationRun,
     Refund,
     Reseller,
     StatusLog,
@@ -398,3 +401,27 @@ def test_cli_refuses_a_short_key(app, ctx, monkeypatch):
     monkeypatch.setenv("DEMO_API_KEY", "too-short")
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 2 and "DEMO_API_KEY" in result.output
+
+
+def test_past_days_are_reconciled_with_every_class_and_receipts_wait(seeded):
+    line = next(x for x in seeded.lines if x.startswith("  reconciliation:"))
+    assert "(every-class)" in line and "(dropped)" in line and "(clean)" in line, line
+    runs = _all(ReconciliationRun)
+    online = [r for r in runs if r.channel_kind == "ONLINE"]
+    assert len(online) == 3 and {r.state for r in runs} == {"COMPLETED"}
+    assert {r.channel_kind for r in runs} == {"ONLINE", "WALLET", "CREDIT"}
+    seen = {cls for r in online for cls, f in r.figures.items() if isinstance(f, dict) and f["count"]}
+    assert seen == {"MATCHED", "AMOUNT_MISMATCH", "STATUS_MISMATCH", "MISSING_IN_SYSTEM", "MISSING_IN_CHANNEL",
+                    "DUPLICATE"}
+    newest, middle, oldest = sorted(online, key=lambda r: r.day, reverse=True)
+    assert all(newest.figures[c]["count"] == 1 for c in ("AMOUNT_MISMATCH", "STATUS_MISMATCH", "MISSING_IN_SYSTEM",
+                                                          "MISSING_IN_CHANNEL", "DUPLICATE"))
+    assert (middle.exception_count, oldest.exception_count) == (1, 0)
+    assert oldest.figures["MATCHED"]["count"] >= 3 and middle.figures["MATCHED"]["count"] >= 2
+    assert sorted(e.exception_class for e in _all(ReconciliationException) if e.state == "OPEN") == sorted(
+        ["AMOUNT_MISMATCH", "STATUS_MISMATCH", "MISSING_IN_SYSTEM", "MISSING_IN_CHANNEL", "DUPLICATE",
+         "MISSING_IN_CHANNEL"])
+    receipts = _all(BankReceipt)
+    assert [(r.state, r.reason) for r in receipts] == [("OPEN", "NO_REFERENCE"), ("OPEN", "NO_REFERENCE"),
+                                                       ("OPEN", "UNKNOWN_REFERENCE")]
+    # The money invariants after these runs: test_order_invariants_hold_exactly (the same ``seeded``).

@@ -90,6 +90,34 @@ def test_statement_fault_knobs_falsify_the_lines(sandbox, merchant, new_payment)
     assert len({x["gatewayTxnId"] for x in extra}) == 2
 
 
+def test_line_faults_pick_chosen_lines_and_the_download_may_be_slow(sandbox, merchant, new_payment):
+    sandbox.set_faults(statement_delay_ms=-86_400_000)
+    today = shanghai_day(time.time())
+    made = {name: new_payment(amount) for name, amount in (("kept", "10.00"), ("dropped", "20.00"),
+                                                          ("changed", "30.00"), ("twice", "40.00"),
+                                                          ("declined", "50.00"))}
+    for name, p in made.items():
+        sandbox.complete_payment(p["gatewayTxnId"], "FAILED" if name == "declined" else "SUCCESS")
+    order_no = {name: p["merchantOrderNo"] for name, p in made.items()}
+    sandbox.set_faults(statement_line_faults={order_no["dropped"]: "drop", order_no["changed"]: "amount_change",
+                                              made["twice"]["gatewayTxnId"]: "duplicate",
+                                              order_no["declined"]: "failed_as_success"},
+                       statement_latency_ms=300)
+    started = time.monotonic()
+    for _ in range(2):  # the same every time: nothing is rolled
+        lines = _lines(merchant.call("/api/statements", date=today))
+        assert [(x["merchantOrderNo"], x["amount"], x["status"]) for x in lines] == [
+            (order_no["kept"], "10.00", "SUCCESS"), (order_no["changed"], "31.00", "SUCCESS"),
+            (order_no["twice"], "40.00", "SUCCESS"), (order_no["twice"], "40.00", "SUCCESS"),
+            (order_no["declined"], "50.00", "SUCCESS")]
+    assert time.monotonic() - started >= 0.6
+    for bad in ({"x": "explode"}, {"": "drop"}, ["drop"], {"x" * 65: "drop"}):
+        assert sandbox.admin("PUT", "/_sandbox/faults", {"statement_line_faults": bad}).status == 400
+    assert sandbox.admin("PUT", "/_sandbox/faults", {"statement_latency_ms": -1}).status == 400
+    sandbox.reset()
+    assert sandbox.faults()["statement_line_faults"] == {}
+
+
 def test_faults_get_put_and_validation(sandbox):
     knobs = sandbox.faults()
     assert knobs["callback_retry_base_ms"] == 50 and knobs["drop_rate"] == 0.0 and knobs["payout_outcome"] == "success"

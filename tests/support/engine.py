@@ -54,8 +54,9 @@ def order(payment_id: str) -> PaymentOrder:
     return detached(db.session.scalar(sa.select(PaymentOrder).where(PaymentOrder.payment_id == payment_id)))
 
 
-def check_invariants() -> None:
-    """docs/DOMAIN.md §3 and the ledgers, over the whole database."""
+def check_invariants(refund_events: bool = True) -> None:
+    """docs/DOMAIN.md §3 and the ledgers, over the whole database. ``refund_events=False`` leaves out
+    the check that each final refund part has its event (the demo seed's refunds are made without)."""
     db.session.expire_all()
     zero = Decimal("0.00")
     for o in db.session.scalars(sa.select(PaymentOrder)):
@@ -85,7 +86,7 @@ def check_invariants() -> None:
         assert o.refund_status == derive_refund_status(
             paid=o.paid_amount, refunded=o.refunded_amount, refunding=o.refunding_amount,
             last_refund_failed=o.last_refund_failed).value, (o.payment_id, o.refund_status)
-    _check_refunds()
+    _check_refunds(refund_events)
     for mp in db.session.scalars(sa.select(MergedPayment)):
         cps = db.session.scalars(sa.select(ChannelPayment).where(ChannelPayment.merged_payment_id == mp.id)).all()
         allocations = db.session.scalars(sa.select(PaymentTransaction).where(
@@ -112,7 +113,7 @@ FINAL_EVENT = {"SUCCESS": "refund.succeeded", "FAILED": "refund.failed"}
 PAYOUT_OF_PART = {"SUCCESS": {"SUCCESS"}, "FAILED": {"FAILED"}, "PROCESSING": {"INIT", "PROCESSING", "MANUAL"}}
 
 
-def _check_refunds() -> None:
+def _check_refunds(events: bool = True) -> None:
     """Each REFUND part: negative, on its original SUCCESS payment's order and channel, keyed by its
     refund; a WIRE part has exactly one payout, in the matching state, and other parts none; a final
     part has exactly one refund.succeeded|failed event, a PROCESSING one none. Each refund: its parts
@@ -152,7 +153,7 @@ def _check_refunds() -> None:
         else:
             assert mine == [], t.transaction_id
         expected = [FINAL_EVENT[t.status]] if t.status in FINAL_EVENT else []
-        assert sent.get(t.transaction_id, []) == expected, (t.transaction_id, sent.get(t.transaction_id))
+        assert not events or sent.get(t.transaction_id, []) == expected, (t.transaction_id, sent.get(t.transaction_id))
     assert payouts == {}  # no payout pays a part that does not exist
     for refund in refunds.values():
         mine = by_refund[refund.id]

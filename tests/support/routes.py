@@ -118,6 +118,10 @@ ROUTES = [
     R("POST", "/finance/reconciliation/receipts/{receipt}/approve", FINANCE, ok={FIN: 409}),  # nothing waits
     R("POST", "/finance/reconciliation/receipts/{receipt}/reject", FINANCE, ok={FIN: 409}),
     R("GET", "/finance/reconciliation/export?exportDay=2026-03-12&format=csv", FINANCE),
+    R("POST", "/finance/reconciliation/export/pdf", FINANCE, ok={FIN: 302}, data={"exportDay": "2026-03-12"}),
+    R("GET", "/finance/reconciliation/documents", FINANCE),
+    R("GET", "/finance/reconciliation/runs?day=2026-03-12", FINANCE),
+    R("POST", "/finance/reconciliation/runs", FINANCE, ok={FIN: 422}, data={"runDay": "2999-01-01"}),  # to come
     R("GET", "/finance/wallets", FINANCE),
     R("GET", "/finance/wallets/{r1001}", FINANCE),
     R("POST", "/finance/wallets/{r1001}/top-up", FINANCE, ok={FIN: 422}),  # no amount, no serial

@@ -30,7 +30,8 @@ SCREEN_MODULES = (
     "finance_wire_statements",  # /finance/reconciliation/statements/... (bank statement upload, wire auto-match)
     "finance_recon_exceptions",  # /finance/reconciliation/exceptions/... (requery, accept, link, write off; approve)
     "finance_receipts",  # /finance/reconciliation/receipts/... (unidentified receipts: accept, link, assign, return)
-    "finance_reconciliation_export",  # /finance/reconciliation/export (a day as CSV/XLSX)
+    "finance_reconciliation_export",  # /finance/reconciliation/export (a day as CSV/XLSX/PDF)
+    "finance_reconciliation_runs",  # /finance/reconciliation/runs (reconcile a day now, the runs' live view)
     "admin",  # /admin (health), /admin/jobs
     "admin_audit",  # /admin/audit
     "documents",  # /documents/<number>/pdf, retry, /finance/documents, /verify/<code> (public)

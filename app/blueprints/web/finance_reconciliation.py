@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,8 +17,9 @@ from wtforms import HiddenField
 
 from ...domain.enums import ReconClass, ReconExceptionState
 from ...domain.timeutil import shanghai_today
-from ...services.reconciliation import exception_actions, receipt_actions, wire_matching
+from ...services.reconciliation import exception_actions, progress, receipt_actions, wire_matching
 from ...services.reconciliation import queries as recon_queries
+from ...services.reconciliation.day_document import day_documents
 from ...services.reconciliation.queries import ExceptionFilter
 from .access import FINANCE, allow
 from .finance_refunds import text_arg
@@ -52,14 +53,21 @@ def _filters(errors: dict[str, str]) -> ExceptionFilter:
                            exception_class=cls if cls in CLASSES else None)
 
 
+def pdf_documents() -> dict:
+    """The variables of documents/_document_table.html: the reconciliation days' PDFs, newest first."""
+    return {"docs": day_documents(), "refresh_url": url_for("finance_reconciliation_export.documents"),
+            "next_url": url_for("finance_reconciliation.index")}
+
+
 def page_context(forms: dict | None = None, problem: str | None = None, **extra) -> dict:
     errors: dict[str, str] = {}
     f = _filters(errors)
     page = page_arg()
     receipts = wire_matching.open_receipts()
     exceptions = recon_queries.exceptions(f, page, PAGE_SIZE)
-    return {"runs": recon_queries.recent_runs(f.day), "exceptions": exceptions,
-            "row_states": exception_actions.screen_states(exceptions.items),
+    return {"runs": progress.live_runs(f.day), "runs_day": f.day.isoformat() if f.day else "",
+            "run_error": extra.pop("run_error", None), **pdf_documents(),
+            "exceptions": exceptions, "row_states": exception_actions.screen_states(exceptions.items),
             "classes": CLASSES, "columns": [ReconClass.MATCHED.value, *CLASSES], "states": STATES,
             "errors": errors, "forms": forms or {}, "problem": problem,
             "receipts": receipts, "waiting": receipt_actions.waiting(receipts),

@@ -28,7 +28,7 @@ from ..alerts.kinds import LEDGER_BALANCE_MISMATCH
 from ..alerts.raising import clear_alert, raise_alert
 from ..platform.actor import Actor
 from ..platform.unit_of_work import end_read, transaction
-from . import runs
+from . import progress, runs
 from .lines import Line
 from .statement_import import import_statement
 
@@ -95,6 +95,8 @@ def _check_balances(channel_id: int, code: str, kind: str, day: date, actor: Act
 def reconcile_ledger(channel_id: int, day: date, actor: Actor = runs.RECONCILIATION) -> dict:
     channel = db.session.get_one(Channel, channel_id)
     code, kind = channel.code, channel.kind
+    end_read()
+    progress.mark(channel_id, day, progress.FETCHING)
     lines = ledger_lines(kind, day)
     end_read()
     imported = import_statement(channel_id, code, day, StatementSource.LEDGER, lines, actor)
@@ -102,6 +104,8 @@ def reconcile_ledger(channel_id: int, day: date, actor: Actor = runs.RECONCILIAT
     end_read()
     if reconciled:
         runs.reconcile(channel_id, day, imported.import_id, actor)
+    else:
+        progress.mark(channel_id, day, progress.DONE, lines=len(lines), unchanged=1)
     differences = _check_balances(channel_id, code, kind, day, actor)
     return {"imported": imported.created, "reconciled": reconciled, "lines": len(lines),
             "balanceDifferences": len(differences)}

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from rq import Retry
 
 from ...channels.base import StatementNotReady
 from ...channels.registry import adapter_for
@@ -21,9 +22,13 @@ from ..alerts import raising as alerts
 from ..channel_config import lookup as channel_config
 from ..platform.actor import Actor
 from ..platform.unit_of_work import end_read, transaction
-from . import runs
+from . import progress, runs
 from .lines import Line
 from .statement_import import import_statement
+
+# The job's retries while the statement is not published: 1, 2, 4, 8, 16, 32 minutes, then every hour
+# until the next day's tick (app/jobs/reconciliation.py and on_demand.py enqueue with it).
+STATEMENT_RETRY = Retry(max=10, interval=[60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600])
 
 
 def online_channel_ids() -> list[int]:
@@ -37,9 +42,11 @@ def fetch_and_reconcile(channel_id: int, day: date, actor: Actor = runs.RECONCIL
     """Returns what happened: ``{"imported": bool, "reconciled": bool, "lines": n}``."""
     cfg = channel_config.config_by_id(channel_id)
     end_read()
+    progress.mark(channel_id, day, progress.FETCHING)
     try:
         fetched = adapter_for(ChannelKind.ONLINE).fetch_statement(cfg, day)
     except StatementNotReady:
+        progress.mark(channel_id, day, progress.WAITING)
         overdue = shanghai_day_bounds(day)[1] + timedelta(hours=current_app.config["RECON_STATEMENT_ALERT_HOURS"])
         if now_utc() >= overdue:
             with transaction():
@@ -52,6 +59,7 @@ def fetch_and_reconcile(channel_id: int, day: date, actor: Actor = runs.RECONCIL
     imported = import_statement(channel_id, cfg.code, day, StatementSource.GATEWAY, lines, actor)
     if not imported.created and runs.is_current(channel_id, day, imported.import_id):
         end_read()
+        progress.mark(channel_id, day, progress.DONE, lines=len(lines), unchanged=1)
         return {"imported": False, "reconciled": False, "lines": len(lines)}
     end_read()
     runs.reconcile(channel_id, day, imported.import_id, actor)

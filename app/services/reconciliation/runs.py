@@ -10,10 +10,14 @@
    decision). Exceptions are never deleted.
 3. ``reconciliation.completed`` (with the figures) and, when differences are open,
    ``reconciliation.exceptions_found`` go out with the commit.
+
+The run's ``progress`` (progress.py) says SETTLING (with the count settled so far, written at most
+once a second), then MATCHING, then DONE in the transaction of step 2.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -27,6 +31,7 @@ from ...models import (
     ReconciliationException,
     ReconciliationResult,
     ReconciliationRun,
+    StatementImport,
     StatementLine,
 )
 from ...models.types import now_utc
@@ -37,7 +42,7 @@ from ..platform import outbox
 from ..platform.actor import Actor
 from ..platform.unit_of_work import discard, end_read, rows_changed, transaction
 from ..settlement import channel_result as settlement
-from . import matching
+from . import matching, progress
 from .figures import cents_sum, from_cents
 
 RECONCILIATION = Actor(type="system", id="reconciliation")
@@ -48,7 +53,7 @@ def run_for(channel_id: int, day: date) -> ReconciliationRun | None:
                                                                 ReconciliationRun.day == day))
 
 
-def _ensure_run(channel: Channel, day: date) -> None:
+def ensure_run(channel: Channel, day: date) -> None:
     try:
         with transaction():
             if run_for(channel.id, day) is None:
@@ -65,15 +70,24 @@ def is_current(channel_id: int, day: date, import_id: int) -> bool:
     return run is not None and run.state == ReconRunState.COMPLETED and run.import_id == import_id
 
 
-def _settle_processing(import_id: int, channel_id: int) -> int:
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+def _settle_processing(import_id: int, channel_id: int, day: date) -> int:
     candidates = matching.settle_candidates(import_id, channel_id)
+    lines = db.session.scalar(sa.select(StatementImport.line_count).where(StatementImport.id == import_id)) or 0
     end_read()
-    settled = 0
-    for c in candidates:
+    progress.mark(channel_id, day, progress.SETTLING, lines=lines, toSettle=len(candidates), settled=0)
+    settled, written = 0, time.monotonic()
+    for n, c in enumerate(candidates, start=1):
         if settlement.settle(c.channel_payment_pk, settlement.Outcome(
                 status=ChannelPaymentStatus.SUCCESS, channel_transaction_id=c.channel_transaction_id,
                 completed_at=c.completed_at, reason=""), RECONCILIATION):
             settled += 1
+        if time.monotonic() - written >= PROGRESS_EVERY_SECONDS and n < len(candidates):
+            progress.mark(channel_id, day, progress.SETTLING, settled=settled, tried=n)
+            written = time.monotonic()
+    progress.mark(channel_id, day, progress.MATCHING, settled=settled, tried=len(candidates))
     return settled
 
 
@@ -121,8 +135,8 @@ def reconcile(channel_id: int, day: date, import_id: int, actor: Actor = RECONCI
     """Match the channel's day against ``import_id`` (recomputing an earlier run). Returns the run's id."""
     channel = db.session.get_one(Channel, channel_id)
     end_read()
-    _ensure_run(channel, day)
-    settled = _settle_processing(import_id, channel_id)
+    ensure_run(channel, day)
+    settled = _settle_processing(import_id, channel_id, day)
     with transaction():
         run = db.session.execute(sa.select(ReconciliationRun).where(
             ReconciliationRun.channel_id == channel_id, ReconciliationRun.day == day).with_for_update()).scalar_one()
@@ -136,6 +150,10 @@ def reconcile(channel_id: int, day: date, import_id: int, actor: Actor = RECONCI
         run.import_id, run.attempt, run.state = import_id, run.attempt + 1, ReconRunState.COMPLETED
         run.figures = {**figures, "settled": settled}
         run.exception_count, run.started_at, run.completed_at = int(open_count or 0), now, now
+        earlier = run.progress or {}
+        run.progress = progress.stamped(progress.DONE, lines=int(earlier.get("lines") or 0),
+                                        toSettle=int(earlier.get("toSettle") or 0), settled=settled,
+                                        classified=sum(int(f["count"]) for f in figures.values()))
         payload = {"reconciliationDate": day.isoformat(), "channelCode": channel.code, "channelKind": channel.kind,
                    "attempt": run.attempt, "classes": figures, "settled": settled,
                    "openExceptions": run.exception_count}
