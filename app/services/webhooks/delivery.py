@@ -37,7 +37,7 @@ from ..audit import log as audit
 from ..platform import crypto
 from ..platform.actor import SYSTEM, Actor
 from ..platform.unit_of_work import end_read, rows_changed, transaction
-from . import address_policy
+from . import address_policy, connections
 from . import sender as webhook_sender
 from .endpoints import matches
 
@@ -122,20 +122,48 @@ def _settings() -> tuple[float, int]:
             max(1, int(current_app.config.get("WEBHOOK_CONCURRENCY", 8))))
 
 
-def deliver_due(batch: int = 100, now: datetime | None = None) -> dict[str, int]:
+class Sends:
+    """The send threads and keep-alive connections of one run of deliveries (a ``dispatch_outbox``
+    job: batch after batch), so that neither is set up again for every batch. Use as a context
+    manager; without one, ``deliver_due`` makes its own for its batch."""
+
+    def __init__(self, timeout: float, workers: int) -> None:
+        self.timeout, self.workers = timeout, workers
+        self.threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
+        self.connections = connections.Connections(timeout)
+
+    def close(self) -> None:
+        self.threads.shutdown()
+        self.connections.close()
+
+    def __enter__(self) -> Sends:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def sends() -> Sends:
+    """Send threads and connections under the app's settings (WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_CONCURRENCY)."""
+    return Sends(*_settings())
+
+
+def deliver_due(batch: int = 100, now: datetime | None = None, via: Sends | None = None) -> dict[str, int]:
     """Send up to ``batch`` deliveries that are due at ``now`` and record what happened.
 
     2xx: DELIVERED. 410: DEAD, and the endpoint is disabled (its other deliveries wait, paused,
     until it is enabled again). 3xx (never followed), other statuses, network errors and refused
     addresses: tried again on the schedule, DEAD after attempt MAX_ATTEMPTS. Returns counts."""
+    if via is None:
+        with sends() as own:
+            return deliver_due(batch, now, own)
     fixed_clock = now is not None
     now = now or now_utc()
-    timeout, workers = _settings()
     allowed_hosts = address_policy.configured_allowed_hosts()  # read here: the sends run in threads
-    targets = _claim(batch, now, timeout, workers)
+    targets = _claim(batch, now, via.timeout, via.workers)
     counts = {"claimed": len(targets), "delivered": 0, "retrying": 0, "dead": 0, "lease_lost": 0}
     if targets:
-        _record(_send_all(targets, timeout, workers, allowed_hosts), now if fixed_clock else None, counts)
+        _record(_send_all(targets, via, allowed_hosts), now if fixed_clock else None, counts)
     return counts
 
 
@@ -198,25 +226,18 @@ def _claim(batch: int, now: datetime, timeout: float, workers: int) -> list[webh
     return targets
 
 
-def _send_all(targets: list[webhook_sender.Target], timeout: float, workers: int,
+def _send_all(targets: list[webhook_sender.Target], via: Sends,
               allowed_hosts: frozenset[str]) -> list[webhook_sender.Outcome]:
-    """POST every target, ``workers`` at a time; one HTTP client (connection pool) per endpoint,
-    since requests go to the checked address and a pool shared by name would mix hosts."""
+    """POST every target, ``via.workers`` at a time, on the keep-alive connections of ``via``
+    (kept per checked address and host name, so that endpoints never share one)."""
     by_endpoint: dict[int, webhook_sender.Target] = {}
     for t in targets:
         by_endpoint.setdefault(t.endpoint_id, t)
-    workers = min(workers, len(targets))
-    clients = {ep_id: webhook_sender.make_client(timeout) for ep_id in by_endpoint}
-    try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
-            # Resolve each endpoint once per batch (in parallel: getaddrinfo has no timeout of its own).
-            routes = dict(zip(by_endpoint, pool.map(lambda t: webhook_sender.route(t.url, allowed_hosts),
-                                                    by_endpoint.values()), strict=True))
-            return list(pool.map(lambda t: webhook_sender.send(t, routes[t.endpoint_id], clients[t.endpoint_id],
-                                                             timeout), targets))
-    finally:
-        for client in clients.values():
-            client.close()
+    # Resolve each endpoint once per batch (in parallel: getaddrinfo has no timeout of its own).
+    routes = dict(zip(by_endpoint, via.threads.map(lambda t: webhook_sender.route(t.url, allowed_hosts),
+                                                  by_endpoint.values()), strict=True))
+    return list(via.threads.map(lambda t: webhook_sender.send(t, routes[t.endpoint_id], via.connections,
+                                                              via.timeout), targets))
 
 
 def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, counts: dict[str, int]) -> None:
