@@ -37,7 +37,7 @@ from ..audit import log as audit
 from ..platform import crypto
 from ..platform.actor import SYSTEM, Actor
 from ..platform.unit_of_work import end_read, rows_changed, transaction
-from . import address_policy, connections
+from . import address_policy, batch_pg, connections
 from . import sender as webhook_sender
 from .endpoints import matches
 
@@ -98,11 +98,14 @@ def _fan_out_batch(batch: int, now: datetime) -> int:
                    ApiClient.active.is_(True))
         ).all()
         stamp = now_utc()
-        rows = [{"event_id": ev.id, "endpoint_id": ep.id, "status": DeliveryStatus.PENDING, "attempts": 0,
-                 "next_attempt_at": now, "created_at": stamp, "updated_at": stamp}
-                for ev in events for ep in endpoints if matches(ep.event_types, ev.event_type)]
-        if rows:
-            db.session.execute(_insert_ignoring_duplicates(D), rows)
+        pairs = [(ev.id, ep.id) for ev in events for ep in endpoints if matches(ep.event_types, ev.event_type)]
+        if _is_pg():  # one statement for the batch (the executemany below is one INSERT per delivery)
+            batch_pg.insert_deliveries(pairs, [ev.id for ev in events], now, stamp)
+            return len(events)
+        if pairs:
+            db.session.execute(_insert_ignoring_duplicates(D), [
+                {"event_id": event_id, "endpoint_id": endpoint_id, "status": DeliveryStatus.PENDING, "attempts": 0,
+                 "next_attempt_at": now, "created_at": stamp, "updated_at": stamp} for event_id, endpoint_id in pairs])
         db.session.execute(sa.update(OutboxEvent.__table__).where(OutboxEvent.id.in_([ev.id for ev in events]))
                            .values(status=OutboxStatus.DISPATCHED, dispatched_at=now))
     return len(events)
@@ -241,48 +244,65 @@ def _send_all(targets: list[webhook_sender.Target], via: Sends,
 
 
 def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, counts: dict[str, int]) -> None:
-    """Write each outcome to its delivery (if this worker still holds it) and to the attempt log."""
+    """Write each outcome to its delivery (if this worker still holds it) and to the attempt log:
+    one transaction for the batch, and on PostgreSQL one statement (``batch_pg.record_results``)."""
+    stamp = now_utc()
+    when = fixed_now or stamp
+    results = []
+    for o in outcomes:
+        WEBHOOK_ATTEMPTS.labels(_attempt_outcome(o)).inc()
+        result = {"id": o.delivery_id, "attempt_no": o.attempt_no, "status": DeliveryStatus.PENDING,
+                  "next_attempt_at": None, "delivered_at": None, "status_code": o.status_code, "error": o.error,
+                  "requested_at": fixed_now or o.started_at, "duration_ms": o.duration_ms, "excerpt": o.excerpt}
+        if o.ok:
+            result.update(status=DeliveryStatus.DELIVERED, delivered_at=when)
+        elif o.gone or (delay := retry_delay(o.attempt_no)) is None:
+            result.update(status=DeliveryStatus.DEAD)
+        else:
+            result.update(next_attempt_at=when + delay)
+        results.append(result)
     with transaction():
-        stmt = (sa.select(D.c.id, D.c.attempts, D.c.endpoint_id)
-                .where(D.c.id.in_([o.delivery_id for o in outcomes]), D.c.status == DeliveryStatus.PENDING)
-                .order_by(D.c.id))
-        held = {r.id: r for r in db.session.execute(stmt.with_for_update() if _is_pg() else stmt)}
-        stamp = now_utc()
-        when = fixed_now or stamp
-        updates, gone, dead, alive = [], set(), set(), set()
-        for o in outcomes:
-            WEBHOOK_ATTEMPTS.labels(_attempt_outcome(o)).inc()
-            row = held.get(o.delivery_id)
-            if row is None or row.attempts != o.attempt_no:
+        held = batch_pg.record_results(results, stamp) if _is_pg() else _record_rows(results, stamp)
+        gone, dead, alive = set(), set(), set()
+        for o, result in zip(outcomes, results, strict=True):
+            endpoint_id = held.get(o.delivery_id)
+            if endpoint_id is None:
                 counts["lease_lost"] += 1  # the lease ran out and another worker took it over
-                continue
-            change = {"b_id": o.delivery_id, "last_status_code": o.status_code, "last_error": o.error,
-                      "updated_at": stamp, "delivered_at": None, "next_attempt_at": None}
-            if o.ok:
-                change.update(status=DeliveryStatus.DELIVERED, delivered_at=when)
+            elif result["status"] == DeliveryStatus.DELIVERED:
                 counts["delivered"] += 1
-                alive.add(row.endpoint_id)
-            elif o.gone or (delay := retry_delay(o.attempt_no)) is None:
-                change.update(status=DeliveryStatus.DEAD)
+                alive.add(endpoint_id)
+            elif result["status"] == DeliveryStatus.DEAD:
                 counts["dead"] += 1
-                dead.add(row.endpoint_id)
+                dead.add(endpoint_id)
                 if o.gone:
-                    gone.add(row.endpoint_id)
+                    gone.add(endpoint_id)
             else:
-                change.update(status=DeliveryStatus.PENDING, next_attempt_at=when + delay)
                 counts["retrying"] += 1
-            updates.append(change)
-        if updates:
-            db.session.execute(sa.update(D).where(D.c.id == sa.bindparam("b_id")), updates)
-        db.session.execute(sa.insert(WebhookAttempt.__table__), [
-            {"delivery_id": o.delivery_id, "attempt_no": o.attempt_no, "requested_at": fixed_now or o.started_at,
-             "duration_ms": o.duration_ms, "status_code": o.status_code, "error": o.error,
-             "response_excerpt": o.excerpt} for o in outcomes])
         for endpoint_id in sorted(gone):
             if rows_changed(sa.update(E).where(E.c.id == endpoint_id, E.c.enabled.is_(True)).values(enabled=False)):
                 audit.record(SYSTEM, "webhook_endpoint.disable", "webhook_endpoint", str(endpoint_id),
                              {"enabled": True}, {"enabled": False, "reason": "the receiver answered 410 Gone"})
         _endpoint_alerts(dead - alive, gone, alive - dead)
+
+
+def _record_rows(results: list[dict], stamp: datetime) -> dict[int, int]:
+    """The general path of ``batch_pg.record_results`` (SQLite): lock the deliveries still held,
+    update them, log every attempt. Returns {delivery id: endpoint id} of those updated."""
+    stmt = (sa.select(D.c.id, D.c.attempts, D.c.endpoint_id)
+            .where(D.c.id.in_([r["id"] for r in results]), D.c.status == DeliveryStatus.PENDING)
+            .order_by(D.c.id))
+    claimed = {r["id"]: r["attempt_no"] for r in results}
+    held = {r.id: r.endpoint_id for r in db.session.execute(stmt) if claimed[r.id] == r.attempts}
+    updates = [{"b_id": r["id"], "status": r["status"], "next_attempt_at": r["next_attempt_at"],
+                "delivered_at": r["delivered_at"], "last_status_code": r["status_code"], "last_error": r["error"],
+                "updated_at": stamp} for r in results if r["id"] in held]
+    if updates:
+        db.session.execute(sa.update(D).where(D.c.id == sa.bindparam("b_id")), updates)
+    db.session.execute(sa.insert(WebhookAttempt.__table__), [
+        {"delivery_id": r["id"], "attempt_no": r["attempt_no"], "requested_at": r["requested_at"],
+         "duration_ms": r["duration_ms"], "status_code": r["status_code"], "error": r["error"],
+         "response_excerpt": r["excerpt"]} for r in results])
+    return held
 
 
 def _attempt_outcome(o: webhook_sender.Outcome) -> str:
