@@ -48,6 +48,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -261,31 +262,79 @@ def wait_for_workers(n: int, procs: list[subprocess.Popen], logs: Path, timeout:
     time.sleep(0.5)
 
 
-def baseline(base_url: str, secret: str, n: int, cpu: CpuSplit) -> dict:
-    """A plain loop of signed POSTs over one keep-alive connection (httpx, like the sender)."""
+def _signed_headers(secret: str, body: bytes, i: int) -> dict[str, str]:
+    from app.services.webhooks import sender
+
+    msg_id = f"base_{i}_{secrets.token_hex(6)}"
+    stamp = int(time.time())
+    return {"webhook-id": msg_id, "webhook-timestamp": str(stamp), "User-Agent": sender.USER_AGENT,
+            "webhook-signature": sender.sign(secret, msg_id, stamp, body), "Content-Type": "application/json"}
+
+
+def _loop_httpx(url: str, secret: str, body: bytes, numbers: range, ready: Callable[[], None]) -> None:
     import httpx
 
-    from app.services.webhooks import sender
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        for i in numbers:
+            if i == 0:
+                ready()
+            r = client.post(url, content=body, headers=_signed_headers(secret, body, i))
+            if r.status_code != 204:
+                raise SystemExit(f"baseline: the receiver answered {r.status_code}")
+
+
+def _loop_http_client(url: str, secret: str, body: bytes, numbers: range, ready: Callable[[], None]) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        for i in numbers:
+            if i == 0:
+                ready()
+            conn.request("POST", parts.path, body=body, headers=_signed_headers(secret, body, i))
+            r = conn.getresponse()
+            r.read()
+            if r.status != 204:
+                raise SystemExit(f"baseline: the receiver answered {r.status}")
+    finally:
+        conn.close()
+
+
+def baseline(base_url: str, secret: str, n: int, cpu: CpuSplit, client: str = "http.client",
+             connections: int = 1) -> dict:
+    """A plain loop of signed POSTs (``sender.sign``, the same body as a delivery) over ONE
+    keep-alive connection — or ``connections`` loops at once, each on its own connection, in
+    threads of this process — with ``client`` (http.client, as the sender; or httpx). The first
+    WARMUP requests of each loop are not timed."""
     from app.services.webhooks.delivery import _body
 
     body = _body("payment_order.updated", datetime.now(UTC), PAYLOAD)
     url = base_url + "/baseline"
-    with httpx.Client(timeout=10, trust_env=False, headers={"User-Agent": sender.USER_AGENT}) as client:
-        started = 0.0
-        for i in range(-WARMUP, n):  # the first WARMUP requests are not timed
-            if i == 0:
-                cpu.__enter__()
-                started = time.perf_counter()
-            msg_id = f"base_{i}_{secrets.token_hex(6)}"
-            stamp = int(time.time())
-            r = client.post(url, content=body, headers={
-                "webhook-id": msg_id, "webhook-timestamp": str(stamp),
-                "webhook-signature": sender.sign(secret, msg_id, stamp, body), "Content-Type": "application/json"})
-            if r.status_code != 204:
-                raise SystemExit(f"baseline: the receiver answered {r.status_code}")
-        seconds = time.perf_counter() - started
-        cpu.__exit__()
-    return {"events": n, "seconds": round(seconds, 3), "events_per_second": round(n / seconds, 1), **cpu.report(n)}
+    loop = _loop_http_client if client == "http.client" else _loop_httpx
+    per = n // connections
+    warm, go = threading.Barrier(connections + 1), threading.Barrier(connections + 1)
+
+    def gate() -> None:  # every loop warmed up: wait for the clock to start
+        warm.wait()
+        go.wait()
+
+    threads = [threading.Thread(target=loop, args=(url, secret, body, range(-WARMUP, per), gate))
+               for _ in range(connections)]
+    for t in threads:
+        t.start()
+    warm.wait()
+    cpu.__enter__()
+    started = time.perf_counter()
+    go.wait()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    cpu.__exit__()
+    n = per * connections
+    return {"client": client, "connections": connections, "events": n, "seconds": round(seconds, 3),
+            "events_per_second": round(n / seconds, 1), **cpu.report(n)}
 
 
 def throughput(rcv: str, events: int, workers: int, timeout: float, cpu: CpuSplit) -> dict:
@@ -370,6 +419,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--baseline-events", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="WEBHOOK_CONCURRENCY of the workers (send threads each), and the concurrent baseline's "
+                             "connections are workers x concurrency")
     parser.add_argument("--steady-rate", type=float, default=200.0)
     parser.add_argument("--steady-seconds", type=float, default=20.0, help="0: skip the latency run")
     parser.add_argument("--tick", type=float, default=5.0,
@@ -393,7 +445,7 @@ def main() -> int:
     rcv = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": args.redis_url, "RQ_QUEUE_PREFIX": prefix,
            "RATELIMIT_KEY_PREFIX": f"{prefix}limits", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-           "RQ_LOG_LEVEL": "WARNING", "LOG_LEVEL": "WARNING"}
+           "RQ_LOG_LEVEL": "WARNING", "LOG_LEVEL": "WARNING", "WEBHOOK_CONCURRENCY": str(args.concurrency)}
     os.environ.update(env)
     children: list[subprocess.Popen] = []
     tmp = tempfile.TemporaryDirectory(prefix="bench-hooks-")
@@ -421,13 +473,23 @@ def main() -> int:
         def split() -> CpuSplit:
             return CpuSplit({"workers": [c.pid for c in children[1:]], "receiver": [receiver.pid]}, db_name)
 
-        base1 = baseline(rcv, secret, args.baseline_events, split())
-        log(f"baseline (one keep-alive connection, signed POSTs): {base1}")
+        concurrency = args.workers * args.concurrency
+        kinds = {"one": ("http.client", 1), "httpx": ("httpx", 1), "concurrent": ("http.client", concurrency)}
+
+        def baselines(when: str) -> dict[str, dict]:
+            runs = {}
+            for kind, (client, conns) in kinds.items():
+                runs[kind] = baseline(rcv, secret, args.baseline_events, split(), client, conns)
+                log(f"baseline {when}, {client}, {conns} keep-alive connection(s), signed POSTs: {runs[kind]}")
+            return runs
+
+        before = baselines("before")
         run = throughput(rcv, args.events, args.workers, args.timeout, split())
-        log(f"delivery ({args.workers} workers, dispatch_outbox): {run}")
-        base2 = baseline(rcv, secret, args.baseline_events, split())
-        log(f"baseline again: {base2}")
-        base_eps = round((base1["events_per_second"] + base2["events_per_second"]) / 2, 1)
+        log(f"delivery ({args.workers} workers x {args.concurrency} send threads, dispatch_outbox): {run}")
+        after = baselines("after")
+        mean = {kind: round((before[kind]["events_per_second"] + after[kind]["events_per_second"]) / 2, 1)
+                for kind in kinds}
+        base_eps = mean["one"]
         steady_run = None
         if args.steady_seconds > 0:
             steady_run = steady(rcv, args.steady_rate, args.steady_seconds, args.tick, args.timeout)
@@ -437,20 +499,28 @@ def main() -> int:
             "events": run["events"], "seconds": run["seconds"], "events_per_second": run["events_per_second"],
             "baseline_events_per_second": base_eps,
             "ratio_to_baseline": round(run["events_per_second"] / base_eps, 3),
+            "baseline_httpx_events_per_second": mean["httpx"],
+            "ratio_to_httpx_baseline": round(run["events_per_second"] / mean["httpx"], 3),
+            "baseline_concurrent_events_per_second": mean["concurrent"],
+            "baseline_concurrent_connections": concurrency,
+            "ratio_to_concurrent_baseline": round(run["events_per_second"] / mean["concurrent"], 3),
             "target_events_per_second": TARGET_EPS, "target_met": run["events_per_second"] >= TARGET_EPS,
             "steady_rate": args.steady_rate if steady_run else None,
             "p50_ms": steady_run["p50_ms"] if steady_run else None,
             "p99_ms": steady_run["p99_ms"] if steady_run else None,
             "workers": args.workers, "database": f"postgresql {info['postgresql']}",
             "receiver": "ThreadingHTTPServer, HTTP/1.1 keep-alive, verifies every Standard Webhooks signature, 204",
-            "delivery": run, "baseline_runs": [base1, base2], "steady": steady_run,
+            "delivery": run, "baseline_runs": {"before": before, "after": after}, "steady": steady_run,
             "valid": run["valid"] and (steady_run is None or steady_run["valid"]),
             "machine": info, "when": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "webhooks.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
         log(json.dumps({k: results[k] for k in ("events", "seconds", "events_per_second",
-                                                 "baseline_events_per_second", "ratio_to_baseline", "steady_rate",
+                                                 "baseline_events_per_second", "ratio_to_baseline",
+                                                 "baseline_httpx_events_per_second",
+                                                 "baseline_concurrent_events_per_second",
+                                                 "ratio_to_concurrent_baseline", "steady_rate",
                                                  "p50_ms", "p99_ms", "workers", "database", "valid")}))
         if not results["valid"]:
             log("!! INVALID: the receiver did not see every event exactly once with a valid signature")

@@ -46,7 +46,7 @@ WITH result AS (
         id bigint, attempt_no integer, status text, next_attempt_at timestamptz, delivered_at timestamptz,
         status_code integer, error text, requested_at timestamptz, duration_ms integer, excerpt text)
 ), held AS (
-    SELECT d.id FROM webhook_deliveries d JOIN result ON result.id = d.id AND d.attempts = result.attempt_no
+    SELECT d.id, d.attempts FROM webhook_deliveries d JOIN result ON result.id = d.id AND d.attempts = result.attempt_no
     WHERE d.status = 'PENDING'
     ORDER BY d.id
     FOR UPDATE OF d
@@ -54,15 +54,15 @@ WITH result AS (
     UPDATE webhook_deliveries d
     SET status = result.status, next_attempt_at = result.next_attempt_at, delivered_at = result.delivered_at,
         last_status_code = result.status_code, last_error = result.error, updated_at = :stamp
-    FROM held JOIN result ON result.id = held.id
+    FROM held JOIN result ON result.id = held.id AND result.attempt_no = held.attempts
     WHERE d.id = held.id
-    RETURNING d.id, d.endpoint_id
+    RETURNING d.id, d.endpoint_id, held.attempts
 ), logged AS (
     INSERT INTO webhook_attempts (delivery_id, attempt_no, requested_at, duration_ms, status_code, error,
                                   response_excerpt)
     SELECT id, attempt_no, requested_at, duration_ms, status_code, error, excerpt FROM result ORDER BY id
 )
-SELECT id, endpoint_id FROM updated
+SELECT id, endpoint_id, attempts FROM updated
 """)
 
 
@@ -73,10 +73,10 @@ def insert_deliveries(pairs: list[tuple[int, int]], event_ids: list[int], due: d
                                             "all_event_ids": event_ids, "due": due, "stamp": stamp})
 
 
-def record_results(rows: list[dict], stamp: datetime) -> dict[int, int]:
+def record_results(rows: list[dict], stamp: datetime) -> dict[int, tuple[int, int]]:
     """Apply each row (``id``, ``attempt_no``, the new ``status``, ``next_attempt_at``,
     ``delivered_at``, the attempt's ``status_code``, ``error``, ``requested_at``, ``duration_ms``,
     ``excerpt``) to its delivery if this worker still holds it, and log every attempt. Returns
-    {delivery id: endpoint id} of the deliveries updated. In the caller's transaction."""
+    {delivery id: (endpoint id, attempt applied)} of the deliveries updated. In the caller's transaction."""
     found = db.session.execute(_RECORD, {"rows": json_dumps(rows), "stamp": stamp}).all()
-    return {row.id: row.endpoint_id for row in found}
+    return {row.id: (row.endpoint_id, row.attempts) for row in found}

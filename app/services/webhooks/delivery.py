@@ -265,8 +265,8 @@ def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, 
         held = batch_pg.record_results(results, stamp) if _is_pg() else _record_rows(results, stamp)
         gone, dead, alive = set(), set(), set()
         for o, result in zip(outcomes, results, strict=True):
-            endpoint_id = held.get(o.delivery_id)
-            if endpoint_id is None:
+            endpoint_id, attempt_no = held.get(o.delivery_id, (0, 0))
+            if attempt_no != o.attempt_no:
                 counts["lease_lost"] += 1  # the lease ran out and another worker took it over
             elif result["status"] == DeliveryStatus.DELIVERED:
                 counts["delivered"] += 1
@@ -285,17 +285,18 @@ def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, 
         _endpoint_alerts(dead - alive, gone, alive - dead)
 
 
-def _record_rows(results: list[dict], stamp: datetime) -> dict[int, int]:
-    """The general path of ``batch_pg.record_results`` (SQLite): lock the deliveries still held,
-    update them, log every attempt. Returns {delivery id: endpoint id} of those updated."""
+def _record_rows(results: list[dict], stamp: datetime) -> dict[int, tuple[int, int]]:
+    """The general path of ``batch_pg.record_results`` (SQLite): find the deliveries still held,
+    update them, log every attempt. Returns {delivery id: (endpoint id, attempt applied)}."""
     stmt = (sa.select(D.c.id, D.c.attempts, D.c.endpoint_id)
             .where(D.c.id.in_([r["id"] for r in results]), D.c.status == DeliveryStatus.PENDING)
             .order_by(D.c.id))
-    claimed = {r["id"]: r["attempt_no"] for r in results}
-    held = {r.id: r.endpoint_id for r in db.session.execute(stmt) if claimed[r.id] == r.attempts}
+    pending = {r.id: (r.endpoint_id, r.attempts) for r in db.session.execute(stmt)}
+    applied = [r for r in results if pending.get(r["id"], (0, 0))[1] == r["attempt_no"]]
+    held = {r["id"]: pending[r["id"]] for r in applied}
     updates = [{"b_id": r["id"], "status": r["status"], "next_attempt_at": r["next_attempt_at"],
                 "delivered_at": r["delivered_at"], "last_status_code": r["status_code"], "last_error": r["error"],
-                "updated_at": stamp} for r in results if r["id"] in held]
+                "updated_at": stamp} for r in applied]
     if updates:
         db.session.execute(sa.update(D).where(D.c.id == sa.bindparam("b_id")), updates)
     db.session.execute(sa.insert(WebhookAttempt.__table__), [
