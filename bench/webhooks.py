@@ -134,8 +134,13 @@ def receiver_main(port: int, secret: str) -> None:
                     data = {**state, "unique": len(seen)}
             self._answer(200, json.dumps(data).encode())
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        # socketserver's default listen backlog is 5: sixteen connections opened at once (two
+        # workers x WEBHOOK_CONCURRENCY, or the concurrent baseline) overflow it and get reset.
+        request_queue_size = 128
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", port), Handler)
     print("ready", flush=True)
     server.serve_forever()
 
@@ -315,21 +320,34 @@ def baseline(base_url: str, secret: str, n: int, cpu: CpuSplit, client: str = "h
     loop = _loop_http_client if client == "http.client" else _loop_httpx
     per = n // connections
     warm, go = threading.Barrier(connections + 1), threading.Barrier(connections + 1)
+    errors: list[BaseException] = []
 
     def gate() -> None:  # every loop warmed up: wait for the clock to start
         warm.wait()
         go.wait()
 
-    threads = [threading.Thread(target=loop, args=(url, secret, body, range(-WARMUP, per), gate))
-               for _ in range(connections)]
+    def run() -> None:
+        try:
+            loop(url, secret, body, range(-WARMUP, per), gate)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+            warm.abort()
+            go.abort()
+
+    threads = [threading.Thread(target=run) for _ in range(connections)]
     for t in threads:
         t.start()
-    warm.wait()
-    cpu.__enter__()
-    started = time.perf_counter()
-    go.wait()
+    try:
+        warm.wait()
+        cpu.__enter__()
+        started = time.perf_counter()
+        go.wait()
+    except threading.BrokenBarrierError:
+        pass
     for t in threads:
         t.join()
+    if errors:
+        raise SystemExit(f"baseline ({client}, {connections} connections) failed: {errors[0]!r}")
     seconds = time.perf_counter() - started
     cpu.__exit__()
     n = per * connections

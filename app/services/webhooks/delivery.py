@@ -2,8 +2,11 @@
 
 ``fan_out`` turns committed PENDING outbox events into one ``WebhookDelivery`` per matching enabled
 endpoint, a batch of events per transaction. ``deliver_due`` claims a batch of due deliveries (a
-short lease, committed), POSTs them with no transaction open, then records every result and the
-attempt log (``webhook_attempts``) in one more transaction. Neither needs a job per event.
+short lease, committed), POSTs them with no transaction open — ``WEBHOOK_CONCURRENCY`` at a time,
+on keep-alive connections (``Sends``: the threads and ``connections.Connections`` of a whole
+``dispatch_outbox`` job) — then records every result and the attempt log (``webhook_attempts``) in
+one more transaction. Neither needs a job per event. On PostgreSQL a fan-out batch's deliveries and
+a sent batch's results are each written by one set-based statement (``batch_pg.py``).
 
 Several workers may run both at once: on PostgreSQL rows are taken with ``FOR UPDATE SKIP
 LOCKED``; on SQLite every transaction is ``BEGIN IMMEDIATE``, so they take turns. Delivery is at
@@ -231,8 +234,9 @@ def _claim(batch: int, now: datetime, timeout: float, workers: int) -> list[webh
 
 def _send_all(targets: list[webhook_sender.Target], via: Sends,
               allowed_hosts: frozenset[str]) -> list[webhook_sender.Outcome]:
-    """POST every target, ``via.workers`` at a time, on the keep-alive connections of ``via``
-    (kept per checked address and host name, so that endpoints never share one)."""
+    """POST every target, ``via.workers`` at a time, on the keep-alive connections of ``via``: a
+    connection carries only requests for the origin it was opened to (scheme, the address checked
+    this batch, port, host name), so a host whose name now resolves elsewhere gets a new one."""
     by_endpoint: dict[int, webhook_sender.Target] = {}
     for t in targets:
         by_endpoint.setdefault(t.endpoint_id, t)
