@@ -143,7 +143,7 @@ def test_a_late_result_of_a_lost_lease_is_logged_but_changes_nothing_beside_held
     counts = dict.fromkeys(("delivered", "retrying", "dead", "lease_lost"), 0)
     with webhooks.sends() as via:
         # A's two results and B's four in one batch of results: A's are lost leases, B's apply.
-        webhooks._record(webhooks._send_all(first + second, via, frozenset({"127.0.0.1"})), t1, counts)
+        webhooks._record(webhooks.webhook_sender.send_all(first + second, via, frozenset({"127.0.0.1"})), t1, counts)
     assert counts == {"delivered": 4, "retrying": 0, "dead": 0, "lease_lost": 2}
     taken_over = {t.delivery_id for t in first}
     assert {d.id: (d.status, d.attempts) for d in rows(WebhookDelivery)} == {

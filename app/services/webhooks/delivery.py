@@ -3,7 +3,7 @@
 ``fan_out`` turns committed PENDING outbox events into one ``WebhookDelivery`` per matching enabled
 endpoint, a batch of events per transaction. ``deliver_due`` claims a batch of due deliveries (a
 short lease, committed), POSTs them with no transaction open — ``WEBHOOK_CONCURRENCY`` at a time,
-on keep-alive connections (``Sends``: the threads and ``connections.Connections`` of a whole
+on keep-alive connections (``sender.Sends``: the threads and ``connections.Connections`` of a whole
 ``dispatch_outbox`` job) — then records every result and the attempt log (``webhook_attempts``) in
 one more transaction. Neither needs a job per event. On PostgreSQL a fan-out batch's deliveries and
 a sent batch's results are each written by one set-based statement (``batch_pg.py``).
@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import random
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -40,9 +39,10 @@ from ..audit import log as audit
 from ..platform import crypto
 from ..platform.actor import SYSTEM, Actor
 from ..platform.unit_of_work import end_read, rows_changed, transaction
-from . import address_policy, batch_pg, connections
+from . import address_policy, batch_pg
 from . import sender as webhook_sender
 from .endpoints import matches
+from .sender import Sends
 
 STATUSES = tuple(DeliveryStatus)
 # When each attempt is due, counted from the first one: ten attempts over about a day (the
@@ -128,27 +128,6 @@ def _settings() -> tuple[float, int]:
             max(1, int(current_app.config.get("WEBHOOK_CONCURRENCY", 8))))
 
 
-class Sends:
-    """The send threads and keep-alive connections of one run of deliveries (a ``dispatch_outbox``
-    job: batch after batch), so that neither is set up again for every batch. Use as a context
-    manager; without one, ``deliver_due`` makes its own for its batch."""
-
-    def __init__(self, timeout: float, workers: int) -> None:
-        self.timeout, self.workers = timeout, workers
-        self.threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
-        self.connections = connections.Connections(timeout)
-
-    def close(self) -> None:
-        self.threads.shutdown()
-        self.connections.close()
-
-    def __enter__(self) -> Sends:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 def sends() -> Sends:
     """Send threads and connections under the app's settings (WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_CONCURRENCY)."""
     return Sends(*_settings())
@@ -169,7 +148,7 @@ def deliver_due(batch: int = 100, now: datetime | None = None, via: Sends | None
     targets = _claim(batch, now, via.timeout, via.workers)
     counts = {"claimed": len(targets), "delivered": 0, "retrying": 0, "dead": 0, "lease_lost": 0}
     if targets:
-        _record(_send_all(targets, via, allowed_hosts), now if fixed_clock else None, counts)
+        _record(webhook_sender.send_all(targets, via, allowed_hosts), now if fixed_clock else None, counts)
     return counts
 
 
@@ -230,21 +209,6 @@ def _claim(batch: int, now: datetime, timeout: float, workers: int) -> list[webh
                 secrets=secrets[r.endpoint_id], msg_id=r.event_id,
                 body=bodies[r.event_id]))
     return targets
-
-
-def _send_all(targets: list[webhook_sender.Target], via: Sends,
-              allowed_hosts: frozenset[str]) -> list[webhook_sender.Outcome]:
-    """POST every target, ``via.workers`` at a time, on the keep-alive connections of ``via``: a
-    connection carries only requests for the origin it was opened to (scheme, the address checked
-    this batch, port, host name), so a host whose name now resolves elsewhere gets a new one."""
-    by_endpoint: dict[int, webhook_sender.Target] = {}
-    for t in targets:
-        by_endpoint.setdefault(t.endpoint_id, t)
-    # Resolve each endpoint once per batch (in parallel: getaddrinfo has no timeout of its own).
-    routes = dict(zip(by_endpoint, via.threads.map(lambda t: webhook_sender.route(t.url, allowed_hosts),
-                                                  by_endpoint.values()), strict=True))
-    return list(via.threads.map(lambda t: webhook_sender.send(t, routes[t.endpoint_id], via.connections,
-                                                              via.timeout), targets))
 
 
 def _record(outcomes: list[webhook_sender.Outcome], fixed_now: datetime | None, counts: dict[str, int]) -> None:

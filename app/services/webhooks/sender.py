@@ -1,4 +1,5 @@
-"""Outbound webhook HTTP: Standard Webhooks signatures, the send-time address check, and one POST.
+"""Outbound webhook HTTP: Standard Webhooks signatures, the send-time address check, one POST, and a
+batch of POSTs on the send threads and keep-alive connections of a run (``Sends``).
 
 Nothing here touches the database or the app context, so ``send`` runs in worker threads while
 ``webhooks.deliver_due`` holds no transaction (docs/SECURITY.md "Callbacks in, webhooks out").
@@ -17,6 +18,7 @@ import hmac
 import http.client
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -215,3 +217,39 @@ def send(target: Target, via: Route, pool: connections.Connections, timeout: flo
             error = f"HTTP {status}"
         return outcome(status_code=status, error=error, excerpt=excerpt)
     return outcome(error="not sent: no address")
+
+
+# --- a batch --------------------------------------------------------------------------------------
+
+class Sends:
+    """The send threads and keep-alive connections of one run of deliveries (a ``dispatch_outbox``
+    job: batch after batch), so that neither is set up again for every batch. Use as a context
+    manager; without one, ``deliver_due`` makes its own for its batch."""
+
+    def __init__(self, timeout: float, workers: int) -> None:
+        self.timeout, self.workers = timeout, workers
+        self.threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
+        self.connections = connections.Connections(timeout)
+
+    def close(self) -> None:
+        self.threads.shutdown()
+        self.connections.close()
+
+    def __enter__(self) -> Sends:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def send_all(targets: list[Target], via: Sends, allowed_hosts: frozenset[str]) -> list[Outcome]:
+    """POST every target, ``via.workers`` at a time, on the keep-alive connections of ``via``: a
+    connection carries only requests for the origin it was opened to (scheme, the address checked
+    this batch, port, host name), so a host whose name now resolves elsewhere gets a new one."""
+    by_endpoint: dict[int, Target] = {}
+    for t in targets:
+        by_endpoint.setdefault(t.endpoint_id, t)
+    # Resolve each endpoint once per batch (in parallel: getaddrinfo has no timeout of its own).
+    routes = dict(zip(by_endpoint, via.threads.map(lambda t: route(t.url, allowed_hosts),
+                                                  by_endpoint.values()), strict=True))
+    return list(via.threads.map(lambda t: send(t, routes[t.endpoint_id], via.connections, via.timeout), targets))
