@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=1, help="emit and deliver --events this many times")
     ap.add_argument("--profiler", choices=["cprofile", "none"], default="none")
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--explain-claim", type=int, default=0, help="EXPLAIN ANALYZE the claim query before its Nth run")
     ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                              "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2"))
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
         from app import create_app
         from app.extensions import db
         from app.jobs import webhooks as job
-        from app.services.webhooks import delivery
+        from app.services.webhooks import delivery, sender
         from bench.webhooks import emit_events, prepare
 
         app = create_app()
@@ -90,8 +91,9 @@ def main(argv=None) -> int:
                 raise SystemExit("the receiver did not start")
 
             phases = Phases()
-            for name in ("fan_out", "_claim", "_send_all", "_record"):
+            for name in ("fan_out", "_claim", "_record"):
                 phases.wrap(delivery, name)
+            phases.wrap(sender, "send_all")
             statements: Counter = Counter()
             spent: Counter = Counter()
             started: dict = {}
@@ -100,9 +102,18 @@ def main(argv=None) -> int:
                 words = statement.split()
                 return (words[0].upper() + " " + " ".join(words[1:6]))[:70]
 
+            explained: list = []
+
             @event.listens_for(db.engine, "before_cursor_execute")
             def _count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
                 statements[label(statement)] += 1
+                if (args.explain_claim and statement.startswith("SELECT webhook_deliveries.id")
+                        and statements[label(statement)] == args.explain_claim):
+                    import psycopg
+                    with psycopg.connect(db_url.replace("+psycopg", "")) as other:
+                        plan = other.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).fetchall()
+                        other.rollback()
+                    explained.append("\n".join(r[0] for r in plan))
                 started[id(conn)] = time.perf_counter()
 
             @event.listens_for(db.engine, "after_cursor_execute")
@@ -142,6 +153,8 @@ def main(argv=None) -> int:
             print(f"\nSQL statements of the last round ({batches // args.rounds} claims), count and driver+server ms:")
             for stmt, count in statements.most_common():
                 print(f"  {count:>5}  {spent[stmt] * 1000:>9.1f} ms  {stmt}")
+            for plan in explained:
+                print(f"\nEXPLAIN of claim number {args.explain_claim}:\n{plan}")
             if profiler:
                 for key in ("cumulative", "tottime"):
                     out = io.StringIO()
