@@ -7,7 +7,8 @@ child process that verifies every signature), commits ``--events`` events, then 
 ``dispatch_outbox()`` in this process and prints: wall and CPU time per event of each phase
 (fan-out, claim, send, record — the functions of ``services/webhooks/delivery.py`` timed from
 outside), the SQL statements per batch with their time, the receiver's CPU per event and, with
-``--profiler cprofile``, the top of the profile (cumulative and own time).
+``--profiler cprofile``, the top of the profile (cumulative and own time); ``--explain-claim N``
+prints the plan of the claim's SELECT just before its Nth run.
 """
 
 from __future__ import annotations
