@@ -95,6 +95,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # loopback or private address: a deployment's own receivers, e.g. the sandbox on 127.0.0.1.
         # Empty (the default): only public addresses (services/webhooks/address_policy.py).
         "WEBHOOK_ALLOWED_HOSTS": get("WEBHOOK_ALLOWED_HOSTS", ""),
+        # Webhook sends a worker makes at once (threads, each on its own keep-alive connection):
+        # services/webhooks/delivery.py.
+        "WEBHOOK_CONCURRENCY": int(get("WEBHOOK_CONCURRENCY", "8")),
         # Reconciliation (services/reconciliation/online_fetch.py): an ONLINE statement still not
         # published this many hours after its day closed raises an alert for admins.
         "RECON_STATEMENT_ALERT_HOURS": int(get("RECON_STATEMENT_ALERT_HOURS", "6")),

@@ -23,12 +23,13 @@ def dispatch_outbox() -> dict:
     started = time.monotonic()
     totals = {"events": webhooks.fan_out(batch=FAN_OUT_BATCH, max_batches=MAX_FAN_OUT_BATCHES),
               "claimed": 0, "delivered": 0, "retrying": 0, "dead": 0, "lease_lost": 0}
-    while time.monotonic() - started < TIME_BUDGET_SECONDS:
-        counts = webhooks.deliver_due(batch=DELIVER_BATCH)
-        for key, n in counts.items():
-            totals[key] = totals.get(key, 0) + n
-        if counts["claimed"] < DELIVER_BATCH:
-            break
+    with webhooks.sends() as via:  # one set of send threads and keep-alive connections for the job
+        while time.monotonic() - started < TIME_BUDGET_SECONDS:
+            counts = webhooks.deliver_due(batch=DELIVER_BATCH, via=via)
+            for key, n in counts.items():
+                totals[key] = totals.get(key, 0) + n
+            if counts["claimed"] < DELIVER_BATCH:
+                break
     if totals["events"] or totals["claimed"]:
         log.info("outbox: %s", totals)
     return totals

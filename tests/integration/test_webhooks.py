@@ -414,10 +414,12 @@ def test_a_worker_that_dies_mid_http_loses_nothing_and_its_late_result_is_ignore
 
     counts = dict.fromkeys(("delivered", "retrying", "dead", "lease_lost"), 0)
     loopback = frozenset({"127.0.0.1"})
-    webhooks._record(webhooks._send_all(a, timeout, workers, loopback), t1, counts)  # A wakes up: its 500 comes late
-    assert counts["lease_lost"] == 1 and counts["retrying"] == 0
-    assert webhooks.deliver_due(now=t1 + timedelta(seconds=30))["claimed"] == 0  # B's lease is untouched
-    webhooks._record(webhooks._send_all(b, timeout, workers, loopback), t1, counts)
+    with webhooks.sends() as via:
+        # A wakes up: its 500 comes late
+        webhooks._record(webhooks.webhook_sender.send_all(a, via, loopback), t1, counts)
+        assert counts["lease_lost"] == 1 and counts["retrying"] == 0
+        assert webhooks.deliver_due(now=t1 + timedelta(seconds=30))["claimed"] == 0  # B's lease is untouched
+        webhooks._record(webhooks.webhook_sender.send_all(b, via, loopback), t1, counts)
     assert counts["delivered"] == 1
     [d] = deliveries()
     assert (d.status, d.attempts, d.last_status_code) == ("DELIVERED", 2, 200)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections import Counter, deque
@@ -21,6 +22,7 @@ class Reply:
     body: bytes = b"ok"
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
+    hang_up: bool = False  # close the connection after the answer, without saying so (a keep-alive timeout)
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Received:
     path: str
     headers: dict
     body: bytes
+    peer: tuple | None = None  # the client's (address, port): one per connection
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -39,7 +42,8 @@ class _Handler(BaseHTTPRequestHandler):
         receiver: Receiver = self.server.receiver
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         reply = receiver.next_reply(self.path)
-        receiver.add(Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        receiver.add(Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                              self.client_address))
         if reply.delay:
             time.sleep(reply.delay)
         self.send_response(reply.status)
@@ -48,6 +52,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
         self.wfile.write(reply.body)
+        if reply.hang_up:
+            self.close_connection = True
 
     do_POST = do_GET = _answer
 
@@ -65,13 +71,15 @@ class _Server(ThreadingHTTPServer):
 class Receiver:
     """An HTTP server in a thread; replies are scripted per path (a queue, then a standing reply)."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None):
         self.host = host
         self.lock = threading.Lock()
         self.received: list[Received] = []
         self.queued: dict[str, deque] = {}
         self.standing: dict[str, Reply] = {}
         self.server = _Server((host, 0), _Handler)
+        if tls is not None:  # HTTPS: each accepted connection does its TLS handshake in its own thread
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
         self.server.receiver = self
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
 
@@ -102,8 +110,8 @@ class Receiver:
             return Counter(r.headers.get("webhook-id") for r in self.received)
 
 
-def started(host: str = "127.0.0.1") -> Receiver:
-    r = Receiver(host)
+def started(host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> Receiver:
+    r = Receiver(host, tls)
     r.thread.start()
     return r
 

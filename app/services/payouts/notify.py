@@ -27,7 +27,7 @@ from ...models import Disbursement, OutboxEvent
 from ...models.types import now_utc
 from ..platform import outbox
 from ..platform.unit_of_work import transaction
-from ..webhooks import address_policy
+from ..webhooks import address_policy, connections
 from ..webhooks import sender as webhook_sender
 
 NOTIFY_MAX_ATTEMPTS = 8
@@ -81,8 +81,8 @@ def deliver_notifications(now: datetime | None = None, batch: int = 50) -> dict[
         target = webhook_sender.Target(delivery_id=row_id, attempt_no=delivery["attempts"] + 1, endpoint_id=0,
                                      url=delivery["url"], secrets=(secret,),
                                      msg_id=delivery["eventId"], body=body)
-        with webhook_sender.make_client(timeout) as client:
-            result = webhook_sender.send(target, webhook_sender.route(target.url, allowed_hosts), client, timeout)
+        with connections.Connections(timeout) as pool:
+            result = webhook_sender.send(target, webhook_sender.route(target.url, allowed_hosts), pool, timeout)
         attempts = delivery["attempts"] + 1
         if result.ok:
             status, counts["sent"] = OutboxStatus.SENT, counts["sent"] + 1

@@ -1,4 +1,5 @@
-"""Outbound webhook HTTP: Standard Webhooks signatures, the send-time address check, and one POST.
+"""Outbound webhook HTTP: Standard Webhooks signatures, the send-time address check, one POST, and a
+batch of POSTs on the send threads and keep-alive connections of a run (``Sends``).
 
 Nothing here touches the database or the app context, so ``send`` runs in worker threads while
 ``webhooks.deliver_due`` holds no transaction (docs/SECURITY.md "Callbacks in, webhooks out").
@@ -12,12 +13,12 @@ connection (DNS rebinding) cannot redirect it.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
+import http.client
 import secrets
-import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 
 from ...models.types import now_utc
+from . import connections
 from .address_policy import UnsafeUrl, parse_url, resolve
 
 SECRET_PREFIX = "whsec_"
@@ -82,32 +84,6 @@ class Outcome:
         return self.status_code == 410
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """The verifying TLS context of every client, built once per process: httpx builds a new one
-    (loading the CA bundle) per client, ~20-40 ms of CPU, which per batch of deliveries was a
-    sixth of the delivery's time (bench/webhooks.py). An SSLContext is safe to share between
-    threads; it is the one ``httpx.Client(trust_env=False)`` would build."""
-    return httpx.create_ssl_context(trust_env=False)
-
-
-def make_client(timeout: float) -> httpx.Client:
-    """A client for one endpoint's sends in one batch. Redirects are never followed, and proxy
-    settings from the environment are ignored (a proxy would connect to whatever it resolves)."""
-    return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls_context(),
-                        headers={"User-Agent": USER_AGENT})
-
-
-def _read_excerpt(response: httpx.Response, deadline: float) -> str:
-    """At most EXCERPT_CHARS of the body; stops early rather than wait past the deadline."""
-    data = b""
-    for chunk in response.iter_bytes():
-        data += chunk
-        if len(data) >= EXCERPT_CHARS * 4 or time.monotonic() > deadline:
-            break
-    return data.decode("utf-8", "replace")[:EXCERPT_CHARS]
-
-
 def _clip(text: str) -> str:
     return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"
 
@@ -131,8 +107,77 @@ def route(url: str, allowed_hosts: frozenset[str]) -> Route:
         return Route(None, refusal=str(exc))
 
 
-def send(target: Target, via: Route, client: httpx.Client, timeout: float) -> Outcome:
-    """POST one delivery, signed, to the address ``via`` checked; never raises."""
+class _ConnectFailed(Exception):
+    """The connection to one address could not be made (refused, unreachable, TLS): the next
+    address of the host may be tried."""
+
+
+class _Timeout(Exception):
+    """A socket operation timed out; ``phase`` is Connect, Write or Read."""
+
+    def __init__(self, phase: str) -> None:
+        super().__init__(f"{phase}Timeout: timed out")
+
+
+def _read_excerpt(response: http.client.HTTPResponse, deadline: float) -> tuple[str, bool]:
+    """At most EXCERPT_CHARS of the body (stops early rather than wait past the deadline), and
+    whether the body was read to its end (only then may the connection carry another request)."""
+    data = b""
+    while True:
+        chunk = response.read1(EXCERPT_CHARS * 4 - len(data))
+        data += chunk
+        if not chunk or len(data) >= EXCERPT_CHARS * 4 or time.monotonic() > deadline:
+            break
+    complete = response.isclosed() or response.length == 0
+    return data.decode("utf-8", "replace")[:EXCERPT_CHARS], complete
+
+
+def _exchange(pool: connections.Connections, origin: connections.Origin, path: str, body: bytes,
+              headers: dict[str, str], deadline: float) -> tuple[int, str | None, str]:
+    """One POST on a keep-alive connection of ``pool``: (status, Location, excerpt). A reused
+    connection that the server closed meanwhile is replaced once by a new one."""
+    fresh = False
+    while True:
+        conn, reused = pool.take(origin, fresh=fresh)
+        if not reused:
+            try:
+                conn.connect()
+            except TimeoutError:
+                conn.close()
+                raise _Timeout("Connect") from None
+            except OSError as exc:
+                conn.close()
+                raise _ConnectFailed(str(exc)) from None
+        phase, answered = "Write", False
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            phase = "Read"
+            response = conn.getresponse()
+            answered = True
+            excerpt, complete = _read_excerpt(response, deadline)
+        except connections.STALE:
+            conn.close()
+            if reused and not answered:  # closed by the server while idle: again, on a new connection
+                fresh = True
+                continue
+            raise
+        except TimeoutError:
+            conn.close()
+            raise _Timeout(phase) from None
+        except BaseException:
+            conn.close()
+            raise
+        if complete and not response.will_close:
+            response.close()
+            pool.give_back(origin, conn)
+        else:
+            conn.close()
+        return response.status, response.getheader("location"), excerpt
+
+
+def send(target: Target, via: Route, pool: connections.Connections, timeout: float) -> Outcome:
+    """POST one delivery, signed, to the address ``via`` checked, on a keep-alive connection of
+    ``pool``; never raises."""
     started, t0 = now_utc(), time.monotonic()
 
     def outcome(**kw: Any) -> Outcome:
@@ -145,28 +190,66 @@ def send(target: Target, via: Route, client: httpx.Client, timeout: float) -> Ou
     url = via.url
     stamp = int(time.time())
     headers = {
+        "Host": url.netloc.decode("ascii"),
+        "User-Agent": USER_AGENT,
+        "Content-Type": "application/json",
         "webhook-id": target.msg_id,
         "webhook-timestamp": str(stamp),
         "webhook-signature": " ".join(sign(s, target.msg_id, stamp, target.body) for s in target.secrets),
-        "Content-Type": "application/json",
-        "Host": url.netloc.decode("ascii"),
     }
-    extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+    path = url.raw_path.decode("ascii")
     for i, address in enumerate(via.addresses):
         try:
-            with client.stream("POST", url.copy_with(host=address), content=target.body, headers=headers,
-                               extensions=extensions) as response:
-                excerpt = _read_excerpt(response, t0 + 2 * timeout)
-                error = None
-                if 300 <= response.status_code < 400:
-                    error = _clip(f"redirect not followed (Location: {response.headers.get('location', '-')})")
-                elif not 200 <= response.status_code < 300:
-                    error = f"HTTP {response.status_code}"
-                return outcome(status_code=response.status_code, error=error, excerpt=excerpt)
-        except httpx.ConnectError as exc:
+            status, location, excerpt = _exchange(pool, connections.origin_of(url, address), path, target.body,
+                                                  headers, t0 + 2 * timeout)
+        except _ConnectFailed as exc:
             if i + 1 < len(via.addresses):
                 continue  # the host's next address, as a browser would
             return outcome(error=_clip(f"connect error: {exc}"))
-        except httpx.HTTPError as exc:
+        except _Timeout as exc:
+            return outcome(error=str(exc))
+        except (OSError, http.client.HTTPException) as exc:
             return outcome(error=_clip(f"{type(exc).__name__}: {exc}"))
+        error = None
+        if 300 <= status < 400:
+            error = _clip(f"redirect not followed (Location: {location or '-'})")
+        elif not 200 <= status < 300:
+            error = f"HTTP {status}"
+        return outcome(status_code=status, error=error, excerpt=excerpt)
     return outcome(error="not sent: no address")
+
+
+# --- a batch --------------------------------------------------------------------------------------
+
+class Sends:
+    """The send threads and keep-alive connections of one run of deliveries (a ``dispatch_outbox``
+    job: batch after batch), so that neither is set up again for every batch. Use as a context
+    manager; without one, ``deliver_due`` makes its own for its batch."""
+
+    def __init__(self, timeout: float, workers: int) -> None:
+        self.timeout, self.workers = timeout, workers
+        self.threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
+        self.connections = connections.Connections(timeout)
+
+    def close(self) -> None:
+        self.threads.shutdown()
+        self.connections.close()
+
+    def __enter__(self) -> Sends:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def send_all(targets: list[Target], via: Sends, allowed_hosts: frozenset[str]) -> list[Outcome]:
+    """POST every target, ``via.workers`` at a time, on the keep-alive connections of ``via``: a
+    connection carries only requests for the origin it was opened to (scheme, the address checked
+    this batch, port, host name), so a host whose name now resolves elsewhere gets a new one."""
+    by_endpoint: dict[int, Target] = {}
+    for t in targets:
+        by_endpoint.setdefault(t.endpoint_id, t)
+    # Resolve each endpoint once per batch (in parallel: getaddrinfo has no timeout of its own).
+    routes = dict(zip(by_endpoint, via.threads.map(lambda t: route(t.url, allowed_hosts),
+                                                  by_endpoint.values()), strict=True))
+    return list(via.threads.map(lambda t: send(t, routes[t.endpoint_id], via.connections, via.timeout), targets))
