@@ -10,6 +10,7 @@ from .disbursement_batch import DisbursementBatch, DisbursementBatchRow
 from .document import Document, DocumentContent
 from .ledger import CreditEntry, CreditRecord, WalletEntry
 from .merged_payment import ChannelPayment, MergedPayment
+from .money_flow import MoneyFlowDay
 from .notification import MailOptOut, Notification
 from .payment_order import PaymentOrder, StatusLog
 from .reconciliation import (
@@ -29,7 +30,8 @@ __all__ = [
     "Alert", "ApiClient", "AuditEntry", "BankReceipt", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry",
     "CreditRecord",
     "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
-    "Document", "DocumentContent", "IdempotencyKey", "MailOptOut", "Merchant", "MergedPayment", "Notification",
+    "Document", "DocumentContent", "IdempotencyKey", "MailOptOut", "Merchant", "MergedPayment", "MoneyFlowDay",
+    "Notification",
     "OutboxEvent",
     "PasswordReset", "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun",
     "StatementImport", "StatementLine",
