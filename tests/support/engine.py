@@ -24,6 +24,7 @@ from app.models import (
 )
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
+from app.services.dashboards import money_flows
 from app.services.platform.actor import Actor
 
 from .factories import create_order
@@ -105,6 +106,8 @@ def check_invariants() -> None:
         outstanding = sum((c.outstanding_amount for c in db.session.scalars(sa.select(CreditRecord).where(
             CreditRecord.reseller_id == r.id))), zero)
         assert r.credit_used == used == outstanding, (r.code, r.credit_used, used, outstanding)
+    # The finance desk's day rows, kept by settlement, equal a recomputation from the transactions.
+    assert money_flows.differences() == []
     db.session.rollback()
 
 

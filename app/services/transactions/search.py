@@ -143,9 +143,10 @@ def search(f: TransactionFilter, page: int = 1, page_size: int = PAGE_SIZE, coun
     return Page([Row(*r) for r in rows], page, page_size, _bounded_count(conds) if count is None else count)
 
 
-def _bounded_count(conds: list[sa.ColumnElement[bool]], cap: int = COUNT_CAP) -> int:
-    """The number of matching rows, but at most ``cap`` + 1."""
+def _bounded_count(conds: list[sa.ColumnElement[bool]], cap: int | None = None) -> int:
+    """The number of matching rows, but at most ``cap`` (default ``COUNT_CAP``) + 1."""
     t = PaymentTransaction
+    cap = COUNT_CAP if cap is None else cap
     return db.session.scalar(sa.select(sa.func.count()).select_from(
         sa.select(t.id).where(*conds).limit(cap + 1).subquery())) or 0
 
@@ -162,8 +163,9 @@ def _day_totals_allowed(f: TransactionFilter) -> bool:
                 or f.max_amount is not None or f.reference or f.merged_payment_id)
 
 
-def totals(f: TransactionFilter, cap: int = COUNT_CAP) -> Totals:
+def totals(f: TransactionFilter, cap: int | None = None) -> Totals:
     t = PaymentTransaction
+    cap = COUNT_CAP if cap is None else cap
     conds = conditions(f)
     count = _bounded_count(conds, cap)
     if count <= cap:
