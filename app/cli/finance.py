@@ -1,6 +1,7 @@
-"""``flask finance check-flows``: compare the finance dashboard's stored day rows (``money_flow_days``)
-with a recomputation from every successful transaction; exit status 1 and each difference printed
-when they disagree. ``--repair`` then replaces the rows with the recomputation (audited)."""
+"""``flask finance check-flows``: compare the finance dashboard's stored day rows (``money_flow_days``,
+``open_order_days``) with a recomputation from every successful transaction and every open order; exit
+status 1 and each difference printed when they disagree. ``--repair`` then replaces the rows with the
+recomputation (audited)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import click
 
 from ..services.audit import log as audit
-from ..services.dashboards import money_flows
+from ..services.dashboards import money_flows, overdue
 from ..services.platform.unit_of_work import begin_read, end_read, transaction
 from .common import CLI_ACTOR
 
@@ -26,18 +27,23 @@ def check_flows(repair: bool):
     begin_read()
     try:
         diffs = money_flows.differences()
+        open_diffs = overdue.differences()
     finally:
         end_read()
     for (day, channel, ptype), kept, found in diffs:
-        click.echo(f"{day} {channel or '-'} {ptype}: stored {kept}, recomputed {found}")
-    if not diffs:
-        click.echo("money_flow_days agrees with transactions")
+        click.echo(f"money_flow_days {day} {channel or '-'} {ptype}: stored {kept}, recomputed {found}")
+    for day, kept_open, found_open in open_diffs:
+        click.echo(f"open_order_days {day}: stored {kept_open}, recomputed {found_open}")
+    if not diffs and not open_diffs:
+        click.echo("money_flow_days agrees with transactions, open_order_days with payment_orders")
         return
     if repair:
         with transaction():
-            rows = money_flows.rebuild()
+            rows = money_flows.rebuild() if diffs else 0
+            open_rows = overdue.rebuild() if open_diffs else 0
             audit.record(CLI_ACTOR, "money_flows.rebuild", "money_flow_days", "all", None,
-                         {"differences": len(diffs), "rows": rows})
-        click.echo(f"rebuilt: {rows} rows")
+                         {"differences": len(diffs), "rows": rows, "open_differences": len(open_diffs),
+                          "open_rows": open_rows})
+        click.echo(f"rebuilt: {rows} rows, {open_rows} open-order rows")
         return
     sys.exit(1)

@@ -10,7 +10,7 @@ from .disbursement_batch import DisbursementBatch, DisbursementBatchRow
 from .document import Document, DocumentContent
 from .ledger import CreditEntry, CreditRecord, WalletEntry
 from .merged_payment import ChannelPayment, MergedPayment
-from .money_flow import MoneyFlowDay
+from .money_flow import MoneyFlowDay, OpenOrderDay
 from .notification import MailOptOut, Notification
 from .payment_order import PaymentOrder, StatusLog
 from .reconciliation import (
@@ -31,6 +31,7 @@ __all__ = [
     "CreditRecord",
     "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
     "Document", "DocumentContent", "IdempotencyKey", "MailOptOut", "Merchant", "MergedPayment", "MoneyFlowDay",
+    "OpenOrderDay",
     "Notification",
     "OutboxEvent",
     "PasswordReset", "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun",

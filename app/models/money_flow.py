@@ -29,3 +29,21 @@ class MoneyFlowDay(Model):
     received: Mapped[Decimal] = mapped_column(FlowSum, default=Decimal("0.00"), nullable=False)
     refunds: Mapped[int] = mapped_column(sa.BigInteger, default=0, nullable=False)
     refunded: Mapped[Decimal] = mapped_column(FlowSum, default=Decimal("0.00"), nullable=False)
+
+
+class OpenOrderDay(Model):
+    """The orders that can still become overdue (a deadline, neither PAID nor STOPPED) per UTC day of
+    their deadline: how many and what they still owe (amount − paid − reserved). Kept by triggers on
+    ``payment_orders`` (migration 28bfb1d0f3b5: every insert and every change of status, amounts or
+    deadline moves the order's part from its old day to its new one, in the same statement), so no
+    code path can forget it. On PostgreSQL each writing transaction adds to its own ``stripe``
+    (its transaction id mod 16): concurrent writers rarely touch the same row. The finance dashboard's
+    "overdue" is the sum of the days before today plus today's orders read live
+    (services/dashboards/overdue.py)."""
+
+    __tablename__ = "open_order_days"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    stripe: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    orders: Mapped[int] = mapped_column(sa.BigInteger, default=0, nullable=False)
+    payable: Mapped[Decimal] = mapped_column(FlowSum, default=Decimal("0.00"), nullable=False)

@@ -24,7 +24,7 @@ from app.models import (
 )
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
-from app.services.dashboards import money_flows
+from app.services.dashboards import money_flows, overdue
 from app.services.platform.actor import Actor
 
 from .factories import create_order
@@ -108,6 +108,7 @@ def check_invariants() -> None:
         assert r.credit_used == used == outstanding, (r.code, r.credit_used, used, outstanding)
     # The finance desk's day rows, kept by settlement, equal a recomputation from the transactions.
     assert money_flows.differences() == []
+    assert overdue.differences() == []  # the open orders per deadline day, kept by triggers
     db.session.rollback()
 
 

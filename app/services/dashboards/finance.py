@@ -12,7 +12,8 @@ aggregate over an index range of the period, never a scan of all orders —
 * success rate and callback delay: channel payments completed in the period
   (``ix_channel_payments_completed``); the delay is ``result_delay_ms``, stored when the result is
   applied (``settlement/channel_result.apply``), p95 by nearest rank (one sorted read of the period);
-* open vouchers: ``ix_vouchers_status``; overdue orders: ``ix_payment_orders_status_deadline``;
+* open vouchers: ``ix_vouchers_status``; overdue orders: ``overdue`` (the open orders per deadline
+  day, kept by triggers, plus today's read live on ``ix_payment_orders_status_deadline``);
   credit timeliness: ``ix_credit_records_due``;
 * reconciliation: open exceptions counted on ``ix_recon_exceptions_state``, open (unidentified) bank
   receipts counted and summed on ``ix_bank_receipts_state`` — both only the OPEN rows, which finance
@@ -32,30 +33,26 @@ from ...domain.enums import (
     BankReceiptState,
     ChannelKind,
     ChannelPaymentStatus,
-    PaymentStatus,
     ReconExceptionState,
     VoucherStatus,
 )
-from ...domain.order_status import NEVER_OVERDUE
 from ...domain.timeutil import shanghai_day_bounds, shanghai_today, utcnow
 from ...extensions import db
 from ...models import (
     BankReceipt,
     ChannelPayment,
     CreditRecord,
-    PaymentOrder,
     ReconciliationException,
     Voucher,
 )
 from ...models.types import UTCDateTime
 from ..statements.owed import ZERO, money
-from . import money_flows
+from . import money_flows, overdue
 
 TREND_DAYS = 30
 # A payment attempt that ended: succeeded, or failed / expired at the channel. A CANCELLED one (the
 # reseller cancelled, the approver rejected) never reached the channel and is left out of the rate.
 ATTEMPT_ENDS = (ChannelPaymentStatus.SUCCESS, ChannelPaymentStatus.FAILED, ChannelPaymentStatus.EXPIRED)
-OVERDUE_CAN_BE = [s.value for s in PaymentStatus if s not in NEVER_OVERDUE]
 
 
 @dataclass(frozen=True)
@@ -195,14 +192,6 @@ def _delay(start: datetime, end: datetime) -> Delay:
     return Delay(int(count), int(round(float(average))), int(p95 or 0))
 
 
-def _overdue(now: datetime) -> tuple[int, Decimal]:
-    o = PaymentOrder
-    count, payable = db.session.execute(
-        sa.select(sa.func.count(), sa.func.sum(o.payment_amount - o.paid_amount - o.reserved_amount))
-        .where(o.payment_status.in_(OVERDUE_CAN_BE), o.payment_deadline < now)).one()
-    return int(count or 0), money(payable)
-
-
 def _timeliness(today: date, month_start: date) -> Timeliness:
     c = CreditRecord
     month_end = (month_start + timedelta(days=32)).replace(day=1)
@@ -236,7 +225,7 @@ def finance_dashboard(today: date | None = None) -> FinanceDashboard:
     start = shanghai_day_bounds(month_start)[0]
     day_start, end = shanghai_day_bounds(today)
     today_flows, month_flows, trend = _flows_and_trend(today, month_start)
-    overdue_count, overdue_amount = _overdue(utcnow())
+    overdue_count, overdue_amount = overdue.overdue(utcnow())
     open_exceptions, open_receipts, open_receipts_amount = _open_reconciliation()
     return FinanceDashboard(
         today=today, month_start=month_start, today_flows=today_flows, month_flows=month_flows,
