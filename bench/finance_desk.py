@@ -89,7 +89,7 @@ def prepare(args: argparse.Namespace, env: dict) -> tuple[sa.engine.Engine, floa
     app = create_app()
     with app.app_context():
         if seconds is not None:  # the seed wrote its transactions directly: fill the day rows as the migration does
-            from app.services.dashboards import money_flows
+            from app.services.ledgers import money_flows
 
             started = time.monotonic()
             rows = money_flows.rebuild()
@@ -252,8 +252,9 @@ def _scan_baseline(app, requests: int) -> dict:
     from app.domain.timeutil import shanghai_day_bounds, shanghai_today, utcnow
     from app.extensions import db
     from app.models import PaymentOrder, PaymentTransaction
-    from app.services.dashboards import money_flows, overdue
+    from app.services.dashboards import overdue
     from app.services.dashboards.finance import finance_dashboard
+    from app.services.ledgers import money_flows
 
     t = PaymentTransaction
     today = shanghai_today()
@@ -295,7 +296,8 @@ def check_aggregates(env: dict) -> dict:
     """The stored rows against a full recomputation, after every measurement (and its time)."""
     from app import create_app
     from app.extensions import db
-    from app.services.dashboards import money_flows, overdue
+    from app.services.dashboards import overdue
+    from app.services.ledgers import money_flows
 
     app = create_app()
     with app.app_context():

@@ -10,7 +10,8 @@ import sys
 import click
 
 from ..services.audit import log as audit
-from ..services.dashboards import money_flows, overdue
+from ..services.dashboards import overdue
+from ..services.ledgers import money_flows
 from ..services.platform.unit_of_work import begin_read, end_read, transaction
 from .common import CLI_ACTOR
 

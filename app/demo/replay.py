@@ -58,7 +58,7 @@ from ..models import (
     WalletEntry,
 )
 from ..models.base import Model
-from ..services.dashboards import money_flows
+from ..services.ledgers import money_flows
 from ..services.ledgers.wallet_memos import WalletMemo
 from ..services.platform.idempotency import request_fingerprint
 from . import data as demo_data
@@ -171,11 +171,7 @@ class Replay:
                     paid_rows: list[ChannelPayment | PaymentTransaction] = [cp, *txns]
                     for row in paid_rows:
                         row.channel_transaction_id = f"WL{entry.id:010d}"
-        types = {row.id: row.payment_type for stage in self.stages for row in stage if isinstance(row, PaymentOrder)}
-        for stage in self.stages:  # the finance dashboard's aggregates, as settlement keeps them
-            for row in stage:
-                if isinstance(row, PaymentTransaction) and row.status == TransactionStatus.SUCCESS:
-                    money_flows.record(row, types[row.payment_order_id])
+        money_flows.rebuild()  # the finance desk's day rows, which settlement keeps, for the rows written here
         return dict(counts)
 
     # -- events --------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from app.domain.timeutil import shanghai_today, utcnow
 from app.extensions import db
 from app.models import MoneyFlowDay, OpenOrderDay, PaymentOrder, PaymentTransaction
 from app.services.checkout.validation import AllocationIn
-from app.services.dashboards import money_flows, overdue
+from app.services.dashboards import overdue
+from app.services.ledgers import money_flows
 from app.services.platform.unit_of_work import transaction
 from tests.engine.test_engine_concurrency import _race
 from tests.support.engine import check_invariants, make_order

@@ -24,7 +24,8 @@ from app.models import (
 )
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
-from app.services.dashboards import money_flows, overdue
+from app.services.dashboards import overdue
+from app.services.ledgers import money_flows
 from app.services.platform.actor import Actor
 
 from .factories import create_order

@@ -46,8 +46,9 @@ from ...models import (
     Voucher,
 )
 from ...models.types import UTCDateTime
+from ..ledgers import money_flows
 from ..statements.owed import ZERO, money
-from . import money_flows, overdue
+from . import overdue
 
 TREND_DAYS = 30
 # A payment attempt that ended: succeeded, or failed / expired at the channel. A CANCELLED one (the

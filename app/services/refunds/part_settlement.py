@@ -27,7 +27,7 @@ from ...extensions import db
 from ...models import PaymentOrder, PaymentTransaction, Refund, Reseller
 from ...models.types import now_utc
 from ..audit import log as audit
-from ..dashboards import money_flows
+from ..ledgers import money_flows
 from ..orders.status import apply_refund_status
 from ..platform import outbox
 from ..platform.actor import SYSTEM, Actor

@@ -32,8 +32,7 @@ from ..alerts import kinds as alert_kinds
 from ..alerts import raising as alerts
 from ..alerts.thresholds import large_payment_amount
 from ..audit import log as audit
-from ..dashboards import money_flows
-from ..ledgers import credit_line, wallet
+from ..ledgers import credit_line, money_flows, wallet
 from ..ledgers.wallet_memos import WalletMemo
 from ..orders.status import apply_status
 from ..platform import outbox

@@ -10,7 +10,7 @@ completed ranges, channel, kind and status each with the list's order, reseller,
   count, never an exact one over millions);
 * the sums are exact over the matching rows when there are at most ``COUNT_CAP`` of them; above that,
   when the filter is only channel / kind / status / completed days, received and refunded come from
-  the day rows settlement keeps (``dashboards.money_flows``) and the in-flight sum from the PROCESSING
+  the day rows settlement keeps (``ledgers.money_flows``) and the in-flight sum from the PROCESSING
   rows (an index-only scan on PostgreSQL); any other broad filter shows no sums (``None``: the screen
   asks to narrow the filters) rather than scanning every row."""
 
