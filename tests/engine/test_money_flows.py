@@ -19,7 +19,7 @@ from app.services.dashboards import overdue
 from app.services.ledgers import money_flows
 from app.services.platform.unit_of_work import transaction
 from tests.engine.test_engine_concurrency import _race
-from tests.support.engine import check_invariants, make_order
+from tests.support.engine import check_invariants, check_stored_figures, make_order
 
 
 def _today_rows() -> dict[tuple[str, str], tuple[int, Decimal]]:
@@ -45,7 +45,8 @@ def test_concurrent_settlements_lose_no_update(app, engine_setup):
     assert results == ["SUCCEEDED"] * 20, results
     assert _today_rows() == {("WALLET", "ADVANCE_PAYMENT"): (14, Decimal("8400.00")),
                              ("WALLET", "FINAL_PAYMENT"): (14, Decimal("7600.00"))}
-    check_invariants()  # money_flows.differences() == [] and overdue.differences() == [] among them
+    check_invariants()
+    check_stored_figures()
     assert db.session.scalar(sa.select(sa.func.sum(OpenOrderDay.orders))) == 0  # every order paid
 
 
@@ -76,6 +77,7 @@ def test_overdue_from_the_deadline_days_equals_counting_every_order(app, engine_
     assert (count, owed) == (2, Decimal("150.00") + Decimal("400.00"))  # 200.00 less 50.00 paid; 400.00 today
     assert overdue.overdue(now + timedelta(days=6))[0] == 5  # all but the paid and the stopped one
     check_invariants()
+    check_stored_figures()
 
 
 def test_a_rolled_back_settlement_adds_nothing(app, engine_setup):
@@ -95,6 +97,7 @@ def test_a_rolled_back_settlement_adds_nothing(app, engine_setup):
         pass  # a later commit of the same session adds nothing left over
     assert _today_rows() == before == {("WALLET", "ADVANCE_PAYMENT"): (1, Decimal("1000.00"))}
     check_invariants()
+    check_stored_figures()
 
 
 def test_check_flows_finds_and_repairs_a_difference(app, engine_setup):
