@@ -102,31 +102,26 @@ def _money(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
+def _shanghai_day(when: sa.ColumnElement[datetime]) -> sa.ColumnElement:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.func.timezone("Asia/Shanghai", when), sa.Date)
+    return sa.func.date(when, "+8 hours")  # SQLite keeps UTC as text; Shanghai is UTC+8 all year
+
+
 def recompute() -> dict[Key, FlowRow]:
-    """Every row from ``transactions`` itself: a full scan, for the check and the rebuild only."""
+    """Every row from ``transactions`` itself (one grouped scan): for the check and the rebuild only."""
     t = PaymentTransaction
-    when = sa.func.coalesce(t.completed_at, t.created_at)
+    day = _shanghai_day(sa.func.coalesce(t.completed_at, t.created_at))
     is_pay = t.transaction_type == TransactionType.PAYMENT
     rows = db.session.execute(
-        sa.select(when, t.channel_code, PaymentOrder.payment_type,
-                  sa.case((is_pay, 1), else_=0), sa.case((is_pay, t.amount), else_=0),
-                  sa.case((is_pay, 0), else_=1), sa.case((is_pay, 0), else_=-t.amount))
+        sa.select(day, sa.func.coalesce(t.channel_code, ""), PaymentOrder.payment_type,
+                  sa.func.sum(sa.case((is_pay, 1), else_=0)), sa.func.sum(sa.case((is_pay, t.amount), else_=0)),
+                  sa.func.sum(sa.case((is_pay, 0), else_=1)), sa.func.sum(sa.case((is_pay, 0), else_=-t.amount)))
         .join(PaymentOrder, PaymentOrder.id == t.payment_order_id)
         .where(t.status == TransactionStatus.SUCCESS)
-        .execution_options(yield_per=10_000))
-    found: dict[Key, list] = {}
-    for when_, channel, ptype, pays, got, refs, back in rows:
-        key = (_shanghai_day(when_), channel or "", ptype)
-        acc = found.setdefault(key, [0, ZERO, 0, ZERO])
-        acc[0] += pays
-        acc[1] += _money(got)
-        acc[2] += refs
-        acc[3] += _money(back)
-    return {k: FlowRow(*v) for k, v in found.items()}
-
-
-def _shanghai_day(when: datetime) -> date:
-    return when.astimezone(SHANGHAI).date()
+        .group_by(day, sa.func.coalesce(t.channel_code, ""), PaymentOrder.payment_type))
+    return {(r[0] if isinstance(r[0], date) else date.fromisoformat(r[0]), r[1], r[2]):
+            FlowRow(int(r[3]), _money(r[4]), int(r[5]), _money(r[6])) for r in rows}
 
 
 def differences(found: dict[Key, FlowRow] | None = None) -> list[tuple[Key, FlowRow | None, FlowRow | None]]:
