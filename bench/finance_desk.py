@@ -88,8 +88,9 @@ def prepare(args: argparse.Namespace, env: dict) -> tuple[sa.engine.Engine, floa
 
     app = create_app()
     with app.app_context():
-        if seconds is not None:  # the seed wrote its transactions directly: fill the day rows as the migration does
-            from app.services.ledgers import money_flows
+        from app.services.ledgers import money_flows
+
+        if seconds is not None or not money_flows.stored():  # the seed wrote its transactions directly
 
             started = time.monotonic()
             rows = money_flows.rebuild()

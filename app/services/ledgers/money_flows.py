@@ -113,13 +113,14 @@ def recompute() -> dict[Key, FlowRow]:
     t = PaymentTransaction
     day = _shanghai_day(sa.func.coalesce(t.completed_at, t.created_at))
     is_pay = t.transaction_type == TransactionType.PAYMENT
+    channel = sa.func.coalesce(t.channel_code, "")  # one expression in SELECT and GROUP BY (one parameter)
     rows = db.session.execute(
-        sa.select(day, sa.func.coalesce(t.channel_code, ""), PaymentOrder.payment_type,
+        sa.select(day, channel, PaymentOrder.payment_type,
                   sa.func.sum(sa.case((is_pay, 1), else_=0)), sa.func.sum(sa.case((is_pay, t.amount), else_=0)),
                   sa.func.sum(sa.case((is_pay, 0), else_=1)), sa.func.sum(sa.case((is_pay, 0), else_=-t.amount)))
         .join(PaymentOrder, PaymentOrder.id == t.payment_order_id)
         .where(t.status == TransactionStatus.SUCCESS)
-        .group_by(day, sa.func.coalesce(t.channel_code, ""), PaymentOrder.payment_type))
+        .group_by(day, channel, PaymentOrder.payment_type))
     return {(r[0] if isinstance(r[0], date) else date.fromisoformat(r[0]), r[1], r[2]):
             FlowRow(int(r[3]), _money(r[4]), int(r[5]), _money(r[6])) for r in rows}
 
