@@ -144,8 +144,12 @@ def test_resellers_are_refused(portal, signed_in, who):
     assert client.get("/finance/transactions/TXN-NONE").status_code == 403
 
 
-@pytest.mark.parametrize(("query", "amounts", "received", "refunded"),
-                         [({}, ["100.00", "-100.00", "500.00", "700.00", "400.00"], "¥1,700.00", "¥100.00"), *FILTERS])
+@pytest.mark.parametrize(("query", "amounts", "received", "refunded"), [
+    ({}, ["100.00", "-100.00", "500.00", "700.00", "400.00"], "¥1,700.00", "¥100.00"),  # the day rows
+    FILTERS[2],  # status, kind and channel: the day rows
+    FILTERS[3],  # a created range: no sums above the cap
+    FILTERS[0],  # below the cap: exact
+])
 def test_above_the_count_cap(portal, signed_in, monkeypatch, query, amounts, received, refunded):
     """With the cap at 2 (10,000 in the portal): a broader set shows "2+"; its sums come from the settled
     day rows when the filter allows (and equal the exact sums above), else the screen asks to narrow it."""
