@@ -115,6 +115,9 @@ def conditions(f: TransactionFilter) -> list[sa.ColumnElement[bool]]:
         c.append(t.completed_at >= shanghai_day_bounds(f.completed_from)[0])
     if f.completed_to:
         c.append(t.completed_at < shanghai_day_bounds(f.completed_to)[1])
+        # Implied (a transaction completes after it is created), and it lets the page's backward scan
+        # of (created_at, id) start at that day instead of walking every newer transaction first.
+        c.append(t.created_at < shanghai_day_bounds(f.completed_to)[1])
     if f.min_amount is not None or f.max_amount is not None:
         c.append(_size_between(f.min_amount, f.max_amount))
     if f.reference:
