@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ...domain.enums import PaymentStatus
 from ...domain.order_status import NEVER_OVERDUE
@@ -49,7 +50,7 @@ def overdue(now: datetime) -> tuple[int, Decimal]:
     return int(count or 0) + today_count, money(payable) + today_payable
 
 
-def _utc_day(column: sa.ColumnElement[datetime]) -> sa.ColumnElement:
+def _utc_day(column: sa.ColumnElement[datetime | None] | InstrumentedAttribute[datetime | None]) -> sa.ColumnElement:
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.cast(sa.func.timezone("UTC", column), sa.Date)
     return sa.func.date(column)

@@ -98,7 +98,7 @@ def stored(start: date | None = None, end: date | None = None) -> dict[Key, Flow
             for r in db.session.execute(q)}
 
 
-def _money(value) -> Decimal:
+def _money(value: object) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
