@@ -27,6 +27,11 @@ What it does (see bench/README.md):
    rule, duplicates) — ``--batch-rounds`` times;
 5. prints the figures, writes bench/results/finance_desk.json and drops the database unless ``--keep``.
    Exit status 1 when a target is missed.
+
+Since the stored aggregates (migration 28bfb1d0f3b5): ``money_flow_days`` is rebuilt after seeding (the
+seed writes transactions directly), each transactions case also times the exact totals over every
+matching row (the screen's way before), the dashboard's flows and overdue figures are timed from the
+rows next to the stored ones, and both aggregate tables are compared with a recomputation at the end.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ EMAIL = "finance@bench.example"
 PASSWORD = "bench password, long enough"
 MERCHANT = "MBENCH"
 log = order_list.log
+BACKFILL: dict[str, Any] = {}
 percentile = order_list.percentile
 
 
@@ -87,6 +93,16 @@ def prepare(args: argparse.Namespace, env: dict) -> tuple[sa.engine.Engine, floa
 
     app = create_app()
     with app.app_context():
+        from app.services.ledgers import money_flows
+
+        if seconds is not None or not money_flows.stored():  # the seed wrote its transactions directly
+
+            started = time.monotonic()
+            rows = money_flows.rebuild()
+            db.session.commit()
+            BACKFILL["money_flow_days_s"] = round(time.monotonic() - started, 1)
+            BACKFILL["money_flow_days_rows"] = rows
+            log(f"money_flow_days rebuilt from the transactions: {rows:,} rows in {BACKFILL['money_flow_days_s']} s")
         system = Actor(type="system", id="bench")
         if db.session.scalar(sa.select(User.id).where(User.email == EMAIL)) is None:
             create_user(system, EMAIL, PASSWORD, "finance")
@@ -207,6 +223,105 @@ def _bare_queries(app, query: str, requests: int, warmup: int) -> dict:
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(percentile(times, 0.95), 2)}
 
 
+def _timed(fn, requests: int) -> dict:
+    times = []
+    for i in range(requests + 1):
+        t0 = time.perf_counter()
+        fn()
+        if i:
+            times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(percentile(times, 0.95), 2)}
+
+
+def _exact_totals(app, query: str, requests: int) -> dict:
+    """The baseline in the same run: the filtered set's totals as the screen computed them before — an
+    exact count and the sums over every matching row, however many."""
+    from app.blueprints.web import finance_transactions as view
+    from app.extensions import db
+    from app.services.transactions import search as txn_search
+
+    query = query.replace("&hx=1", "").replace("hx=1", "")
+    with app.test_request_context("/finance/transactions" + (f"?{query}" if query else "")):
+        f = view._filter({})
+        big = 10**12  # no cap: the exact path over every row
+        result = _timed(lambda: txn_search.totals(f, cap=big), requests)
+        result["count"] = txn_search.totals(f, cap=big).count
+        db.session.remove()
+    return result
+
+
+def _scan_baseline(app, requests: int) -> dict:
+    """The dashboard's two heavy figures computed from the rows, as /finance did before the stored
+    aggregates: the month's money by channel and by payment type grouped from ``transactions`` (and the
+    30-day trend), and the overdue orders counted in ``payment_orders``; next to the stored path."""
+    from app.domain.enums import TransactionStatus, TransactionType
+    from app.domain.timeutil import shanghai_day_bounds, shanghai_today, utcnow
+    from app.extensions import db
+    from app.models import PaymentOrder, PaymentTransaction
+    from app.services.dashboards import overdue
+    from app.services.dashboards.finance import finance_dashboard
+    from app.services.ledgers import money_flows
+
+    t = PaymentTransaction
+    today = shanghai_today()
+    start, end = shanghai_day_bounds(today.replace(day=1))[0], shanghai_day_bounds(today)[1]
+    trend_start = shanghai_day_bounds(today - timedelta(days=29))[0]
+    when = sa.func.coalesce(t.completed_at, t.created_at)
+    sums = (sa.func.sum(sa.case((t.transaction_type == TransactionType.PAYMENT, t.amount), else_=0)),
+            sa.func.sum(sa.case((t.transaction_type == TransactionType.REFUND, -t.amount), else_=0)))
+
+    def between(a, b):
+        return sa.or_(sa.and_(t.completed_at >= a, t.completed_at < b),
+                      sa.and_(t.completed_at.is_(None), t.created_at >= a, t.created_at < b))
+
+    def flows_from_rows():
+        for key, join in ((t.channel_code, False), (PaymentOrder.payment_type, True)):
+            q = sa.select(key, *sums)
+            if join:
+                q = q.join(PaymentOrder, PaymentOrder.id == t.payment_order_id)
+            db.session.execute(q.where(t.status == TransactionStatus.SUCCESS, between(start, end)).group_by(key)).all()
+        day = sa.cast(when, sa.Date)
+        db.session.execute(sa.select(day, *sums).where(t.status == TransactionStatus.SUCCESS,
+                                                        between(trend_start, end)).group_by(day)).all()
+
+    out = {}
+    with app.app_context():
+        now = utcnow()
+        assert overdue.overdue(now) == overdue.live(None, now), "stored overdue differs from the recount"
+        out["flows: month by channel/type + trend, from rows"] = _timed(flows_from_rows, requests)
+        out["flows: month + trend, stored day rows"] = _timed(
+            lambda: money_flows.stored(min(today.replace(day=1), today - timedelta(days=29)), today), requests)
+        out["overdue: counted in payment_orders"] = _timed(lambda: overdue.live(None, utcnow()), requests)
+        out["overdue: stored deadline days + today live"] = _timed(lambda: overdue.overdue(utcnow()), requests)
+        out["whole dashboard service (stored)"] = _timed(lambda: finance_dashboard(today), requests)
+        db.session.remove()
+    return out
+
+
+def check_aggregates(env: dict) -> dict:
+    """The stored rows against a full recomputation, after every measurement (and its time)."""
+    from app import create_app
+    from app.extensions import db
+    from app.services.dashboards import overdue
+    from app.services.ledgers import money_flows
+
+    app = create_app()
+    with app.app_context():
+        t0 = time.perf_counter()
+        flows = money_flows.differences()
+        t1 = time.perf_counter()
+        opens = overdue.differences()
+        t2 = time.perf_counter()
+        db.session.remove()
+        db.engine.dispose()
+    result = {"money_flow_days_differences": len(flows), "money_flow_days_check_s": round(t1 - t0, 1),
+              "open_order_days_differences": len(opens), "open_order_days_check_s": round(t2 - t1, 1)}
+    log(f"aggregates vs recomputation: money_flow_days {len(flows)} differences "
+        f"({result['money_flow_days_check_s']} s), open_order_days {len(opens)} differences "
+        f"({result['open_order_days_check_s']} s)")
+    return result
+
+
 def measure_screens(env: dict, engine, args: argparse.Namespace) -> dict:
     os.environ.update(env)
     from app import create_app
@@ -228,7 +343,7 @@ def measure_screens(env: dict, engine, args: argparse.Namespace) -> dict:
         sql["ms"] += (time.perf_counter() - conn.info.pop("bench_t0")) * 1000
 
     head = (f"  {'case':<36} {'match':>7} {'p50':>7} {'p95':>7} {'max':>7} {'sql p50':>7} {'cpu p50':>7} "
-            f"{'stmts':>5} {'busy':>5} {'bare p50':>8} {'bare p95':>8}")
+            f"{'stmts':>5} {'busy':>5} {'bare p50':>8} {'bare p95':>8} {'exact50':>8} {'exact n':>8}")
     out: dict[str, list[dict]] = {"baseline": [], "dashboard": [], "transactions": []}
 
     log("baseline: GET /healthz (no session, no database)")
@@ -252,15 +367,23 @@ def measure_screens(env: dict, engine, args: argparse.Namespace) -> dict:
         r = _run_case(client, sql, "/finance/transactions", query, args.requests, args.warmup, args.quiet_wait)
         body = r.pop("body")
         bare = _bare_queries(app, query, args.requests, args.warmup)
-        count = re.search(r'data-testid="txn-count">([\d,]+)<', body)
+        count = re.search(r'data-testid="txn-count">([\d,]+)(\+?)<', body)
+        exact = _exact_totals(app, query, args.exact_requests)
         r = {"case": name, "matched": int(count.group(1).replace(",", "")) if count else None,
+             "capped": bool(count and count.group(2)), "exact_count": exact["count"],
+             "exact_totals_p50_ms": exact["p50_ms"], "exact_totals_p95_ms": exact["p95_ms"],
              "rows": len(re.findall(r'data-testid="txn-row"', body)), **r,
              "bare_p50_ms": bare["p50_ms"], "bare_p95_ms": bare["p95_ms"]}
         out["transactions"].append(r)
-        matched = "?" if r["matched"] is None else f"{r['matched']:,}"
+        matched = "?" if r["matched"] is None else f"{r['matched']:,}" + ("+" if r["capped"] else "")
         log(f"  {name:<36} {matched:>7} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['max_ms']:>7.1f} "
             f"{r['sql_p50_ms']:>7.1f} {r['python_cpu_p50_ms']:>7.1f} {r['statements']:>5} {r['machine_busy']:>5.0%} "
-            f"{r['bare_p50_ms']:>8.1f} {r['bare_p95_ms']:>8.1f}")
+            f"{r['bare_p50_ms']:>8.1f} {r['bare_p95_ms']:>8.1f} {r['exact_totals_p50_ms']:>8.1f} "
+            f"{r['exact_count']:>8,}")
+    log("the dashboard's figures computed from the rows themselves (what /finance ran before), same run:")
+    out["scan_baseline"] = _scan_baseline(app, args.exact_requests)
+    for k, v in out["scan_baseline"].items():
+        log(f"  {k:<48} p50 {v['p50_ms']:>7.1f} ms  p95 {v['p95_ms']:>7.1f} ms")
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -371,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="Redis of the rate limiter (default DB 1)")
     ap.add_argument("--requests", type=int, default=20, help="measured requests per case (default 20)")
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured requests first (default 2)")
+    ap.add_argument("--exact-requests", type=int, default=5,
+                    help="timed runs of each same-run baseline from the rows (exact totals, dashboard scans; 5)")
     ap.add_argument("--batch-rows", type=int, default=BATCH_ROWS, help="rows of the batch file (10,000)")
     ap.add_argument("--batch-rounds", type=int, default=3, help="validations of each batch file (default 3)")
     ap.add_argument("--quiet-wait", type=float, default=5,
@@ -391,11 +516,14 @@ def main(argv: list[str] | None = None) -> int:
         log(f"data: {total:,} payment orders, {txns:,} transactions"
             + (f" (seeded in {seed_s:.0f} s)" if seed_s is not None else ""))
         screens = measure_screens(env, engine, args)
+        checked = check_aggregates(env)
         log(f"batch payout file: {args.batch_rows:,} rows, payouts.batches.check_file x{args.batch_rounds}")
         batch = measure_batch(env, args.batch_rows, args.batch_rounds)
         dash_p95 = max(r["p95_ms"] for r in screens["dashboard"])
         txn_p95 = max(r["p95_ms"] for r in screens["transactions"])
-        met = {"dashboard": dash_p95 < TARGET_MS, "transactions": txn_p95 < TARGET_MS, "batch": batch["met"]}
+        met = {"dashboard": dash_p95 < TARGET_MS, "transactions": txn_p95 < TARGET_MS, "batch": batch["met"],
+               "aggregates_agree": not (checked["money_flow_days_differences"]
+                                        or checked["open_order_days_differences"])}
         log(f"/finance worst p95 {dash_p95:.1f} ms, /finance/transactions worst p95 {txn_p95:.1f} ms "
             f"(target < {TARGET_MS:.0f}); batch {args.batch_rows:,} rows worst "
             f"{max(batch['csv']['max_s'], batch['xlsx']['max_s']):.2f} s (target < {BATCH_TARGET_S:.0f}): "
@@ -406,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
                   "requests_per_case": args.requests, "warmup": args.warmup,
                   "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
                   "load_average": list(os.getloadavg()), "machine": order_list.machine_info(engine),
-                  **screens, "batch": batch}
+                  "backfill": BACKFILL, "aggregates_check": checked, **screens, "batch": batch}
         Path(args.output).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         log(f"wrote {args.output}")
         engine.dispose()

@@ -7,7 +7,7 @@ import os
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from . import admin, demo, i18n, merchants, reconciliation
+from . import admin, demo, finance, i18n, merchants, reconciliation
 
 
 def register_cli(app: Flask) -> None:
@@ -17,6 +17,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(admin.audit_cli)
     app.cli.add_command(admin.keys)
     app.cli.add_command(demo.demo)
+    app.cli.add_command(finance.finance)
     app.cli.add_command(merchants.merchants)
     app.cli.add_command(i18n.i18n)
     app.cli.add_command(reconciliation.reconciliation)

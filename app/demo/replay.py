@@ -58,6 +58,7 @@ from ..models import (
     WalletEntry,
 )
 from ..models.base import Model
+from ..services.ledgers import money_flows
 from ..services.ledgers.wallet_memos import WalletMemo
 from ..services.platform.idempotency import request_fingerprint
 from . import data as demo_data
@@ -170,6 +171,7 @@ class Replay:
                     paid_rows: list[ChannelPayment | PaymentTransaction] = [cp, *txns]
                     for row in paid_rows:
                         row.channel_transaction_id = f"WL{entry.id:010d}"
+        money_flows.rebuild()  # the finance desk's day rows, which settlement keeps, for the rows written here
         return dict(counts)
 
     # -- events --------------------------------------------------------------------------------

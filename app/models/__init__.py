@@ -10,6 +10,7 @@ from .disbursement_batch import DisbursementBatch, DisbursementBatchRow
 from .document import Document, DocumentContent
 from .ledger import CreditEntry, CreditRecord, WalletEntry
 from .merged_payment import ChannelPayment, MergedPayment
+from .money_flow import MoneyFlowDay, OpenOrderDay
 from .notification import MailOptOut, Notification
 from .payment_order import PaymentOrder, StatusLog
 from .reconciliation import (
@@ -30,7 +31,9 @@ __all__ = [
     "Alert", "ApiClient", "AuditEntry", "BankReceipt", "Channel", "ChannelEvent", "ChannelPayment", "CreditEntry",
     "CreditRecord",
     "Disbursement", "DisbursementBatch", "DisbursementBatchRow",
-    "Document", "DocumentContent", "IdempotencyKey", "MailOptOut", "Merchant", "MergedPayment", "Notification",
+    "Document", "DocumentContent", "IdempotencyKey", "MailOptOut", "Merchant", "MergedPayment", "MoneyFlowDay",
+    "OpenOrderDay",
+    "Notification",
     "OutboxEvent",
     "PasswordReset", "PaymentOrder", "ReconciliationException", "ReconciliationResult", "ReconciliationRun",
     "StatementImport", "StatementLine", "StoredFile", "StoredFileChunk",

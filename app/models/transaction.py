@@ -40,6 +40,11 @@ class PaymentTransaction(Model):
         sa.Index("ix_transactions_reseller_channel_order", "reseller_id", "channel_code", "payment_order_id"),
         sa.Index("ix_transactions_completed", "completed_at"),
         sa.Index("ix_transactions_created", "created_at", "id"),  # /finance/transactions' order
+        # /finance/transactions' filters (kind, status with the in-flight sum's columns, amount range)
+        sa.Index("ix_transactions_type_created", "transaction_type", "created_at", "id"),
+        sa.Index("ix_transactions_status_created", "status", "created_at", "id",
+                 postgresql_include=["amount", "transaction_type", "channel_code"]),
+        sa.Index("ix_transactions_amount", "amount"),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)

@@ -14,7 +14,7 @@ from app.models import Reseller
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
 from app.services.ledgers import wallet
-from tests.support.engine import OPERATOR, check_invariants, make_order, order
+from tests.support.engine import OPERATOR, check_invariants, check_stored_figures, make_order, order
 
 N = 20
 
@@ -45,6 +45,7 @@ def test_concurrent_checkouts_never_over_reserve(app, engine_setup):
     o = order(pid)
     assert o.reserved_amount == Decimal("1000.00") and o.payable_amount == 0
     check_invariants()
+    check_stored_figures()
 
 
 def test_concurrent_checkouts_over_two_orders_in_either_order(app, engine_setup):
@@ -56,6 +57,7 @@ def test_concurrent_checkouts_over_two_orders_in_either_order(app, engine_setup)
     assert results.count("PROCESSING") == 5, results
     assert order(a).reserved_amount == order(b).reserved_amount == Decimal("500.00")
     check_invariants()
+    check_stored_figures()
 
 
 def test_concurrent_wallet_payments_never_overdraw(app, engine_setup):
@@ -67,6 +69,7 @@ def test_concurrent_wallet_payments_never_overdraw(app, engine_setup):
     assert all(r in ("SUCCEEDED", "CheckoutRejected") for r in results)
     assert wallet.balance(engine_setup["R1001"]) == Decimal("20000.00")
     check_invariants()
+    check_stored_figures()
 
 
 def test_concurrent_credit_payments_never_exceed_the_limit(app, engine_setup):
@@ -77,3 +80,4 @@ def test_concurrent_credit_payments_never_exceed_the_limit(app, engine_setup):
     r = db.session.scalar(sa.select(Reseller).where(Reseller.code == "R1001"))
     assert r.credit_used == Decimal("900000.00") <= r.credit_limit
     check_invariants()
+    check_stored_figures()

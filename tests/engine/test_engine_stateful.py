@@ -54,7 +54,7 @@ from app.services.settlement import expiry
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
 from tests.support.database import reset_database
-from tests.support.engine import FINANCE, OPERATOR, check_invariants, make_order
+from tests.support.engine import FINANCE, OPERATOR, check_invariants, check_stored_figures, make_order
 from tests.support.factories import add_channel
 from tests.support.files import minimal_pdf
 
@@ -123,6 +123,8 @@ class EngineMachine(RuleBasedStateMachine):
         self._count_pending()
 
     def teardown(self):
+        if hasattr(self, "reseller_id"):  # once per example: every path that moved money kept the aggregates
+            check_stored_figures()
         db.session.remove()
         if hasattr(self, "saved_config"):
             self.app.config.update(self.saved_config)

@@ -39,6 +39,8 @@ from app.models import (
 )
 from app.services.accounts import api_clients
 from app.services.accounts.users import verify_password
+from app.services.dashboards import overdue
+from app.services.ledgers import money_flows
 from app.services.ledgers.credit_view import record_status
 from app.services.platform import crypto
 
@@ -188,6 +190,11 @@ def test_order_invariants_hold_exactly(seeded):
         assert (refund_logs[-1].to_status if refund_logs else "NO_REFUND") == o.refund_status
         if o.payment_status == "PAID" and o.paid_amount == o.payment_amount and len(payment_logs) > 1:
             assert "PAYING" in {g.to_status for g in payment_logs}
+
+
+def test_the_finance_desks_stored_figures_equal_a_recount(seeded):
+    assert money_flows.stored() and money_flows.differences() == []
+    assert overdue.differences() == []  # the open orders per deadline day, kept by the triggers
 
 
 def test_merged_and_channel_payments_add_up(seeded):

@@ -24,6 +24,8 @@ from app.models import (
 )
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
+from app.services.dashboards import overdue
+from app.services.ledgers import money_flows
 from app.services.platform.actor import Actor
 
 from .factories import create_order
@@ -106,6 +108,15 @@ def check_invariants(refund_events: bool = True) -> None:
         outstanding = sum((c.outstanding_amount for c in db.session.scalars(sa.select(CreditRecord).where(
             CreditRecord.reseller_id == r.id))), zero)
         assert r.credit_used == used == outstanding, (r.code, r.credit_used, used, outstanding)
+    db.session.rollback()
+
+
+def check_stored_figures() -> None:
+    """The finance desk's stored aggregates equal a recomputation: the day rows settlement keeps
+    (``money_flow_days``) and the open orders per deadline day the triggers keep (``open_order_days``)."""
+    db.session.expire_all()
+    assert money_flows.differences() == []
+    assert overdue.differences() == []
     db.session.rollback()
 
 

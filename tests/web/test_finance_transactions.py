@@ -142,3 +142,28 @@ def test_resellers_are_refused(portal, signed_in, who):
     client = signed_in(who)
     assert client.get("/finance/transactions").status_code == 403
     assert client.get("/finance/transactions/TXN-NONE").status_code == 403
+
+
+@pytest.mark.parametrize(("query", "amounts", "received", "refunded"), [
+    ({}, ["100.00", "-100.00", "500.00", "700.00", "400.00"], "¥1,700.00", "¥100.00"),  # the day rows
+    FILTERS[2],  # status, kind and channel: the day rows
+    FILTERS[3],  # a created range: no sums above the cap
+    FILTERS[0],  # below the cap: exact
+])
+def test_above_the_count_cap(portal, signed_in, monkeypatch, query, amounts, received, refunded):
+    """With the cap at 2 (10,000 in the portal): a broader set shows "2+"; its sums come from the settled
+    day rows when the filter allows (and equal the exact sums above), else the screen asks to narrow it."""
+    from app.services.transactions import search as txn_search
+
+    build()
+    monkeypatch.setattr(txn_search, "COUNT_CAP", 2)
+    d = dom(signed_in("finance@example.com").get("/finance/transactions", query_string={**query, "lang": "en"}))
+    if len(amounts) <= 2:
+        assert d.one("txn-count").text == str(len(amounts)) and not d.all("txn-totals-note")
+        return
+    assert d.one("txn-count").text == "2+" and len(_ids(d)) == len(amounts)
+    allowed = set(query) <= {"channel", "kind", "status", "completedFrom", "completedTo"}
+    sums = [d.one(k).text for k in ("txn-received", "txn-refunded", "txn-in-flight")]
+    assert sums == ([received, refunded, "¥0.00"] if allowed else ["—", "—", "—"])
+    note = d.one("txn-totals-note").text
+    assert ("settled day totals" in note) == allowed and "More than 2 transactions" in note

@@ -108,9 +108,11 @@ def _filter(errors: dict[str, str]) -> txn_search.TransactionFilter:
 
 
 def _screen(f: txn_search.TransactionFilter, errors: dict[str, str]):
-    page = txn_search.search(f, page_arg())
+    totals = txn_search.totals(f)
+    page = txn_search.search(f, page_arg(), count=totals.count)
     return render_screen("finance/transactions.html", "finance/_transaction_list.html", 422 if errors else 200,
-                         rows=page, totals=txn_search.totals(f), errors=errors, channels=txn_search.channels(),
+                         rows=page, totals=totals, cap=txn_search.COUNT_CAP, errors=errors,
+                         channels=txn_search.channels(),
                          kinds=list(TransactionType), statuses=list(TransactionStatus),
                          args={k: _text(k)[:64] for k in TEXT_ARGS + DATE_ARGS + AMOUNT_ARGS})
 
@@ -134,7 +136,7 @@ def export():
     if errors:  # the page again, each error next to its field; nothing queued
         flash(_("Fix the filters before exporting."), "error")
         return _screen(f, errors)
-    total = txn_search.totals(f).count
+    total = txn_search.count_exact(f)
     try:
         job_id = txn_export.enqueue_export(user_id=current_user.id, f=f, fmt=fmt, locale=str(get_locale() or "zh"),
                                            total=total)

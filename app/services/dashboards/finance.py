@@ -5,13 +5,15 @@ vouchers, overdue orders and credit repayment timeliness. Read only, every resel
 How it stays fast on a large data set (docs/ARCHITECTURE.md "The finance desk"): every figure is one
 aggregate over an index range of the period, never a scan of all orders —
 
-* money: successful transactions whose final time (``completed_at``, else ``created_at`` as the
-  reports count it) lies in the month, through ``ix_transactions_completed``; today and the month
-  come out of the same grouped query (a CASE on the time), the 30 days of the trend out of one more;
+* money: the day rows of ``money_flow_days`` (``money_flows``: successful transactions by the
+  Shanghai day of ``completed_at``, else ``created_at``, as the reports count it; channel; payment
+  type), kept up to date by settlement itself — today, the month and the 30 days of the trend are one
+  read of at most ~31 days of rows, never a scan of the transactions;
 * success rate and callback delay: channel payments completed in the period
   (``ix_channel_payments_completed``); the delay is ``result_delay_ms``, stored when the result is
   applied (``settlement/channel_result.apply``), p95 by nearest rank (one sorted read of the period);
-* open vouchers: ``ix_vouchers_status``; overdue orders: ``ix_payment_orders_status_deadline``;
+* open vouchers: ``ix_vouchers_status``; overdue orders: ``overdue`` (the open orders per deadline
+  day, kept by triggers, plus today's read live on ``ix_payment_orders_status_deadline``);
   credit timeliness: ``ix_credit_records_due``;
 * reconciliation: open exceptions counted on ``ix_recon_exceptions_state``, open (unidentified) bank
   receipts counted and summed on ``ix_bank_receipts_state`` — both only the OPEN rows, which finance
@@ -31,32 +33,27 @@ from ...domain.enums import (
     BankReceiptState,
     ChannelKind,
     ChannelPaymentStatus,
-    PaymentStatus,
     ReconExceptionState,
-    TransactionStatus,
-    TransactionType,
     VoucherStatus,
 )
-from ...domain.order_status import NEVER_OVERDUE
 from ...domain.timeutil import shanghai_day_bounds, shanghai_today, utcnow
 from ...extensions import db
 from ...models import (
     BankReceipt,
     ChannelPayment,
     CreditRecord,
-    PaymentOrder,
-    PaymentTransaction,
     ReconciliationException,
     Voucher,
 )
 from ...models.types import UTCDateTime
+from ..ledgers import money_flows
 from ..statements.owed import ZERO, money
+from . import overdue
 
 TREND_DAYS = 30
 # A payment attempt that ended: succeeded, or failed / expired at the channel. A CANCELLED one (the
 # reseller cancelled, the approver rejected) never reached the channel and is left out of the rate.
 ATTEMPT_ENDS = (ChannelPaymentStatus.SUCCESS, ChannelPaymentStatus.FAILED, ChannelPaymentStatus.EXPIRED)
-OVERDUE_CAN_BE = [s.value for s in PaymentStatus if s not in NEVER_OVERDUE]
 
 
 @dataclass(frozen=True)
@@ -150,61 +147,28 @@ class FinanceDashboard:
     open_receipts_amount: Decimal
 
 
-def _final_between(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
-    """``coalesce(completed_at, created_at)`` in [start, end), written so each side uses an index."""
-    t = PaymentTransaction
-    return sa.or_(sa.and_(t.completed_at >= start, t.completed_at < end),
-                  sa.and_(t.completed_at.is_(None), t.created_at >= start, t.created_at < end))
+def _flows_and_trend(today: date, month_start: date) -> tuple[Period, Period, list[TrendDay]]:
+    """(today, month, the 30-day trend) from the stored day rows (``money_flows``): one read of at most
+    ~31 days x channels x payment types rows, whatever the number of transactions."""
+    first = min(month_start, today - timedelta(days=TREND_DAYS - 1))
+    rows = money_flows.stored(first, today)
 
-
-def _final_at() -> sa.ColumnElement[datetime]:
-    return sa.func.coalesce(PaymentTransaction.completed_at, PaymentTransaction.created_at)
-
-
-def _sums() -> tuple[sa.ColumnElement, sa.ColumnElement]:
-    t = PaymentTransaction
-    return (sa.func.sum(sa.case((t.transaction_type == TransactionType.PAYMENT, t.amount), else_=0)),
-            sa.func.sum(sa.case((t.transaction_type == TransactionType.REFUND, -t.amount), else_=0)))
-
-
-def _flows(start: datetime, day_start: datetime, end: datetime) -> tuple[Period, Period]:
-    """(today, month) from two grouped queries over the month's successful transactions."""
-    t = PaymentTransaction
-    is_today = sa.case((_final_at() >= day_start, 1), else_=0).label("today")
-    received, refunded = _sums()
-    grouped: dict[str, dict[tuple[int, str], tuple[Decimal, Decimal]]] = {}
-    for name, key, join in (("channel", t.channel_code, False), ("type", PaymentOrder.payment_type, True)):
-        q = sa.select(key, is_today, received, refunded)
-        if join:
-            q = q.join(PaymentOrder, PaymentOrder.id == t.payment_order_id)
-        rows = db.session.execute(q.where(t.status == TransactionStatus.SUCCESS, _final_between(start, end))
-                                  .group_by(key, is_today)).all()
-        grouped[name] = {(int(r[1]), r[0] or ""): (money(r[2]), money(r[3])) for r in rows}
-
-    def period(name: str, only_today: bool) -> list[Flow]:
-        totals: dict[str, tuple[Decimal, Decimal]] = {}
-        for (today, key), (got, back) in grouped[name].items():
-            if only_today and not today:
+    def period(since: date) -> Period:
+        by: dict[str, dict[str, tuple[Decimal, Decimal]]] = {"channel": {}, "type": {}}
+        for (day, channel, ptype), r in rows.items():
+            if day < since:
                 continue
-            a, b = totals.get(key, (ZERO, ZERO))
-            totals[key] = (a + got, b + back)
-        return [Flow(k, a, b) for k, (a, b) in sorted(totals.items())]
+            for name, key in (("channel", channel), ("type", ptype)):
+                a, b = by[name].get(key, (ZERO, ZERO))
+                by[name][key] = (a + r.received, b + r.refunded)
+        return Period(*[[Flow(k, a, b) for k, (a, b) in sorted(by[name].items())] for name in ("channel", "type")])
 
-    return (Period(period("channel", True), period("type", True)),
-            Period(period("channel", False), period("type", False)))
-
-
-def _trend(today: date) -> list[TrendDay]:
+    per_day: dict[date, tuple[Decimal, Decimal]] = {}
+    for (day, _, _), r in rows.items():
+        a, b = per_day.get(day, (ZERO, ZERO))
+        per_day[day] = (a + r.received, b + r.refunded)
     days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
-    bounds = [shanghai_day_bounds(d) for d in days]
-    bucket = sa.case(*[(_final_at() < end, i) for i, (_, end) in enumerate(bounds)], else_=TREND_DAYS).label("d")
-    received, refunded = _sums()
-    rows = db.session.execute(
-        sa.select(bucket, received, refunded)
-        .where(PaymentTransaction.status == TransactionStatus.SUCCESS, _final_between(bounds[0][0], bounds[-1][1]))
-        .group_by(bucket)).all()
-    found = {int(r[0]): (money(r[1]), money(r[2])) for r in rows}
-    return [TrendDay(d, *found.get(i, (ZERO, ZERO))) for i, d in enumerate(days)]
+    return period(today), period(month_start), [TrendDay(d, *per_day.get(d, (ZERO, ZERO))) for d in days]
 
 
 def _success(start: datetime, end: datetime) -> SuccessRate:
@@ -227,14 +191,6 @@ def _delay(start: datetime, end: datetime) -> Delay:
     p95 = db.session.scalar(sa.select(cp.result_delay_ms).where(*where).order_by(cp.result_delay_ms)
                             .offset(rank).limit(1))
     return Delay(int(count), int(round(float(average))), int(p95 or 0))
-
-
-def _overdue(now: datetime) -> tuple[int, Decimal]:
-    o = PaymentOrder
-    count, payable = db.session.execute(
-        sa.select(sa.func.count(), sa.func.sum(o.payment_amount - o.paid_amount - o.reserved_amount))
-        .where(o.payment_status.in_(OVERDUE_CAN_BE), o.payment_deadline < now)).one()
-    return int(count or 0), money(payable)
 
 
 def _timeliness(today: date, month_start: date) -> Timeliness:
@@ -269,12 +225,12 @@ def finance_dashboard(today: date | None = None) -> FinanceDashboard:
     month_start = today.replace(day=1)
     start = shanghai_day_bounds(month_start)[0]
     day_start, end = shanghai_day_bounds(today)
-    today_flows, month_flows = _flows(start, day_start, end)
-    overdue_count, overdue_amount = _overdue(utcnow())
+    today_flows, month_flows, trend = _flows_and_trend(today, month_start)
+    overdue_count, overdue_amount = overdue.overdue(utcnow())
     open_exceptions, open_receipts, open_receipts_amount = _open_reconciliation()
     return FinanceDashboard(
         today=today, month_start=month_start, today_flows=today_flows, month_flows=month_flows,
-        trend=_trend(today),
+        trend=trend,
         success_today=_success(day_start, end), success_month=_success(start, end),
         delay_today=_delay(day_start, end), delay_month=_delay(start, end),
         open_vouchers=db.session.scalar(sa.select(sa.func.count(Voucher.id))

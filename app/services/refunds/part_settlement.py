@@ -27,6 +27,7 @@ from ...extensions import db
 from ...models import PaymentOrder, PaymentTransaction, Refund, Reseller
 from ...models.types import now_utc
 from ..audit import log as audit
+from ..ledgers import money_flows
 from ..orders.status import apply_refund_status
 from ..platform import outbox
 from ..platform.actor import SYSTEM, Actor
@@ -65,6 +66,7 @@ def apply(part: PaymentTransaction, order: PaymentOrder, orig: PaymentTransactio
         orig.refunded_amount += amount
         order.refunded_amount += amount
         order.last_refund_failed = False
+        money_flows.record(part, order.payment_type)
         if order.payment_type == PaymentType.CREDIT_REPAYMENT:
             refund_credit.reverse_repayment(part, order, orig, refund, actor)
     else:

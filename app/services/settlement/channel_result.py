@@ -32,7 +32,7 @@ from ..alerts import kinds as alert_kinds
 from ..alerts import raising as alerts
 from ..alerts.thresholds import large_payment_amount
 from ..audit import log as audit
-from ..ledgers import credit_line, wallet
+from ..ledgers import credit_line, money_flows, wallet
 from ..ledgers.wallet_memos import WalletMemo
 from ..orders.status import apply_status
 from ..platform import outbox
@@ -170,6 +170,7 @@ def _succeed(s: _Settling, txn: PaymentTransaction, order: PaymentOrder) -> tupl
     txn.channel_transaction_id = s.outcome.channel_transaction_id or s.cp.channel_transaction_id
     order.paid_amount += txn.amount
     order.last_attempt_failed = False
+    money_flows.record(txn, order.payment_type)
     if order.payment_type == PaymentType.CREDIT_REPAYMENT:
         excess = credit_line.repay(order.related_business_id, txn.amount, reference=txn.transaction_id,
                                    actor=s.actor.label)

@@ -1,6 +1,18 @@
 """The filtered list of every transaction (payments and refunds, every reseller) and the totals of the
 filtered set. Each filter is a condition on ``transactions`` or an indexed look-up of one row (reseller,
-merged payment); the page is ordered by (created_at, id), newest first."""
+merged payment); the page is ordered by (created_at, id), newest first.
+
+How it stays fast on millions of rows (bench/finance_desk.py; each filter has an index: created and
+completed ranges, channel, kind and status each with the list's order, reseller, amount, references):
+
+* the page is an index scan in the list's order that stops after the page;
+* the count stops at ``COUNT_CAP`` + 1 rows (``Totals.capped``: the screen says "10,000+" — a bounded
+  count, never an exact one over millions);
+* the sums are exact over the matching rows when there are at most ``COUNT_CAP`` of them; above that,
+  when the filter is only channel / kind / status / completed days, received and refunded come from
+  the day rows settlement keeps (``ledgers.money_flows``) and the in-flight sum from the PROCESSING
+  rows (an index-only scan on PostgreSQL); any other broad filter shows no sums (``None``: the screen
+  asks to narrow the filters) rather than scanning every row."""
 
 from __future__ import annotations
 
@@ -14,10 +26,12 @@ from ...domain.enums import TransactionStatus, TransactionType
 from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
+from ...models.money_flow import MoneyFlowDay
 from ..platform.paging import Page
 from ..statements.owed import money
 
 PAGE_SIZE = 50
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -51,19 +65,35 @@ class Row:
 
 @dataclass(frozen=True)
 class Totals:
-    count: int
-    received: Decimal  # successful payments
-    refunded: Decimal  # successful refunds, positive
-    in_flight: Decimal  # PROCESSING, either kind, positive
+    count: int  # at most COUNT_CAP + 1: see ``capped``
+    received: Decimal | None  # successful payments; None: too many rows to sum here
+    refunded: Decimal | None  # successful refunds, positive
+    in_flight: Decimal | None  # PROCESSING, either kind, positive
+    capped: bool = False  # more than COUNT_CAP rows match: ``count`` is not the exact number
+    from_day_totals: bool = False  # received and refunded come from the settled day rows
 
     @property
-    def net(self) -> Decimal:
+    def net(self) -> Decimal | None:
+        if self.received is None or self.refunded is None:
+            return None
         return self.received - self.refunded
 
 
 def _size() -> sa.ColumnElement[Decimal]:
     t = PaymentTransaction
     return sa.case((t.transaction_type == TransactionType.REFUND, -t.amount), else_=t.amount)
+
+
+def _size_between(low: Decimal | None, high: Decimal | None) -> sa.ColumnElement[bool]:
+    """The size (a refund is stored negative) in [low, high], as ranges of the signed amount
+    (``ix_transactions_amount``): a payment's amount in it, or a refund's in [-high, -low]."""
+    a = PaymentTransaction.amount
+    if low is not None and high is not None:
+        return sa.or_(sa.and_(a >= low, a <= high), sa.and_(a >= -high, a <= -low))
+    if low is not None:
+        return sa.or_(a >= low, a <= -low)
+    assert high is not None
+    return sa.and_(a <= high, a >= -high)
 
 
 def conditions(f: TransactionFilter) -> list[sa.ColumnElement[bool]]:
@@ -85,10 +115,11 @@ def conditions(f: TransactionFilter) -> list[sa.ColumnElement[bool]]:
         c.append(t.completed_at >= shanghai_day_bounds(f.completed_from)[0])
     if f.completed_to:
         c.append(t.completed_at < shanghai_day_bounds(f.completed_to)[1])
-    if f.min_amount is not None:
-        c.append(_size() >= f.min_amount)
-    if f.max_amount is not None:
-        c.append(_size() <= f.max_amount)
+        # Implied (a transaction completes after it is created), and it lets the page's backward scan
+        # of (created_at, id) start at that day instead of walking every newer transaction first.
+        c.append(t.created_at < shanghai_day_bounds(f.completed_to)[1])
+    if f.min_amount is not None or f.max_amount is not None:
+        c.append(_size_between(f.min_amount, f.max_amount))
     if f.reference:
         c.append(sa.or_(t.channel_transaction_id == f.reference, t.transaction_id == f.reference,
                         t.channel_payment_id == sa.select(ChannelPayment.id)
@@ -99,7 +130,8 @@ def conditions(f: TransactionFilter) -> list[sa.ColumnElement[bool]]:
     return c
 
 
-def search(f: TransactionFilter, page: int = 1, page_size: int = PAGE_SIZE) -> Page:
+def search(f: TransactionFilter, page: int = 1, page_size: int = PAGE_SIZE, count: int | None = None) -> Page:
+    """One page; ``count`` (``totals(f).count``, bounded) when the caller has it, else counted here."""
     t = PaymentTransaction
     conds = conditions(f)
     rows = db.session.execute(
@@ -111,20 +143,67 @@ def search(f: TransactionFilter, page: int = 1, page_size: int = PAGE_SIZE) -> P
         .outerjoin(ChannelPayment, ChannelPayment.id == t.channel_payment_id)
         .where(*conds).order_by(t.created_at.desc(), t.id.desc())
         .limit(page_size).offset((page - 1) * page_size)).all()
-    count = db.session.scalar(sa.select(sa.func.count(t.id)).where(*conds)) or 0
-    return Page([Row(*r) for r in rows], page, page_size, count)
+    return Page([Row(*r) for r in rows], page, page_size, _bounded_count(conds) if count is None else count)
 
 
-def totals(f: TransactionFilter) -> Totals:
+def _bounded_count(conds: list[sa.ColumnElement[bool]], cap: int | None = None) -> int:
+    """The number of matching rows, but at most ``cap`` (default ``COUNT_CAP``) + 1."""
     t = PaymentTransaction
-    ok = t.status == TransactionStatus.SUCCESS
-    row = db.session.execute(sa.select(
-        sa.func.count(t.id),
-        sa.func.sum(sa.case((sa.and_(ok, t.transaction_type == TransactionType.PAYMENT), t.amount), else_=0)),
-        sa.func.sum(sa.case((sa.and_(ok, t.transaction_type == TransactionType.REFUND), -t.amount), else_=0)),
-        sa.func.sum(sa.case((t.status == TransactionStatus.PROCESSING, _size()), else_=0)),
-    ).where(*conditions(f))).one()
-    return Totals(int(row[0] or 0), money(row[1]), money(row[2]), money(row[3]))
+    cap = COUNT_CAP if cap is None else cap
+    # SELECT 1, not a column: an index holding every filtered column answers alone (index-only scan).
+    return db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(sa.literal(1)).select_from(t).where(*conds).limit(cap + 1).subquery())) or 0
+
+
+def count_exact(f: TransactionFilter) -> int:
+    """Every matching row counted (an export's progress), however many."""
+    t = PaymentTransaction
+    return db.session.scalar(sa.select(sa.func.count(t.id)).where(*conditions(f))) or 0
+
+
+def _day_totals_allowed(f: TransactionFilter) -> bool:
+    """The filter is one the settled day rows answer: channel, kind, status and completed days only."""
+    return not (f.reseller_code or f.created_from or f.created_to or f.min_amount is not None
+                or f.max_amount is not None or f.reference or f.merged_payment_id)
+
+
+def totals(f: TransactionFilter, cap: int | None = None) -> Totals:
+    t = PaymentTransaction
+    cap = COUNT_CAP if cap is None else cap
+    conds = conditions(f)
+    count = _bounded_count(conds, cap)
+    if count <= cap:
+        ok = t.status == TransactionStatus.SUCCESS
+        row = db.session.execute(sa.select(
+            sa.func.sum(sa.case((sa.and_(ok, t.transaction_type == TransactionType.PAYMENT), t.amount), else_=0)),
+            sa.func.sum(sa.case((sa.and_(ok, t.transaction_type == TransactionType.REFUND), -t.amount), else_=0)),
+            sa.func.sum(sa.case((t.status == TransactionStatus.PROCESSING, _size()), else_=0)),
+        ).where(*conds)).one()
+        return Totals(count, money(row[0]), money(row[1]), money(row[2]))
+    if not _day_totals_allowed(f):
+        return Totals(count, None, None, None, capped=True)
+    received = refunded = in_flight = money(0)
+    if f.status in (None, TransactionStatus.SUCCESS):
+        m = MoneyFlowDay
+        q = sa.select(sa.func.sum(m.received), sa.func.sum(m.refunded))
+        if f.channel:
+            q = q.where(m.channel_code == f.channel)
+        if f.completed_from:
+            q = q.where(m.day >= f.completed_from)
+        if f.completed_to:
+            q = q.where(m.day <= f.completed_to)
+        got, back = db.session.execute(q).one()
+        received = money(got) if f.kind in (None, TransactionType.PAYMENT) else received
+        refunded = money(back) if f.kind in (None, TransactionType.REFUND) else refunded
+    flight: Decimal | None = in_flight
+    if f.status in (None, TransactionStatus.PROCESSING) and not (f.completed_from or f.completed_to):
+        # PROCESSING rows are the payments and refunds in progress: few, but summed only up to the cap too.
+        inner = sa.select(_size().label("size")).where(
+            t.status == TransactionStatus.PROCESSING,
+            *conditions(TransactionFilter(channel=f.channel, kind=f.kind))).limit(cap + 1).subquery()
+        n, total = db.session.execute(sa.select(sa.func.count(), sa.func.sum(inner.c.size))).one()
+        flight = money(total) if n <= cap else None
+    return Totals(count, received, refunded, flight, capped=True, from_day_totals=True)
 
 
 def channels() -> list[str]:
