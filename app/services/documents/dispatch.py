@@ -17,7 +17,7 @@ import logging
 from flask import current_app
 from redis.exceptions import RedisError
 
-from ..platform import after_commit as on_commit
+from ..platform import commit_hooks as on_commit
 from ..platform.queues import job_live, queue, queue_prefix
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
 """The money that moved, per Shanghai day, channel and payment type (``money_flow_days``), kept up to
 date as it moves: the two places where a transaction becomes SUCCESS —
 ``settlement/channel_result`` (a payment) and ``refunds/part_settlement`` (a refund part) — call
-``record``. The amounts wait in the session and are added just before the transaction commits, in
+``record``. The amounts wait in the session and are added just before the outermost transaction
+commits (``platform/commit_hooks``: a rolled-back savepoint takes back what was recorded in it), in
 key order, each with one UPSERT (``INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x``; PostgreSQL
 and SQLite alike): concurrent settlements never lose an update, never deadlock on these rows (same
 order everywhere) and hold each row's lock only for the commit. A rolled-back transaction adds nothing.
@@ -17,7 +18,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_sqlalchemy.session import Session
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...domain.enums import TransactionStatus, TransactionType
@@ -25,6 +25,7 @@ from ...domain.timeutil import SHANGHAI
 from ...extensions import db
 from ...models import PaymentOrder, PaymentTransaction
 from ...models.money_flow import MoneyFlowDay
+from ..platform import commit_hooks
 
 _PENDING = "money_flows.pending"
 ZERO = Decimal("0.00")
@@ -49,18 +50,25 @@ def day_of(txn: PaymentTransaction) -> date:
 def record(txn: PaymentTransaction, payment_type: str) -> None:
     """Count ``txn``, which has just become SUCCESS, when the current transaction commits."""
     assert txn.status == TransactionStatus.SUCCESS
-    pending: dict[Key, list] = db.session.info.setdefault(_PENDING, {})
     key = (day_of(txn), txn.channel_code or "", payment_type)
-    row = pending.setdefault(key, [0, ZERO, 0, ZERO])
     if txn.transaction_type == TransactionType.PAYMENT:
-        row[0] += 1
-        row[1] += txn.amount
+        commit_hooks.defer(_PENDING, (key, 1, txn.amount, 0, ZERO))
     else:
-        row[2] += 1
-        row[3] += -txn.amount
+        commit_hooks.defer(_PENDING, (key, 0, ZERO, 1, -txn.amount))
 
 
-def _upsert(session: Session, pending: dict[Key, list]) -> None:
+@commit_hooks.writes_before(_PENDING)
+def _add_recorded(recorded: list[tuple[Key, int, Decimal, int, Decimal]]) -> None:
+    pending: dict[Key, list] = {}
+    for key, *amounts in recorded:
+        row = pending.setdefault(key, [0, ZERO, 0, ZERO])
+        for i, amount in enumerate(amounts):
+            row[i] += amount
+    _upsert(pending)
+
+
+def _upsert(pending: dict[Key, list]) -> None:
+    session = db.session
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = MoneyFlowDay.__table__
     for key in sorted(pending):  # one order for every transaction: no deadlock between two of them
@@ -72,18 +80,6 @@ def _upsert(session: Session, pending: dict[Key, list]) -> None:
             index_elements=[table.c.day, table.c.channel_code, table.c.payment_type],
             set_={"payments": table.c.payments + ex.payments, "received": table.c.received + ex.received,
                   "refunds": table.c.refunds + ex.refunds, "refunded": table.c.refunded + ex.refunded}))
-
-
-@sa.event.listens_for(Session, "before_commit")
-def _apply_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        _upsert(session, pending)
-
-
-@sa.event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
 
 
 def stored(start: date | None = None, end: date | None = None) -> dict[Key, FlowRow]:

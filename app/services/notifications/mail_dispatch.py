@@ -16,7 +16,7 @@ import secrets
 from redis.exceptions import RedisError
 from rq import Retry
 
-from ..platform import after_commit as on_commit
+from ..platform import commit_hooks as on_commit
 from ..platform.queues import queue, queue_prefix
 
 log = logging.getLogger(__name__)

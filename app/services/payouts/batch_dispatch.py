@@ -10,7 +10,7 @@ import logging
 
 from redis.exceptions import RedisError
 
-from ..platform import after_commit as on_commit
+from ..platform import commit_hooks as on_commit
 from ..platform.queues import queue, queue_prefix
 
 log = logging.getLogger(__name__)
