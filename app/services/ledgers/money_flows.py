@@ -78,8 +78,8 @@ def _upsert(pending: dict[Key, list]) -> None:
         ex = stmt.excluded
         session.execute(stmt.on_conflict_do_update(
             index_elements=[table.c.day, table.c.channel_code, table.c.payment_type],
-            set_={"payments": table.c.payments + ex.payments, "received": table.c.received + ex.received,
-                  "refunds": table.c.refunds + ex.refunds, "refunded": table.c.refunded + ex.refunded}))
+            set_=dict(payments=table.c.payments + ex.payments, received=table.c.received + ex.received,
+                      refunds=table.c.refunds + ex.refunds, refunded=table.c.refunded + ex.refunded)))
 
 
 def stored(start: date | None = None, end: date | None = None) -> dict[Key, FlowRow]:
@@ -134,8 +134,8 @@ def rebuild() -> int:
     db.session.execute(sa.delete(MoneyFlowDay))
     if found:
         db.session.execute(sa.insert(MoneyFlowDay), [
-            {"day": k[0], "channel_code": k[1], "payment_type": k[2], "payments": v.payments,
-             "received": v.received, "refunds": v.refunds, "refunded": v.refunded} for k, v in found.items()])
+            dict(day=k[0], channel_code=k[1], payment_type=k[2], payments=v.payments, received=v.received,
+                 refunds=v.refunds, refunded=v.refunded) for k, v in found.items()])
     return len(found)
 
 
