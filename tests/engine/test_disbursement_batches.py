@@ -183,7 +183,9 @@ def test_the_daily_limit_refuses_the_rows_beyond_it_and_they_go_again_as_a_new_b
 
 
 def test_asynchronous_payouts_complete_the_batch_by_callback(desk, wire):
-    wire.set_faults(payout_outcome="async_fail", payout_delay_ms=200)
+    # The bank answers each payout later by callback: 1.5 s, so that on a loaded machine the three
+    # sends are over before the first answer comes (200 ms was not, once, on CI).
+    wire.set_faults(payout_outcome="async_fail", payout_delay_ms=1500)
     number = approved_batch(desk, payees(3))
     batch_run.run(number)
     assert status(number) == "RUNNING" and progress(number).in_flight == 3
