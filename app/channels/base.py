@@ -14,6 +14,7 @@ Contract of every adapter:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -181,7 +182,8 @@ class ChannelAdapter(ABC):
     def query_refund(self, cfg: ChannelConfig, refund_no: str) -> RefundResult:
         raise ChannelError(f"{self.kind} refunds are not queried at a channel")
 
-    def fetch_statement(self, cfg: ChannelConfig, day: date) -> list[StatementLine]:
+    def fetch_statement(self, cfg: ChannelConfig, day: date) -> Iterable[StatementLine]:
+        """The day's statement, possibly parsed lazily as it is iterated (read it once)."""
         raise ChannelError(f"{self.kind} has no channel statement")
 
     def parse_callback(self, cfg: ChannelConfig, headers: dict, body: bytes) -> CallbackEvent:

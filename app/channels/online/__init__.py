@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -52,6 +53,24 @@ def _code(r: httpx.Response) -> str | None:
 
 def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def statement_lines(text: Iterable[str]) -> Iterator[StatementLine]:
+    """The gateway's statement CSV (sandbox/PROTOCOL.md), parsed line by line as it is read."""
+    rows = csv.reader(text)
+    header = next(rows, None)
+    if header is None:
+        return
+    col = {name: i for i, name in enumerate(header)}
+    txn, order, kind, amount, status = (col["gatewayTxnId"], col["merchantOrderNo"], col["type"], col["amount"],
+                                        col["status"])
+    done = col.get("completedAt")
+    for row in rows:
+        if not row:
+            continue  # a blank line, as csv.DictReader skips it
+        when = row[done] if done is not None and done < len(row) else ""
+        yield StatementLine(channel_transaction_id=row[txn], channel_payment_no=row[order], type=row[kind],
+                            amount=Decimal(row[amount]), status=row[status], completed_at=_parse_time(when))
 
 
 class OnlineAdapter(ChannelAdapter):
@@ -126,18 +145,13 @@ class OnlineAdapter(ChannelAdapter):
         return RefundResult(status=data["status"], refund_no=refund_no, channel_refund_id=data.get("refundId"),
                             amount=Decimal(str(data["amount"])), failure_reason=data.get("failReason"))
 
-    def fetch_statement(self, cfg: ChannelConfig, day: date) -> list[StatementLine]:
+    def fetch_statement(self, cfg: ChannelConfig, day: date) -> Iterator[StatementLine]:
         r = self._post(cfg, "/api/statements", {"date": day.isoformat()})
         if r.status_code == 409 and _code(r) == "STATEMENT_NOT_READY":
             raise StatementNotReady(f"the statement of {day} is not published yet")
         if r.status_code != 200:
             raise ChannelUnavailable(f"statement answered {r.status_code}")
-        return [
-            StatementLine(channel_transaction_id=row["gatewayTxnId"], channel_payment_no=row["merchantOrderNo"],
-                          type=row["type"], amount=Decimal(row["amount"]), status=row["status"],
-                          completed_at=_parse_time(row.get("completedAt")))
-            for row in csv.DictReader(io.StringIO(r.text))
-        ]
+        return statement_lines(io.StringIO(r.text))
 
     def parse_callback(self, cfg: ChannelConfig, headers: dict, body: bytes) -> CallbackEvent:
         if not signature.verify(_secrets(cfg, "callback_secret"), headers.get(signature.HEADER), body):

@@ -1,15 +1,18 @@
 """A statement line as the reconciliation stores it, and the fingerprint that makes an import
-idempotent: the same lines in the same order give the same SHA-256."""
+idempotent: the same lines in the same order give the same SHA-256. The fingerprint is computed
+line by line (``Fingerprint``), so that a statement of a million lines is hashed while it streams
+into the database, never held in memory."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     line_type: str  # payment | refund | payout
     channel_transaction_id: str
@@ -19,10 +22,23 @@ class Line:
     completed_at: datetime | None
 
 
-def fingerprint(lines: list[Line]) -> str:
-    digest = hashlib.sha256()
-    for line in lines:
+class Fingerprint:
+    """The running SHA-256 of the lines added so far, in order."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def add(self, line: Line) -> None:
         when = line.completed_at.isoformat() if line.completed_at else ""
-        digest.update(f"{line.line_type}|{line.channel_transaction_id}|{line.reference}|{line.amount:.2f}|"
-                      f"{line.status}|{when}\n".encode())
+        self._digest.update(f"{line.line_type}|{line.channel_transaction_id}|{line.reference}|{line.amount:.2f}|"
+                            f"{line.status}|{when}\n".encode())
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def fingerprint(lines: Iterable[Line]) -> str:
+    digest = Fingerprint()
+    for line in lines:
+        digest.add(line)
     return digest.hexdigest()

@@ -42,15 +42,17 @@ class SettleCandidate:
     completed_at: datetime | None
 
 
-def _lines(import_id: int) -> tuple[NamedFromClause, sa.ScalarSelect[Any]]:
-    line = StatementLine.__table__.alias("l")
-    earlier = StatementLine.__table__.alias("e")
-    occurrence = (sa.select(sa.func.count()).select_from(earlier)
-                  .where(earlier.c.import_id == line.c.import_id, earlier.c.line_type == line.c.line_type,
-                         earlier.c.channel_transaction_id == line.c.channel_transaction_id,
-                         earlier.c.line_no < line.c.line_no)
-                  .scalar_subquery())
-    return line, occurrence
+def _lines(import_id: int) -> tuple[NamedFromClause, sa.ColumnElement[Any]]:
+    """The import's payment lines, each with its ``occurrence``: how many earlier lines (by line
+    number) carry the same channel transaction id (0 for the first). One window over the import's
+    lines, not a count per line."""
+    t = StatementLine.__table__
+    occurrence = (sa.func.row_number().over(partition_by=t.c.channel_transaction_id, order_by=t.c.line_no) - 1)
+    line = (sa.select(t.c.id, t.c.channel_transaction_id, t.c.reference, t.c.amount, t.c.status, t.c.completed_at,
+                      occurrence.label("occurrence"))
+            .where(t.c.import_id == import_id, t.c.line_type == PAYMENT_LINE)
+            .subquery("l"))
+    return line, line.c.occurrence
 
 
 def _ours(channel_id: int, line: NamedFromClause) -> tuple[NamedFromClause, sa.ColumnElement[bool]]:
@@ -66,8 +68,8 @@ def settle_candidates(import_id: int, channel_id: int) -> list[SettleCandidate]:
     rows = db.session.execute(
         sa.select(cp.c.id, line.c.channel_transaction_id, line.c.completed_at)
         .select_from(line.join(cp, on))
-        .where(line.c.import_id == import_id, line.c.line_type == PAYMENT_LINE, line.c.status == SUCCESS,
-               cp.c.status == ChannelPaymentStatus.PROCESSING, cp.c.amount == line.c.amount, occurrence == 0)
+        .where(line.c.status == SUCCESS, cp.c.status == ChannelPaymentStatus.PROCESSING,
+               cp.c.amount == line.c.amount, occurrence == 0)
         .order_by(cp.c.id)).all()
     return [SettleCandidate(r[0], r[1], r[2]) for r in rows]
 
@@ -91,8 +93,7 @@ def classify(run_id: int, import_id: int, channel_id: int, day: date) -> None:
                "our_amount", "channel_status", "our_status"]
     by_line = (sa.select(sa.literal(run_id), result_class, match_key, line.c.id, cp.c.id, line.c.amount,
                          cp.c.amount, line.c.status, cp.c.status)
-               .select_from(line.outerjoin(cp, on))
-               .where(line.c.import_id == import_id, line.c.line_type == PAYMENT_LINE))
+               .select_from(line.outerjoin(cp, on)))
     db.session.execute(sa.insert(ReconciliationResult).from_select(columns, by_line))
 
     start, end = shanghai_day_bounds(day)
