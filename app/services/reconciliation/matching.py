@@ -76,6 +76,9 @@ def settle_candidates(import_id: int, channel_id: int) -> list[SettleCandidate]:
 
 def classify(run_id: int, import_id: int, channel_id: int, day: date) -> None:
     """Write the run's results (the caller has removed the previous computation's)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The window's sort and the join's hash of a million lines in memory, not in temporary files.
+        db.session.execute(sa.text("SET LOCAL work_mem = '128MB'"))
     line, occurrence = _lines(import_id)
     cp, on = _ours(channel_id, line)
     result_class = sa.case(
