@@ -144,7 +144,7 @@ class RefundResult:
     event_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatementLine:
     channel_transaction_id: str
     channel_payment_no: str

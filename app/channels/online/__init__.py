@@ -65,12 +65,15 @@ def statement_lines(text: Iterable[str]) -> Iterator[StatementLine]:
     txn, order, kind, amount, status = (col["gatewayTxnId"], col["merchantOrderNo"], col["type"], col["amount"],
                                         col["status"])
     done = col.get("completedAt")
+    last_when, last_at = "", None  # lines come in completion order: many share their second
     for row in rows:
         if not row:
             continue  # a blank line, as csv.DictReader skips it
         when = row[done] if done is not None and done < len(row) else ""
+        if when != last_when:
+            last_when, last_at = when, _parse_time(when)
         yield StatementLine(channel_transaction_id=row[txn], channel_payment_no=row[order], type=row[kind],
-                            amount=Decimal(row[amount]), status=row[status], completed_at=_parse_time(when))
+                            amount=Decimal(row[amount]), status=row[status], completed_at=last_at)
 
 
 class OnlineAdapter(ChannelAdapter):

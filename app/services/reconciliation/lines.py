@@ -27,11 +27,15 @@ class Fingerprint:
 
     def __init__(self) -> None:
         self._digest = hashlib.sha256()
+        self._at: datetime | None = None
+        self._when = ""
 
     def add(self, line: Line) -> None:
-        when = line.completed_at.isoformat() if line.completed_at else ""
+        at = line.completed_at
+        if at is not self._at:  # the parser hands consecutive lines of one second the same object
+            self._at, self._when = at, at.isoformat() if at else ""
         self._digest.update(f"{line.line_type}|{line.channel_transaction_id}|{line.reference}|{line.amount:.2f}|"
-                            f"{line.status}|{when}\n".encode())
+                            f"{line.status}|{self._when}\n".encode())
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()

@@ -83,6 +83,7 @@ def _hashed(lines: Iterable[Line], digest: Fingerprint) -> Iterator[tuple[int, L
 def _copy(import_id: int, numbered: Iterator[tuple[int, Line]]) -> int:
     """PostgreSQL: COPY the lines into recon_lines in the session's transaction."""
     raw = db.session.connection().connection.driver_connection
+    assert raw is not None  # a live psycopg connection: the session's transaction is on it
     count = 0
     with raw.cursor() as cur, cur.copy(f"COPY recon_lines ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
         for n, x in numbered:
