@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..domain.enums import ChannelPaymentStatus
 
@@ -144,8 +144,7 @@ class RefundResult:
     event_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StatementLine:
+class StatementLine(NamedTuple):  # a tuple: a statement can have a million lines
     channel_transaction_id: str
     channel_payment_no: str
     type: str  # payment | refund | payout

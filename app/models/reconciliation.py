@@ -92,7 +92,7 @@ class ReconciliationRun(Model):
 
 
 class ReconciliationResult(Model):
-    """One matched pair, or one side alone, of a run's latest computation (derived; replaced on
+    """One difference (a line, or our payment alone) of a run's latest computation (derived; replaced on
     recompute). ``match_key`` names it across recomputations: the line's channel transaction id and
     occurrence, or our channel payment number.
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):  # a tuple: a million of them are built ~5x faster than frozen dataclasses
     line_type: str  # payment | refund | payout
     channel_transaction_id: str
     reference: str  # our number (merchantOrderNo)
@@ -30,12 +29,14 @@ class Fingerprint:
         self._at: datetime | None = None
         self._when = ""
 
-    def add(self, line: Line) -> None:
+    def add(self, line: Line) -> str:
+        """Hash the line; returns its completion time in ISO 8601 ("" for none), which the import reuses."""
         at = line.completed_at
         if at is not self._at:  # the parser hands consecutive lines of one second the same object
             self._at, self._when = at, at.isoformat() if at else ""
         self._digest.update(f"{line.line_type}|{line.channel_transaction_id}|{line.reference}|{line.amount:.2f}|"
                             f"{line.status}|{self._when}\n".encode())
+        return self._when
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
