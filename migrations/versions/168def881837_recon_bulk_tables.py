@@ -1,8 +1,8 @@
 """Reconciliation's bulk tables without per-row foreign-key checks: recon_lines (a statement of a
-million lines is COPYed in) loses its key to recon_imports and its (import, reference) index, which
-no query needs (every read is by import or by id); recon_results (a million rows per run, derived,
+million lines is COPYed in) loses its key to recon_imports; recon_results (a million rows per run, derived,
 recomputed by one INSERT ... SELECT from the rows it references) loses its three keys. bench/reconcile.py:
-100,000 lines inserted in 2.4 s with the key, 1.2 s without; results 8.5 s with three keys, ~2.5 s without.
+100,000 lines inserted in 2.4 s with the key, 1.35 s without; 100,000 results 8.5 s with three keys,
+2.5 s without (PostgreSQL, a loaded 2-core machine).
 
 Revision ID: 168def881837
 Revises: a126e9b487da
@@ -17,7 +17,6 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("recon_lines", schema=None) as batch_op:
-        batch_op.drop_index("ix_recon_lines_import_reference")
         batch_op.drop_constraint("fk_recon_lines_import_id_recon_imports", type_="foreignkey")
     with op.batch_alter_table("recon_results", schema=None) as batch_op:
         batch_op.drop_constraint("fk_recon_results_channel_payment_id_channel_payments", type_="foreignkey")
@@ -33,4 +32,3 @@ def downgrade():
                                     ["channel_payment_id"], ["id"])
     with op.batch_alter_table("recon_lines", schema=None) as batch_op:
         batch_op.create_foreign_key("fk_recon_lines_import_id_recon_imports", "recon_imports", ["import_id"], ["id"])
-        batch_op.create_index("ix_recon_lines_import_reference", ["import_id", "reference"], unique=False)
