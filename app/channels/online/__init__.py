@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from typing import IO
 
 import httpx
 
@@ -76,18 +78,30 @@ def statement_lines(text: Iterable[str]) -> Iterator[StatementLine]:
                             amount=Decimal(row[amount]), status=row[status], completed_at=last_at)
 
 
+def _lines_of(spool: IO[bytes], encoding: str) -> Iterator[StatementLine]:
+    with spool, io.TextIOWrapper(spool, encoding=encoding, newline="") as text:
+        yield from statement_lines(text)
+
+
 class OnlineAdapter(ChannelAdapter):
     kind = ChannelKind.ONLINE
     capabilities = Capabilities(redirects_to_bank=True, async_results=True)
 
     def _post(self, cfg: ChannelConfig, path: str, payload: dict, *,
-              timeout: httpx.Timeout = TIMEOUT) -> httpx.Response:
+              timeout: httpx.Timeout = TIMEOUT, spool: IO[bytes] | None = None) -> httpx.Response:
+        """POST signed JSON. With ``spool``, a 200 answer's body is written there as it arrives (a
+        statement can be tens of MB) instead of being held in the response."""
         body = json.dumps({"merchantNo": cfg.config["merchant_no"], **payload}, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json",
                    signature.HEADER: signature.sign(_secrets(cfg, "api_secret")[0], body)}
         url = cfg.config["base_url"].rstrip("/") + path
         try:
-            response = gateway_client().post(url, content=body, headers=headers, timeout=timeout)
+            with gateway_client().stream("POST", url, content=body, headers=headers, timeout=timeout) as response:
+                if spool is not None and response.status_code == 200:
+                    for chunk in response.iter_bytes():
+                        spool.write(chunk)
+                else:
+                    response.read()
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"{cfg.code}: {type(exc).__name__} calling {path}") from exc
         if response.status_code >= 500 or response.status_code == 429:
@@ -149,12 +163,21 @@ class OnlineAdapter(ChannelAdapter):
                             amount=Decimal(str(data["amount"])), failure_reason=data.get("failReason"))
 
     def fetch_statement(self, cfg: ChannelConfig, day: date) -> Iterator[StatementLine]:
-        r = self._post(cfg, "/api/statements", {"date": day.isoformat()})
-        if r.status_code == 409 and _code(r) == "STATEMENT_NOT_READY":
-            raise StatementNotReady(f"the statement of {day} is not published yet")
-        if r.status_code != 200:
-            raise ChannelUnavailable(f"statement answered {r.status_code}")
-        return statement_lines(io.StringIO(r.text))
+        """The day's lines, parsed as they are read from the downloaded file (spooled to disk above
+        8 MiB): the whole download ends before the first line is handed on, so no connection stays
+        open while the caller imports, and a million lines never sit in memory."""
+        spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by _lines_of
+        try:
+            r = self._post(cfg, "/api/statements", {"date": day.isoformat()}, spool=spool)
+            if r.status_code == 409 and _code(r) == "STATEMENT_NOT_READY":
+                raise StatementNotReady(f"the statement of {day} is not published yet")
+            if r.status_code != 200:
+                raise ChannelUnavailable(f"statement answered {r.status_code}")
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        return _lines_of(spool, r.encoding or "utf-8")
 
     def parse_callback(self, cfg: ChannelConfig, headers: dict, body: bytes) -> CallbackEvent:
         if not signature.verify(_secrets(cfg, "callback_secret"), headers.get(signature.HEADER), body):
