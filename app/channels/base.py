@@ -14,10 +14,11 @@ Contract of every adapter:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..domain.enums import ChannelPaymentStatus
 
@@ -143,8 +144,7 @@ class RefundResult:
     event_id: str | None = None
 
 
-@dataclass(frozen=True)
-class StatementLine:
+class StatementLine(NamedTuple):  # a tuple: a statement can have a million lines
     channel_transaction_id: str
     channel_payment_no: str
     type: str  # payment | refund | payout
@@ -181,7 +181,8 @@ class ChannelAdapter(ABC):
     def query_refund(self, cfg: ChannelConfig, refund_no: str) -> RefundResult:
         raise ChannelError(f"{self.kind} refunds are not queried at a channel")
 
-    def fetch_statement(self, cfg: ChannelConfig, day: date) -> list[StatementLine]:
+    def fetch_statement(self, cfg: ChannelConfig, day: date) -> Iterable[StatementLine]:
+        """The day's statement, possibly parsed lazily as it is iterated (read it once)."""
         raise ChannelError(f"{self.kind} has no channel statement")
 
     def parse_callback(self, cfg: ChannelConfig, headers: dict, body: bytes) -> CallbackEvent:

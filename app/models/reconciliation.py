@@ -42,7 +42,12 @@ class StatementImport(Model):
 
 
 class StatementLine(Model):
-    """One line of an imported statement, as the channel wrote it."""
+    """One line of an imported statement, as the channel wrote it.
+
+    Bulk data (a channel's day can be a million lines, COPYed in by statement_import.py): no foreign
+    key (a per-row check doubled the import's time); ``import_id`` always names the import the same
+    transaction created. The (import, reference) index serves MISSING_IN_CHANNEL's anti-join on
+    SQLite, which has no hash join (without it a 100,000-line day takes minutes)."""
 
     __tablename__ = "recon_lines"
     __table_args__ = (
@@ -51,7 +56,7 @@ class StatementLine(Model):
     )
 
     id: Mapped[int] = mapped_column(_PK, primary_key=True)
-    import_id: Mapped[int] = mapped_column(sa.ForeignKey("recon_imports.id"))
+    import_id: Mapped[int] = mapped_column(_PK)
     line_no: Mapped[int] = mapped_column(sa.Integer)
     line_type: Mapped[str] = mapped_column(sa.String(12))  # payment | refund | payout
     channel_transaction_id: Mapped[str] = mapped_column(sa.String(64))
@@ -90,9 +95,13 @@ class ReconciliationRun(Model):
 
 
 class ReconciliationResult(Model):
-    """One matched pair, or one side alone, of a run's latest computation (derived; replaced on
+    """One difference (a line, or our payment alone) of a run's latest computation (derived; replaced on
     recompute). ``match_key`` names it across recomputations: the line's channel transaction id and
-    occurrence, or our channel payment number."""
+    occurrence, or our channel payment number.
+
+    Written only by matching.classify's INSERT ... SELECT, which takes ``line_id`` and
+    ``channel_payment_id`` from the rows it joins in that transaction, under the run's lock: no
+    foreign keys (a per-row check of three keys tripled the insert of a million results)."""
 
     __tablename__ = "recon_results"
     __table_args__ = (
@@ -101,11 +110,11 @@ class ReconciliationResult(Model):
     )
 
     id: Mapped[int] = mapped_column(_PK, primary_key=True)
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("recon_runs.id"))
+    run_id: Mapped[int] = mapped_column(_PK)
     result_class: Mapped[str] = mapped_column(sa.String(20))
     match_key: Mapped[str] = mapped_column(sa.String(80))
-    line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("recon_lines.id"))
-    channel_payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("channel_payments.id"))
+    line_id: Mapped[int | None] = mapped_column(_PK)
+    channel_payment_id: Mapped[int | None] = mapped_column(_PK)
     channel_amount: Mapped[Decimal | None] = mapped_column(Money)
     our_amount: Mapped[Decimal | None] = mapped_column(Money)
     channel_status: Mapped[str | None] = mapped_column(sa.String(12))

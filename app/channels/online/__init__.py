@@ -6,8 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from typing import IO
 
 import httpx
 
@@ -54,18 +57,51 @@ def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def statement_lines(text: Iterable[str]) -> Iterator[StatementLine]:
+    """The gateway's statement CSV (sandbox/PROTOCOL.md), parsed line by line as it is read."""
+    rows = csv.reader(text)
+    header = next(rows, None)
+    if header is None:
+        return
+    col = {name: i for i, name in enumerate(header)}
+    txn, order, kind, amount, status = (col["gatewayTxnId"], col["merchantOrderNo"], col["type"], col["amount"],
+                                        col["status"])
+    done = col.get("completedAt")
+    last_when, last_at = "", None  # lines come in completion order: many share their second
+    for row in rows:
+        if not row:
+            continue  # a blank line, as csv.DictReader skips it
+        when = row[done] if done is not None and done < len(row) else ""
+        if when != last_when:
+            last_when, last_at = when, _parse_time(when)
+        yield StatementLine(channel_transaction_id=row[txn], channel_payment_no=row[order], type=row[kind],
+                            amount=Decimal(row[amount]), status=row[status], completed_at=last_at)
+
+
+def _lines_of(spool: IO[bytes], encoding: str) -> Iterator[StatementLine]:
+    with spool, io.TextIOWrapper(spool, encoding=encoding, newline="") as text:
+        yield from statement_lines(text)
+
+
 class OnlineAdapter(ChannelAdapter):
     kind = ChannelKind.ONLINE
     capabilities = Capabilities(redirects_to_bank=True, async_results=True)
 
     def _post(self, cfg: ChannelConfig, path: str, payload: dict, *,
-              timeout: httpx.Timeout = TIMEOUT) -> httpx.Response:
+              timeout: httpx.Timeout = TIMEOUT, spool: IO[bytes] | None = None) -> httpx.Response:
+        """POST signed JSON. With ``spool``, a 200 answer's body is written there as it arrives (a
+        statement can be tens of MB) instead of being held in the response."""
         body = json.dumps({"merchantNo": cfg.config["merchant_no"], **payload}, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json",
                    signature.HEADER: signature.sign(_secrets(cfg, "api_secret")[0], body)}
         url = cfg.config["base_url"].rstrip("/") + path
         try:
-            response = gateway_client().post(url, content=body, headers=headers, timeout=timeout)
+            with gateway_client().stream("POST", url, content=body, headers=headers, timeout=timeout) as response:
+                if spool is not None and response.status_code == 200:
+                    for chunk in response.iter_bytes():
+                        spool.write(chunk)
+                else:
+                    response.read()
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"{cfg.code}: {type(exc).__name__} calling {path}") from exc
         if response.status_code >= 500 or response.status_code == 429:
@@ -126,18 +162,22 @@ class OnlineAdapter(ChannelAdapter):
         return RefundResult(status=data["status"], refund_no=refund_no, channel_refund_id=data.get("refundId"),
                             amount=Decimal(str(data["amount"])), failure_reason=data.get("failReason"))
 
-    def fetch_statement(self, cfg: ChannelConfig, day: date) -> list[StatementLine]:
-        r = self._post(cfg, "/api/statements", {"date": day.isoformat()})
-        if r.status_code == 409 and _code(r) == "STATEMENT_NOT_READY":
-            raise StatementNotReady(f"the statement of {day} is not published yet")
-        if r.status_code != 200:
-            raise ChannelUnavailable(f"statement answered {r.status_code}")
-        return [
-            StatementLine(channel_transaction_id=row["gatewayTxnId"], channel_payment_no=row["merchantOrderNo"],
-                          type=row["type"], amount=Decimal(row["amount"]), status=row["status"],
-                          completed_at=_parse_time(row.get("completedAt")))
-            for row in csv.DictReader(io.StringIO(r.text))
-        ]
+    def fetch_statement(self, cfg: ChannelConfig, day: date) -> Iterator[StatementLine]:
+        """The day's lines, parsed as they are read from the downloaded file (spooled to disk above
+        8 MiB): the whole download ends before the first line is handed on, so no connection stays
+        open while the caller imports, and a million lines never sit in memory."""
+        spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by _lines_of
+        try:
+            r = self._post(cfg, "/api/statements", {"date": day.isoformat()}, spool=spool)
+            if r.status_code == 409 and _code(r) == "STATEMENT_NOT_READY":
+                raise StatementNotReady(f"the statement of {day} is not published yet")
+            if r.status_code != 200:
+                raise ChannelUnavailable(f"statement answered {r.status_code}")
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        return _lines_of(spool, r.encoding or "utf-8")
 
     def parse_callback(self, cfg: ChannelConfig, headers: dict, body: bytes) -> CallbackEvent:
         if not signature.verify(_secrets(cfg, "callback_secret"), headers.get(signature.HEADER), body):

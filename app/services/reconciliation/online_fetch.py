@@ -53,14 +53,14 @@ def fetch_and_reconcile(channel_id: int, day: date, actor: Actor = runs.RECONCIL
                 alerts.raise_alert("statement_missing", "the channel's statement is still not published",
                                    channel=cfg.code, day=day.isoformat())
         raise
-    lines = [Line(line_type=x.type, channel_transaction_id=x.channel_transaction_id,
+    lines = (Line(line_type=x.type, channel_transaction_id=x.channel_transaction_id,
                   reference=x.channel_payment_no, amount=x.amount, status=x.status, completed_at=x.completed_at)
-             for x in fetched]
+             for x in fetched)  # streamed into the import, never a list: a statement may have a million lines
     imported = import_statement(channel_id, cfg.code, day, StatementSource.GATEWAY, lines, actor)
     if not imported.created and runs.is_current(channel_id, day, imported.import_id):
         end_read()
-        progress.mark(channel_id, day, progress.DONE, lines=len(lines), unchanged=1)
-        return {"imported": False, "reconciled": False, "lines": len(lines)}
+        progress.mark(channel_id, day, progress.DONE, lines=imported.lines, unchanged=1)
+        return {"imported": False, "reconciled": False, "lines": imported.lines}
     end_read()
     runs.reconcile(channel_id, day, imported.import_id, actor)
-    return {"imported": imported.created, "reconciled": True, "lines": len(lines)}
+    return {"imported": imported.created, "reconciled": True, "lines": imported.lines}

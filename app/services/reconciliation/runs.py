@@ -95,9 +95,10 @@ def _figures() -> dict[str, dict[str, str | int]]:
     return {c.value: {"count": 0, "amount": "0.00"} for c in ReconClass}
 
 
-def _count(run_id: int) -> dict[str, dict[str, str | int]]:
+def _count(run_id: int, matched: tuple[int, int]) -> dict[str, dict[str, str | int]]:
     r = ReconciliationResult
     figures = _figures()
+    figures[ReconClass.MATCHED.value] = {"count": matched[0], "amount": f"{from_cents(matched[1]):.2f}"}
     rows = db.session.execute(
         sa.select(r.result_class, sa.func.count(), cents_sum(sa.func.coalesce(r.channel_amount, r.our_amount)))
         .where(r.run_id == run_id).group_by(r.result_class)).all()
@@ -142,8 +143,8 @@ def reconcile(channel_id: int, day: date, import_id: int, actor: Actor = RECONCI
             ReconciliationRun.channel_id == channel_id, ReconciliationRun.day == day).with_for_update()).scalar_one()
         now = now_utc()
         db.session.execute(sa.delete(ReconciliationResult).where(ReconciliationResult.run_id == run.id))
-        matching.classify(run.id, import_id, channel_id, day)
-        figures = _count(run.id)
+        matched = matching.classify(run.id, import_id, channel_id, day)
+        figures = _count(run.id, matched)
         opened, closed = _record_exceptions(run.id, now)
         open_count = db.session.scalar(sa.select(sa.func.count()).select_from(ReconciliationException).where(
             ReconciliationException.run_id == run.id, ReconciliationException.state == ReconExceptionState.OPEN))
