@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import tracemalloc
 from decimal import Decimal
@@ -181,7 +182,13 @@ def _peak(fmt: str, tmp_path, name: str) -> tuple[int, int]:
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+# The XLSX writer's memory does not depend on the database (the rows' streaming does, and CSV checks
+# that on both): its 12,000 traced rows (~35 s) run in the PostgreSQL lane only.
+_ON_SQLITE = not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres")
+
+
+@pytest.mark.parametrize("fmt", ["csv", pytest.param("xlsx", marks=pytest.mark.skipif(
+    _ON_SQLITE, reason="the XLSX writer's bounded memory is checked in the PostgreSQL lane"))])
 def test_a_large_set_is_streamed_in_bounded_memory(portal, app, tmp_path, fmt):
     build()
     with app.test_request_context("/?lang=en"):
