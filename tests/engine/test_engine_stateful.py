@@ -61,11 +61,11 @@ from tests.support.files import minimal_pdf
 CALLBACK_SECRET = "cb-secret-for-tests"
 ORDER_SYSTEM = Actor(type="api_client", id="order-system", client_id=None)
 STRATEGIES = ["LATEST", "SPECIFIED", "PROPORTIONAL"]
-# docs/SECURITY.md: CI runs 120 x 50 on SQLite and 50 x 50 on PostgreSQL, whose round trips make each
+# docs/SECURITY.md: CI runs 80 x 50 on SQLite and 30 x 50 on PostgreSQL, whose round trips make each
 # step about three times dearer (the same state machine and invariants; PostgreSQL's own concurrency
 # is the subject of the concurrent tests, and bench/stateful_long.py --postgres runs the long profile).
 _ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgres")
-EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "50" if _ON_POSTGRES else "120"))
+EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "30" if _ON_POSTGRES else "80"))
 STEPS = int(os.environ.get("STATEFUL_STEPS", "50"))
 
 cents = st.integers(min_value=1, max_value=500_000_00)

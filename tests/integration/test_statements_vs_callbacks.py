@@ -122,7 +122,10 @@ def test_a_callback_settles_while_200_statements_wait(app, gateway, portal_http,
     first, second = online_payment(), online_payment()
     # The same callback on the same machine with no statement waiting: what "at once" is here.
     baseline = settle_seconds(*first)
-    for name in QUEUE_NAMES:  # the first payment's receipt
+    # the first payment's receipt: its job is enqueued once the settlement has committed, just after
+    # the payment shows as paid here
+    _wait(lambda: queue(dispatch.QUEUE).count >= 1, 30, "the first payment's receipt job")
+    for name in QUEUE_NAMES:
         queue(name).empty()
 
     asked = schedule.render_last_month(shanghai(2026, 4, 1, 0, 23))
