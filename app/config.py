@@ -98,6 +98,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Webhook sends a worker makes at once (threads, each on its own keep-alive connection):
         # services/webhooks/delivery.py.
         "WEBHOOK_CONCURRENCY": int(get("WEBHOOK_CONCURRENCY", "8")),
+        # Queue a delivery run right after a commit that wrote events (services/webhooks/wake.py);
+        # off: only the scheduler's tick every 5 s delivers.
+        "WEBHOOK_WAKE_ON_COMMIT": str(get("WEBHOOK_WAKE_ON_COMMIT", "1")).lower() in ("1", "true"),
         # Reconciliation (services/reconciliation/online_fetch.py): an ONLINE statement still not
         # published this many hours after its day closed raises an alert for admins.
         "RECON_STATEMENT_ALERT_HOURS": int(get("RECON_STATEMENT_ALERT_HOURS", "6")),

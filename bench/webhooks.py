@@ -27,7 +27,10 @@ What it does (see bench/README.md):
 6. steady latency: this process commits one event per transaction at ``--steady-rate`` events/s for
    ``--steady-seconds`` while a ``dispatch_outbox`` job is enqueued every ``--tick`` seconds (5 s is
    the production schedule of app/jobs/cron.py); latency = the receiver's receive time - the outbox
-   row's ``created_at``, p50/p99/max over every event;
+   row's ``created_at``, p50/p99/max over every event. Twice: with the wake-up after each commit
+   (services/webhooks/wake.py, the production setting) and with the tick alone
+   (``WEBHOOK_WAKE_ON_COMMIT`` off). The throughput run has the wake-up off, so that no delivery
+   starts before its timed enqueue;
 7. prints the figures, writes bench/results/webhooks.json, stops the children and drops the database
    (unless ``--keep-db``).
 """
@@ -378,14 +381,18 @@ def throughput(rcv: str, events: int, workers: int, timeout: float, cpu: CpuSpli
             "receiver": stats, "valid": ok, **cpu.report(events)}
 
 
-def steady(rcv: str, rate: float, duration: float, tick: float, timeout: float) -> dict:
-    """One event per transaction at ``rate``/s for ``duration`` s; a dispatch job every ``tick`` s."""
+def steady(rcv: str, rate: float, duration: float, tick: float, timeout: float, wake: bool) -> dict:
+    """One event per transaction at ``rate``/s for ``duration`` s; a dispatch job every ``tick`` s,
+    and one after each commit if ``wake``."""
+    from flask import current_app
+
     from app.extensions import db
     from app.models import OutboxEvent
     from app.services.platform import outbox
     from app.services.platform.unit_of_work import transaction
 
     receiver_reset(rcv)
+    current_app.config["WEBHOOK_WAKE_ON_COMMIT"] = wake
     before = delivered_count()
     ids: list[str] = []
     started = time.perf_counter()
@@ -426,8 +433,10 @@ def steady(rcv: str, rate: float, duration: float, tick: float, timeout: float) 
     def pct(p: float) -> float:
         return round(lat[min(len(lat) - 1, int(p * len(lat)))], 1)
 
+    current_app.config["WEBHOOK_WAKE_ON_COMMIT"] = False
     return {"rate": rate, "seconds": duration, "events": n, "emitted_in_s": round(emitted_in, 2),
-            "emitter_max_late_ms": round(late * 1000, 1), "tick_s": tick, "received": len(lat),
+            "emitter_max_late_ms": round(late * 1000, 1), "tick_s": tick, "wake_on_commit": wake,
+            "received": len(lat),
             "receiver": stats, "valid": len(lat) == n and stats["bad"] == 0,
             "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": round(lat[-1], 1)}
 
@@ -479,7 +488,7 @@ def main() -> int:
         from app import create_app
         from app.extensions import db
 
-        app = create_app()
+        app = create_app({"WEBHOOK_WAKE_ON_COMMIT": False})  # on only in the steady run that says so
         ctx = app.app_context()
         ctx.push()
         info = machine(db.engine)
@@ -516,10 +525,13 @@ def main() -> int:
         mean = {kind: round((before[kind]["events_per_second"] + after[kind]["events_per_second"]) / 2, 1)
                 for kind in kinds}
         base_eps = mean["one"]
-        steady_run = None
+        steady_run = tick_only = None
         if args.steady_seconds > 0:
-            steady_run = steady(rcv, args.steady_rate, args.steady_seconds, args.tick, args.timeout)
-            log(f"steady {args.steady_rate:g}/s for {args.steady_seconds:g} s, tick {args.tick:g} s: {steady_run}")
+            steady_run = steady(rcv, args.steady_rate, args.steady_seconds, args.tick, args.timeout, wake=True)
+            log(f"steady {args.steady_rate:g}/s for {args.steady_seconds:g} s, tick {args.tick:g} s, "
+                f"woken after each commit: {steady_run}")
+            tick_only = steady(rcv, args.steady_rate, args.steady_seconds, args.tick, args.timeout, wake=False)
+            log(f"steady {args.steady_rate:g}/s for {args.steady_seconds:g} s, tick {args.tick:g} s only: {tick_only}")
         info["loadavg_after"] = list(os.getloadavg())
         results = {
             "events": run["events"], "seconds": run["seconds"], "events_per_second": run["events_per_second"],
@@ -534,10 +546,13 @@ def main() -> int:
             "steady_rate": args.steady_rate if steady_run else None,
             "p50_ms": steady_run["p50_ms"] if steady_run else None,
             "p99_ms": steady_run["p99_ms"] if steady_run else None,
+            "tick_only_p50_ms": tick_only["p50_ms"] if tick_only else None,
+            "tick_only_p99_ms": tick_only["p99_ms"] if tick_only else None,
             "workers": args.workers, "database": f"postgresql {info['postgresql']}",
             "receiver": "ThreadingHTTPServer, HTTP/1.1 keep-alive, verifies every Standard Webhooks signature, 204",
             "delivery": run, "baseline_runs": {"before": before, "after": after}, "steady": steady_run,
-            "valid": run["valid"] and (steady_run is None or steady_run["valid"]),
+            "steady_tick_only": tick_only,
+            "valid": run["valid"] and all(r is None or r["valid"] for r in (steady_run, tick_only)),
             "machine": info, "when": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         RESULTS.mkdir(exist_ok=True)
@@ -547,7 +562,8 @@ def main() -> int:
                                                  "baseline_httpx_events_per_second",
                                                  "baseline_concurrent_events_per_second",
                                                  "ratio_to_concurrent_baseline", "steady_rate",
-                                                 "p50_ms", "p99_ms", "workers", "database", "valid")}))
+                                                 "p50_ms", "p99_ms", "tick_only_p99_ms", "workers", "database",
+                                                 "valid")}))
         if not results["valid"]:
             log("!! INVALID: the receiver did not see every event exactly once with a valid signature")
             return 1

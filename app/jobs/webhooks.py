@@ -1,4 +1,5 @@
-"""Outbox delivery, enqueued by the scheduler every few seconds (``app.jobs.cron``)."""
+"""Outbox delivery, enqueued after each commit that wrote events (services/webhooks/wake.py) and by
+the scheduler every few seconds (``app.jobs.cron``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import time
 
 from ..services.webhooks import delivery as webhooks
+from ..services.webhooks import wake
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,7 @@ def dispatch_outbox() -> dict:
     """Fan committed outbox events out to their endpoints, then send every delivery that is due,
     batch after batch, within the time budget. Returns the counts."""
     started = time.monotonic()
+    wake.woken()
     totals = {"events": webhooks.fan_out(batch=FAN_OUT_BATCH, max_batches=MAX_FAN_OUT_BATCHES),
               "claimed": 0, "delivered": 0, "retrying": 0, "dead": 0, "lease_lost": 0}
     with webhooks.sends() as via:  # one set of send threads and keep-alive connections for the job

@@ -21,6 +21,9 @@ reconciliation exception whose accepted channel SUCCESS waits as a wallet top-up
 
 Notifications: a completed merged payment tells every user of the paying company
 (notifications/announcements.py).
+
+Webhooks: a commit that wrote outbox events wakes their delivery (platform/outbox.py ``on_committed``
+→ webhooks/wake.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .ledgers import wallet_changes
 from .notifications import announcements
 from .payouts import batch_run
 from .payouts import final_state as payout_final_state
+from .platform import outbox
 from .reconciliation import day_document as reconciliation_day_document
 from .reconciliation import exception_approval, receipt_actions
 from .refunds import part_settlement as refund_settlement
@@ -38,6 +42,7 @@ from .refunds import wire as refund_wire
 from .reports import document as report_document
 from .settlement import merged_status
 from .statements import document as statement_document
+from .webhooks import wake as webhook_wake
 
 
 def connect_areas() -> None:
@@ -53,3 +58,4 @@ def connect_areas() -> None:
     refund_settlement.on_refund_final(refund_receipts.on_refund_final)
     wallet_changes.on_decided(receipt_actions.on_wallet_change_decided)
     wallet_changes.on_decided(exception_approval.on_wallet_change_decided)
+    outbox.on_committed(webhook_wake.wake)

@@ -16,7 +16,7 @@ from ...domain.enums import PaymentType
 from ...domain.errors import DuplicatePaymentOrder, StateConflict
 from ...models import PaymentOrder
 from ...models.payment_order import NewOrderValues
-from ..platform import idempotency
+from ..platform import idempotency, outbox
 from ..platform.actor import Actor
 from ..platform.unit_of_work import discard, transaction
 from .lookup import find_by_natural_key, get_order_with_reseller
@@ -90,6 +90,7 @@ def write_plain(actor: Actor, new: NewPaymentOrder, idempotency_key: str | None,
     order_id = order_writer().write_plain(new.reseller_code, written, lock)
     if order_id is None:
         return None
+    outbox.committed_elsewhere()
     rows.order.id = order_id
     return CreateOutcome(rows.order, new.reseller_code, 201, False, rows.view)
 

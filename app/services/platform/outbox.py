@@ -1,9 +1,14 @@
 """Events written to the outbox in the caller's transaction (transactional outbox). Every event's
-type is one of the catalogue (``domain/event_types.EventType``); anything else is refused here."""
+type is one of the catalogue (``domain/event_types.EventType``); anything else is refused here.
+
+Once a transaction that wrote events has committed, the functions registered with ``on_committed``
+run (the webhooks area wakes its delivery: services/webhooks/wake.py); a write that commits outside
+the session (the one-statement order create) says so with ``committed_elsewhere``."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -12,6 +17,10 @@ from ...domain.event_types import EventType
 from ...extensions import db
 from ...models import OutboxEvent
 from ...models.types import now_utc
+from . import commit_hooks
+
+_COMMITTED = "outbox_events_committed"
+_listeners: list[Callable[[], None]] = []
 
 # Built once; the values are bound per call (no statement building or cache-key walk per insert).
 _INSERT = sa.insert(OutboxEvent.__table__)
@@ -40,3 +49,21 @@ def emit(event_type: EventType, aggregate_type: str, aggregate_id: str, payload:
 def insert_row(row: dict) -> None:
     """Add an event built by ``event_row`` in the caller's transaction."""
     db.session.execute(_INSERT, row)
+    commit_hooks.defer(_COMMITTED, None)
+
+
+def on_committed(listener: Callable[[], None]) -> None:
+    """Call ``listener`` after each commit that wrote events (once per transaction)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def committed_elsewhere() -> None:
+    """Events were committed by a statement outside the session (``orders/writer_pg.py``)."""
+    for listener in _listeners:
+        listener()
+
+
+@commit_hooks.handles(_COMMITTED)
+def _announce(_items: list) -> None:
+    committed_elsewhere()
