@@ -45,6 +45,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -701,8 +702,9 @@ def main() -> int:
             log(f"cleanup: {exc}")
         if not args.keep_db:
             drop_database(args.database_url, db_name)
+            shutil.rmtree(tmp, ignore_errors=True)
         else:
-            log(f"kept database {db_name}")
+            log(f"kept database {db_name} and the logs in {tmp}")
 
 
 if __name__ == "__main__":
