@@ -59,7 +59,16 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench import mix_traffic  # noqa: E402
-from bench.create_order import _cpu_times, create_database, drop_database, free_port, sa_url  # noqa: E402
+from bench.create_order import (  # noqa: E402
+    _cpu_times,
+    _pids_named,
+    _proc_jiffies,
+    _tree,
+    create_database,
+    drop_database,
+    free_port,
+    sa_url,
+)
 
 RESULTS = ROOT / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
@@ -208,9 +217,42 @@ def print_step(s: dict) -> None:
             f"errors {v['errors']}")
     for e in s["first_errors"]:
         log(f"      error: {e}")
+    log("      CPU ms per request: " + ", ".join(f"{g} {v:.2f}" for g, v in s["cpu_ms_per_request"].items()))
 
 
-def ramp(args, cfg: dict, users: list) -> tuple[list[dict], str | None]:
+class CpuSplit:
+    """CPU used during a step by each group of processes (their pids looked up at the start and end
+    of the step), in ms per answered request; ``other`` is the rest of the machine (other sessions).
+    PostgreSQL: the server's processes less the backends of other databases (a backend of another
+    database that starts and ends within the step is still counted)."""
+
+    def __init__(self, groups) -> None:
+        self.groups = groups  # () -> {group: [pid, ...]}
+
+    def __enter__(self) -> CpuSplit:
+        self.pids = {g: set(p) for g, p in self.groups().items()}
+        self.start = {p: _proc_jiffies(p) for ps in self.pids.values() for p in ps}
+        self.busy0, self.total0 = _cpu_times()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        busy1, total1 = _cpu_times()
+        for g, ps in self.groups().items():
+            self.pids[g].update(ps)
+        self.jiffies = {g: sum(max(0, _proc_jiffies(p) - self.start.get(p, 0)) for p in ps)
+                        for g, ps in self.pids.items()}
+        self.busy = busy1 - self.busy0
+        self.machine_busy = self.busy / max(1, total1 - self.total0)
+
+    def per_request(self, answered: int) -> dict:
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {g: round(j / tick * 1000 / max(1, answered), 2) for g, j in self.jiffies.items()}
+        out["other"] = round(max(0, self.busy - sum(self.jiffies.values())) / tick * 1000 / max(1, answered), 2)
+        return out
+
+
+def ramp(args, cfg: dict, users: list, server_pid: int | None, gateway_pid: int | None
+         ) -> tuple[list[dict], str | None]:
     """Start the generators, run the steps; (steps, why the ramp stopped)."""
     n = max(1, min(args.generators, len(users)))
     ctx = mp.get_context("fork")
@@ -242,14 +284,30 @@ def ramp(args, cfg: dict, users: list) -> tuple[list[dict], str | None]:
                 for e in warm["first_errors"]:
                     log(f"      error: {e}")
                 return steps, stopped
+        import psycopg
+
+        pg = psycopg.connect(cfg["database_url"], autocommit=True)
+
+        def groups() -> dict[str, list[int]]:
+            others = {r[0] for r in pg.execute(  # backends of other databases (other sessions' tests)
+                "SELECT pid FROM pg_stat_activity WHERE datname IS NOT NULL AND datname <> current_database()")}
+            g = {"generators": [p.pid for p in procs if p.pid],
+                 "postgres": [p for p in _pids_named("postgres", "postmaster") if p not in others],
+                 "redis": _pids_named("redis-server")}
+            if server_pid:
+                g["server"] = _tree(server_pid)
+            if gateway_pid:
+                g["gateway"] = _tree(gateway_pid)
+            return g
+
         for rate in args.rates:
-            b0, t0 = _cpu_times()
-            for q in commands:
-                q.put(("step", rate / n, args.step_seconds))
-            parts = [results.get(timeout=args.step_seconds + 120) for _ in procs]
-            b1, t1 = _cpu_times()
+            with CpuSplit(groups) as cpu:
+                for q in commands:
+                    q.put(("step", rate / n, args.step_seconds))
+                parts = [results.get(timeout=args.step_seconds + 120) for _ in procs]
             step = summarize(rate, args.step_seconds, parts)
-            step["machine_busy"] = round((b1 - b0) / max(1, t1 - t0), 3)
+            step["machine_busy"] = round(cpu.machine_busy, 3)
+            step["cpu_ms_per_request"] = cpu.per_request(step["answered"])
             step["loadavg"] = os.getloadavg()[0]
             steps.append(step)
             print_step(step)
@@ -375,7 +433,8 @@ def main(argv=None) -> int:
                "merchant_no": MERCHANT_NO, "callback_secret": callback_secret, "run": secrets.token_hex(3)}
         log(f"open loop, {args.generators} generator(s) x {args.connections} connections, {args.resellers} "
             f"resellers, {args.step_seconds:g} s per step, mix {mix}; uptime: {os.getloadavg()}")
-        steps, stopped = ramp(args, cfg, seeded["users"])
+        steps, stopped = ramp(args, cfg, seeded["users"], server.pid if server else None,
+                              gateway.proc.pid if gateway else None)
         held = [s for s in steps if s["held"]]
         best = max(held, key=lambda s: s["rate"]) if held else None
         log("")
