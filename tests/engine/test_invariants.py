@@ -17,7 +17,8 @@ CORRUPTIONS = {
     "order paid twice": (
         "UPDATE payment_orders SET paid_amount = paid_amount * 2", "paidAmount 800.00 != Σ SUCCESS payments 400.00"),
     "wallet debited twice": (
-        "INSERT INTO wallet_entries (reseller_id, entry_type, amount, balance_after, reference, memo, actor, created_at)"
+        "INSERT INTO wallet_entries (reseller_id, entry_type, amount, balance_after, reference, memo, actor,"
+        " created_at)"
         " SELECT reseller_id, entry_type, amount, balance_after + amount, reference, memo, actor, created_at"
         " FROM wallet_entries WHERE entry_type = 'PAYMENT';"
         " UPDATE resellers SET wallet_balance = wallet_balance - 400 WHERE code = 'R1001'",
@@ -26,9 +27,9 @@ CORRUPTIONS = {
         "INSERT INTO transactions (transaction_id, payment_order_id, order_id, reseller_id, transaction_type, status,"
         " amount, refunded_amount, refunding_amount, channel_id, channel_code, channel_kind, channel_payment_id,"
         " merged_payment_id, created_at)"
-        " SELECT substr(transaction_id, 1, 30) || 'X', payment_order_id, order_id, reseller_id, transaction_type, status, amount,"
-        " refunded_amount, refunding_amount, channel_id, channel_code, channel_kind, channel_payment_id,"
-        " merged_payment_id, created_at FROM transactions;"
+        " SELECT substr(transaction_id, 1, 30) || 'X', payment_order_id, order_id, reseller_id, transaction_type,"
+        " status, amount, refunded_amount, refunding_amount, channel_id, channel_code, channel_kind,"
+        " channel_payment_id, merged_payment_id, created_at FROM transactions;"
         " UPDATE payment_orders SET paid_amount = paid_amount * 2",
         "!= Σ its allocations 800.00"),
     "wallet balance off by a cent": (
