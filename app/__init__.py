@@ -25,7 +25,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .blueprints.api import channel_callbacks, payout_callbacks
     from .blueprints.web import register_web
     from .cli import register_cli
-    from .db_setup import configure_engine
+    from .db_setup import configure_engine, refresh_locked_rows
     from .i18n import init_i18n
     from .metrics import init_metrics
     from .services.connections import connect_areas
@@ -49,6 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_rate_limits(app)
     with app.app_context():
         configure_engine(db.engine)
+    refresh_locked_rows()
     connect_areas()
 
     app.register_blueprint(ops.bp)
