@@ -1,11 +1,17 @@
-"""The two baselines of the create-payment-order benchmark, served by the same gunicorn as the
-real application (see ``bench/wsgi.py``, mounted under ``/baseline``):
+"""The baselines of the benchmarks, served by the same HTTP server as the real application (see
+``bench/wsgi.py``, mounted under ``/baseline``):
 
 * ``/bare``  — the framework ceiling: Flask answers a small JSON document and touches nothing.
 * ``/naive`` — the naive stack: a plain Flask-SQLAlchemy ORM model of the same width as
   ``payment_orders`` (25 columns: Numeric(15,2) amounts, strings, JSON tags, timestamps), filled
   from the JSON body, ``db.session.add(obj); db.session.commit()`` and ``jsonify`` of the
   object's fields (which, as usual with the ORM, reloads the expired row after the commit).
+* ``/callback/online/<channel>`` — the bare signed callback (bench/callbacks.py): the gateway's
+  signature and timestamp verified with the channel's callback secret (``X-Gateway-Signature``, the
+  adapter's own ``signature.verify``), the JSON body parsed and checked as the adapter does
+  (``callback_payload.parse``), and the answer ``success``: no database, nothing settled. The secret
+  is sandbox merchant MCH1001's (``sandbox.testing.DEFAULT_MERCHANTS``), the one bench/online_payments.py
+  gives the channel.
 
 Its table lives in the benchmark's PostgreSQL database, next to the real ones, on its own
 MetaData (it is not part of the application's schema or migrations).
@@ -13,6 +19,7 @@ MetaData (it is not part of the application's schema or migrations).
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -85,6 +92,23 @@ def create_baseline_app(database_url: str | None = None) -> Flask:
             pass  # another worker created it at the same moment
         # No pooled connection may be inherited across a fork.
         naive_db.engine.dispose()
+
+    from app.channels.base import CallbackRejected
+    from app.channels.online import callback_payload, signature
+    from bench.online_payments import merchant_secrets
+
+    callback_secrets = [merchant_secrets()[1]]
+
+    @app.post("/callback/online/<channel_code>")
+    def bare_callback(channel_code: str):
+        body = request.get_data(cache=False)
+        if not signature.verify(callback_secrets, request.headers.get(signature.HEADER), body):
+            return "rejected: bad signature", 400, {"Content-Type": "text/plain"}
+        try:
+            callback_payload.parse(json.loads(body, parse_float=Decimal), callback_payload.PaymentCallback)
+        except (ValueError, CallbackRejected) as exc:
+            return f"rejected: {exc}", 400, {"Content-Type": "text/plain"}
+        return "success", 200, {"Content-Type": "text/plain"}
 
     @app.route("/bare", methods=["GET", "POST"])
     def bare():

@@ -1,7 +1,8 @@
-"""Benchmark: create-payment-order throughput and latency over HTTP, gunicorn on PostgreSQL.
+"""Benchmark: the portal's HTTP throughput and latency on PostgreSQL, per HTTP server.
 
-    .venv/bin/python bench/create_order.py [--duration 15] [--connections 8] [--workers 3]
-                                           [--worker-class sync|gthread] [--threads 4] [--rounds 1]
+    .venv/bin/python bench/create_order.py [--duration 15] [--connections 8] [--workers 3] [--rounds 1]
+                                           [--servers gunicorn-sync,gunicorn-gthread,granian]
+                                           [--targets bare,naive,create,status,list,callback]
                                            [--database-url postgresql://postgres@127.0.0.1:5432/test]
 
 What it does (see bench/README.md):
@@ -9,12 +10,15 @@ What it does (see bench/README.md):
 1. creates a fresh database ``portal_bench_<random>`` on the server of ``--database-url``
    (default: $BENCH_DATABASE_URL or postgresql://postgres@127.0.0.1:5432/test), runs
    ``flask db upgrade`` on it, creates reseller R1001 and an API client with scope ``payments``;
-2. starts ONE gunicorn (``bench.wsgi:app``) that serves the real portal and, under /baseline,
-   the two baselines (bare JSON endpoint, naive Flask-SQLAlchemy insert);
+2. starts each server of ``--servers`` (bench/servers.py; one port each, all serving
+   ``bench.wsgi:app``: the real portal and, under /baseline, the baselines);
 3. warms every target up, then drives each for the same duration with the same number of
    concurrent connections (closed loop, keep-alive where the server allows it; gunicorn's sync
-   workers close after each answer) from a second process (wrk + bench/wrk_create.lua, or the
-   Python load generator bench/loadgen.py when wrk is absent): bare, naive, create;
+   workers close after each answer) from a second process (wrk + bench/wrk_create.lua or
+   bench/wrk_requests.lua, or the Python load generator bench/loadgen.py when wrk is absent for
+   bare/naive/create), server after server and target after target in each round: bare, naive,
+   create, status (the API's status query of a paid order), list (a signed-in reseller's order
+   list page), callback (a signed ONLINE callback redelivered for a settled merged payment);
 4. checks every answer (any unexpected status or socket error makes the run invalid: it says
    so loudly and exits 1), checks in the database that each 201 left exactly one order with its
    idempotency key, audit entry, outbox event and status-log row;
@@ -25,6 +29,7 @@ What it does (see bench/README.md):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -32,20 +37,20 @@ import re
 import resource
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+
+from bench import servers as http_servers  # noqa: E402
+from bench.online_payments import CALLBACK_PATH  # noqa: E402
 
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
@@ -56,12 +61,18 @@ TARGETS = {
     "bare": ("/baseline/bare", 200),
     "naive": ("/baseline/naive", 201),
     "create": (CREATE_PATH, 201),
+    "status": ("/api/v1/integration/payment/<paid order>/status", 200),
+    "list": ("/orders (signed in as R1002's operator)", 200),
+    "callback": (CALLBACK_PATH, 200),
 }
+FILE_TARGETS = ("status", "list", "callback")  # driven by bench/wrk_requests.lua
 
 # Defaults chosen on a 2-core machine (bench/README.md, "Choosing the gunicorn setup").
 DEFAULT_WORKERS = 3
-DEFAULT_WORKER_CLASS = "sync"
-DEFAULT_THREADS = 4
+# The list and callback targets' reseller: 20 merged ONLINE payments of 10 orders, all paid.
+LIST_RESELLER = "R1002"
+LIST_EMAIL, LIST_PASSWORD = "operator@r1002.example", "bench-password-r1002"
+PAID_PAYMENTS = 20
 
 
 def log(msg: str = "") -> None:
@@ -106,8 +117,11 @@ def drop_database(base_url: str, name: str) -> None:
     admin.dispose()
 
 
-def prepare(env: dict) -> str:
-    """Migrate, create R1001 and an API client (scope payments) and the naive table; returns the key."""
+def prepare(env: dict, online: bool = False) -> dict:
+    """Migrate, create R1001 and an API client (scope payments) and the naive table; with ``online``
+    (the status, list and callback targets) also R1002 with a signed-in operator and PAID_PAYMENTS
+    merged ONLINE payments of 10 orders each, made through the real services on a sandbox gateway
+    (stopped after) and settled by one signed callback each. Returns what the targets need."""
     subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     os.environ.update(env)
@@ -118,14 +132,77 @@ def prepare(env: dict) -> str:
     from bench.baseline_app import create_baseline_app
 
     actor = Actor(type="system", id="bench")
-    app = create_app()
+    app = create_app({"LOGIN_RATE_LIMIT": "100000 per minute"})
     with app.app_context():
         resellers.upsert_reseller(actor, "R1001", resellers.ResellerChanges(name="Bench Reseller R1001"))
         _, key = api_clients.create_client(actor, "bench", api_clients.parse_scopes("payments"))
         db.session.remove()
+    prep: dict = {"key": key}
+    if online:
+        prep.update(prepare_online(app))
+    with app.app_context():
+        db.session.remove()
         db.engine.dispose()
     create_baseline_app(env["DATABASE_URL"])  # creates bench_naive_orders
-    return key
+    return prep
+
+
+def prepare_online(app) -> dict:
+    from app.extensions import db
+    from app.services.accounts import resellers
+    from app.services.accounts.users import create_user
+    from app.services.platform.actor import Actor
+    from bench import online_payments
+    from sandbox.testing import start_sandbox
+
+    actor = Actor(type="system", id="bench")
+    gateway = start_sandbox()
+    try:
+        with app.app_context():
+            resellers.upsert_reseller(actor, LIST_RESELLER, resellers.ResellerChanges(name="Bench Reseller R1002"))
+            create_user(actor, LIST_EMAIL, LIST_PASSWORD, "reseller_operator", LIST_RESELLER)
+            db.session.commit()
+            online_payments.add_online_channel(gateway.base_url)
+            paid = online_payments.make_merged_payments(LIST_RESELLER, PAID_PAYMENTS, 10, "100.00", "PAID")
+    finally:
+        gateway.stop()
+    client = app.test_client()
+    for p in paid:
+        body, sig = online_payments.callback_request(p, f"ev-settle-{p.channel_payment_no}")
+        r = client.post(CALLBACK_PATH, data=body, headers={"Content-Type": "application/json",
+                                                           "X-Gateway-Signature": sig})
+        assert r.status_code == 200 and r.get_data() == b"success", r.get_data()[:300]
+    page = client.get("/login")
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.get_data(as_text=True)).group(1)
+    signed = client.post("/login", data={"email": LIST_EMAIL, "password": LIST_PASSWORD, "csrf_token": token})
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:500]
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+    cookie = client.get_cookie(cookie_name)
+    assert cookie is not None
+    assert client.get("/orders").status_code == 200
+    return {"paid": paid, "cookie": f"{cookie_name}={cookie.value}",
+            "status_path": f"/api/v1/integration/payment/{paid[0].payment_ids[0]}/status"}
+
+
+def write_target_requests(target: str, prep: dict, path: Path, tag: str, count: int) -> None:
+    """The requests file of a status, list or callback run (bench/wrk_requests.lua). Callbacks are
+    signed now (the signature is valid for 5 minutes) with event ids of their own: each one is
+    verified, the channel payment locked, the event recorded, and answered 'success' (the payment is
+    settled already: a redelivery)."""
+    from bench import online_payments
+
+    if target == "status":
+        rows = [("GET", prep["status_path"], b"", {"Authorization": f"Bearer {prep['key']}"})]
+    elif target == "list":
+        rows = [("GET", "/orders", b"", {"Cookie": prep["cookie"]})]
+    else:
+        rows = []
+        paid = prep["paid"]
+        for i in range(count):
+            body, sig = online_payments.callback_request(paid[i % len(paid)], f"ev-{tag}-{i}")
+            rows.append(("POST", CALLBACK_PATH, body, {"Content-Type": "application/json",
+                                                       "X-Gateway-Signature": sig}))
+    online_payments.write_requests_file(path, rows)
 
 
 CHECK_SQL = {
@@ -135,17 +212,18 @@ CHECK_SQL = {
     "outbox_events": "SELECT count(*) FROM outbox_events WHERE event_type = 'payment_order.created'",
     "status_log": "SELECT count(*) FROM status_log WHERE reason = 'created' AND to_status = 'UNPAID'",
 }
+# The orders of the create runs (the load generators send orderIds "SO-<run>-..."), not the prepared ones.
 MISSING_SQL = {
-    "idempotency_keys": """SELECT count(*) FROM payment_orders o WHERE NOT EXISTS (
+    "idempotency_keys": """SELECT count(*) FROM payment_orders o WHERE o.order_id LIKE 'SO-%' AND NOT EXISTS (
         SELECT 1 FROM idempotency_keys k WHERE k.operation = 'payment_order.create'
         AND k.resource_id = o.payment_id AND k.response_code = 201 AND k.client_id = o.created_by_client_id)""",
-    "audit_log": """SELECT count(*) FROM payment_orders o WHERE NOT EXISTS (
+    "audit_log": """SELECT count(*) FROM payment_orders o WHERE o.order_id LIKE 'SO-%' AND NOT EXISTS (
         SELECT 1 FROM audit_log a WHERE a.action = 'payment_order.create' AND a.target_type = 'payment_order'
         AND a.target_id = o.payment_id)""",
-    "outbox_events": """SELECT count(*) FROM payment_orders o WHERE NOT EXISTS (
+    "outbox_events": """SELECT count(*) FROM payment_orders o WHERE o.order_id LIKE 'SO-%' AND NOT EXISTS (
         SELECT 1 FROM outbox_events e WHERE e.event_type = 'payment_order.created'
         AND e.aggregate_id = o.payment_id)""",
-    "status_log": """SELECT count(*) FROM payment_orders o WHERE NOT EXISTS (
+    "status_log": """SELECT count(*) FROM payment_orders o WHERE o.order_id LIKE 'SO-%' AND NOT EXISTS (
         SELECT 1 FROM status_log s WHERE s.payment_order_id = o.id AND s.to_status = 'UNPAID')""",
 }
 
@@ -183,40 +261,6 @@ def verify_writes(engine, before: dict, answered: int, in_flight: int) -> bool:
         ok = False
         log(f"  {dup_keys} orderIds have more than one order: MISMATCH")
     return ok
-
-
-# --- gunicorn ------------------------------------------------------------------------------------
-
-def start_gunicorn(env: dict, port: int, workers: int, worker_class: str, threads: int, logfile: Path):
-    cmd = [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", worker_class, "-b", f"127.0.0.1:{port}",
-           "--log-level", "warning", "--backlog", "2048"]
-    if worker_class == "gthread":
-        cmd += ["--threads", str(threads)]
-    cmd.append("bench.wsgi:app")
-    log(f"gunicorn: {' '.join(cmd[1:])}")
-    out = open(logfile, "wb")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited ({proc.returncode}):\n{logfile.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return proc
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer /healthz within 60 s")
-
-
-def stop_gunicorn(proc) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # --- the machine's other load ----------------------------------------------------------------------
@@ -323,10 +367,19 @@ class ForeignLoad:
 # --- load ----------------------------------------------------------------------------------------
 
 def drive(driver: str, base: str, target: str, key: str, prefix: str, connections: int, duration: float,
-          wrk_threads: int, server_pids=dict) -> dict:
+          wrk_threads: int, server_pids=dict, requests_file: Path | None = None) -> dict:
     path, expected = TARGETS[target]
-    if driver == "wrk":
-        cmd = ["wrk", "-t", str(min(wrk_threads, connections)), "-c", str(connections), "-d", f"{duration:g}s",
+    threads = min(wrk_threads, connections)
+    if requests_file is not None:
+        if driver == "wrk":
+            cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s", "--timeout", "5s",
+                   "-s", str(BENCH / "wrk_requests.lua"), base, "--", str(requests_file), str(expected), str(threads)]
+        else:
+            cmd = [sys.executable, "-m", "bench.loadgen", "--url", base, "--requests-file", str(requests_file),
+                   "--cycle", "--expected", str(expected), "--connections", str(connections),
+                   "--duration", f"{duration:g}"]
+    elif driver == "wrk":
+        cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s",
                "--timeout", "5s", "-s", str(BENCH / "wrk_create.lua"), base, "--", path, key, prefix, str(expected)]
     else:
         cmd = [sys.executable, "-m", "bench.loadgen", "--url", base, "--path", path, "--token", key,
@@ -363,13 +416,16 @@ def machine_info(engine, driver: str) -> dict:
     with engine.connect() as conn:
         pg = conn.execute(sa.text("SHOW server_version")).scalar_one()
         sync = conn.execute(sa.text("SHOW synchronous_commit")).scalar_one()
-    from importlib.metadata import version
-
-    import gunicorn
+    from importlib.metadata import PackageNotFoundError, version
 
     info = {"cpus": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
-            "postgresql": pg, "synchronous_commit": sync, "gunicorn": gunicorn.__version__,
-            "flask": version("flask"), "kernel": platform.release(), "load_generator": driver}
+            "postgresql": pg, "synchronous_commit": sync, "flask": version("flask"),
+            "kernel": platform.release(), "load_generator": driver, "uptime_load": os.getloadavg()}
+    for package in ("gunicorn", "granian"):
+        try:
+            info[package] = version(package)
+        except PackageNotFoundError:
+            info[package] = None
     if driver == "wrk":
         v = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
         info["wrk"] = (v.stdout or v.stderr).splitlines()[0] if (v.stdout or v.stderr) else "wrk"
@@ -378,16 +434,32 @@ def machine_info(engine, driver: str) -> dict:
 
 # --- main ----------------------------------------------------------------------------------------
 
+def summary_of(results: dict) -> dict:
+    """The create benchmark's historical figures (create vs the baselines) of one server's results."""
+    out: dict = {}
+    if "create" in results:
+        c = results["create"]
+        out = {"rps": round(c["rps"], 1), "p50_ms": round(c["p50_ms"], 2), "p99_ms": round(c["p99_ms"], 2),
+               "create_p90_ms": round(c["p90_us"] / 1000, 2)}
+    for t in ("naive", "bare"):
+        if t in results:
+            out[f"{t}_rps"] = round(results[t]["rps"], 1)
+    if "create" in results and "naive" in results:
+        out["ratio_to_naive"] = round(results["create"]["rps"] / results["naive"]["rps"], 3)
+    if "create" in results and "bare" in results:
+        out["ratio_to_bare"] = round(results["create"]["rps"] / results["bare"]["rps"], 3)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=15, help="seconds per target (default 15)")
     ap.add_argument("--connections", type=int, default=8, help="concurrent keep-alive clients (default 8)")
     ap.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
-                    help=f"gunicorn workers (default {DEFAULT_WORKERS})")
-    ap.add_argument("--worker-class", default=DEFAULT_WORKER_CLASS, choices=["sync", "gthread"],
-                    help=f"gunicorn worker class (default {DEFAULT_WORKER_CLASS})")
-    ap.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                    help=f"threads per gthread worker (default {DEFAULT_THREADS})")
+                    help=f"worker processes of every server (default {DEFAULT_WORKERS})")
+    ap.add_argument("--servers", default="gunicorn-sync",
+                    help="comma list of " + ",".join(http_servers.SERVERS) + " (bench/servers.py; default "
+                         "gunicorn-sync); all run side by side and are driven in turn, round after round")
     ap.add_argument("--warmup", type=float, default=3, help="warm-up seconds per target (default 3)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="run the targets this many times, interleaved, and report each one's median (default 1)")
@@ -395,11 +467,14 @@ def main(argv=None) -> int:
                                                              "postgresql://postgres@127.0.0.1:5432/test"),
                     help="server to create the benchmark database on (its database name is ignored)")
     ap.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-                    help="Redis of the rate limiter (default redis://127.0.0.1:6379/14)")
+                    help="Redis of the rate limiter and the sessions (default redis://127.0.0.1:6379/14)")
     ap.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto",
                     help="load generator: wrk if installed (auto), else the Python one")
     ap.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1: leave the cores to the server)")
-    ap.add_argument("--targets", default="bare,naive,create", help="comma list of bare,naive,create")
+    ap.add_argument("--targets", default="bare,naive,create",
+                    help="comma list of " + ",".join(TARGETS) + " (default bare,naive,create)")
+    ap.add_argument("--callback-lines", type=int, default=20000,
+                    help="signed callbacks prepared per callback run (each sent once unless the run outpaces them)")
     ap.add_argument("--output", default=str(RESULTS / "create.json"))
     ap.add_argument("--quiet-wait", type=float, default=120,
                     help="before each run, wait up to this many seconds for the machine to be idle (default 120)")
@@ -407,13 +482,18 @@ def main(argv=None) -> int:
                     help="warn when other processes use more than this share of the machine in a run (0.10)")
     ap.add_argument("--keep-db", action="store_true", help="do not drop the benchmark database")
     ap.add_argument("--check-target", action="store_true",
-                    help="exit 2 unless ratio_to_naive >= 2.0 and create p99 < 50 ms")
+                    help="exit 2 unless ratio_to_naive >= 2.0 and create p99 < 50 ms (first server)")
     args = ap.parse_args(argv)
 
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     unknown = set(targets) - set(TARGETS)
     if unknown:
         ap.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    server_names = [s.strip() for s in args.servers.split(",") if s.strip()]
+    unknown = set(server_names) - set(http_servers.SERVERS)
+    if unknown or not server_names:
+        ap.error(f"unknown servers: {', '.join(sorted(unknown))}")
+    specs = [dataclasses.replace(http_servers.SERVERS[n], workers=args.workers) for n in server_names]
     driver = args.driver
     if driver == "auto":
         driver = "wrk" if shutil.which("wrk") else "python"
@@ -426,7 +506,8 @@ def main(argv=None) -> int:
     (tmp / "instance").mkdir()
     (tmp / "prom").mkdir()
     db_url, db_name = create_database(args.database_url)
-    log(f"database: {db_name}  (driver: {driver})")
+    log(f"database: {db_name}  (driver: {driver}; uptime load {os.getloadavg()[0]:.2f} "
+        f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f})")
     env = {
         **os.environ,
         "FLASK_APP": "app",
@@ -438,129 +519,152 @@ def main(argv=None) -> int:
         # The production rate limiter stays on (one Redis round trip per API request), with a limit
         # the benchmark cannot reach: it measures the create path, not the limiter refusing.
         "API_RATE_LIMIT": "10000000 per minute",
-        # As in production under gunicorn: metrics of all workers add up.
+        # As in production: metrics of all workers add up.
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
         "PYTHONPATH": str(ROOT),
     }
     engine = sa.create_engine(sa_url(db_url))
-    proc = None
+    running: list[http_servers.Server] = []
     status = 0
     try:
-        key = prepare(env)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        proc = start_gunicorn(env, port, args.workers, args.worker_class, args.threads, tmp / "gunicorn.log")
+        prep = prepare(env, online=bool(set(targets) & set(FILE_TARGETS)))
+        key = prep["key"]
+        for spec in specs:
+            srv = http_servers.Server(spec, "bench.wsgi:app", free_port(), env, tmp / f"{spec.name}.log")
+            log(f"{spec.name}: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(srv.cmd))}")
+            running.append(srv)
         run_id = secrets.token_hex(3)
+        requests_file = tmp / "requests.tsv"
 
-        log(f"warm-up: {args.warmup:g} s per target")
-        for t in targets:
-            w = drive(driver, base, t, key, f"w{run_id}{t[0]}", args.connections, args.warmup, args.wrk_threads)
-            if w["errors"]:
-                loud(f"WARM-UP OF {t} HAD {w['errors']} ERRORS: first {w['first_bad_status']} {w['first_bad_body']}")
-                return 1
-        def server_pids():
-            """gunicorn, the database server (but not its sessions on other databases), Redis."""
-            with engine.connect() as conn:
-                others = {r[0] for r in conn.execute(sa.text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname IS NOT NULL AND datname <> current_database()"))}
-            return {"gunicorn": _tree(proc.pid),
-                    "postgres": [p for p in _pids_named("postgres") if p not in others],
-                    "redis": _pids_named("redis-server")}
+        def file_for(t: str, tag: str) -> Path | None:
+            if t not in FILE_TARGETS:
+                return None
+            write_target_requests(t, prep, requests_file, tag, args.callback_lines)
+            return requests_file
 
-        runs: dict[str, list[dict]] = {t: [] for t in targets}
+        log(f"warm-up: {args.warmup:g} s per target and server")
+        for srv in running:
+            for t in targets:
+                w = drive(driver, srv.base, t, key, f"w{run_id}{srv.spec.name[-2:]}{t[0]}", args.connections,
+                          args.warmup, args.wrk_threads, requests_file=file_for(t, f"w{run_id}{srv.spec.name}"))
+                if w["errors"]:
+                    loud(f"WARM-UP OF {t} ON {srv.spec.name} HAD {w['errors']} ERRORS: first "
+                         f"{w['first_bad_status']} {w['first_bad_body']}")
+                    return 1
+
+        def pids_of(srv):
+            def server_pids():
+                """the server's processes, the database server (but not its sessions on other databases), Redis."""
+                with engine.connect() as conn:
+                    others = {r[0] for r in conn.execute(sa.text(
+                        "SELECT pid FROM pg_stat_activity"
+                        " WHERE datname IS NOT NULL AND datname <> current_database()"))}
+                return {"server": _tree(srv.pid),
+                        "postgres": [p for p in _pids_named("postgres") if p not in others],
+                        "redis": _pids_named("redis-server")}
+            return server_pids
+
+        runs: dict[str, dict[str, list[dict]]] = {s.spec.name: {t: [] for t in targets} for s in running}
         verified = True
         for rnd in range(1, args.rounds + 1):
-            for t in targets:
-                busy = wait_for_quiet(args.quiet_wait)
-                log(f"run: {t} ({TARGETS[t][0]}), {args.connections} connections, {args.duration:g} s"
-                    + (f", round {rnd}/{args.rounds}" if args.rounds > 1 else "")
-                    + f"  (machine {busy:.0%} busy before)")
-                before = db_counts(engine) if t == "create" else None
-                r = drive(driver, base, t, key, f"m{run_id}{rnd}{t[0]}", args.connections, args.duration,
-                          args.wrk_threads, server_pids)
-                r["round"] = rnd
-                runs[t].append(r)
-                if r["foreign_cpu"] > args.max_foreign:
-                    loud(f"NOISY: other processes used {r['foreign_cpu']:.0%} of the machine during the {t} run; "
-                         f"its figures are low by about that much")
-                if r["errors"]:
-                    loud(f"INVALID: {t} had {r['errors']} errors ({r['bad']} unexpected statuses, socket errors "
-                         f"{r['socket_errors']}); first: {r['first_bad_status']} {r['first_bad_body']}")
-                    status = 1
-                if t == "create":
-                    time.sleep(0.5)
-                    ok = verify_writes(engine, before, r["ok"], max(0, r["sent"] - r["ok"] - r["bad"]))
-                    if not ok:
-                        loud("INVALID: the database does not hold exactly one order with its idempotency key, "
-                             "audit entry, outbox event and status-log row per 201")
+            order = running[(rnd - 1) % len(running):] + running[:(rnd - 1) % len(running)]
+            for srv in order:
+                name = srv.spec.name
+                for t in targets:
+                    rf = file_for(t, f"m{run_id}{name}{rnd}")
+                    busy = wait_for_quiet(args.quiet_wait)
+                    log(f"run: {name} {t} ({TARGETS[t][0]}), {args.connections} connections, {args.duration:g} s"
+                        + (f", round {rnd}/{args.rounds}" if args.rounds > 1 else "")
+                        + f"  (machine {busy:.0%} busy before)")
+                    before = db_counts(engine) if t == "create" else None
+                    r = drive(driver, srv.base, t, key, f"m{run_id}{rnd}{name[-2:]}{t[0]}", args.connections,
+                              args.duration, args.wrk_threads, pids_of(srv), requests_file=rf)
+                    r["round"] = rnd
+                    runs[name][t].append(r)
+                    if r["foreign_cpu"] > args.max_foreign:
+                        loud(f"NOISY: other processes used {r['foreign_cpu']:.0%} of the machine during the "
+                             f"{name} {t} run; its figures are low by about that much")
+                    if r["errors"]:
+                        loud(f"INVALID: {name} {t} had {r['errors']} errors ({r['bad']} unexpected statuses, "
+                             f"socket errors {r['socket_errors']}); first: {r['first_bad_status']} "
+                             f"{r['first_bad_body']}")
                         status = 1
-                    verified &= ok
+                    if t == "callback" and r["requests"] > args.callback_lines:
+                        log(f"  (the run sent {r['requests']} callbacks for {args.callback_lines} prepared: "
+                            f"the rest were duplicates of an event id, answered 200 as well)")
+                    if t == "create":
+                        time.sleep(0.5)
+                        ok = verify_writes(engine, before, r["ok"], max(0, r["sent"] - r["ok"] - r["bad"]))
+                        if not ok:
+                            loud("INVALID: the database does not hold exactly one order with its idempotency "
+                                 "key, audit entry, outbox event and status-log row per 201")
+                            status = 1
+                        verified &= ok
         # With several rounds, each target is represented by its median round (by requests/s).
-        results = {t: sorted(rs, key=lambda r: r["rps"])[(len(rs) - 1) // 2] for t, rs in runs.items()}
+        results = {s: {t: sorted(rs, key=lambda r: r["rps"])[(len(rs) - 1) // 2] for t, rs in per.items()}
+                   for s, per in runs.items()}
         if args.rounds > 1:
             log("")
             log("rounds:")
-            for t, rs in runs.items():
-                for r in rs:
-                    log(f"  {t:<7} round {r['round']}: {r['rps']:>7.0f} req/s  p50 {r['p50_ms']:6.2f}  "
-                        f"p99 {r['p99_ms']:6.2f} ms  other CPU {r['foreign_cpu']:.0%}"
-                        + ("   <- median" if r is results[t] else ""))
-
+            for s, per in runs.items():
+                for t, rs in per.items():
+                    for r in rs:
+                        log(f"  {s:<17} {t:<8} round {r['round']}: {r['rps']:>7.0f} req/s  p50 {r['p50_ms']:6.2f}  "
+                            f"p99 {r['p99_ms']:6.2f} ms  other CPU {r['foreign_cpu']:.0%}"
+                            + ("   <- median" if r is results[s][t] else ""))
         log("")
-        log(f"gunicorn -w {args.workers} -k {args.worker_class}"
-            + (f" --threads {args.threads}" if args.worker_class == "gthread" else "")
-            + f"; {args.connections} connections; {args.duration:g} s per target"
+        log(f"{args.connections} connections; {args.duration:g} s per target"
             + (f" x {args.rounds} rounds (median shown)" if args.rounds > 1 else "")
-            + f"; {os.cpu_count()} CPUs; {driver}")
-        log(f"{'target':<8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'requests':>9} "
-            f"{'errors':>7} {'CPU busy':>9} {'other CPU':>10}")
-        for t, r in results.items():
-            log(f"{t:<8} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} {r['p90_us'] / 1000:>8.2f} {r['p99_ms']:>8.2f} "
-                f"{r['max_us'] / 1000:>8.2f} {r['requests']:>9} {r['errors']:>7} {r['machine_busy']:>9.0%} "
-                f"{r['foreign_cpu']:>10.0%}")
-        out = {}
-        if "create" in results:
-            c = results["create"]
-            out = {"rps": round(c["rps"], 1), "p50_ms": round(c["p50_ms"], 2), "p99_ms": round(c["p99_ms"], 2)}
-        for t in ("naive", "bare"):
-            if t in results:
-                out[f"{t}_rps"] = round(results[t]["rps"], 1)
-        if "create" in results and "naive" in results:
-            out["ratio_to_naive"] = round(results["create"]["rps"] / results["naive"]["rps"], 3)
-        if "create" in results and "bare" in results:
-            out["ratio_to_bare"] = round(results["create"]["rps"] / results["bare"]["rps"], 3)
-        log("")
-        log("CPU time per request (ms; from /proc, all cores):")
-        groups = list(next(iter(results.values()))["cpu_ms_per_request"])
-        log(f"{'target':<8} " + " ".join(f"{g:>15}" for g in groups) + f" {'total':>8}")
-        for t, r in results.items():
-            c = r["cpu_ms_per_request"]
-            log(f"{t:<8} " + " ".join(f"{c[g]:>15.3f}" for g in groups) + f" {sum(c.values()):>8.3f}")
+            + f"; {os.cpu_count()} CPUs; {driver}; uptime load {os.getloadavg()[0]:.2f}")
+        for srv in running:
+            s = srv.spec.name
+            log(f"{s}: {srv.spec.describe()}")
+            log(f"  {'target':<8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+                f"{'requests':>9} {'errors':>7} {'CPU busy':>9} {'other CPU':>10}   CPU ms/req server+pg+redis+loadgen")
+            for t, r in results[s].items():
+                c = r["cpu_ms_per_request"]
+                log(f"  {t:<8} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} {r['p90_us'] / 1000:>8.2f} {r['p99_ms']:>8.2f} "
+                    f"{r['max_us'] / 1000:>8.2f} {r['requests']:>9} {r['errors']:>7} {r['machine_busy']:>9.0%} "
+                    f"{r['foreign_cpu']:>10.0%}   " + " + ".join(f"{c.get(g, 0):.2f}" for g in
+                                                              ("server", "postgres", "redis", "load generator"))
+                    + f" = {sum(c.values()):.2f}")
+        if len(running) > 1:
+            first = running[0].spec.name
+            log("")
+            log(f"req/s relative to {first} (same run):")
+            log(f"  {'target':<8} " + " ".join(f"{s.spec.name:>17}" for s in running))
+            for t in targets:
+                base_rps = results[first][t]["rps"]
+                log(f"  {t:<8} " + " ".join(f"{results[s.spec.name][t]['rps'] / base_rps:>16.2f}x" for s in running))
+        out: dict = summary_of(results[running[0].spec.name])
         log("")
         if "ratio_to_naive" in out:
-            log(f"create / naive = {out['ratio_to_naive']:.2f}x   (target >= 2.0)")
-        if "ratio_to_bare" in out:
-            log(f"create / bare  = {out['ratio_to_bare']:.2f}x")
-        if "p99_ms" in out:
-            log(f"create p99     = {out['p99_ms']:.1f} ms (target < 50 ms)")
-        for t, r in results.items():
-            if t != "create":
-                out[f"{t}_p50_ms"] = round(r["p50_ms"], 2)
-                out[f"{t}_p99_ms"] = round(r["p99_ms"], 2)
+            log(f"{running[0].spec.name}: create / naive = {out['ratio_to_naive']:.2f}x   (target >= 2.0), "
+                f"create p99 = {out['p99_ms']:.1f} ms (target < 50 ms)")
+        per_server = {}
+        for srv in running:
+            s = srv.spec.name
+            per_server[s] = {
+                "command": srv.spec.describe(),
+                "summary": summary_of(results[s]),
+                "targets": {t: {"rps": round(r["rps"], 1), "p50_ms": round(r["p50_ms"], 2),
+                                "p90_ms": round(r["p90_us"] / 1000, 2), "p99_ms": round(r["p99_ms"], 2),
+                                "max_ms": round(r["max_us"] / 1000, 2), "requests": r["requests"],
+                                "errors": r["errors"], "cpu_busy": r["machine_busy"], "other_cpu": r["foreign_cpu"],
+                                "cpu_ms_per_request": r["cpu_ms_per_request"]}
+                            for t, r in results[s].items()},
+                "rounds_rps": {t: [round(r["rps"], 1) for r in rs] for t, rs in runs[s].items()},
+            }
         out.update({
-            "create_p90_ms": round(results["create"]["p90_us"] / 1000, 2) if "create" in results else None,
+            "servers": per_server,
+            "server_order": [s.spec.name for s in running],
+            "targets": targets,
             "rounds": args.rounds,
-            "rounds_rps": {t: [round(r["rps"], 1) for r in rs] for t, rs in runs.items()},
-            "requests": {t: r["requests"] for t, r in results.items()},
-            "cpu_busy": {t: r["machine_busy"] for t, r in results.items()},
-            "cpu_ms_per_request": {t: r["cpu_ms_per_request"] for t, r in results.items()},
-            "other_cpu": {t: r["foreign_cpu"] for t, r in results.items()},
-            "noisy": any(r["foreign_cpu"] > args.max_foreign for r in results.values()),
-            "errors": sum(r["errors"] for r in results.values()),
-            "db_check_ok": verified if "create" in results else None,
+            "noisy": any(r["foreign_cpu"] > args.max_foreign for per in results.values() for r in per.values()),
+            "errors": sum(r["errors"] for per in results.values() for r in per.values()),
+            "db_check_ok": verified if "create" in targets else None,
             "valid": status == 0,
-            "workers": args.workers, "worker_class": args.worker_class,
-            "threads": args.threads if args.worker_class == "gthread" else 1,
+            "workers": args.workers,
             "connections": args.connections, "duration_s": args.duration, "warmup_s": args.warmup,
             "machine": machine_info(engine, driver),
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -577,8 +681,8 @@ def main(argv=None) -> int:
             status = 2
         return status
     finally:
-        if proc is not None:
-            stop_gunicorn(proc)
+        for srv in running:
+            srv.stop()
         engine.dispose()
         if args.keep_db:
             log(f"kept database {db_name}")

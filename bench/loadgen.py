@@ -8,6 +8,12 @@ machine it lowers the figures of every target; compare only figures taken with t
 
     python -m bench.loadgen --url http://127.0.0.1:8000 --path /api/v1/integration/payment/create \
         --token KEY --prefix run1 --expected 201 --connections 8 --duration 15
+
+With ``--requests-file`` it sends prepared requests instead (the format of bench/wrk_requests.lua,
+written by bench/online_payments.write_requests_file): connection i of n sends lines i, i+n, ...
+each exactly once, and the run ends when every line is answered (``--duration`` is then only a
+limit); ``--cycle`` starts over at the end until ``--duration`` has passed, as wrk does. The
+reported duration is from the start to the last answer.
 """
 
 from __future__ import annotations
@@ -66,19 +72,73 @@ def _worker(host: str, port: int, path: str, token: str, prefix: str, expected: 
     out.update(lat=lat, ok=ok, bad=bad, errors=errors, first_bad=first_bad, sent=counter)
 
 
-def _process(args, pidx: int, threads: int, start_at: float, queue) -> None:
+def read_requests(path: str) -> list[tuple[str, str, bytes | None, dict]]:
+    out = []
+    with open(path) as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            headers = dict(zip(fields[3::2], fields[4::2], strict=False))
+            out.append((fields[0], fields[1], fields[2].encode() or None, headers))
+    return out
+
+
+def _file_worker(host: str, port: int, reqs: list, expected: int, cycle: bool, deadline: float, out: dict) -> None:
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    lat, ok, bad, errors, counter = [], 0, 0, 0, 0
+    first_bad = None
+    i = 0
+    while reqs and time.perf_counter() < deadline and (cycle or i < len(reqs)):
+        method, path, body, headers = reqs[i % len(reqs)]
+        i += 1
+        counter += 1
+        t0 = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            closing = resp.will_close
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+            continue
+        lat.append(int((time.perf_counter() - t0) * 1e6))
+        if resp.status == expected:
+            ok += 1
+        else:
+            bad += 1
+            if first_bad is None:
+                first_bad = (resp.status, data[:300].decode("utf-8", "replace"))
+        if closing:
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.close()
+    out.update(lat=lat, ok=ok, bad=bad, errors=errors, first_bad=first_bad, sent=counter,
+               finished=time.perf_counter())
+
+
+def _process(args, pidx: int, threads: int, first_conn: int, start_at: float, queue) -> None:
     u = urlsplit(args.url)
+    reqs = read_requests(args.requests_file) if args.requests_file else None
     while time.time() < start_at:
         time.sleep(0.001)
-    deadline = time.perf_counter() + args.duration
-    outs = [{} for _ in range(threads)]
-    ts = [threading.Thread(target=_worker, args=(u.hostname, u.port or 80, args.path, args.token, args.prefix,
-                                                 args.expected, f"{pidx}.{i}", deadline, outs[i]))
-          for i in range(threads)]
+    started = time.perf_counter()
+    deadline = started + args.duration
+    outs: list[dict] = [{} for _ in range(threads)]
+    if reqs is not None:
+        ts = [threading.Thread(target=_file_worker, args=(
+            u.hostname, u.port or 80, reqs[first_conn + i::args.connections], args.expected, args.cycle,
+            deadline, outs[i])) for i in range(threads)]
+    else:
+        ts = [threading.Thread(target=_worker, args=(u.hostname, u.port or 80, args.path, args.token, args.prefix,
+                                                     args.expected, f"{pidx}.{i}", deadline, outs[i]))
+              for i in range(threads)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
+    for o in outs:
+        o["elapsed"] = o.pop("finished", time.perf_counter()) - started
     queue.put(outs)
 
 
@@ -92,20 +152,25 @@ def _percentile(sorted_values: list[int], p: float) -> int:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
-    ap.add_argument("--path", required=True)
+    ap.add_argument("--path")
     ap.add_argument("--token", default="")
-    ap.add_argument("--prefix", required=True)
+    ap.add_argument("--prefix")
+    ap.add_argument("--requests-file", help="send these prepared requests (see the module's docstring)")
+    ap.add_argument("--cycle", action="store_true", help="with --requests-file: start over until --duration")
     ap.add_argument("--expected", type=int, default=201)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--duration", type=float, default=15)
     ap.add_argument("--processes", type=int, default=2)
     args = ap.parse_args(argv)
+    if not args.requests_file and not (args.path and args.prefix):
+        ap.error("--path and --prefix, or --requests-file")
 
     procs_n = max(1, min(args.processes, args.connections))
     per = [args.connections // procs_n + (1 if i < args.connections % procs_n else 0) for i in range(procs_n)]
     queue = mp.Queue()
     start_at = time.time() + 0.5
-    procs = [mp.Process(target=_process, args=(args, i, per[i], start_at, queue)) for i in range(procs_n)]
+    procs = [mp.Process(target=_process, args=(args, i, per[i], sum(per[:i]), start_at, queue))
+             for i in range(procs_n)]
     for p in procs:
         p.start()
     outs = []
@@ -116,7 +181,9 @@ def main(argv=None) -> None:
     lat = sorted(v for o in outs for v in o["lat"])
     first_bad = next((o["first_bad"] for o in outs if o["first_bad"]), None)
     result = {
-        "requests": len(lat), "duration_us": int(args.duration * 1e6), "sent": sum(o["sent"] for o in outs),
+        "requests": len(lat),
+        "duration_us": int((max(o["elapsed"] for o in outs) if args.requests_file and not args.cycle
+                            else args.duration) * 1e6), "sent": sum(o["sent"] for o in outs),
         "ok": sum(o["ok"] for o in outs), "bad": sum(o["bad"] for o in outs),
         "socket_errors": {"connect": 0, "read": sum(o["errors"] for o in outs), "write": 0, "status": 0,
                           "timeout": 0},

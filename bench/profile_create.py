@@ -44,7 +44,7 @@ def main(argv=None) -> int:
            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
            "API_RATE_LIMIT": "10000000 per minute", "PYTHONPATH": str(ROOT)}
     try:
-        key = prepare(env)
+        key = prepare(env)["key"]
         from sqlalchemy import event
 
         import bench.wsgi as w

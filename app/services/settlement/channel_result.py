@@ -117,6 +117,9 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
     else:
         shares = [(t, ZERO) for t in txns]
 
+    # The events are built as each order's status is recomputed and written together after the loop:
+    # an insert per event would flush each order's changes on its own (a round trip per row).
+    events = []
     for txn, share in shares:
         order = orders[txn.payment_order_id]
         order.reserved_amount -= txn.amount
@@ -132,7 +135,8 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
             payload = order_event(order, codes[order.reseller_id], t, cp.channel_code)
             if event_type == EventType.TRANSACTION_FAILED:
                 payload["reason"] = t.failure_reason
-            outbox.emit(event_type, "transaction", t.transaction_id, payload)
+            events.append(outbox.event_row(event_type, "transaction", t.transaction_id, payload))
+    outbox.insert_rows(events)
 
     cp.status = new_status
     cp.completed_at = s.now
@@ -153,9 +157,9 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
             reseller_id = next(iter(orders.values())).reseller_id
             wallet.post(reseller_id, excess, WalletEntryType.EXCESS, reference=cp.channel_payment_id,
                         actor=actor.label, memo=WalletMemo.excess_of_wire(cp.wire_reference or cp.channel_payment_id))
-    for order in orders.values():
-        outbox.emit(EventType.PAYMENT_ORDER_STATUS_CHANGED, "payment_order", order.payment_id,
-                    order_event(order, codes[order.reseller_id], channel_code=cp.channel_code))
+    outbox.insert_rows([outbox.event_row(EventType.PAYMENT_ORDER_STATUS_CHANGED, "payment_order", order.payment_id,
+                                         order_event(order, codes[order.reseller_id], channel_code=cp.channel_code))
+                        for order in orders.values()])
     audit.record(actor, f"channel_payment.{outcome.status.lower()}", "channel_payment", cp.channel_payment_id,
                  None, {"amount": f"{cp.amount:.2f}", "received": f"{outcome.received_amount:.2f}"
                         if outcome.received_amount is not None else None, "reason": outcome.reason})
