@@ -11,21 +11,26 @@ down_revision = "168def881837"
 branch_labels = None
 depends_on = None
 
-_BEFORE = "('REQUERY','ACCEPT_CHANNEL','LINK_PAYMENT','WRITE_OFF','SYSTEM')"
-_AFTER = "('REQUERY','ACCEPT_CHANNEL','LINK_PAYMENT','WRITE_OFF','REVERSE','SYSTEM')"
-
-
-def _actions(values: str) -> None:
-    with op.batch_alter_table("recon_exceptions", schema=None) as batch_op:
-        for column in ("resolution_action", "pending_action"):
-            batch_op.drop_constraint(op.f(f"ck_recon_exceptions_{column}"), type_="check")
-            batch_op.create_check_constraint(op.f(f"ck_recon_exceptions_{column}"),
-                                             f"{column} IS NULL OR {column} IN {values}")
-
 
 def upgrade():
-    _actions(_AFTER)
+    with op.batch_alter_table("recon_exceptions", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_recon_exceptions_resolution_action"), type_="check")
+        batch_op.drop_constraint(op.f("ck_recon_exceptions_pending_action"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_recon_exceptions_resolution_action"),
+                                         "resolution_action IS NULL OR resolution_action IN "
+                                         "('REQUERY','ACCEPT_CHANNEL','LINK_PAYMENT','WRITE_OFF','REVERSE','SYSTEM')")
+        batch_op.create_check_constraint(op.f("ck_recon_exceptions_pending_action"),
+                                         "pending_action IS NULL OR pending_action IN "
+                                         "('REQUERY','ACCEPT_CHANNEL','LINK_PAYMENT','WRITE_OFF','REVERSE','SYSTEM')")
 
 
 def downgrade():
-    _actions(_BEFORE)
+    with op.batch_alter_table("recon_exceptions", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_recon_exceptions_resolution_action"), type_="check")
+        batch_op.drop_constraint(op.f("ck_recon_exceptions_pending_action"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_recon_exceptions_resolution_action"),
+                                         "resolution_action IS NULL OR resolution_action IN "
+                                         "('REQUERY','ACCEPT_CHANNEL','LINK_PAYMENT','WRITE_OFF','SYSTEM')")
+        batch_op.create_check_constraint(op.f("ck_recon_exceptions_pending_action"),
+                                         "pending_action IS NULL OR pending_action IN "
+                                         "('REQUERY','ACCEPT_CHANNEL','LINK_PAYMENT','WRITE_OFF','SYSTEM')")

@@ -59,7 +59,7 @@ from .resolution import RESOLVED, ActionDoesNotFit, close, lock_open, wait_for_a
 
 SUCCESS = GatewayPaymentStatus.SUCCESS.value
 NOTHING_TO_REVERSE, REFUNDED_SINCE, WALLET_SPENT, CREDIT_REPAYMENT = (
-    "NOTHING_TO_REVERSE", "REFUNDED_SINCE", "WALLET_SPENT", "CREDIT_REPAYMENT")
+    "NOTHING_TO_REVERSE", "REFUNDED_SINCE", "WALLET_SPENT", "REPAYMENT_ORDER")
 
 
 class ReversalRefused(StateConflict):
