@@ -25,6 +25,7 @@ from app.models import (
     AuditEntry,
     Channel,
     ChannelPayment,
+    CreditRecord,
     OutboxEvent,
     PaymentOrder,
     PaymentTransaction,
@@ -56,7 +57,7 @@ from tests.support.engine import (
     make_order,
     order,
 )
-from tests.support.factories import add_user
+from tests.support.factories import add_user, create_order
 from tests.support.refunds import events, refund
 
 FIN1 = Actor(type="user", id="fin1")
@@ -431,11 +432,12 @@ def test_the_ledger_run_checks_every_balance_against_its_entries(desk):
 
 # --- the reversal (docs/DOMAIN.md §8 "Reversal") ----------------------------------------------------
 
-def paid_wire(desk, *amounts: str, received: str | None = None) -> tuple[ChannelPayment, list[str]]:
-    """One WIRE payment of R1001 for an order per amount (deadlines a day apart, the first earliest),
-    confirmed SUCCESS (with ``received`` as the amount that arrived, when given)."""
+def paid_wire(desk, *amounts: str, received: str | None = None,
+              pids: list[str] | None = None) -> tuple[ChannelPayment, list[str]]:
+    """One WIRE payment of R1001 for an order per amount (new ones, deadlines a day apart, the first
+    earliest; or ``pids``), confirmed SUCCESS (with ``received`` as the amount that arrived, when given)."""
     soon = now_utc() + timedelta(days=10)
-    pids = [make_order(amount=a, deadline=soon + timedelta(days=i)) for i, a in enumerate(amounts)]
+    pids = pids or [make_order(amount=a, deadline=soon + timedelta(days=i)) for i, a in enumerate(amounts)]
     res = checkout.submit(OPERATOR, None, desk["R1001"],
                           [AllocationIn(p, a, "WIRE_ICBC") for p, a in zip(pids, amounts, strict=True)])
     db.session.expire_all()
@@ -509,6 +511,7 @@ def test_a_reversal_takes_the_excess_back_from_the_wallet_and_refuses_when_it_is
     entry = db.session.scalar(sa.select(WalletEntry).order_by(WalletEntry.id.desc()).limit(1))
     assert (entry.entry_type, entry.amount, entry.reference) == ("ADJUST", D("-50.00"), over.channel_payment_id)
     db.session.rollback()
+    assert [e["amount"] for e in events("wallet.changed")] == ["-50.00"]
     wallet.post(desk["R1001"], -balance(desk), "ADJUST", reference=None, actor="test")  # the wallet spent
     db.session.commit()
     untouched = stored()
@@ -531,6 +534,12 @@ def test_a_reversal_is_refused_where_it_does_not_apply_or_money_was_refunded_sin
     later, (later_pid,) = paid_wire(desk, "900.00")
     refund(refunded_pid, "300.00")
     refund(partly_pid, "100.00")
+    on_credit = make_order(amount="400.00")
+    checkout.submit(OPERATOR, None, desk["R1001"], [AllocationIn(on_credit, "400.00", "CREDIT")])
+    record = db.session.scalar(sa.select(CreditRecord))
+    repayment = create_order(record.order_id, "R1001", "400.00", "CREDIT_REPAYMENT",
+                             credit_record_id=record.credit_record_id)
+    repaid, _ = paid_wire(desk, "400.00", pids=[repayment])
     ids = reconcile([line(processing.channel_payment_id, "450.00"), line(partly.channel_payment_id, "550.00"),
                      line("CP-TYPO-9", "5.00")])
     threshold(desk, "800.00")
@@ -545,6 +554,9 @@ def test_a_reversal_is_refused_where_it_does_not_apply_or_money_was_refunded_sin
     with pytest.raises(reversal.ReversalRefused) as refused:  # 700 to take back, 400 not refunded
         reversal.reverse(FIN1, desk["f1"], ids[refunded.channel_payment_id], "not at the bank")
     assert refused.value.reason == reversal.REFUNDED_SINCE
+    with pytest.raises(reversal.ReversalRefused) as refused:  # reopening a credit record: not built
+        reversal.reverse(FIN1, desk["f1"], ids[repaid.channel_payment_id], "not at the bank")
+    assert refused.value.reason == reversal.REPAYMENT_ORDER
     assert stored() == before
     # what was not refunded can be reversed: 600 paid, 100 refunded, the bank took 550
     assert reversal.reverse(FIN1, desk["f1"], ids[partly.channel_payment_id], "the bank took 550") == "resolved"

@@ -78,7 +78,7 @@ def _reversal_refused(exc: reversal.ReversalRefused) -> str:
                                    "would leave less paid than refunded. Nothing was changed."),
         reversal.WALLET_SPENT: _("The excess this payment credited to the reseller's wallet has been spent: the "
                                  "wallet would go below 0. Nothing was changed."),
-        reversal.CREDIT_REPAYMENT: _("A credit repayment cannot be reversed here (it would reopen a credit record): "
+        reversal.REPAYMENT_ORDER: _("A credit repayment cannot be reversed here (it would reopen a credit record): "
                                      "write it off. Nothing was changed."),
     }.get(exc.reason, exc.message)
 

@@ -4,9 +4,9 @@ lower amount (AMOUNT_MISMATCH) — is taken back out of our records. The channel
 amount comes down to the channel's; what is taken back comes first out of the excess the settlement
 credited to the wallet, then out of the payment's SUCCESS allocations, latest deadline first (the part
 the settlement would have left uncovered had it known); the orders' paid amounts and statuses follow.
-The wallet gets a reversing entry (append-only), the money-flow day rows come down
-(``money_flows.record_reversal``), events go out as a settlement's do. Not a refund: nothing is sent to
-anyone.
+The wallet gets a reversing entry (append-only; ``wallet.top_up``'s ADJUST: audited, ``wallet.changed``),
+the money-flow day rows come down (``money_flows.record_reversal``), events go out as a settlement's do.
+Not a refund: nothing is sent to anyone.
 
 Refused (``ReversalRefused``, 409, nothing changed): nothing left to reverse, money since refunded (or in
 a refund), the wallet excess spent, a credit repayment order. Everything is computed under the locks —
@@ -58,7 +58,7 @@ from .notes import require_note
 from .resolution import RESOLVED, ActionDoesNotFit, close, lock_open, wait_for_approval
 
 SUCCESS = GatewayPaymentStatus.SUCCESS.value
-NOTHING_TO_REVERSE, REFUNDED_SINCE, WALLET_SPENT, CREDIT_REPAYMENT = (
+NOTHING_TO_REVERSE, REFUNDED_SINCE, WALLET_SPENT, REPAYMENT_ORDER = (
     "NOTHING_TO_REVERSE", "REFUNDED_SINCE", "WALLET_SPENT", "REPAYMENT_ORDER")
 
 
@@ -123,7 +123,7 @@ def _plan(cp: ChannelPayment, amount: Decimal, txns: list[PaymentTransaction],
         if orders[t.payment_order_id].payment_type == PaymentType.CREDIT_REPAYMENT:
             raise ReversalRefused(f"order {orders[t.payment_order_id].payment_id} is a credit repayment: reversing "
                                   "it would reopen a credit record, which is not built; write it off",
-                                  CREDIT_REPAYMENT)
+                                  REPAYMENT_ORDER)
         take = min(left, t.refundable_amount)
         if take > 0:
             parts.append((t, take))
@@ -171,9 +171,9 @@ def carry_out(run: ReconciliationRun, exc: ReconciliationException, cp: ChannelP
         Reseller.id.in_({o.reseller_id for o in orders.values()} | {reseller_id}))).all())
     if from_wallet > 0:
         try:
-            wallet.post(reseller_id, -from_wallet, WalletEntryType.ADJUST, reference=cp.channel_payment_id,
-                        actor=actor.label,
-                        memo=WalletMemo.adjustment(f"reconciliation reversal of {cp.channel_payment_id}"))
+            wallet.top_up(actor, reseller_id, -from_wallet, note, WalletEntryType.ADJUST,
+                          reference=cp.channel_payment_id,
+                          coded=WalletMemo.adjustment(f"reconciliation reversal of {cp.channel_payment_id}"))
         except wallet.InsufficientBalance:
             raise ReversalRefused(f"the wallet of {codes[reseller_id]} no longer holds the {from_wallet:.2f} "
                                   f"credited as excess of {cp.channel_payment_id}", WALLET_SPENT) from None
