@@ -10,7 +10,8 @@ Not a refund: nothing is sent to anyone.
 
 Refused (``ReversalRefused``, 409, nothing changed): nothing left to reverse, money since refunded (or in
 a refund), the wallet excess spent, a credit repayment order. Everything is computed under the locks —
-run → exception → channel payment → orders (by id) → reseller, the settlement's order — from what is
+run → exception → channel payment → orders (by id) → their allocations → reseller, the settlement's
+and the refunds' order — from what is
 recorded now, and the exception is resolved in the same transaction: two clicks or two approvals
 reverse once."""
 
@@ -100,11 +101,14 @@ def to_reverse(exc: ReconciliationException, cp: ChannelPayment) -> Decimal:
 
 
 def _allocations(cp: ChannelPayment) -> tuple[list[PaymentTransaction], dict[int, PaymentOrder]]:
-    """The payment's SUCCESS allocations, latest payment deadline first, and their orders (locked)."""
-    txns = list(db.session.scalars(sa.select(PaymentTransaction).where(
-        PaymentTransaction.channel_payment_id == cp.id, PaymentTransaction.transaction_type == TransactionType.PAYMENT,
-        PaymentTransaction.status == TransactionStatus.SUCCESS).order_by(PaymentTransaction.id)))
-    orders = settlement.lock_orders({t.payment_order_id for t in txns})
+    """The payment's SUCCESS allocations, latest payment deadline first, and their orders: the orders
+    locked first, then the allocations (a refund's order: order → its payments), read as they are now."""
+    paid = sa.and_(PaymentTransaction.channel_payment_id == cp.id,
+                   PaymentTransaction.transaction_type == TransactionType.PAYMENT,
+                   PaymentTransaction.status == TransactionStatus.SUCCESS)
+    orders = settlement.lock_orders(set(db.session.scalars(sa.select(PaymentTransaction.payment_order_id).where(paid))))
+    txns = list(db.session.scalars(sa.select(PaymentTransaction).where(paid).order_by(PaymentTransaction.id)
+                                   .with_for_update().execution_options(populate_existing=True)))
     far = datetime.max.replace(tzinfo=now_utc().tzinfo)
     txns.sort(key=lambda t: (orders[t.payment_order_id].payment_deadline or far, t.id), reverse=True)
     return txns, orders
