@@ -11,9 +11,8 @@ Not a refund: nothing is sent to anyone.
 Refused (``ReversalRefused``, 409, nothing changed): nothing left to reverse, money since refunded (or in
 a refund), the wallet excess spent, a credit repayment order. Everything is computed under the locks —
 run → exception → channel payment → orders (by id) → their allocations → reseller, the settlement's
-and the refunds' order — from what is
-recorded now, and the exception is resolved in the same transaction: two clicks or two approvals
-reverse once."""
+and the refunds' order — from what is recorded now, and the exception is resolved in the same
+transaction: two clicks or two approvals reverse once."""
 
 from __future__ import annotations
 
