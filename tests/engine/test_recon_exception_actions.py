@@ -542,7 +542,7 @@ def test_a_reversal_is_refused_where_it_does_not_apply_or_money_was_refunded_sin
     repaid, _ = paid_wire(desk, "400.00", pids=[repayment])
     ids = reconcile([line(processing.channel_payment_id, "450.00"), line(partly.channel_payment_id, "550.00"),
                      line("CP-TYPO-9", "5.00")])
-    threshold(desk, "800.00")
+    threshold(desk, "500.00")  # what cannot be carried out is refused before it would wait
     assert reversal.reverse(FIN1, desk["f1"], ids[later.channel_payment_id], "not at the bank") == "waiting"
     before = stored()
     for pk in (ids[processing.channel_payment_id], ids["CP-TYPO-9"]):  # still PROCESSING; no payment of ours

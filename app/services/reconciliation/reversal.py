@@ -171,15 +171,14 @@ def carry_out(run: ReconciliationRun, exc: ReconciliationException, cp: ChannelP
     from_wallet, parts = _plan(cp, amount, txns, orders)
     reseller_id = txns[0].reseller_id if txns else _reseller_of(cp)
     codes = dict(db.session.execute(sa.select(Reseller.id, Reseller.code).where(
-        Reseller.id.in_({o.reseller_id for o in orders.values()} | {reseller_id}))).all())
+        Reseller.id.in_({o.reseller_id for o in orders.values()}))).all())
     if from_wallet > 0:
         try:
             wallet.top_up(actor, reseller_id, -from_wallet, note, WalletEntryType.ADJUST,
                           reference=cp.channel_payment_id,
                           coded=WalletMemo.adjustment(f"reconciliation reversal of {cp.channel_payment_id}"))
         except wallet.InsufficientBalance:
-            raise ReversalRefused(f"the wallet of {codes[reseller_id]} no longer holds the {from_wallet:.2f} "
-                                  f"credited as excess of {cp.channel_payment_id}", WALLET_SPENT) from None
+            raise _wallet_spent(cp, from_wallet) from None
     why = (f"reversed by reconciliation: {cp.channel_code} did not take it"
            if exc.exception_class == ReconClass.MISSING_IN_CHANNEL
            else f"reversed by reconciliation: {cp.channel_code} took {exc.channel_amount:.2f}")
@@ -206,6 +205,11 @@ def carry_out(run: ReconciliationRun, exc: ReconciliationException, cp: ChannelP
     return amount
 
 
+def _wallet_spent(cp: ChannelPayment, from_wallet: Decimal) -> ReversalRefused:
+    return ReversalRefused(f"the reseller's wallet no longer holds the {from_wallet:.2f} credited as excess of "
+                           f"{cp.channel_payment_id}", WALLET_SPENT)
+
+
 def _reseller_of(cp: ChannelPayment) -> int:
     rid = db.session.scalar(sa.select(PaymentTransaction.reseller_id).where(
         PaymentTransaction.channel_payment_id == cp.id).limit(1))
@@ -215,7 +219,8 @@ def _reseller_of(cp: ChannelPayment) -> int:
 
 
 def reverse(actor: Actor, user_id: int | None, exception_id: int, note: str) -> str:
-    """Finance's REVERSE. Returns ``resolved``, or ``waiting`` above the reseller's approval threshold."""
+    """Finance's REVERSE. Returns ``resolved``, or ``waiting`` above the reseller's approval threshold
+    (after the refusals are checked: a request that cannot be carried out does not wait)."""
     note = require_note(note)
     with transaction():
         run, exc = lock_open(exception_id)
@@ -223,8 +228,11 @@ def reverse(actor: Actor, user_id: int | None, exception_id: int, note: str) -> 
         if cp is None or not applies(exc, cp.status, recorded(cp)):
             raise ActionDoesNotFit("this action does not fit this difference", field="action")
         amount = to_reverse(exc, cp)
-        threshold = db.session.get_one(Reseller, _reseller_of(cp)).approval_threshold
-        if amount > threshold:
+        from_wallet, _ = _plan(cp, amount, *_allocations(cp))  # refused now rather than after the approval
+        reseller = db.session.get_one(Reseller, _reseller_of(cp))
+        if from_wallet > reseller.wallet_balance:
+            raise _wallet_spent(cp, from_wallet)
+        if amount > reseller.approval_threshold:
             return wait_for_approval(exc, ReconAction.REVERSE, actor, user_id, note, amount=f"{amount:.2f}")
         carry_out(run, exc, cp, actor, note)
         return RESOLVED
