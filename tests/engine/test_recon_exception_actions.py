@@ -499,6 +499,13 @@ def test_a_reversal_takes_back_what_the_channel_did_not_take(desk):
         reversal.reverse(FIN2, desk["f2"], amount_pk, "again")
     check_invariants()
     check_stored_figures()
+    # a corrected statement: 550 matches what we now hold; the reversed 700 turning up is a difference
+    ids = reconcile([line(short.channel_payment_id, "550.00"), line(gone.channel_payment_id, "700.00")])
+    late = exc(ids[gone.channel_payment_id])
+    assert (late.exception_class, late.channel_amount, late.our_amount) == ("AMOUNT_MISMATCH", D("700.00"), 0)
+    assert actions.screen_states([{"exceptionId": str(late.id)}])[late.id].offered == ["WRITE_OFF"]
+    assert db.session.scalar(sa.select(sa.func.count(ReconciliationException.id))) == 3  # the 550 line: MATCHED
+    db.session.rollback()
 
 
 def test_a_reversal_takes_the_excess_back_from_the_wallet_and_refuses_when_it_is_spent(desk):
