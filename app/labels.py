@@ -53,6 +53,7 @@ LABELS = {
     # reconciliation: the actions on an exception (ReconAction)
     "REQUERY": _l("Ask the channel again"), "ACCEPT_CHANNEL": _l("Accept the channel's figure"),
     "LINK_PAYMENT": _l("Link to a payment"), "WRITE_OFF": _l("Write off (nothing moves)"),
+    "REVERSE": _l("Reverse what the channel did not take"),
     "SYSTEM": _l("Resolved by the system"),
     # how far a reconciliation run has got (QUEUED and FAILED are above; DONE shows as words)
     "WAITING": _l("Waiting for the statement"), "FETCHING": _l("Reading the statement"),

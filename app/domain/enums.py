@@ -344,6 +344,7 @@ class ReconAction(StrEnum):
     ACCEPT_CHANNEL = "ACCEPT_CHANNEL"  # the channel's figure taken: settlement path or wallet credit
     LINK_PAYMENT = "LINK_PAYMENT"  # the line belongs to a payment whose number did not match
     WRITE_OFF = "WRITE_OFF"  # nothing moves: written off (resolved) with a reason
+    REVERSE = "REVERSE"  # what we recorded but the channel did not take is taken back out (reversal.py)
     SYSTEM = "SYSTEM"  # resolved by the system (not on a corrected statement)
 
 

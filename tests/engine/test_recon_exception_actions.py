@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,7 +25,9 @@ from app.models import (
     AuditEntry,
     Channel,
     ChannelPayment,
+    CreditRecord,
     OutboxEvent,
+    PaymentOrder,
     PaymentTransaction,
     ReconciliationException,
     ReconciliationRun,
@@ -32,20 +35,30 @@ from app.models import (
     WalletChange,
     WalletEntry,
 )
+from app.models.types import now_utc
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
-from app.services.ledgers import wallet_changes
+from app.services.ledgers import money_flows, wallet, wallet_changes
 from app.services.platform.actor import Actor
 from app.services.reconciliation import exception_actions as actions
 from app.services.reconciliation import exception_approval as approval
-from app.services.reconciliation import ledger_statement, resolution, runs
+from app.services.reconciliation import ledger_statement, resolution, reversal, runs
 from app.services.reconciliation.lines import Line
 from app.services.reconciliation.statement_import import import_statement
 from app.services.settlement import channel_result as settlement
 from sandbox.testing import wait_until
 from tests.support.alerts import alerts_of
-from tests.support.engine import OPERATOR, check_invariants, checkout_online, detached, make_order
-from tests.support.factories import add_user
+from tests.support.engine import (
+    OPERATOR,
+    check_invariants,
+    check_stored_figures,
+    checkout_online,
+    detached,
+    make_order,
+    order,
+)
+from tests.support.factories import add_user, create_order
+from tests.support.refunds import events, refund
 
 FIN1 = Actor(type="user", id="fin1")
 FIN2 = Actor(type="user", id="fin2")
@@ -166,7 +179,7 @@ def test_each_class_is_offered_only_the_actions_that_fit(desk):
     assert sorted(by_class["STATUS_MISMATCH"]) == [["ACCEPT_CHANNEL", "WRITE_OFF"]] * 2  # PROCESSING, FAILED
     assert by_class["MISSING_IN_SYSTEM"] == [["LINK_PAYMENT", "WRITE_OFF"]]
     assert by_class["DUPLICATE"] == [["WRITE_OFF"]]
-    assert by_class["MISSING_IN_CHANNEL"] == [["WRITE_OFF"]]  # paid: on no line of the statement
+    assert by_class["MISSING_IN_CHANNEL"] == [["REVERSE", "WRITE_OFF"]]  # paid: on no line of the statement
 
 
 def test_accepting_the_channels_figure_settles_a_processing_payment_through_settlement(desk):
@@ -415,3 +428,191 @@ def test_the_ledger_run_checks_every_balance_against_its_entries(desk):
     credit_id = db.session.scalar(sa.select(Channel.id).where(Channel.code == "CREDIT"))
     db.session.rollback()
     assert ledger_statement.reconcile_ledger(credit_id, day)["balanceDifferences"] == 0
+
+
+# --- the reversal (docs/DOMAIN.md §8 "Reversal") ----------------------------------------------------
+
+def paid_wire(desk, *amounts: str, received: str | None = None,
+              pids: list[str] | None = None) -> tuple[ChannelPayment, list[str]]:
+    """One WIRE payment of R1001 for an order per amount (new ones, deadlines a day apart, the first
+    earliest; or ``pids``), confirmed SUCCESS (with ``received`` as the amount that arrived, when given)."""
+    soon = now_utc() + timedelta(days=10)
+    pids = pids or [make_order(amount=a, deadline=soon + timedelta(days=i)) for i, a in enumerate(amounts)]
+    res = checkout.submit(OPERATOR, None, desk["R1001"],
+                          [AllocationIn(p, a, "WIRE_ICBC") for p, a in zip(pids, amounts, strict=True)])
+    db.session.expire_all()
+    pk = db.session.scalar(sa.select(ChannelPayment.id).where(ChannelPayment.merged_payment_id == res.merged_pk))
+    db.session.rollback()
+    settlement.settle(pk, settlement.Outcome(status=ChannelPaymentStatus.SUCCESS,
+                                             received_amount=D(received) if received else None), OPERATOR)
+    return cp_now(pk), pids
+
+
+def allocations(cp_pk: int) -> list[tuple[str, str, Decimal]]:
+    """(order, status, amount) of the payment's allocations, in the order they were made."""
+    rows = db.session.execute(sa.select(PaymentOrder.payment_id, PaymentTransaction.status, PaymentTransaction.amount)
+                              .join(PaymentOrder, PaymentOrder.id == PaymentTransaction.payment_order_id)
+                              .where(PaymentTransaction.channel_payment_id == cp_pk)
+                              .order_by(PaymentTransaction.id)).all()
+    db.session.rollback()
+    return [tuple(r) for r in rows]
+
+
+def test_a_reversal_takes_back_what_the_channel_did_not_take(desk):
+    gone, _ = paid_wire(desk, "700.00")
+    short, (early, late) = paid_wire(desk, "400.00", "300.00")
+    ids = reconcile([line(short.channel_payment_id, "550.00")])  # ``gone`` is on no line
+    missing_pk, amount_pk = ids[gone.channel_payment_id], ids[short.channel_payment_id]
+    assert (exc(missing_pk).exception_class, exc(amount_pk).exception_class) == ("MISSING_IN_CHANNEL",
+                                                                                   "AMOUNT_MISMATCH")
+    offered = actions.screen_states([{"exceptionId": str(pk)} for pk in (missing_pk, amount_pk)])
+    assert offered[missing_pk].offered == offered[amount_pk].offered == ["REVERSE", "WRITE_OFF"]
+    flows_before = sum(r.received for r in money_flows.stored().values())
+
+    assert actions.act(FIN1, desk["f1"], missing_pk, "REVERSE", "not on the bank statement") == "resolved"
+    cp = cp_now(gone.id)
+    assert (cp.status, cp.received_amount) == ("SUCCESS", D("0.00"))  # final stays final; nothing arrived
+    ((pid, status, amount),) = allocations(gone.id)
+    assert (status, amount, succeeded(gone.id)) == ("FAILED", D("700.00"), 0)
+    o = order(pid)
+    assert (o.paid_amount, o.payment_status, o.remaining_amount) == (0, "FAILED", D("700.00"))
+
+    assert actions.act(FIN1, desk["f1"], amount_pk, "REVERSE", "the bank credited 550") == "resolved"
+    assert cp_now(short.id).received_amount == D("550.00") and succeeded(short.id) == D("550.00")
+    # the latest deadline loses first: its allocation keeps 150 and the reversed 150 fails beside it
+    assert allocations(short.id) == [(early, "SUCCESS", D("400.00")), (late, "SUCCESS", D("150.00")),
+                                     (late, "FAILED", D("150.00"))]
+    assert (order(early).payment_status, order(late).payment_status) == ("PAID", "PARTIAL_PAID")
+    assert order(late).paid_amount == D("150.00")
+    assert sum(r.received for r in money_flows.stored().values()) == flows_before - D("850.00")
+
+    failed = events("transaction.failed")
+    assert [(e["paymentId"], e["reason"]) for e in failed] == [
+        (pid, "reversed by reconciliation: WIRE_ICBC did not take it"),
+        (late, "reversed by reconciliation: WIRE_ICBC took 550.00")]
+    assert [e["paidAmount"] for e in events("payment_order.status_changed")[-2:]] == ["0.00", "150.00"]
+    resolved = audited("reconciliation.exception_resolved")
+    assert [(a["action"], a["reversed"], a["orders"]) for a in resolved] == [
+        ("REVERSE", "700.00", [pid]), ("REVERSE", "150.00", [late])]
+    assert exc(amount_pk).resolution_note == "the bank credited 550"
+    with pytest.raises(resolution.AlreadyResolved):  # the second click
+        reversal.reverse(FIN2, desk["f2"], amount_pk, "again")
+    check_invariants()
+    check_stored_figures()
+    # a corrected statement: 550 matches what we now hold; the reversed 700 turning up is a difference
+    ids = reconcile([line(short.channel_payment_id, "550.00"), line(gone.channel_payment_id, "700.00")])
+    late = exc(ids[gone.channel_payment_id])
+    assert (late.exception_class, late.channel_amount, late.our_amount) == ("AMOUNT_MISMATCH", D("700.00"), 0)
+    assert actions.screen_states([{"exceptionId": str(late.id)}])[late.id].offered == ["WRITE_OFF"]
+    assert db.session.scalar(sa.select(sa.func.count(ReconciliationException.id))) == 3  # the 550 line: MATCHED
+    db.session.rollback()
+
+
+def test_a_reversal_takes_the_excess_back_from_the_wallet_and_refuses_when_it_is_spent(desk):
+    over, _ = paid_wire(desk, "700.00", received="800.00")  # 100 excess credited to the wallet
+    spent, _ = paid_wire(desk, "300.00", received="360.00")
+    ids = reconcile([line(over.channel_payment_id, "750.00"), line(spent.channel_payment_id, "320.00")])
+    before = balance(desk)
+    assert reversal.reverse(FIN1, desk["f1"], ids[over.channel_payment_id], "the bank says 750") == "resolved"
+    assert balance(desk) == before - D("50.00") and succeeded(over.id) == D("700.00")
+    entry = db.session.scalar(sa.select(WalletEntry).order_by(WalletEntry.id.desc()).limit(1))
+    assert (entry.entry_type, entry.amount, entry.reference) == ("ADJUST", D("-50.00"), over.channel_payment_id)
+    db.session.rollback()
+    assert [e["amount"] for e in events("wallet.changed")] == ["-50.00"]
+    wallet.post(desk["R1001"], -balance(desk), "ADJUST", reference=None, actor="test")  # the wallet spent
+    db.session.commit()
+    untouched = stored()
+    with pytest.raises(reversal.ReversalRefused) as refused:
+        reversal.reverse(FIN1, desk["f1"], ids[spent.channel_payment_id], "the bank says 320")
+    assert refused.value.reason == reversal.WALLET_SPENT and stored() == untouched
+    check_invariants()
+
+
+@pytest.fixture
+def bank(wire):
+    """The sandbox bank paying refunds out (the engine conftest's ``wire``; this module's ``wire`` is a helper)."""
+    return wire
+
+
+def test_a_reversal_is_refused_where_it_does_not_apply_or_money_was_refunded_since(bank, desk):
+    processing = wire(desk, "500.00")
+    partly, (partly_pid,) = paid_wire(desk, "600.00")
+    later, (later_pid,) = paid_wire(desk, "900.00")
+    refund(partly_pid, "100.00")
+    on_credit = make_order(amount="400.00")
+    checkout.submit(OPERATOR, None, desk["R1001"], [AllocationIn(on_credit, "400.00", "CREDIT")])
+    record = db.session.scalar(sa.select(CreditRecord))
+    repayment = create_order(record.order_id, "R1001", "400.00", "CREDIT_REPAYMENT",
+                             credit_record_id=record.credit_record_id)
+    repaid, _ = paid_wire(desk, "400.00", pids=[repayment])
+    ids = reconcile([line(processing.channel_payment_id, "450.00"), line(partly.channel_payment_id, "550.00"),
+                     line("CP-TYPO-9", "5.00")])
+    threshold(desk, "500.00")
+    assert reversal.reverse(FIN1, desk["f1"], ids[later.channel_payment_id], "not at the bank") == "waiting"
+    before = stored()
+    for pk in (ids[processing.channel_payment_id], ids["CP-TYPO-9"]):  # still PROCESSING; no payment of ours
+        with pytest.raises(actions.ActionDoesNotFit):
+            reversal.reverse(FIN1, desk["f1"], pk, "why")
+    with pytest.raises(ValidationFailed) as refused:
+        reversal.reverse(FIN1, desk["f1"], ids[repaid.channel_payment_id], " ")
+    assert refused.value.errors[0]["field"] == "note"
+    with pytest.raises(reversal.ReversalRefused) as refused:  # reopening a credit record: not built
+        reversal.reverse(FIN1, desk["f1"], ids[repaid.channel_payment_id], "not at the bank")
+    assert refused.value.reason == reversal.REPAYMENT_ORDER
+    assert stored() == before
+    # what was not refunded can be reversed: 600 paid, 100 refunded, the bank took 550
+    assert reversal.reverse(FIN1, desk["f1"], ids[partly.channel_payment_id], "the bank took 550") == "resolved"
+    o = order(partly_pid)
+    assert (o.paid_amount, o.refunded_amount + o.refunding_amount) == (D("550.00"), D("100.00"))
+    # refunded after the reversal was asked for: 900 to take back, 700 not refunded
+    refund(later_pid, "200.00")
+    with pytest.raises(reversal.ReversalRefused) as refused:  # the approval checks again
+        approval.approve(FIN2, desk["f2"], ids[later.channel_payment_id])
+    assert refused.value.reason == reversal.REFUNDED_SINCE
+    approval.reject(FIN2, desk["f2"], ids[later.channel_payment_id], "refunded meanwhile")
+    with pytest.raises(reversal.ReversalRefused) as refused:  # asked again: refused before it would wait
+        reversal.reverse(FIN1, desk["f1"], ids[later.channel_payment_id], "not at the bank")
+    assert refused.value.reason == reversal.REFUNDED_SINCE
+    e = exc(ids[later.channel_payment_id])
+    assert (e.state, e.pending_action, order(later_pid).paid_amount) == ("OPEN", None, D("900.00"))
+    check_invariants()
+
+
+def test_a_reversal_above_the_threshold_waits_for_a_second_finance_user(desk):
+    gone, (pid,) = paid_wire(desk, "700.00")
+    pk = reconcile([line("CP-OTHER", "1.00")])[gone.channel_payment_id]
+    threshold(desk, "500.00")
+    assert reversal.reverse(FIN1, desk["f1"], pk, "not at the bank") == "waiting"
+    assert (exc(pk).pending_action, order(pid).paid_amount) == ("REVERSE", D("700.00"))
+    with pytest.raises(wallet_changes.SameUser):
+        approval.approve(FIN1, desk["f1"], pk)
+    with pytest.raises(resolution.WaitsForApproval):
+        reversal.reverse(FIN2, desk["f2"], pk, "again")
+    approval.approve(FIN2, desk["f2"], pk)
+    e = exc(pk)
+    assert (e.state, e.resolution_action, e.resolved_by) == ("RESOLVED", "REVERSE", "user:fin1 / user:fin2")
+    assert order(pid).paid_amount == 0 and cp_now(gone.id).received_amount == 0
+    check_invariants()
+
+
+def test_two_reversals_or_two_approvals_at_once_reverse_once(app, desk):
+    f3 = add_user("fin3@example.com", "finance")
+    db.session.commit()
+    clicked, (clicked_pid,) = paid_wire(desk, "300.00")
+    approved, (approved_pid,) = paid_wire(desk, "900.00")
+    ids = reconcile([line("CP-OTHER", "1.00")])
+    threshold(desk, "500.00")
+    assert reversal.reverse(FIN1, desk["f1"], ids[approved.channel_payment_id], "not at the bank") == "waiting"
+    db.session.remove()
+    pk, waiting = ids[clicked.channel_payment_id], ids[approved.channel_payment_id]
+    outcomes = _race(app, lambda: reversal.reverse(FIN1, desk["f1"], pk, "not at the bank"),
+                     lambda: reversal.reverse(FIN2, desk["f2"], pk, "not at the bank either"),
+                     lambda: approval.approve(FIN2, desk["f2"], waiting),
+                     lambda: approval.approve(Actor("user", "fin3"), f3, waiting))
+    assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyResolved", "AlreadyResolved", "NoneType", "str"], \
+        outcomes
+    assert order(clicked_pid).paid_amount == order(approved_pid).paid_amount == 0
+    assert [a["reversed"] for a in audited("reconciliation.exception_resolved")] in (["300.00", "900.00"],
+                                                                                      ["900.00", "300.00"])
+    check_invariants()
+    check_stored_figures()

@@ -2,7 +2,8 @@
 offers only the actions that fit its class (UI.md hooks plus ``recon-action`` with ``data-action``), a
 refused action shows its error next to its field in zh-CN and en and stores nothing, and an action above
 the approval threshold waits for a second finance user, who approves or rejects it on the same row
-(the one who asked is refused)."""
+(the one who asked is refused). A reversal is offered for a paid payment the channel did not take, and
+its refusal is worded next to the action."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.domain.enums import StatementSource
+from app.domain.enums import ChannelPaymentStatus, StatementSource
 from app.domain.timeutil import shanghai_today
 from app.extensions import db
 from app.models import AuditEntry, Channel, ReconciliationException, Reseller, WalletChange
+from app.services.ledgers import wallet
+from app.services.platform.actor import Actor
 from app.services.reconciliation import runs
 from app.services.reconciliation.lines import Line
 from app.services.reconciliation.statement_import import import_statement
+from app.services.settlement import channel_result as settlement
 from tests.support.screen_setup import (
     channel_payment_status,
     count,
@@ -142,3 +146,53 @@ def test_above_the_threshold_a_second_finance_user_approves_on_the_row(diffs, si
     assert again.status_code == 409
     page = second.get(URL + "?state=all&lang=en").get_data(as_text=True)
     assert 'data-testid="recon-resolution" data-action="ACCEPT_CHANNEL"' in _row(page, amount_pk)
+
+
+@in_app
+def _paid(cp_pk: int, received: str | None = None) -> None:
+    settlement.settle(cp_pk, settlement.Outcome(status=ChannelPaymentStatus.SUCCESS, received_amount=Decimal(
+        received) if received else None), Actor(type="user", id="finance@example.com"))
+
+
+@in_app
+def _exception_of(cp_pk: int) -> int:
+    return db.session.scalar(sa.select(ReconciliationException.id).where(
+        ReconciliationException.channel_payment_id == cp_pk))
+
+
+@in_app
+def _spend_wallet(code: str) -> None:
+    r = db.session.scalar(sa.select(Reseller).where(Reseller.code == code))
+    if r.wallet_balance > 0:
+        wallet.post(r.id, -r.wallet_balance, "ADJUST", reference=None, actor="tests")
+    db.session.commit()
+
+
+def test_a_reversal_is_offered_for_what_the_channel_did_not_take_and_its_refusal_is_worded(shop, signed_in):
+    gone = wire_payment([(make_order(amount="300.00"), "300.00")])
+    over = wire_payment([(make_order(amount="200.00"), "200.00")])
+    _paid(gone.id)
+    _paid(over.id, "260.00")  # 60.00 excess credited to the wallet
+    _reconcile([Line("payment", "GW-W-3", over.channel_payment_id, Decimal("230.00"), "SUCCESS", None)],
+               shanghai_today())
+    gone_pk, over_pk = _exception_of(gone.id), _exception_of(over.id)
+    client = signed_in("finance@example.com")
+    body = client.get(URL + "?lang=en").get_data(as_text=True)
+    assert _offered(body, gone_pk) == _offered(body, over_pk) == ["REVERSE", "WRITE_OFF"]
+    assert "Reverse what the channel did not take" in body
+    assert "冲正渠道未收到的款项" in client.get(URL + "?lang=zh").get_data(as_text=True)
+    token = csrf_token(client, URL)
+    _spend_wallet("R1001")
+    before = _stored()
+    for lang, text in (("zh", "钱包余额将低于 0"), ("en", "the wallet would go below 0")):
+        response = post(client, f"{URL}/exceptions/{over_pk}/resolve", {"action": "REVERSE", "note": "bank: 230"},
+                        token, lang=lang)
+        assert response.status_code == 409
+        error = re.search(rf'<p class="field-error" id="action-{over_pk}-error" role="alert">([^<]*)</p>',
+                          response.get_data(as_text=True))
+        assert error and text in error.group(1), lang
+    assert _stored() == before
+    done = post(client, f"{URL}/exceptions/{gone_pk}/resolve", {"action": "REVERSE", "note": "not at the bank"}, token)
+    assert done.status_code == 302 and _exception(gone_pk)[:3] == ("RESOLVED", None, "REVERSE")
+    page = client.get(URL + "?state=all&lang=en").get_data(as_text=True)
+    assert 'data-testid="recon-resolution" data-action="REVERSE"' in _row(page, gone_pk)

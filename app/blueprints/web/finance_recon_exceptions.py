@@ -1,6 +1,7 @@
 """The differences on /finance/reconciliation (docs/SCREENS.md): one form per open exception offering
 only the actions that fit its class and its payment's state (``reconciliation/exception_actions.py``):
-ask the channel again, accept the channel's figure, link to a payment, write off; a note is always
+ask the channel again, accept the channel's figure, link to a payment, reverse what the channel did not
+take, write off; a note is always
 required. An action above the approval threshold waits for a second finance user, who approves or
 rejects it here (``exception_approval.py``). The service locks, re-checks and audits; a refused
 action changes nothing and shows its error next to its field."""
@@ -19,6 +20,7 @@ from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...services.ledgers import wallet_changes
 from ...services.reconciliation import exception_actions as actions
 from ...services.reconciliation import exception_approval as approval
+from ...services.reconciliation import reversal
 from ...services.reconciliation.notes import NOTE_LENGTH
 from ...services.reconciliation.resolution import AlreadyResolved, WaitsForApproval
 from .access import FINANCE, allow, web_actor
@@ -67,6 +69,20 @@ def _checked(form: ExceptionForm) -> bool:
     return ok
 
 
+def _reversal_refused(exc: reversal.ReversalRefused) -> str:
+    """Why a reversal cannot be made, in the reader's language."""
+    return {
+        reversal.NOTHING_TO_REVERSE: _("We do not hold more as received than the channel took: nothing to reverse "
+                                       "(reversed before?). Nothing was changed."),
+        reversal.REFUNDED_SINCE: _("Part of this money has been refunded (or is being refunded) since: reversing it "
+                                   "would leave less paid than refunded. Nothing was changed."),
+        reversal.WALLET_SPENT: _("The excess this payment credited to the reseller's wallet has been spent: the "
+                                 "wallet would go below 0. Nothing was changed."),
+        reversal.REPAYMENT_ORDER: _("A credit repayment cannot be reversed here (it would reopen a credit record): "
+                                     "write it off. Nothing was changed."),
+    }.get(exc.reason, exc.message)
+
+
 def _refused(exception_id: int, form: ExceptionForm, exc: Exception):
     """A refusal of the service, worded for the reader, next to its field (or above the page)."""
     if isinstance(exc, WaitsForApproval):
@@ -78,6 +94,9 @@ def _refused(exception_id: int, form: ExceptionForm, exc: Exception):
     if isinstance(exc, wallet_changes.DuplicateSerial):
         form.action.errors = [_("This channel transaction was already credited to the reseller's wallet. "
                                 "Nothing was stored.")]
+        return _page(exception_id, form, 409)
+    if isinstance(exc, reversal.ReversalRefused):
+        form.action.errors = [_reversal_refused(exc)]
         return _page(exception_id, form, 409)
     if isinstance(exc, StateConflict):
         return _page(exception_id, form, 409, _("The payment changed meanwhile. Nothing was changed: look again."))
@@ -134,6 +153,8 @@ def _decide(exception_id: int, decide):
         return _page(exception_id, form, 403, _("You asked for this action: a second finance user must approve or "
                                                 "reject it. Nothing was changed."))
     except StateConflict as exc:
+        if isinstance(exc, reversal.ReversalRefused):
+            return _page(exception_id, form, 409, _("%(reason)s Reject the request.", reason=_reversal_refused(exc)))
         if isinstance(exc, approval.NothingWaits | AlreadyResolved):
             return _page(exception_id, form, 409, _("Nothing waits for an approval on this difference (already "
                                                     "decided by another finance user). Nothing was changed."))

@@ -1,11 +1,13 @@
 """The money that moved, per Shanghai day, channel and payment type (``money_flow_days``), kept up to
 date as it moves: the two places where a transaction becomes SUCCESS —
 ``settlement/channel_result`` (a payment) and ``refunds/part_settlement`` (a refund part) — call
-``record``. The amounts wait in the session and are added just before the outermost transaction
-commits (``platform/commit_hooks``: a rolled-back savepoint takes back what was recorded in it), in
-key order, each with one UPSERT (``INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x``; PostgreSQL
-and SQLite alike): concurrent settlements never lose an update, never deadlock on these rows (same
-order everywhere) and hold each row's lock only for the commit. A rolled-back transaction adds nothing.
+``record``; a reconciliation reversal (``reconciliation/reversal``), which takes a SUCCESS payment
+back in whole or in part, calls ``record_reversal``. The amounts wait in the session and are added just
+before the outermost transaction commits (``platform/commit_hooks``: a rolled-back savepoint takes back
+what was recorded in it), in key order, each with one UPSERT (``INSERT … ON CONFLICT DO UPDATE SET
+x = x + excluded.x``; PostgreSQL and SQLite alike): concurrent settlements never lose an update, never
+deadlock on these rows (same order everywhere) and hold each row's lock only for the commit. A
+rolled-back transaction adds nothing.
 
 ``recompute`` builds the same rows from ``transactions``; ``differences`` compares the two (the check
 of ``flask finance check-flows`` and of the tests); ``rebuild`` replaces the table with the
@@ -57,6 +59,15 @@ def record(txn: PaymentTransaction, payment_type: str) -> None:
         commit_hooks.defer(_PENDING, (key, 0, ZERO, 1, -txn.amount))
 
 
+def record_reversal(txn: PaymentTransaction, payment_type: str, amount: Decimal, *, whole: bool) -> None:
+    """Take ``amount`` of the SUCCESS payment ``txn`` back out of the row it was counted on (a
+    reconciliation reversal, before ``txn`` changes): the day's received comes down, and its count when
+    ``txn`` is reversed ``whole`` (it becomes FAILED; in part it stays SUCCESS with the rest)."""
+    assert txn.status == TransactionStatus.SUCCESS and txn.transaction_type == TransactionType.PAYMENT
+    key = (day_of(txn), txn.channel_code or "", payment_type)
+    commit_hooks.defer(_PENDING, (key, -1 if whole else 0, -amount, 0, ZERO))
+
+
 @commit_hooks.writes_before(_PENDING)
 def _add_recorded(recorded: list[tuple[Key, int, Decimal, int, Decimal]]) -> None:
     pending: dict[Key, list] = {}
@@ -80,6 +91,9 @@ def _upsert(pending: dict[Key, list]) -> None:
             index_elements=[table.c.day, table.c.channel_code, table.c.payment_type],
             set_=dict(payments=table.c.payments + ex.payments, received=table.c.received + ex.received,
                       refunds=table.c.refunds + ex.refunds, refunded=table.c.refunded + ex.refunded)))
+
+
+_NONE = FlowRow(0, ZERO, 0, ZERO)
 
 
 def stored(start: date | None = None, end: date | None = None) -> dict[Key, FlowRow]:
@@ -122,10 +136,12 @@ def recompute() -> dict[Key, FlowRow]:
 
 
 def differences(found: dict[Key, FlowRow] | None = None) -> list[tuple[Key, FlowRow | None, FlowRow | None]]:
-    """(key, stored, recomputed) for every key where the table and ``transactions`` disagree."""
+    """(key, stored, recomputed) for every key where the table and ``transactions`` disagree. A stored
+    row of zeros is no row (what a reversal of a day's only payment leaves)."""
     found = recompute() if found is None else found
     kept = stored()
-    return [(k, kept.get(k), found.get(k)) for k in sorted(set(kept) | set(found)) if kept.get(k) != found.get(k)]
+    return [(k, kept.get(k), found.get(k)) for k in sorted(set(kept) | set(found))
+            if kept.get(k, _NONE) != found.get(k, _NONE)]
 
 
 def rebuild() -> int:

@@ -14,7 +14,9 @@ against our channel payments, set-based in SQL.
 - ``resolution.py``: what every resolution of an exception shares (note, locks, RESOLVED with the
   action, audit; nothing is deleted) and the write-off;
 - ``exception_actions.py``: the actions that fit each class (requery, accept the channel's figure,
-  link to a payment, write off), money only through settlement or the wallet's top-up;
+  link to a payment, reverse, write off), money only through settlement or the wallet's top-up;
+- ``reversal.py``: the reversal of what we recorded as received but the channel did not take
+  (MISSING_IN_CHANNEL, a lower AMOUNT_MISMATCH): the settlement's part that never happened undone;
 - ``exception_approval.py``: their maker-checker (a second finance user above the threshold);
 - ``receipt_actions.py``: finance decides an unidentified receipt (accept a suggestion or link a
   payment, assign to a reseller's wallet with the wallet's maker-checker, return);

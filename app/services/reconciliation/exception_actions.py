@@ -15,6 +15,8 @@ existing paths, never by writing a balance:
 - **LINK_PAYMENT** (MISSING_IN_SYSTEM: the line names a number that is not ours): the line is tied to
   the payment of this channel finance names; one still PROCESSING is settled with the line (same
   amount), a final one is only linked when it agrees with the line;
+- **REVERSE** (MISSING_IN_CHANNEL, or AMOUNT_MISMATCH with the channel lower; our payment SUCCESS):
+  what the channel did not take comes out of our records (reversal.py);
 - **WRITE_OFF** (every class): resolved with the reason, nothing moves (``resolution.resolve``).
 
 Maker-checker (exception_approval.py), the wallet changes' pattern: an action that moves more than the
@@ -45,29 +47,25 @@ from ...domain.enums import (
 from ...domain.errors import NotFound, ValidationFailed
 from ...extensions import db
 from ...models import ChannelPayment, PaymentTransaction, ReconciliationException, ReconciliationRun, Reseller
-from ...models.types import now_utc
 from ..audit import log as audit
 from ..ledgers import wallet_changes
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 from ..settlement import channel_result as settlement
 from ..settlement import compensation
-from . import resolution
+from . import resolution, reversal
 from .notes import require_note
-from .resolution import close, lock_open
+from .resolution import RESOLVED, WAITING, ActionDoesNotFit, close, lock_open, wait_for_approval  # noqa: F401
 
 SUCCESS, FAILED = GatewayPaymentStatus.SUCCESS.value, GatewayPaymentStatus.FAILED.value
 _OURS_FAILED = (ChannelPaymentStatus.FAILED, ChannelPaymentStatus.EXPIRED, ChannelPaymentStatus.CANCELLED)
 _DISAGREE = (ReconClass.STATUS_MISMATCH, ReconClass.AMOUNT_MISMATCH)
-RESOLVED, WAITING = "resolved", "waiting"
 
 
-class ActionDoesNotFit(ValidationFailed):
-    """The action is not one of those that fit the exception's class and its payment's state now."""
-
-
-def actions_for(exc: ReconciliationException, channel_kind: str, payment_status: str | None) -> list[str]:
-    """The actions that fit an open exception, given its channel's kind and its payment's status now."""
+def actions_for(exc: ReconciliationException, channel_kind: str, payment_status: str | None,
+                received: Decimal | None = None) -> list[str]:
+    """The actions that fit an open exception, given its channel's kind and its payment's status now
+    (and, for a reversal, what we hold as received: ``reversal.recorded``)."""
     if exc.state != ReconExceptionState.OPEN or exc.pending_action is not None:
         return []
     out: list[str] = []
@@ -81,13 +79,16 @@ def actions_for(exc: ReconciliationException, channel_kind: str, payment_status:
         out.append(ReconAction.ACCEPT_CHANNEL.value)
     if exc.exception_class == ReconClass.MISSING_IN_SYSTEM:
         out.append(ReconAction.LINK_PAYMENT.value)
+    if reversal.applies(exc, payment_status, received):
+        out.append(ReconAction.REVERSE.value)
     out.append(ReconAction.WRITE_OFF.value)
     return out
 
 
 def _fits(run: ReconciliationRun, exc: ReconciliationException, action: ReconAction,
           cp: ChannelPayment | None) -> None:
-    if action.value not in actions_for(exc, run.channel_kind, cp.status if cp is not None else None):
+    if action.value not in actions_for(exc, run.channel_kind, cp.status if cp is not None else None,
+                                       reversal.recorded(cp) if cp is not None else None):
         raise ActionDoesNotFit("this action does not fit this difference", field="action")
 
 
@@ -118,16 +119,6 @@ def _money(exc: ReconciliationException) -> Decimal:
     return amount
 
 
-def _wait(exc: ReconciliationException, action: ReconAction, actor: Actor, user_id: int | None, note: str,
-          **detail: object) -> str:
-    exc.pending_action, exc.requested_by_user_id, exc.requested_by = action.value, user_id, actor.label
-    exc.requested_at, exc.requested_note = now_utc(), note
-    audit.record(actor, "reconciliation.exception_action_requested", "recon_exception", str(exc.id), None,
-                 {"action": action.value, "class": exc.exception_class, "note": note,
-                  **{k: v for k, v in detail.items() if v is not None}})
-    return WAITING
-
-
 def _lock_payment(exc: ReconciliationException) -> ChannelPayment | None:
     return settlement.lock_channel_payment(exc.channel_payment_id) if exc.channel_payment_id is not None else None
 
@@ -145,7 +136,8 @@ def accept_channel(actor: Actor, user_id: int | None, exception_id: int, note: s
             reseller = reseller_of(cp)
             if cp.status == ChannelPaymentStatus.PROCESSING:
                 if amount > reseller.approval_threshold:
-                    return _wait(exc, ReconAction.ACCEPT_CHANNEL, actor, user_id, note, amount=f"{amount:.2f}")
+                    return wait_for_approval(exc, ReconAction.ACCEPT_CHANNEL, actor, user_id, note,
+                                             amount=f"{amount:.2f}")
                 settlement.apply(cp, channel_outcome(exc), actor)
                 close(run, exc, actor, ReconAction.ACCEPT_CHANNEL, note,
                       {"payment": cp.channel_payment_id, "settledAs": exc.channel_status, "amount": f"{amount:.2f}"})
@@ -154,8 +146,8 @@ def accept_channel(actor: Actor, user_id: int | None, exception_id: int, note: s
                 actor, user_id, reseller.id, wallet_changes.TOPUP, amount, note, exc.channel_transaction_id)
             exc.wallet_change_id = change.id
             if change.status == WalletChangeStatus.PENDING:
-                return _wait(exc, ReconAction.ACCEPT_CHANNEL, actor, user_id, note, walletChangeId=change.id,
-                             amount=f"{amount:.2f}")
+                return wait_for_approval(exc, ReconAction.ACCEPT_CHANNEL, actor, user_id, note,
+                                         walletChangeId=change.id, amount=f"{amount:.2f}")
             close(run, exc, actor, ReconAction.ACCEPT_CHANNEL, note,
                   {"payment": cp.channel_payment_id, "walletChangeId": change.id, "amount": f"{amount:.2f}"})
             return RESOLVED
@@ -204,8 +196,8 @@ def link_payment(actor: Actor, user_id: int | None, exception_id: int, payment: 
             amount = _money(exc)
             if amount > reseller_of(cp).approval_threshold:
                 exc.pending_payment_id = cp.id
-                return _wait(exc, ReconAction.LINK_PAYMENT, actor, user_id, note, payment=cp.channel_payment_id,
-                             amount=f"{amount:.2f}")
+                return wait_for_approval(exc, ReconAction.LINK_PAYMENT, actor, user_id, note,
+                                         payment=cp.channel_payment_id, amount=f"{amount:.2f}")
             settlement.apply(cp, channel_outcome(exc), actor)
         exc.channel_payment_id = cp.id
         close(run, exc, actor, ReconAction.LINK_PAYMENT, note, {"payment": cp.channel_payment_id, "settled": moves})
@@ -247,6 +239,8 @@ def act(actor: Actor, user_id: int | None, exception_id: int, action: str, note:
         return link_payment(actor, user_id, exception_id, payment, note)
     if action == ReconAction.REQUERY:
         return requery(actor, exception_id, note)
+    if action == ReconAction.REVERSE:
+        return reversal.reverse(actor, user_id, exception_id, note)
     raise ActionDoesNotFit("choose an action", field="action")
 
 
@@ -267,10 +261,12 @@ def screen_states(rows: list[dict]) -> dict[int, RowState]:
     if not ids:
         return {}
     found = db.session.execute(
-        sa.select(ReconciliationException, ReconciliationRun.channel_kind, ChannelPayment.status)
+        sa.select(ReconciliationException, ReconciliationRun.channel_kind, ChannelPayment.status,
+                  sa.func.coalesce(ChannelPayment.received_amount, ChannelPayment.amount))
         .join(ReconciliationRun, ReconciliationRun.id == ReconciliationException.run_id)
         .outerjoin(ChannelPayment, ChannelPayment.id == ReconciliationException.channel_payment_id)
         .where(ReconciliationException.id.in_(ids))).all()
-    return {exc.id: RowState(actions_for(exc, kind, status), exc.resolution_action, exc.pending_action,
-                             exc.requested_by, exc.requested_note) for exc, kind, status in found}
+    return {exc.id: RowState(actions_for(exc, kind, status, received), exc.resolution_action,
+                             exc.pending_action, exc.requested_by, exc.requested_note)
+            for exc, kind, status, received in found}
 

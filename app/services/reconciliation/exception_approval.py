@@ -26,6 +26,7 @@ from ..ledgers import wallet_changes
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 from ..settlement import channel_result as settlement
+from . import reversal
 from .exception_actions import channel_outcome
 from .notes import require_note
 from .resolution import AlreadyResolved, clear_pending, close, lock
@@ -62,7 +63,8 @@ def _lock_waiting(exception_id: int, user_id: int) -> tuple[ReconciliationRun, R
 
 def approve(actor: Actor, user_id: int, exception_id: int) -> None:
     """Carry out the waiting action, once. Raises NothingWaits, AlreadyResolved, SameUser, or
-    StateConflict when the payment is no longer PROCESSING (reject it then)."""
+    StateConflict when the payment is no longer PROCESSING (a reversal: no longer SUCCESS, or
+    ``reversal.ReversalRefused``; reject it then)."""
     change_id = _waiting_change(_peek(exception_id))
     db.session.rollback()
     if change_id is not None:
@@ -77,12 +79,16 @@ def approve(actor: Actor, user_id: int, exception_id: int) -> None:
         if pk is None:
             raise NothingWaits("the exception does not wait for an approval")
         cp = settlement.lock_channel_payment(pk)
+        maker, note = exc.requested_by or "", exc.requested_note or ""
+        if action == ReconAction.REVERSE:  # re-checked under the locks: refused (409) when it no longer applies
+            reversal.carry_out(run, exc, cp, actor, note, resolved_by=f"{maker} / {actor.label}", requestedBy=maker,
+                               approvedBy=actor.label)
+            return
         if cp.status != ChannelPaymentStatus.PROCESSING:
             raise StateConflict(f"payment {cp.channel_payment_id} is {cp.status.lower()} now: reject the request")
         settlement.apply(cp, channel_outcome(exc), actor)
         if action == ReconAction.LINK_PAYMENT:
             exc.channel_payment_id = cp.id
-        maker, note = exc.requested_by or "", exc.requested_note or ""
         close(run, exc, actor, action, note, {"payment": cp.channel_payment_id, "requestedBy": maker,
                                               "approvedBy": actor.label}, resolved_by=f"{maker} / {actor.label}")
 

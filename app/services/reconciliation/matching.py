@@ -9,14 +9,17 @@ Payment lines of the run's import are joined to our channel payments of the chan
 - channel FAILED, ours FAILED / EXPIRED / CANCELLED             → MATCHED
 - anything else (SUCCESS vs FAILED, FAILED vs SUCCESS, ...)     → STATUS_MISMATCH
 
-A later line with the same channel transaction id is a DUPLICATE. Only the differences are stored as
-results; MATCHED lines are counted (``classify`` returns their count and amount). A channel payment of ours that
-succeeded that day and is on no line is MISSING_IN_CHANNEL. Channel SUCCESS against our PROCESSING
-with the same amount is not classified here: ``settle_candidates`` lists those for the settlement
-path first (runs.py), after which they are MATCHED. Refund and payout lines are stored but not
-matched yet (docs/DOMAIN.md §8).
-"""
+Our amount is what we hold as received (``held``: the received amount a settlement or a reversal
+recorded, else the payment's amount), so a payment reversed to what the channel took matches its line,
+and a reversed one whose line turns up after all is a difference, not silently MATCHED.
 
+A later line with the same channel transaction id is a DUPLICATE. Only the differences are stored as
+results; MATCHED lines are counted (``classify`` returns their count and amount). A channel payment of
+ours that succeeded that day, holds something as received and is on no line is MISSING_IN_CHANNEL.
+Channel SUCCESS against our PROCESSING with the same amount is not classified here:
+``settle_candidates`` lists those for the settlement path first (runs.py), after which they are
+MATCHED. Refund and payout lines are stored but not matched yet (docs/DOMAIN.md §8).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,6 +69,12 @@ def _ours(channel_id: int, line: NamedFromClause) -> tuple[NamedFromClause, sa.C
     return cp, on
 
 
+def held(cp: NamedFromClause) -> sa.ColumnElement[Any]:
+    """Our figure for a channel payment: what we hold as received (a settlement with another figure, or a
+    reversal, recorded it), else its amount (reconciliation/reversal.py ``recorded``)."""
+    return sa.func.coalesce(cp.c.received_amount, cp.c.amount)
+
+
 def settle_candidates(import_id: int, channel_id: int) -> list[SettleCandidate]:
     """Lines the channel reports SUCCESS for a payment we hold PROCESSING, with the same amount."""
     line, occurrence = _lines(import_id)
@@ -88,12 +97,13 @@ def classify(run_id: int, import_id: int, channel_id: int, day: date) -> tuple[i
         db.session.execute(sa.text("SET LOCAL work_mem = '128MB'"))
     line, occurrence = _lines(import_id)
     cp, on = _ours(channel_id, line)
+    ours_amount = held(cp)
     result_class = sa.case(
         (occurrence > 0, ReconClass.DUPLICATE.value),
         (cp.c.id.is_(None), ReconClass.MISSING_IN_SYSTEM.value),
         (sa.and_(line.c.status == SUCCESS,
                  cp.c.status.in_((ChannelPaymentStatus.SUCCESS, ChannelPaymentStatus.PROCESSING)),
-                 cp.c.amount != line.c.amount), ReconClass.AMOUNT_MISMATCH.value),
+                 ours_amount != line.c.amount), ReconClass.AMOUNT_MISMATCH.value),
         (sa.and_(line.c.status == SUCCESS, cp.c.status == ChannelPaymentStatus.SUCCESS), ReconClass.MATCHED.value),
         (sa.and_(line.c.status == FAILED, cp.c.status.in_(_OURS_FAILED)), ReconClass.MATCHED.value),
         else_=ReconClass.STATUS_MISMATCH.value)
@@ -104,7 +114,7 @@ def classify(run_id: int, import_id: int, channel_id: int, day: date) -> tuple[i
     classified = (sa.select(sa.literal(run_id).label("run_id"), result_class.label("result_class"),
                             match_key.label("match_key"), line.c.id.label("line_id"),
                             cp.c.id.label("channel_payment_id"), line.c.amount.label("channel_amount"),
-                            cp.c.amount.label("our_amount"), line.c.status.label("channel_status"),
+                            ours_amount.label("our_amount"), line.c.status.label("channel_status"),
                             cp.c.status.label("our_status"))
                   .select_from(line.outerjoin(cp, on)).subquery("c"))
     differences = sa.select(*[classified.c[name] for name in columns]).where(
@@ -118,10 +128,10 @@ def classify(run_id: int, import_id: int, channel_id: int, day: date) -> tuple[i
         StatementLine.import_id == import_id, StatementLine.line_type == PAYMENT_LINE,
         StatementLine.reference == ours.c.channel_payment_id))
     not_listed = (sa.select(sa.literal(run_id), sa.literal(ReconClass.MISSING_IN_CHANNEL.value),
-                            ours.c.channel_payment_id, sa.null(), ours.c.id, sa.null(), ours.c.amount, sa.null(),
+                            ours.c.channel_payment_id, sa.null(), ours.c.id, sa.null(), held(ours), sa.null(),
                             ours.c.status)
                   .where(ours.c.channel_id == channel_id, ours.c.status == ChannelPaymentStatus.SUCCESS,
-                         ours.c.completed_at >= start, ours.c.completed_at < end, ~listed))
+                         held(ours) > 0, ours.c.completed_at >= start, ours.c.completed_at < end, ~listed))
     db.session.execute(sa.insert(ReconciliationResult).from_select(columns, not_listed))
     return matched
 

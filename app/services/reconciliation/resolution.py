@@ -1,14 +1,15 @@
 """Resolving a reconciliation exception, the part every action shares (exception_actions.py): a note is
 required (why), who, when, why and which action are kept, the change is audited, and the exception
-stays (RESOLVED, never deleted). Locks the run first, then the exception: the order a recomputation
-takes (runs.py). ``resolve`` itself is the write-off: resolved with a reason, nothing moves."""
+stays (RESOLVED, never deleted); above the approval threshold it waits (``wait_for_approval``). Locks
+the run first, then the exception: the order a recomputation takes (runs.py). ``resolve`` itself is the
+write-off: resolved with a reason, nothing moves."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from ...domain.enums import ReconAction, ReconExceptionState
-from ...domain.errors import NotFound, StateConflict
+from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...extensions import db
 from ...models import ReconciliationException, ReconciliationRun
 from ...models.types import now_utc
@@ -16,6 +17,12 @@ from ..audit import log as audit
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 from .notes import require_note
+
+RESOLVED, WAITING = "resolved", "waiting"  # what an action returns: done, or waiting for a second user
+
+
+class ActionDoesNotFit(ValidationFailed):
+    """The action is not one of those that fit the exception's class and its payment's state now."""
 
 
 class AlreadyResolved(StateConflict):
@@ -48,6 +55,17 @@ def lock_open(exception_id: int) -> tuple[ReconciliationRun, ReconciliationExcep
     if exc.pending_action is not None:
         raise WaitsForApproval("the exception waits for a second finance user's approval")
     return run, exc
+
+
+def wait_for_approval(exc: ReconciliationException, action: ReconAction, actor: Actor, user_id: int | None,
+                      note: str, **detail: object) -> str:
+    """The action waits for a second finance user (exception_approval.py): who asked, when, why; audited."""
+    exc.pending_action, exc.requested_by_user_id, exc.requested_by = action.value, user_id, actor.label
+    exc.requested_at, exc.requested_note = now_utc(), note
+    audit.record(actor, "reconciliation.exception_action_requested", "recon_exception", str(exc.id), None,
+                 {"action": action.value, "class": exc.exception_class, "note": note,
+                  **{k: v for k, v in detail.items() if v is not None}})
+    return WAITING
 
 
 def clear_pending(exc: ReconciliationException) -> None:
