@@ -27,7 +27,7 @@ What it does (see bench/README.md, "Mixed load"):
 4. after each step: per kind and overall p50/p99 (from the scheduled send time) and errors; the ramp
    stops after the first step whose p99 passes ``--stop-p99-ms`` (200) or that has an error; a step
    is *held* when its p99 < 100 ms, no error, and the generators kept the schedule;
-5. checks every money invariant (app/services/ledgers/invariants.py: docs/DOMAIN.md §3, the merged
+5. checks every money invariant (tests/support/invariants.py: docs/DOMAIN.md §3, the merged
    and channel payments, the wallets and credit lines) and the stored day figures over the database;
 6. writes bench/results/load_mix.json (or ``.invalid.json`` when an invariant is broken), stops what it
    started and drops the database (unless ``--keep-db``). Exit 1 on a broken invariant or an
@@ -333,7 +333,8 @@ def check_money(env: dict) -> tuple[list[str], dict]:
     from app import create_app
     from app.extensions import db
     from app.services.dashboards import overdue
-    from app.services.ledgers import invariants, money_flows
+    from app.services.ledgers import money_flows
+    from tests.support import invariants
 
     app = create_app()
     with app.app_context():

@@ -1,4 +1,4 @@
-"""The invariant checker (app/services/ledgers/invariants.py) has teeth: a clean wallet payment passes,
+"""The invariant checker (tests/support/invariants.py) has teeth: a clean wallet payment passes,
 and each way of doubling or bending a money effect behind the engine's back is named."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
-from app.services.ledgers import invariants
+from tests.support import invariants
 from tests.support.engine import OPERATOR, make_order
 
 # name: (SQL run after a WALLET payment of 400.00 on an order of 1000.00, a fragment of the violation)

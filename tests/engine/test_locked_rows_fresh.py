@@ -16,8 +16,9 @@ from app.extensions import db
 from app.models import User
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
-from app.services.ledgers import invariants, wallet
+from app.services.ledgers import wallet
 from app.services.platform.unit_of_work import transaction
+from tests.support import invariants
 from tests.support.engine import FINANCE, OPERATOR, make_order
 
 

@@ -13,8 +13,9 @@ from app.models import (
 from app.services.checkout import submission as checkout
 from app.services.checkout.validation import AllocationIn
 from app.services.dashboards import overdue
-from app.services.ledgers import invariants, money_flows
+from app.services.ledgers import money_flows
 from app.services.platform.actor import Actor
+from tests.support import invariants
 
 from .factories import create_order
 
@@ -45,7 +46,7 @@ def order(payment_id: str) -> PaymentOrder:
 
 
 def check_invariants(refund_events: bool = True) -> None:
-    """docs/DOMAIN.md §3 and the ledgers, over the whole database (app/services/ledgers/invariants.py).
+    """docs/DOMAIN.md §3 and the ledgers, over the whole database (tests/support/invariants.py).
     ``refund_events=False`` leaves out the check that each final refund part has its event (the demo
     seed's refunds are made without)."""
     found = invariants.violations(refund_events)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import cast
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -53,7 +54,7 @@ def woken() -> None:
         conn = redis_connection()
         asked = conn.get(_key())
         if asked is not None:
-            wait = float(asked) + COALESCE_SECONDS - time.time()  # Unix seconds, not money
+            wait = float(cast(bytes, asked)) + COALESCE_SECONDS - time.time()  # Unix seconds, not money
             if wait > 0:
                 time.sleep(min(wait, COALESCE_SECONDS))
             conn.delete(_key())

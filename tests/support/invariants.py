@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...domain.enums import ChannelKind, ChannelPaymentStatus, WalletEntryType
-from ...domain.order_status import derive_refund_status
-from ...extensions import db
-from ...models import (
+from app.domain.enums import ChannelKind, ChannelPaymentStatus, WalletEntryType
+from app.domain.order_status import derive_refund_status
+from app.extensions import db
+from app.models import (
     ChannelPayment,
     CreditEntry,
     CreditRecord,
