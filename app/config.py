@@ -51,6 +51,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
 
+    # Several machines (docs/ARCHITECTURE.md "No local state") must share these two: a key generated
+    # into one machine's instance/ folder would split sessions and make the other machines' encrypted
+    # columns unreadable. SECRETS_FROM_ENV=1 forbids the generated fallback.
+    if str(get("SECRETS_FROM_ENV", "0")).lower() in ("1", "true"):
+        missing = [name for name in ("SECRET_KEY", "ENCRYPTION_KEYS") if not get(name)]
+        if missing:
+            raise RuntimeError(
+                f"SECRETS_FROM_ENV=1 but {' and '.join(missing)} not set: every process of the deployment "
+                "needs the same values from its environment (docs/ARCHITECTURE.md, 'No local state')"
+            )
     secret_key = get("SECRET_KEY") or _instance_secret(ipath, "secret_key", lambda: secrets.token_hex(32))
     # Comma-separated Fernet keys, newest first: encrypt with the first, decrypt with any.
     enc_keys = get("ENCRYPTION_KEYS") or _instance_secret(
