@@ -16,7 +16,6 @@ import secrets
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.create_order import create_database, drop_database, prepare  # noqa: E402
 from bench.loadgen import body_for  # noqa: E402
+from bench.sql_profile import StatementLog  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -45,8 +45,6 @@ def main(argv=None) -> int:
            "API_RATE_LIMIT": "10000000 per minute", "PYTHONPATH": str(ROOT)}
     try:
         key = prepare(env)["key"]
-        from sqlalchemy import event
-
         import bench.wsgi as w
         from app.extensions import db
         from bench.baseline_app import naive_db
@@ -57,38 +55,9 @@ def main(argv=None) -> int:
             client = w.baseline.test_client()
             path = f"/{args.target}"
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        statements: Counter = Counter()
-
         with (w.portal if args.target == "create" else w.baseline).app_context():
             engine = db.engine if args.target == "create" else naive_db.engine
-
-        spent: Counter = Counter()
-        started: dict = {}
-
-        def _label(statement: str) -> str:
-            return statement.split()[0].upper() + " " + " ".join(statement.split()[1:4])[:60]
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _count(conn, cursor, statement, parameters, context, executemany):
-            statements[_label(statement)] += 1
-            started[id(conn)] = time.perf_counter()
-
-        @event.listens_for(engine, "after_cursor_execute")
-        def _timed(conn, cursor, statement, parameters, context, executemany):
-            spent[_label(statement)] += time.perf_counter() - started.pop(id(conn), time.perf_counter())
-
-        @event.listens_for(engine, "commit")
-        def _commit(conn):
-            statements["COMMIT"] += 1
-            started[("c", id(conn))] = time.perf_counter()
-
-        @event.listens_for(engine, "commit_twophase")
-        def _noop(*a):
-            pass
-
-        @event.listens_for(engine, "rollback")
-        def _rollback(conn):
-            statements["ROLLBACK"] += 1
+        sql = StatementLog(engine)
 
         def send(i: int, prefix: str):
             r = client.post(path, data=body_for(prefix, "p", i), headers=headers)
@@ -96,8 +65,7 @@ def main(argv=None) -> int:
 
         for i in range(200):  # warm-up: caches, pools, compiled statements
             send(i, "warm")
-        statements.clear()
-        spent.clear()
+        sql.clear()
 
         profiler = None
         if args.profiler == "pyinstrument":
@@ -124,11 +92,7 @@ def main(argv=None) -> int:
         n = args.requests
         print(f"{args.target}: {n} requests in {elapsed:.2f} s -> {elapsed / n * 1000:.2f} ms each, "
               f"{n / elapsed:.0f} req/s in one process, one client; CPU of this process {cpu / n * 1000:.2f} ms each")
-        total = sum(statements.values())
-        print(f"database calls per request: {total / n:.2f}")
-        print("  per request   ms in driver+server   statement")
-        for stmt, count in statements.most_common():
-            print(f"  {count / n:5.2f}        {spent[stmt] / n * 1000:6.3f}          {stmt}")
+        sql.print_per_request(n)
         if args.profiler == "pyinstrument":
             print(profiler.output_text(unicode=True, color=False, show_all=False))
         elif args.profiler == "cprofile":
