@@ -1,6 +1,6 @@
 """``scripts/run`` for real: the whole portal on free ports and a temporary instance folder, a
 Ctrl-C (SIGINT to the script's process group, as a terminal sends it), then the facts a person
-would check: every process it started is gone, one after the other (web, worker, scheduler,
+would check: every process it started is gone, one after the other (web, workers, scheduler,
 sandbox, Redis last), the exit status is 0, nothing printed a traceback nor RQ's per-job lines;
 ``ACCESS_LOG=1`` logs each request; both servers answer ``/favicon.ico``; the banner lists every
 demo login of the seed and says truly where the password and the API key are kept.
@@ -29,7 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "scripts" / "run"
 BANNER_END = "Press Ctrl-C to stop everything."
-ORDER = ["web", "worker-1", "scheduler", "sandbox", "mailcatcher", "redis"]
+ORDER = ["web", "worker-1", "documents-worker", "scheduler", "sandbox", "mailcatcher", "redis"]
 
 pytestmark = [
     pytest.mark.slow,
