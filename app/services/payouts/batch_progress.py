@@ -74,6 +74,19 @@ def _select() -> sa.Select:
             .outerjoin(d, d.order_no == r.order_no))
 
 
+def has_open_rows(batch_id: int) -> bool:
+    """Whether a row of the batch is still QUEUED, PROCESSING or MANUAL. Read from the last row
+    backwards: rows are paid in order, so an open row is usually among the last, and the question
+    every finishing payout asks costs a few index probes instead of a read of the whole batch."""
+    r, d = DisbursementBatchRow, Disbursement
+    open_row = sa.or_(r.order_no.is_(None), d.status.is_(None), d.status.in_(
+        (DisbursementStatus.INIT, DisbursementStatus.PROCESSING, DisbursementStatus.MANUAL)))
+    stmt = (sa.select(r.row_no).outerjoin(d, d.order_no == r.order_no)
+            .where(r.batch_id == batch_id, r.refused_reason.is_(None), open_row)
+            .order_by(r.row_no.desc()).limit(1))
+    return db.session.scalar(stmt) is not None
+
+
 def rows(batch_id: int) -> list[RowState]:
     out = []
     for (row_no, name, masked, bank, amount, purpose, request_id, order_no, refused, status, serial,

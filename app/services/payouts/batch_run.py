@@ -117,7 +117,7 @@ def run(batch_no: str) -> dict[str, int]:
 def complete_if_done(batch_id: int, actor: Actor, now: datetime | None = None) -> bool:
     """In the caller's transaction: mark a RUNNING batch COMPLETED once every row is final."""
     batch = _lock(DisbursementBatch, DisbursementBatch.id == batch_id)
-    if batch is None or batch.status != BatchStatus.RUNNING:
+    if batch is None or batch.status != BatchStatus.RUNNING or batch_progress.has_open_rows(batch_id):
         return False
     p = batch_progress.progress(batch_id)
     if not p.complete:
