@@ -21,16 +21,15 @@ import re
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.create_order import create_database, drop_database  # noqa: E402
+from bench.create_order import drop_database  # noqa: E402
 from bench.load_mix import PASSWORD, VENV_BIN, WALLET, seed  # noqa: E402
-from bench.sql_profile import StatementLog  # noqa: E402
+from bench.sql_profile import StatementLog, add_database_argument, throwaway_portal  # noqa: E402
 
 CREATE = "/api/v1/integration/payment/create"
 _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -42,19 +41,11 @@ def main(argv=None) -> int:
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--target", choices=["checkout_wallet", "list_page"], default="checkout_wallet")
     ap.add_argument("--profiler", choices=["cprofile", "none"], default="cprofile")
-    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))
+    add_database_argument(ap)
     args = ap.parse_args(argv)
 
-    from cryptography.fernet import Fernet
-
-    tmp = Path(tempfile.mkdtemp(prefix="portal-prof-checkout-"))
-    db_url, db_name = create_database(args.database_url)
-    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp),
-           "SECRET_KEY": secrets.token_hex(32), "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-           "API_RATE_LIMIT": "10000000 per minute", "LOGIN_RATE_LIMIT": "100000 per minute",
-           "WEBHOOK_WAKE_ON_COMMIT": "0", "PYTHONPATH": str(ROOT)}
+    env, db_name = throwaway_portal(args.database_url, LOGIN_RATE_LIMIT="100000 per minute",
+                                    WEBHOOK_WAKE_ON_COMMIT="0")
     try:
         subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -11,19 +11,16 @@ profile. pyinstrument is not a project dependency: ``.venv/bin/pip install pyins
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.create_order import create_database, drop_database, prepare  # noqa: E402
+from bench.create_order import drop_database, prepare  # noqa: E402
 from bench.loadgen import body_for  # noqa: E402
-from bench.sql_profile import StatementLog  # noqa: E402
+from bench.sql_profile import StatementLog, add_database_argument, throwaway_portal  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -31,18 +28,10 @@ def main(argv=None) -> int:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--profiler", choices=["pyinstrument", "cprofile", "none"], default="pyinstrument")
     ap.add_argument("--target", choices=["create", "naive", "bare"], default="create")
-    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))
+    add_database_argument(ap)
     args = ap.parse_args(argv)
 
-    from cryptography.fernet import Fernet
-
-    tmp = Path(tempfile.mkdtemp(prefix="portal-prof-"))
-    db_url, db_name = create_database(args.database_url)
-    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp),
-           "SECRET_KEY": secrets.token_hex(32), "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-           "API_RATE_LIMIT": "10000000 per minute", "PYTHONPATH": str(ROOT)}
+    env, db_name = throwaway_portal(args.database_url)
     try:
         key = prepare(env)["key"]
         import bench.wsgi as w

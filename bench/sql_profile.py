@@ -1,12 +1,39 @@
-"""Count and time the SQL statements an engine runs, for the profile scripts (profile_create.py,
-profile_checkout.py): statements per request, driver + server time per request, by statement."""
+"""What the single-process profile scripts (profile_create.py, profile_checkout.py) share: a throw-away
+database with the environment of a portal on it, and the SQL statements an engine runs, counted and
+timed (statements per request, driver + server time per request, by statement)."""
 
 from __future__ import annotations
 
+import argparse
+import os
+import secrets
+import tempfile
 import time
 from collections import Counter
 
 from sqlalchemy import event
+
+from bench.create_order import ROOT, create_database
+
+
+def add_database_argument(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
+                                                             "postgresql://postgres@127.0.0.1:5432/test"))
+
+
+def throwaway_portal(database_url: str, **settings: str) -> tuple[dict, str]:
+    """A fresh database on the server of ``database_url`` and the environment of a portal using it
+    (fresh secrets, a temporary instance folder, the API rate limit out of reach, ``settings`` on top).
+    Returns the environment and the database's name, for ``create_order.drop_database``."""
+    from cryptography.fernet import Fernet
+
+    db_url, db_name = create_database(database_url)
+    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": db_url,
+           "INSTANCE_PATH": tempfile.mkdtemp(prefix="portal-prof-"),
+           "SECRET_KEY": secrets.token_hex(32), "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+           "API_RATE_LIMIT": "10000000 per minute", "PYTHONPATH": str(ROOT), **settings}
+    return env, db_name
 
 
 def _label(statement: str) -> str:
