@@ -69,7 +69,6 @@ from bench.create_order import (  # noqa: E402
     _pids_named,
     _proc_jiffies,
     _tree,
-    create_database,
     drop_database,
     free_port,
     sa_url,
@@ -84,6 +83,7 @@ from bench.load_mix import (  # noqa: E402
     start_server,
     stop_process_group,
 )
+from bench.sql_profile import throwaway_portal  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
@@ -142,12 +142,31 @@ PENDING_SQL = {
 
 
 def pending_work(pg: psycopg.Connection) -> dict[str, int]:
-    from app.services.platform.queues import all_queues
+    """What is left, from the database first; Redis is asked (one pipeline, no registry cleanup) only
+    once the database says done, so that the bench's own polling adds little to Redis's CPU."""
+    from app.services.platform.queues import all_queues, redis_connection
 
     left = {k: pg.execute(sql).fetchone()[0] for k, sql in PENDING_SQL.items()}
-    for q in all_queues():
-        left[f"rq:{q.name}"] = q.count + q.started_job_registry.count + q.scheduled_job_registry.count
+    if any(left.values()):
+        return left
+    queues = all_queues()
+    pipe = redis_connection().pipeline(transaction=False)
+    for q in queues:
+        pipe.llen(q.key)
+        pipe.zcard(q.started_job_registry.key)
+        pipe.zcard(q.scheduled_job_registry.key)
+    counts = pipe.execute()
+    for i, q in enumerate(queues):
+        left[f"rq:{q.name}"] = sum(counts[3 * i:3 * i + 3])
     return left
+
+
+def redis_calls() -> dict[str, int]:
+    """Calls per command since the server started (INFO commandstats): the whole server's, so only a
+    private one (``--private-redis``) gives the portal's alone."""
+    from app.services.platform.queues import redis_connection
+
+    return {k.removeprefix("cmdstat_"): v["calls"] for k, v in redis_connection().info("commandstats").items()}
 
 
 def failed_jobs() -> int:
@@ -162,7 +181,7 @@ def wait_drained(pg: psycopg.Connection, timeout: float = 180) -> dict[str, int]
         left = pending_work(pg)
         if not any(left.values()) or time.time() > deadline:
             return {k: v for k, v in left.items() if v}
-        time.sleep(0.1)
+        time.sleep(0.25)
 
 
 # --- CPU ----------------------------------------------------------------------------------------
@@ -378,6 +397,7 @@ def run_phase(kind: str, count: int, rate: float, gen, ctx: dict) -> dict:
     lsn0 = pg.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
     sampler = ConnectionSampler(ctx["dsn"], ctx["db_name"], procs.own_backends)
     sampler.start()
+    calls0 = redis_calls()
     with CpuWindow(procs) as cpu:
         step = gen.run_step(rate, count / rate, ctx["connections"])
         driven_s = time.perf_counter() - cpu.t0
@@ -385,6 +405,7 @@ def run_phase(kind: str, count: int, rate: float, gen, ctx: dict) -> dict:
     sampler.stop.set()
     sampler.join()
     lsn1 = pg.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+    calls1 = redis_calls()
     sealed = seal_now(app)
     # The pause lets idle backends flush their table counters; its second half is the shared processes'
     # idle baseline next to this phase (the first half still holds the tail of the sealing).
@@ -422,11 +443,18 @@ def run_phase(kind: str, count: int, rate: float, gen, ctx: dict) -> dict:
         "wal_records_per_request": round(wal["records"] / answered, 1) if wal else None,
         "wal_bytes_by_table_per_request": {t: round(b / answered) for t, b in wal.get("by_table", {}).items()},
         "wal_bytes_server_per_request": round(float(wal_server) / answered),
+        "redis_calls_per_request": dict(sorted(
+            ((c, round((n - calls0.get(c, 0)) / answered, 2)) for c, n in calls1.items() if n > calls0.get(c, 0)),
+            key=lambda kv: -kv[1])),
         "rows_per_request": rows, "connections_peak_open": sampler.peak_open,
         "connections_peak_busy": sampler.peak_busy, "machine_busy": round(cpu.machine_busy, 3),
         "loadavg": [round(cpu.load0, 2), round(cpu.load1, 2)],
     }
     c = cpu_ms
+    if ctx["shared"] == ("pg_aux",):
+        log(f"    redis commands a request (the bench's own llen/zcard polling included): "
+            f"{sum(result['redis_calls_per_request'].values()):.1f}: "
+            + ", ".join(f"{k} {v}" for k, v in list(result["redis_calls_per_request"].items())[:8]))
     log(f"{kind:<16}{answered:>5}  web {c['web']:6.2f}  pg {c['postgres']:5.2f}  worker {c['worker']:5.2f}  "
         f"pdf {c['documents']:6.2f}  redis {c['redis']:4.2f}  pg aux {c['pg_aux']:4.2f}  seal "
         f"{result['audit_sealing_cpu_ms_per_request']:4.2f} ms | WAL {result['wal_bytes_per_request']} B "
@@ -464,8 +492,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     began = time.perf_counter()
 
-    from cryptography.fernet import Fernet
-
     from app import create_app
     from app.extensions import db
     from app.models import ApiClient
@@ -479,33 +505,27 @@ def main(argv: list[str] | None = None) -> int:
 
     api_secret, callback_secret = DEFAULT_MERCHANTS[MERCHANT_NO]
     tmp = Path(tempfile.mkdtemp(prefix="portal-capacity-"))
-    (tmp / "instance").mkdir()
     (tmp / "prom").mkdir()
-    db_url, db_name = create_database(args.database_url)
     web_port, gw_port, rcv_port, smtp_port, inbox_port, redis_port = (port(i) for i in range(1, 7))
-    redis = None
     if args.private_redis:
-        redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL,
-                                 start_new_session=True)
         args.redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        time.sleep(0.5)
     base = f"http://127.0.0.1:{web_port}"
-    prefix = f"capacity-{secrets.token_hex(3)}-"
-    env = {
-        **os.environ, "FLASK_APP": "app", "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp / "instance"),
-        "SECRET_KEY": secrets.token_hex(32), "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "REDIS_URL": args.redis_url, "RQ_QUEUE_PREFIX": prefix, "PUBLIC_BASE_URL": base, "PORT": str(web_port),
-        "API_RATE_LIMIT": "10000000 per minute", "LOGIN_RATE_LIMIT": "100000 per minute",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"), "PYTHONPATH": str(ROOT),
-        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "LOG_LEVEL": "WARNING", "RQ_LOG_LEVEL": "WARNING",
-    }
+    env, db_name = throwaway_portal(
+        args.database_url, REDIS_URL=args.redis_url, RQ_QUEUE_PREFIX=f"capacity-{secrets.token_hex(3)}-",
+        PUBLIC_BASE_URL=base, PORT=str(web_port), LOGIN_RATE_LIMIT="100000 per minute",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp / "prom"), WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
+        SMTP_URL=f"smtp://127.0.0.1:{smtp_port}", LOG_LEVEL="WARNING", RQ_LOG_LEVEL="WARNING")
+    db_url = env["DATABASE_URL"]
     children: list[subprocess.Popen] = []
-    server = gateway = None
+    server = gateway = redis = None
     keep_logs = False
     dsn = sa_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
+        if args.private_redis:
+            redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save",
+                                      "", "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL,
+                                     start_new_session=True)
+            time.sleep(0.5)
         subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         gateway = start_sandbox(port=gw_port)
@@ -605,19 +625,21 @@ def main(argv: list[str] | None = None) -> int:
         if gateway is not None:
             gateway.stop()
         if redis is not None:
-            stop_process_group(redis)
-        try:
-            with create_app().app_context():
-                for q in all_queues():
-                    q.empty()
-        except Exception as exc:  # noqa: BLE001 - cleanup of the bench's own queues: shown, not fatal
-            log(f"cleanup: {exc}")
+            stop_process_group(redis)  # its queues go with it
+        else:
+            try:
+                with create_app().app_context():
+                    for q in all_queues():
+                        q.empty()
+            except Exception as exc:  # noqa: BLE001 - cleanup of the bench's own queues: shown, not fatal
+                log(f"cleanup: {exc}")
         if args.keep_db:
             log(f"kept database {db_name}")
         else:
             drop_database(args.database_url, db_name)
         if not keep_logs:
             shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(env["INSTANCE_PATH"], ignore_errors=True)
 
 
 if __name__ == "__main__":
