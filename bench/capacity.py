@@ -37,7 +37,8 @@ What it does (bench/README.md, "Capacity"):
 5. probes: the audit sealer's rows/s (single by design: an advisory lock), and a hot-row probe —
    8 threads each committing the money_flow_days UPSERT of settlement on ONE row vs a row each,
    with synchronous_commit on and off;
-6. prints the table, writes bench/results/capacity.json, stops everything, drops the database.
+6. prints the table, writes bench/results/capacity.json, stops everything, drops the database and
+   deletes the run's Redis keys (all named with its RQ_QUEUE_PREFIX).
 """
 
 from __future__ import annotations
@@ -496,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.extensions import db
     from app.models import ApiClient
     from app.services.platform.actor import Actor
-    from app.services.platform.queues import all_queues
+    from app.services.platform.queues import all_queues, redis_connection
     from app.services.webhooks import endpoints
     from sandbox.testing import DEFAULT_MERCHANTS, start_sandbox
 
@@ -627,11 +628,15 @@ def main(argv: list[str] | None = None) -> int:
         if redis is not None:
             stop_process_group(redis)  # its queues go with it
         else:
-            try:
+            try:  # the run's queues, then every key named with its prefix (jobs, results, sessions)
                 with create_app().app_context():
                     for q in all_queues():
                         q.empty()
-            except Exception as exc:  # noqa: BLE001 - cleanup of the bench's own queues: shown, not fatal
+                    conn = redis_connection()
+                    conn.srem("rq:queues", *[q.key for q in all_queues()])
+                    for key in conn.scan_iter(match=f"*{env['RQ_QUEUE_PREFIX']}*", count=1000):
+                        conn.delete(key)
+            except Exception as exc:  # noqa: BLE001 - cleanup of the bench's own keys: shown, not fatal
                 log(f"cleanup: {exc}")
         if args.keep_db:
             log(f"kept database {db_name}")
