@@ -377,6 +377,8 @@ def main(argv=None) -> int:
                     help="kind=weight,... (default %(default)s)")
     ap.add_argument("--server-cmd", default=DEFAULT_SERVER,
                     help="the server, {port} filled in, {venv} = this Python's bin (default: gunicorn -w 3 sync)")
+    ap.add_argument("--port", type=int, default=0,
+                    help="without --url/--cluster: the server's port, the gateway's the next (default: free ones)")
     ap.add_argument("--cluster", action="store_true",
                     help="run the portal as scripts/cluster's deployment (haproxy, two web groups, two workers, "
                          "a scheduler, its sandbox gateway) on a fresh database instead of --server-cmd")
@@ -430,7 +432,7 @@ def main(argv=None) -> int:
             base = cluster.start()
         else:
             db_url, db_name = create_database(args.database_url)
-            port = free_port()
+            port = args.port or free_port()
             base = f"http://127.0.0.1:{port}"
         env = {
             **os.environ, "FLASK_APP": "app", "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp / "instance"),
@@ -448,7 +450,7 @@ def main(argv=None) -> int:
             ap.error("--url needs the portal's ENCRYPTION_KEYS in the environment (the channel secrets are sealed)")
         gateway_url = args.gateway_url
         if not gateway_url:
-            gateway = start_sandbox()
+            gateway = start_sandbox(port=args.port + 1 if args.port else None)
             gateway_url = gateway.base_url
         if not args.url and cluster is None:  # scripts/cluster migrated it
             subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
