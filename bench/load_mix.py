@@ -263,7 +263,7 @@ class CpuSplit:
         return out
 
 
-def ramp(args, cfg: dict, users: list, server_pids: list[int], gateway_pid: int | None
+def ramp(args, cfg: dict, users: list, server_pids: list[int], gateway_pid: int | None, worker_pids: list[int]
          ) -> tuple[list[dict], str | None]:
     """Start the generators, run the steps; (steps, why the ramp stopped)."""
     n = max(1, min(args.generators, len(users)))
@@ -310,6 +310,8 @@ def ramp(args, cfg: dict, users: list, server_pids: list[int], gateway_pid: int 
                 g["server"] = [p for pid in server_pids for p in _tree(pid)]
             if gateway_pid:
                 g["gateway"] = _tree(gateway_pid)
+            if worker_pids:
+                g["workers"] = [p for pid in worker_pids for p in _tree(pid)]
             return g
 
         for rate in args.rates:
@@ -467,10 +469,12 @@ def main(argv=None) -> int:
         log(f"open loop, {args.generators} generator(s) x {args.connections} connections, {args.resellers} "
             f"resellers, {args.step_seconds:g} s per step, mix {mix}; uptime: {os.getloadavg()}")
         server_pids = [server.pid] if server else []
+        worker_pids: list[int] = []  # only a cluster runs workers (receipts, webhooks) and a scheduler
         if cluster is not None:
             server_pids = [pid for part in ("web-1", "web-2", "haproxy") if (pid := cluster.pid(part))]
-        steps, stopped = ramp(args, cfg, seeded["users"], server_pids,
-                              gateway.proc.pid if gateway else None)
+            worker_pids = [pid for part in ("worker-1", "worker-2", "scheduler") if (pid := cluster.pid(part))]
+        gateway_pid = gateway.proc.pid if gateway else (cluster.pid("sandbox") if cluster else None)
+        steps, stopped = ramp(args, cfg, seeded["users"], server_pids, gateway_pid, worker_pids)
         held = [s for s in steps if s["held"]]
         best = max(held, key=lambda s: s["rate"]) if held else None
         log("")
