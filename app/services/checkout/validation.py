@@ -98,8 +98,9 @@ def validate(reseller_id: int, rows: list[AllocationIn], *, lock: bool = False) 
         raise CheckoutRejected([RowProblem(0, "", "order", "NO_ROWS", "select at least one payment order")])
     orders = _load_orders(reseller_id, [r.payment_id for r in rows], lock)
     reseller_stmt = sa.select(Reseller).where(Reseller.id == reseller_id)
-    # Locked after the orders: the global lock order is orders, then reseller (see settlement).
-    reseller = db.session.scalars(reseller_stmt.with_for_update() if lock else reseller_stmt).one()
+    # Locked after the orders: the global lock order is orders, then reseller (see settlement);
+    # FOR NO KEY UPDATE as ledgers.wallet.lock_reseller explains.
+    reseller = db.session.scalars(reseller_stmt.with_for_update(key_share=True) if lock else reseller_stmt).one()
     channel_rows = {c.code: c for c in db.session.scalars(
         sa.select(Channel).where(Channel.code.in_({r.channel_code for r in rows})))}
     planned: list[PlannedRow] = []

@@ -27,7 +27,12 @@ class InsufficientBalance(StateConflict):
 
 
 def lock_reseller(reseller_id: int) -> Reseller:
-    r = db.session.execute(sa.select(Reseller).where(Reseller.id == reseller_id).with_for_update()).scalar_one_or_none()
+    """The reseller's row, locked to change its balances. ``FOR NO KEY UPDATE`` (``key_share``), not
+    ``FOR UPDATE``: rows inserted by the same transaction that reference the reseller hold a KEY SHARE
+    lock on it, and two refunds of one reseller would each wait for the other's (a deadlock,
+    tests/engine/test_reseller_lock.py). The balances are not a key, so the weaker lock suffices."""
+    r = db.session.execute(sa.select(Reseller).where(Reseller.id == reseller_id)
+                           .with_for_update(key_share=True)).scalar_one_or_none()
     if r is None:
         raise ValidationFailed("reseller does not exist", field="reseller")
     return r
