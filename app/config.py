@@ -88,6 +88,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_IDLE_MINUTES": int(get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(get("SESSION_MAX_HOURS", "12")),
         "SESSION_KEY_PREFIX": get("SESSION_KEY_PREFIX", f"{get('RQ_QUEUE_PREFIX', '')}session:"),
+        # The rate limiter's counters (app/rate_limits.py): every process of one deployment counts
+        # under the same prefix; deployments sharing a Redis keep theirs apart by RQ_QUEUE_PREFIX.
+        "RATELIMIT_KEY_PREFIX": get("RATELIMIT_KEY_PREFIX", f"{get('RQ_QUEUE_PREFIX', '')}LIMITS"),
         "TESTING": get("TESTING", False),
         # Where banks send callbacks and browsers come back to.
         # The portal creates a CREDIT_REPAYMENT order per credit record itself (else the credit system does).

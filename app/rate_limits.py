@@ -2,7 +2,8 @@
 
 The ``limits`` library does the counting — one EVALSHA per check — on the storage named by
 ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``), under the key prefix ``RATELIMIT_KEY_PREFIX``
-(default ``LIMITS``; the tests give each session its own). Two users:
+(default ``<RQ_QUEUE_PREFIX>LIMITS``, app/config.py: one deployment's processes share their counters,
+two deployments on one Redis do not; the tests give each session its own). Two users:
 
 * the API: one budget per API key across the whole API, ``API_RATE_LIMIT`` (docs/API.md §1: 429
   RATE_LIMITED), checked by the API blueprint before every request;

@@ -530,9 +530,9 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         gateway = start_sandbox(port=gw_port)
-        seeded = seed(env, 8, gateway.base_url, callback_secret, api_secret)
         os.environ.update(env)
         app = create_app()
+        seeded = seed(app, 8, gateway.base_url, callback_secret, api_secret)
         with app.app_context():
             client_id = db.session.scalar(sa.select(ApiClient.id).where(ApiClient.name.like("load-mix-%")))
             db.session.rollback()

@@ -5,7 +5,7 @@ invariant checked over the database.
                                        [--generators 2] [--connections 48] [--resellers 8]
                                        [--server-cmd "gunicorn -w 3 -k sync -b 127.0.0.1:{port} bench.wsgi:app"]
                                        [--url http://127.0.0.1:8000 --database-url postgresql://...]
-                                       [--keep-db]
+                                       [--cluster [--cluster-port 8100]] [--keep-db]
 
 What it does (see bench/README.md, "Mixed load"):
 
@@ -14,7 +14,10 @@ What it does (see bench/README.md, "Mixed load"):
    it for a pay page) and the server of ``--server-cmd`` (``{port}`` is filled in; run in the repo with
    the bench's environment: DATABASE_URL, REDIS_URL, PUBLIC_BASE_URL, the rate limits raised beyond
    reach); with ``--url``: uses that running portal and its database (``--database-url`` names it), and
-   ``--gateway-url`` the gateway its ONLINE channel points to;
+   ``--gateway-url`` the gateway its ONLINE channel points to; with ``--cluster``: a fresh database
+   as above, and the portal as scripts/cluster deploys it (tests/support/cluster.py: haproxy on
+   ``--cluster-port``, two gunicorn groups of 2 workers, two RQ workers, a scheduler, its own sandbox
+   gateway), stopped at the end;
 2. seeds, through the services: ``--resellers`` resellers (wallet ¥1,000,000,000 topped up through the
    ledger), one reseller operator each, the WALLET channel and an ONLINE channel at the gateway
    (merchant MCH1001, its callback secret), an API client with scopes payments and refunds;
@@ -29,9 +32,10 @@ What it does (see bench/README.md, "Mixed load"):
    is *held* when its p99 < 100 ms, no error, and the generators kept the schedule;
 5. checks every money invariant (tests/support/invariants.py: docs/DOMAIN.md §3, the merged
    and channel payments, the wallets and credit lines) and the stored day figures over the database;
-6. writes bench/results/load_mix.json (or ``.invalid.json`` when an invariant is broken), stops what it
-   started and drops the database (unless ``--keep-db``). Exit 1 on a broken invariant or an
-   unexpected failure, 0 otherwise (errors under load end the ramp; they are the measurement).
+6. writes bench/results/load_mix.json (``load_mix_cluster.json`` with ``--cluster``; ``.invalid.json``
+   when an invariant is broken), stops what it started and drops the database (unless ``--keep-db``).
+   Exit 1 on a broken invariant or an unexpected failure, 0 otherwise (errors under load end the
+   ramp; they are the measurement).
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ from bench.create_order import (  # noqa: E402
     free_port,
     sa_url,
 )
+from tests.support.cluster import Cluster  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
@@ -93,10 +98,18 @@ def pct(sorted_us: list[int], p: float) -> float:
 
 # --- the portal: database, gateway, server ---------------------------------------------------------
 
-def seed(env: dict, resellers: int, gateway_url: str, callback_secret: str, api_secret: str) -> dict:
-    """Resellers with funded wallets and one operator each, the two channels, an API client."""
+def portal_app(env: dict):
+    """The portal's app in this process, configured by ``env`` (as the server sees it)."""
     os.environ.update(env)
     from app import create_app
+
+    return create_app()
+
+
+def seed(app, resellers: int, gateway_url: str, callback_secret: str, api_secret: str) -> dict:
+    """Resellers with funded wallets and one operator each, the two channels, an API client, through
+    the services of ``app`` (the portal's config: its database and ENCRYPTION_KEYS, which seal the
+    channel's secrets). Reused by tests/cluster/test_kill.py."""
     from app.extensions import db
     from app.models import Channel, User
     from app.services.accounts import api_clients
@@ -108,7 +121,6 @@ def seed(env: dict, resellers: int, gateway_url: str, callback_secret: str, api_
     from app.services.platform.unit_of_work import transaction
 
     actor = Actor(type="system", id="bench-load-mix")
-    app = create_app()
     users = []
     with app.app_context():
         with transaction():
@@ -251,7 +263,7 @@ class CpuSplit:
         return out
 
 
-def ramp(args, cfg: dict, users: list, server_pid: int | None, gateway_pid: int | None
+def ramp(args, cfg: dict, users: list, server_pids: list[int], gateway_pid: int | None, worker_pids: list[int]
          ) -> tuple[list[dict], str | None]:
     """Start the generators, run the steps; (steps, why the ramp stopped)."""
     n = max(1, min(args.generators, len(users)))
@@ -294,10 +306,12 @@ def ramp(args, cfg: dict, users: list, server_pid: int | None, gateway_pid: int 
             g = {"generators": [p.pid for p in procs if p.pid],
                  "postgres": [p for p in _pids_named("postgres", "postmaster") if p not in others],
                  "redis": _pids_named("redis-server")}
-            if server_pid:
-                g["server"] = _tree(server_pid)
+            if server_pids:
+                g["server"] = [p for pid in server_pids for p in _tree(pid)]
             if gateway_pid:
                 g["gateway"] = _tree(gateway_pid)
+            if worker_pids:
+                g["workers"] = [p for pid in worker_pids for p in _tree(pid)]
             return g
 
         for rate in args.rates:
@@ -327,16 +341,13 @@ def ramp(args, cfg: dict, users: list, server_pid: int | None, gateway_pid: int 
     return steps, stopped
 
 
-def check_money(env: dict) -> tuple[list[str], dict]:
-    """The invariants over the whole database, and what it holds."""
-    os.environ.update(env)
-    from app import create_app
+def check_money(app) -> tuple[list[str], dict]:
+    """The invariants over the whole database of ``app``, and what it holds."""
     from app.extensions import db
     from app.services.dashboards import overdue
     from app.services.ledgers import money_flows
     from tests.support import invariants
 
-    app = create_app()
     with app.app_context():
         t0 = time.perf_counter()
         found = invariants.violations()
@@ -368,16 +379,26 @@ def main(argv=None) -> int:
                     help="kind=weight,... (default %(default)s)")
     ap.add_argument("--server-cmd", default=DEFAULT_SERVER,
                     help="the server, {port} filled in, {venv} = this Python's bin (default: gunicorn -w 3 sync)")
+    ap.add_argument("--port", type=int, default=0,
+                    help="without --url/--cluster: the server's port, the gateway's the next (default: free ones)")
+    ap.add_argument("--cluster", action="store_true",
+                    help="run the portal as scripts/cluster's deployment (haproxy, two web groups, two workers, "
+                         "a scheduler, its sandbox gateway) on a fresh database instead of --server-cmd")
+    ap.add_argument("--cluster-port", type=int, default=int(os.environ.get("CLUSTER_PORT", "8100")),
+                    help="with --cluster: haproxy's port; the next three are taken too (default 8100)")
     ap.add_argument("--url", help="aim at this running portal instead (seeded here; give its --database-url)")
     ap.add_argument("--gateway-url", help="with --url: the gateway its ONLINE channel calls (else one is started)")
     ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                              "postgresql://postgres@127.0.0.1:5432/test"),
                     help="without --url: the server to create the database on; with --url: the portal's database")
     ap.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
-    ap.add_argument("--output", default=str(RESULTS / "load_mix.json"))
+    ap.add_argument("--output", help="default bench/results/load_mix.json (load_mix_cluster.json with --cluster)")
     ap.add_argument("--keep-db", action="store_true", help="do not drop the benchmark database")
     args = ap.parse_args(argv)
     args.rates = [float(x) for x in args.rates.split(",") if x.strip()]
+    args.output = args.output or str(RESULTS / ("load_mix_cluster.json" if args.cluster else "load_mix.json"))
+    if args.cluster and args.url:
+        ap.error("--cluster starts its own portal; --url aims at a running one: one or the other")
     mix = {}
     for part in args.mix.split(","):
         k, _, w = part.partition("=")
@@ -396,15 +417,24 @@ def main(argv=None) -> int:
     (tmp / "instance").mkdir()
     (tmp / "prom").mkdir()
     db_name = None
-    gateway = server = None
+    gateway = server = cluster = None
     status = 0
     try:
         if args.url:
             db_url, base = args.database_url, args.url.rstrip("/")
             port = None
+        elif args.cluster:
+            db_url, db_name = create_database(args.database_url)
+            port = None
+            cluster = Cluster(tmp / "cluster", port=args.cluster_port, database_url=db_url, redis_url=args.redis_url,
+                              prefix=f"load-mix-{secrets.token_hex(3)}-", env={
+                                  "SANDBOX_MERCHANTS": f"{MERCHANT_NO}:{api_secret}:{callback_secret}",
+                                  "API_RATE_LIMIT": "10000000 per minute", "LOGIN_RATE_LIMIT": "100000 per minute"})
+            log(f"starting scripts/cluster on port {args.cluster_port} ...")
+            base = cluster.start()
         else:
             db_url, db_name = create_database(args.database_url)
-            port = free_port()
+            port = args.port or free_port()
             base = f"http://127.0.0.1:{port}"
         env = {
             **os.environ, "FLASK_APP": "app", "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp / "instance"),
@@ -415,18 +445,22 @@ def main(argv=None) -> int:
             "API_RATE_LIMIT": "10000000 per minute", "LOGIN_RATE_LIMIT": "100000 per minute",
             "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"), "PYTHONPATH": str(ROOT),
         }
+        if cluster is not None:  # the deployment's own view: its keys, its Redis prefix, its gateway
+            env.update(cluster.secrets(), RQ_QUEUE_PREFIX=cluster.prefix)
+            args.gateway_url = cluster.sandbox_url
         if args.url and not os.environ.get("ENCRYPTION_KEYS"):
             ap.error("--url needs the portal's ENCRYPTION_KEYS in the environment (the channel secrets are sealed)")
         gateway_url = args.gateway_url
         if not gateway_url:
-            gateway = start_sandbox()
+            gateway = start_sandbox(port=args.port + 1 if args.port else None)
             gateway_url = gateway.base_url
-        if not args.url:
+        if not args.url and cluster is None:  # scripts/cluster migrated it
             subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         log(f"database: {db_name or db_url}   gateway: {gateway_url}")
-        seeded = seed(env, args.resellers, gateway_url, callback_secret, api_secret)
-        if not args.url:
+        app = portal_app(env)
+        seeded = seed(app, args.resellers, gateway_url, callback_secret, api_secret)
+        if not args.url and cluster is None:
             server = start_server(args.server_cmd, env, port, tmp / "server.log")
         cfg = {"url": base, "api_key": seeded["api_key"], "password": PASSWORD, "mix": mix,
                "database_url": sa_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False),
@@ -434,8 +468,13 @@ def main(argv=None) -> int:
                "merchant_no": MERCHANT_NO, "callback_secret": callback_secret, "run": secrets.token_hex(3)}
         log(f"open loop, {args.generators} generator(s) x {args.connections} connections, {args.resellers} "
             f"resellers, {args.step_seconds:g} s per step, mix {mix}; uptime: {os.getloadavg()}")
-        steps, stopped = ramp(args, cfg, seeded["users"], server.pid if server else None,
-                              gateway.proc.pid if gateway else None)
+        server_pids = [server.pid] if server else []
+        worker_pids: list[int] = []  # only a cluster runs workers (receipts, webhooks) and a scheduler
+        if cluster is not None:
+            server_pids = [pid for part in ("web-1", "web-2", "haproxy") if (pid := cluster.pid(part))]
+            worker_pids = [pid for part in ("worker-1", "worker-2", "scheduler") if (pid := cluster.pid(part))]
+        gateway_pid = gateway.proc.pid if gateway else (cluster.pid("sandbox") if cluster else None)
+        steps, stopped = ramp(args, cfg, seeded["users"], server_pids, gateway_pid, worker_pids)
         held = [s for s in steps if s["held"]]
         best = max(held, key=lambda s: s["rate"]) if held else None
         log("")
@@ -444,7 +483,7 @@ def main(argv=None) -> int:
             + (f"{best['rate']:g} req/s (answered {best['achieved_rps']:.0f}/s, p99 {best['p99_ms']:.1f} ms)"
                if best else "none"))
         time.sleep(1.0)  # answers of the last step are all in; let the server finish its commits
-        found, counts = check_money(env)
+        found, counts = check_money(app)
         log(f"money invariants over {counts['payment_orders']} orders, {counts['transactions']} transactions, "
             f"{counts['channel_payments']} channel payments, {counts['refunds']} refunds "
             f"({counts['check_seconds']} s): " + ("all hold" if not found else f"{len(found)} BROKEN"))
@@ -459,7 +498,8 @@ def main(argv=None) -> int:
             "goal_met": bool(best and best["rate"] >= 1000 and not found),
             "steps": steps, "database": counts, "mix": mix, "generators": args.generators,
             "connections": args.connections, "resellers": args.resellers, "step_seconds": args.step_seconds,
-            "server": args.url or args.server_cmd.format(port="PORT", venv=".venv/bin"),
+            "server": args.url or ("scripts/cluster (haproxy, 2 x gunicorn -w 2, 2 workers, scheduler)"
+                                   if cluster else args.server_cmd.format(port="PORT", venv=".venv/bin")),
             "cpus": os.cpu_count(), "loadavg_end": os.getloadavg(),
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
@@ -473,6 +513,8 @@ def main(argv=None) -> int:
     finally:
         if server is not None:
             stop_process_group(server)
+        if cluster is not None:
+            cluster.stop()
         if gateway is not None:
             gateway.stop()
         if db_name:

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.create_order import drop_database  # noqa: E402
-from bench.load_mix import PASSWORD, VENV_BIN, WALLET, seed  # noqa: E402
+from bench.load_mix import PASSWORD, VENV_BIN, WALLET, portal_app, seed  # noqa: E402
 from bench.sql_profile import StatementLog, add_database_argument, throwaway_portal  # noqa: E402
 
 CREATE = "/api/v1/integration/payment/create"
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         # The ONLINE channel's gateway is never called here (WALLET checkouts only).
-        seeded = seed(env, 1, "http://127.0.0.1:9", "unused-callback-secret", "unused-api-secret")
+        seeded = seed(portal_app(env), 1, "http://127.0.0.1:9", "unused-callback-secret", "unused-api-secret")
         reseller, email = seeded["users"][0]
         import bench.wsgi as w
         from app.extensions import db

@@ -92,3 +92,14 @@ def reset_database(app) -> None:
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
         os.replace(tmp, path)
+
+
+@contextmanager
+def postgres_database(base_url: str):
+    """A database of its own on the PostgreSQL server of ``base_url`` (dropped afterwards): for a
+    deployment the tests start beside the session's database (tests/cluster/)."""
+    url, name = _make_pg_database(base_url)
+    try:
+        yield url
+    finally:
+        _drop_pg_database(base_url, name)
