@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import REPO, SCRIPT
+from tests.support.cluster import REPO, SCRIPT, haproxy_stats
 
 pytestmark = pytest.mark.cluster
 
@@ -74,15 +74,7 @@ def _servers_up(admin_socket: Path) -> int:
     """How many of the backend's servers haproxy counts UP (``show stat`` on its admin socket)."""
     if not admin_socket.exists():
         return 0
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(str(admin_socket))
-        s.sendall(b"show stat\n")
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    lines = data.decode().splitlines()
-    header = lines[0].lstrip("# ").split(",")
-    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+    rows = haproxy_stats(admin_socket)
     return sum(1 for r in rows if r["pxname"] == "web" and r["svname"].startswith("web-") and r["status"] == "UP")
 
 

@@ -100,18 +100,8 @@ class Cluster:
 
     def in_flight(self, server: str) -> int:
         """Requests haproxy has sent to ``server`` (web-1, web-2) that are not answered yet (the
-        ``scur`` column of its ``show stat`` on the admin socket)."""
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(str(self.state_dir / "haproxy.sock"))
-            s.sendall(b"show stat\n")
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-        lines = data.decode().splitlines()
-        header = lines[0].lstrip("# ").split(",")
-        for line in lines[1:]:
-            row = dict(zip(header, line.split(","), strict=False))
+        ``scur`` column of its ``show stat``)."""
+        for row in haproxy_stats(self.state_dir / "haproxy.sock"):
             if row.get("pxname") == "web" and row.get("svname") == server:
                 return int(row["scur"] or 0)
         raise ClusterError(f"haproxy knows no server {server}")
@@ -145,3 +135,17 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def haproxy_stats(admin_socket: Path) -> list[dict[str, str]]:
+    """haproxy's ``show stat`` on its admin socket: a row per proxy and server, by column name."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(str(admin_socket))
+        s.sendall(b"show stat\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    lines = data.decode().splitlines()
+    header = lines[0].lstrip("# ").split(",")
+    return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
