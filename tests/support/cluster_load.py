@@ -1,6 +1,7 @@
-"""A mixed load that survives faults: each client thread (one reseller, one signed-in operator) goes
-round creating orders, paying one by WALLET, refunding part of it, paying one ONLINE (the sandbox
-gateway completes it and sends its signed callback through the load balancer) and reading a status;
+"""A mixed load that survives faults: each client thread (a reseller's operator, signed in; two threads
+may share a reseller and race on its wallet) goes round creating orders, paying one by WALLET,
+refunding part of it, paying one ONLINE (the sandbox gateway completes it and sends its signed
+callback through the load balancer) and reading a status;
 a request that fails (socket error, timeout, 5xx, 409 REQUEST_IN_PROGRESS) is sent again with the
 SAME key — Idempotency-Key for a create, the form token for a checkout, refundOrderId for a refund
 (docs/API.md §2) — until it gets its answer. What every answer said is recorded, so the test can
@@ -51,7 +52,7 @@ class Record:
 
 
 class LoadClient:
-    """One thread's work: one reseller, its operator's session, its own orders."""
+    """One thread's work: one reseller, a session of its operator, its own orders."""
 
     def __init__(self, base: str, api_key: str, user: User, gateway: str, database_url: str, record: Record,
                  tag: str):
