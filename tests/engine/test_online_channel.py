@@ -218,7 +218,10 @@ def test_callback_and_compensation_at_the_same_time_apply_once(app, online, engi
             t.start()
         for t in threads:
             t.join(20)
-        assert results["cb"] == 200 and results["q"] in ("settled", "already-final"), results
+        # The callback may commit before the query has even read the payment ("nothing-to-do"), while
+        # the query waits for the bank ("already-final") or first ("settled", the callback then finding
+        # it final): what must hold whichever won is that the money was applied once, checked below.
+        assert results["cb"] == 200 and results["q"] in ("settled", "already-final", "nothing-to-do"), results
         for p in pids:
             assert order(p).paid_amount == order(p).payment_amount
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent).where(
