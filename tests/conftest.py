@@ -48,6 +48,8 @@ def app(database_url, tmp_path_factory):
         "TESTING": True,
         "API_RATE_LIMIT": "100000 per minute",
         "LOGIN_RATE_LIMIT": "100000 per minute",
+        # Every test of a session asks /verify from 127.0.0.1: the default 30 a minute is one test's.
+        "VERIFY_RATE_LIMIT": "100000 per minute",
         "SMTP_URL": "",  # no mail unless a test asks for its SMTP server (tests/support/mail.py ``smtp``)
     })
     with app.app_context():

@@ -183,7 +183,9 @@ def test_scheduler_enqueues_json_jobs_the_worker_runs(rq_queues, app, monkeypatc
     """``python worker.py cron``: the app.jobs.cron schedule, enqueued as JSON, run by the worker."""
     monkeypatch.setenv("RQ_QUEUE_PREFIX", app.config["RQ_QUEUE_PREFIX"])
     _record_audit_rows(2)
-    scheduler = AppCronScheduler(connection=redis_connection())
+    # The lease and the last runs under this session's prefix, as worker.py does: a run of this test
+    # minutes earlier (its last runs kept in Redis) must not make the entries look not yet due.
+    scheduler = AppCronScheduler(connection=redis_connection(), key_prefix=app.config["RQ_QUEUE_PREFIX"])
     scheduler.load_config_from_file("app.jobs.cron")
     by_func = {entry.func_name: entry for entry in scheduler.get_jobs()}
     assert by_func[SEAL].interval == 10 and by_func[SEAL].queue_name == rq_queues["default"].name
@@ -199,6 +201,7 @@ def test_scheduler_enqueues_json_jobs_the_worker_runs(rq_queues, app, monkeypatc
     assert _unsealed() == 0
     for entry in scheduler.get_jobs():
         redis_connection().delete(entry.job_history_key)
+    redis_connection().delete(scheduler._leader_key, scheduler._last_key)
 
 
 def test_queue_stats_counts_depths_failures_and_workers(rq_queues):
