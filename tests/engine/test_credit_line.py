@@ -83,6 +83,7 @@ def _record(engine_setup, amount: str) -> CreditRecord:
 
 
 def _repaid_events() -> list[dict]:
+    db.session.commit()  # the caller's commit writes the events
     return [e.payload for e in db.session.scalars(sa.select(OutboxEvent).where(
         OutboxEvent.event_type == "credit_repayment.completed").order_by(OutboxEvent.id))]
 

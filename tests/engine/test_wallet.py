@@ -15,6 +15,7 @@ from app.models import AuditEntry, OutboxEvent, Reseller, WalletEntry
 from app.services.ledgers import wallet
 from app.services.ledgers.wallet import InsufficientBalance
 from app.services.ledgers.wallet_memos import WalletMemo
+from app.services.platform.unit_of_work import transaction
 from tests.support.engine import FINANCE
 
 
@@ -65,7 +66,8 @@ def test_memos_coded_and_free(engine_setup):
 
 def test_a_top_up_is_recorded_audited_and_announced(engine_setup):
     r2 = engine_setup["R1002"]
-    entry = wallet.top_up(FINANCE, r2, Decimal("1200.50"), "bank slip 42")
+    with transaction():  # the caller commits; the audit entry is written as it does
+        entry = wallet.top_up(FINANCE, r2, Decimal("1200.50"), "bank slip 42")
     assert (entry.entry_type, entry.amount, entry.balance_after, entry.actor) == (
         "TOPUP", Decimal("1200.50"), Decimal("1200.50"), FINANCE.label)
     audit = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "wallet.topup")).one()

@@ -13,6 +13,7 @@ from app.models import AuditEntry, CreditEntry, PaymentOrder, StatusLog, WalletE
 from app.services.audit import log as audit
 from app.services.platform.actor import Actor
 from tests.support.admin import tamper_audit_log
+from tests.support.statements import inserts_into
 
 ACTOR = Actor(type="system", id="test", ip="127.0.0.1")
 
@@ -33,6 +34,27 @@ def test_seal_links_entries_and_verify_passes(ctx):
     assert report.ok and report.checked == 8 and report.unsealed == 0
     seqs = db.session.scalars(sa.select(AuditEntry.chain_seq).order_by(AuditEntry.id)).all()
     assert seqs == list(range(1, 9))
+
+
+def test_a_transactions_entries_are_written_in_one_statement_at_its_commit_in_the_order_recorded(ctx):
+    with inserts_into("audit_log") as inserts:
+        audit.record(ACTOR, "thing.first", "thing", "T1")
+        with db.session.begin_nested():
+            audit.record(ACTOR, "thing.kept", "thing", "T2")
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            audit.record(ACTOR, "thing.undone", "thing", "T3")
+            raise RuntimeError("the step fails")
+        audit.record(ACTOR, "thing.last", "thing", "T4")
+        assert inserts == []  # nothing is written before the commit
+        db.session.commit()
+    assert len(inserts) == 1  # one statement, its three rows bound as one batch
+    actions = db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["thing.first", "thing.kept", "thing.last"]
+
+    audit.record(ACTOR, "thing.rolled_back", "thing", "T5")
+    db.session.rollback()
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 3
 
 
 def test_a_sealer_of_another_database_on_the_server_does_not_make_this_one_skip(ctx, is_postgres):

@@ -61,7 +61,7 @@ def dead_delivery_and_disabled_endpoint() -> None:
                               event_types="*", enabled=False, created_at=now_utc())
         db.session.add_all([live, off])
         event_id = outbox.emit(EventType.PAYMENT_ORDER_CREATED, "payment_order", "P1", {})
-        db.session.flush()
+    with transaction():  # the event is written when its transaction commits
         event = db.session.scalar(sa.select(OutboxEvent).where(OutboxEvent.event_id == event_id))
         db.session.add(WebhookDelivery(event_id=event.id, endpoint_id=live.id, status=DeliveryStatus.DEAD,
                                        attempts=8, last_error="connection refused"))

@@ -1,8 +1,11 @@
 """The append-only, hash-chained audit log (docs/DOMAIN.md §10).
 
-``record`` adds a row inside the caller's transaction. ``seal`` links unsealed rows into the
-chain in id order under one lock (a worker cron job and ``flask audit verify`` call it), so the
-request path never serialises on the chain head. ``verify`` recomputes every link.
+``record`` adds a row to the caller's transaction: the rows of one transaction are written together
+in one statement just before it commits (``platform/commit_hooks``; a rolled-back savepoint forgets
+its own), so an operation that audits three steps pays one round trip, not three. ``seal`` links
+unsealed rows into the chain in id order under one lock (a worker cron job and ``flask audit
+verify`` call it), so the request path never serialises on the chain head. ``verify`` recomputes
+every link.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ import sqlalchemy as sa
 from ...extensions import db
 from ...models import AuditEntry
 from ...models.types import now_utc
+from ..platform import commit_hooks
 from ..platform.actor import Actor
 from ..platform.unit_of_work import end_read
 
 GENESIS = "0" * 64
+_PENDING = "audit_entries"
 
 
 # Built once; the values are bound per call (no statement building or cache-key walk per insert).
@@ -42,8 +47,13 @@ def record(actor: Actor, action: str, target_type: str, target_id: str,
 
 
 def insert_row(row: dict) -> None:
-    """Add an entry built by ``entry_row`` in the caller's transaction."""
-    db.session.execute(_INSERT, row)
+    """Add an entry built by ``entry_row`` to the caller's transaction."""
+    commit_hooks.defer(_PENDING, row)
+
+
+@commit_hooks.writes_before(_PENDING)
+def _write_recorded(rows: list[dict]) -> None:
+    db.session.execute(_INSERT, rows)  # in the order recorded: the chain is sealed in id order
 
 
 def _entry_digest(prev_hash: str, e: AuditEntry) -> str:

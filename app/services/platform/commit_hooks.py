@@ -51,6 +51,8 @@ def writes_before(kind: str) -> Callable[[Handler], Handler]:
 def defer(kind: str, item: Any) -> None:
     """Hand ``item`` to ``kind``'s function when the current transaction commits."""
     session = db.session()
+    if not session.in_transaction():
+        session.begin()  # as a write would have: a rollback before any other statement forgets the item
     asked_in = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_KEY, []).append((kind, item, asked_in))
 

@@ -1,6 +1,11 @@
 """Events written to the outbox in the caller's transaction (transactional outbox). Every event's
 type is one of the catalogue (``domain/event_types.EventType``); anything else is refused here.
 
+The events of one transaction are written together, in the order emitted, in one statement just
+before it commits (``commit_hooks.writes_before``; a rolled-back savepoint forgets its own): a
+settlement's or a checkout's events cost one round trip. An event emitted with its own
+``event_id`` is written at once instead, so that a second one fails where it is emitted.
+
 Once a transaction that wrote events has committed, the functions registered with ``on_committed``
 run (the webhooks area wakes its delivery: services/webhooks/wake.py); a write that commits outside
 the session (the one-statement order create) says so with ``committed_elsewhere``."""
@@ -20,6 +25,7 @@ from ...models.types import now_utc
 from . import commit_hooks
 
 _COMMITTED = "outbox_events_committed"
+_PENDING = "outbox_events"
 _listeners: list[Callable[[], None]] = []
 
 # Built once; the values are bound per call (no statement building or cache-key walk per insert).
@@ -40,16 +46,25 @@ def event_row(event_type: EventType, aggregate_type: str, aggregate_id: str, pay
 
 def emit(event_type: EventType, aggregate_type: str, aggregate_id: str, payload: dict,
          event_id: str | None = None) -> str:
-    """Add an event; a given ``event_id`` makes the event unique (a second insert fails)."""
+    """Add an event; a given ``event_id`` makes the event unique (a second insert fails, here)."""
     row = event_row(event_type, aggregate_type, aggregate_id, payload, event_id)
-    insert_row(row)
+    if event_id is None:
+        insert_row(row)
+    else:
+        db.session.execute(_INSERT, row)
+        commit_hooks.defer(_COMMITTED, None)
     return row["event_id"]
 
 
 def insert_row(row: dict) -> None:
-    """Add an event built by ``event_row`` in the caller's transaction."""
-    db.session.execute(_INSERT, row)
+    """Add an event built by ``event_row`` to the caller's transaction."""
+    commit_hooks.defer(_PENDING, row)
     commit_hooks.defer(_COMMITTED, None)
+
+
+@commit_hooks.writes_before(_PENDING)
+def _write_emitted(rows: list[dict]) -> None:
+    db.session.execute(_INSERT, rows)
 
 
 def on_committed(listener: Callable[[], None]) -> None:
@@ -70,8 +85,6 @@ def _announce(_items: list) -> None:
 
 
 def insert_rows(rows: list[dict]) -> None:
-    """Add events built by ``event_row``, in this order, in one statement (one round trip where the
-    driver batches: a settlement of a merged payment writes two per order)."""
-    if rows:
-        db.session.execute(_INSERT, rows)
-        commit_hooks.defer(_COMMITTED, None)
+    """Add events built by ``event_row``, in this order, to the caller's transaction."""
+    for row in rows:
+        insert_row(row)

@@ -117,8 +117,8 @@ def apply(cp: ChannelPayment, outcome: Outcome, actor: Actor) -> bool:
     else:
         shares = [(t, ZERO) for t in txns]
 
-    # The events are built as each order's status is recomputed and written together after the loop:
-    # an insert per event would flush each order's changes on its own (a round trip per row).
+    # The events are built as each order's status is recomputed, so each payload is what commits; the
+    # outbox writes them with the transaction's other events just before the commit.
     events = []
     for txn, share in shares:
         order = orders[txn.payment_order_id]
