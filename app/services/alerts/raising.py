@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ...domain.event_types import EventType
 from ...extensions import db
@@ -20,7 +19,7 @@ from ...metrics import ALERTS_RAISED
 from ...models import Alert
 from ...models.alert import AlertState
 from ...models.types import now_utc
-from ..platform import outbox
+from ..platform import outbox, upsert
 from ..platform.actor import SYSTEM, Actor
 from ..platform.unit_of_work import rows_changed
 from .kinds import severity_of
@@ -43,8 +42,7 @@ def raise_alert(kind: str, message: str, *, subject: str | None = None, **detail
     text = {k: str(v) for k, v in details.items()}
     subject_key = _subject(subject, text)
     now = now_utc()
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(A).values(
+    stmt = upsert.insert(A).values(
         kind=kind, severity=severity_of(kind).value, subject=subject_key, message=message[:500], details=text,
         state=AlertState.OPEN.value, count=1, first_seen_at=now, last_seen_at=now)
     stmt = stmt.on_conflict_do_update(

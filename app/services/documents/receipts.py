@@ -85,9 +85,13 @@ def receipt_facts(doc: Document, context: dict[str, Any]) -> dict[str, Any]:
 
 
 def receipt_version(params: dict[str, Any]) -> str:
-    """A receipt changes only if the payment's outcome does (its status and what was paid)."""
     mp = db.session.scalar(sa.select(MergedPayment).where(MergedPayment.merged_payment_id == params["mergedPaymentId"]))
-    return f"{mp.status}|{mp.completed_at.isoformat() if mp.completed_at else ''}" if mp is not None else "missing"
+    return _outcome_version(mp) if mp is not None else "missing"
+
+
+def _outcome_version(mp: MergedPayment) -> str:
+    """A receipt changes only if the payment's outcome does (its status and when it completed)."""
+    return f"{mp.status}|{mp.completed_at.isoformat() if mp.completed_at else ''}"
 
 
 def receipt_file_name(doc: Document) -> str:
@@ -106,7 +110,8 @@ def register() -> None:
 def request_receipt(actor: Actor, mp: MergedPayment, requested_by_user_id: int | None = None) -> Document:
     """The receipt of ``mp`` (existing or new QUEUED), in the caller's transaction."""
     return requests.request(actor, RECEIPT, subject=mp.merged_payment_id, reseller_id=mp.reseller_id,
-                            params={"mergedPaymentId": mp.merged_payment_id}, requested_by_user_id=requested_by_user_id)
+                            params={"mergedPaymentId": mp.merged_payment_id}, requested_by_user_id=requested_by_user_id,
+                            data_version=_outcome_version(mp))
 
 
 def ask_for_receipt(actor: Actor, reseller_id: int, merged_payment_id: str, user_id: int | None) -> str:

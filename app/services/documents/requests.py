@@ -14,7 +14,6 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from ...domain.enums import DocumentState
 from ...domain.errors import ValidationFailed
@@ -23,6 +22,7 @@ from ...extensions import db
 from ...models import Document
 from ...models.types import now_utc
 from ..audit import log as audit
+from ..platform import upsert
 from ..platform.actor import Actor
 from ..platform.unit_of_work import transaction
 from . import dispatch, registry, verification
@@ -34,33 +34,32 @@ def fingerprint(doc_type: str, subject: str, reseller_id: int | None, data_versi
 
 
 def request(actor: Actor, doc_type: str, *, subject: str, reseller_id: int | None, params: dict[str, Any] | None = None,
-            period: tuple[date, date] | None = None, requested_by_user_id: int | None = None) -> Document:
+            period: tuple[date, date] | None = None, requested_by_user_id: int | None = None,
+            data_version: str | None = None) -> Document:
     """The document of type ``doc_type`` about ``subject`` for ``reseller_id`` (None: a finance
     document) with the data as it is now: the existing row, or a new QUEUED one. In the caller's
-    transaction; its render job is enqueued after commit. Raises ValidationFailed for an unknown type."""
+    transaction; its render job is enqueued after commit. ``data_version``: the type's version of the
+    data when the caller holds the data already (else the type reads it). Raises ValidationFailed for
+    an unknown type."""
     if not registry.known(doc_type):
         raise ValidationFailed(f"unknown document type {doc_type!r}")
     kind = registry.get(doc_type)
     params = dict(params or {})
-    version = kind.data_version(params)
+    version = data_version if data_version is not None else kind.data_version(params)
     fp = fingerprint(doc_type, subject, reseller_id, version)
-    existing = _by_fingerprint(fp)
-    if existing is not None:
-        return _requeue_if_failed(actor, existing)
-    doc = Document(
+    # One statement whether or not the row is there: a row of the same fingerprint (asked before, or
+    # by a concurrent twin, whose commit PostgreSQL waits for) is left alone, and read below.
+    doc = db.session.scalars(upsert.insert(Document).values(
         number=business_number("DOC"), kind=kind.kind.value, doc_type=doc_type, reseller_id=reseller_id,
         subject=subject, period_start=period[0] if period else None, period_end=period[1] if period else None,
         params=params, data_version=version, fingerprint=fp, state=DocumentState.QUEUED, attempts=0,
         verification_code=verification.new_code() if kind.verifiable else None,
-        requested_by=actor.label[:64], requested_by_user_id=requested_by_user_id)
-    try:
-        with db.session.begin_nested():  # a concurrent twin inserts the same fingerprint: use its row
-            db.session.add(doc)
-    except IntegrityError:
-        twin = _by_fingerprint(fp)
-        if twin is None:
-            raise
-        return _requeue_if_failed(actor, twin)
+        requested_by=actor.label[:64], requested_by_user_id=requested_by_user_id,
+    ).on_conflict_do_nothing(index_elements=[Document.fingerprint]).returning(Document)).one_or_none()
+    if doc is None:
+        existing = _by_fingerprint(fp)
+        assert existing is not None  # the conflict was on it, and documents are never deleted
+        return _requeue_if_failed(actor, existing)
     audit.record(actor, "document.requested", "document", doc.number, None,
                  {"docType": doc_type, "subject": subject, "resellerId": reseller_id})
     dispatch.after_commit(doc.id, doc.number)

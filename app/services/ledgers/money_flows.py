@@ -20,14 +20,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ...domain.enums import TransactionStatus, TransactionType
 from ...domain.timeutil import SHANGHAI
 from ...extensions import db
 from ...models import PaymentOrder, PaymentTransaction
 from ...models.money_flow import MoneyFlowDay
-from ..platform import commit_hooks
+from ..platform import commit_hooks, upsert
 
 _PENDING = "money_flows.pending"
 ZERO = Decimal("0.00")
@@ -80,11 +79,10 @@ def _add_recorded(recorded: list[tuple[Key, int, Decimal, int, Decimal]]) -> Non
 
 def _upsert(pending: dict[Key, list]) -> None:
     session = db.session
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = MoneyFlowDay.__table__
     for key in sorted(pending):  # one order for every transaction: no deadlock between two of them
         payments, received, refunds, refunded = pending[key]
-        stmt = insert(table).values(day=key[0], channel_code=key[1], payment_type=key[2], payments=payments,
+        stmt = upsert.insert(table).values(day=key[0], channel_code=key[1], payment_type=key[2], payments=payments,
                                     received=received, refunds=refunds, refunded=refunded)
         ex = stmt.excluded
         session.execute(stmt.on_conflict_do_update(

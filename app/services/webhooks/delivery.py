@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ...domain.enums import DeliveryStatus, OutboxStatus
 from ...domain.errors import NotFound, StateConflict
@@ -36,7 +35,7 @@ from ...models.types import now_utc
 from ..alerts.kinds import WEBHOOK_ENDPOINT_DEAD
 from ..alerts.raising import clear_alert, raise_alert
 from ..audit import log as audit
-from ..platform import crypto
+from ..platform import crypto, upsert
 from ..platform.actor import SYSTEM, Actor
 from ..platform.unit_of_work import end_read, rows_changed, transaction
 from . import address_policy, batch_pg
@@ -66,9 +65,8 @@ def _is_pg() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _insert_ignoring_duplicates(table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    dialect = postgresql if _is_pg() else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"])
+def _insert_ignoring_duplicates(table: sa.Table) -> upsert.Insert:
+    return upsert.insert(table).on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"])
 
 
 def fan_out(batch: int = 500, now: datetime | None = None, max_batches: int | None = None) -> int:
