@@ -22,7 +22,7 @@ from tests.support import screen_setup
 from tests.support.factories import add_channel
 from tests.support.html import dom
 from tests.support.routes import ADMIN, FIN, OP1
-from tests.support.web import csrf_token
+from tests.support.web import csrf_token, done
 
 GOOD = {"name": "工商银行电汇", "name_en": "ICBC wire", "enabled": "true", "min_amount": "0.01", "max_amount": "",
         "daily_limit_per_reseller": "", "available_to_all": "true", "maintenance_start": "", "maintenance_end": ""}
@@ -31,12 +31,6 @@ GOOD = {"name": "工商银行电汇", "name_en": "ICBC wire", "enabled": "true",
 @pytest.fixture
 def admin(signed_in, shop):
     return signed_in(ADMIN)
-
-
-def done(response):
-    response.get_data()
-    response.close()
-    return response
 
 
 def post(client, path, data, page="/admin/channels"):

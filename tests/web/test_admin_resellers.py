@@ -15,7 +15,7 @@ from app.services.platform import crypto
 from tests.support import screen_setup
 from tests.support.html import dom
 from tests.support.routes import ADMIN, FIN, OP1
-from tests.support.web import csrf_token
+from tests.support.web import csrf_token, done
 
 GOOD = {"approval_threshold": "800,000.00", "credit_limit": "1200000", "credit_term_days": "45",
         "account_no": "", "account_name": "", "bank_code": ""}
@@ -25,12 +25,6 @@ ACCOUNT = "6222 0202 0011 2233 445"
 @pytest.fixture
 def admin(signed_in, portal):
     return signed_in(ADMIN)
-
-
-def done(response):
-    response.get_data()
-    response.close()
-    return response
 
 
 def post(client, data, code="R1001"):

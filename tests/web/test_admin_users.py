@@ -17,7 +17,7 @@ from app.models import AuditEntry, PasswordReset, User
 from tests.support import screen_setup
 from tests.support.html import dom
 from tests.support.routes import ADMIN, FIN, OP1
-from tests.support.web import csrf_token, sign_in
+from tests.support.web import csrf_token, done, sign_in
 
 NEW_PASSWORD = "a-new-long-password-1"
 SIGN_INS = ("user.create", "user.login", "user.login_failed", "user.logout")  # not the admin's actions
@@ -26,12 +26,6 @@ SIGN_INS = ("user.create", "user.login", "user.login_failed", "user.logout")  # 
 @pytest.fixture
 def admin(signed_in, portal):
     return signed_in(ADMIN)
-
-
-def done(response):
-    response.get_data()
-    response.close()
-    return response
 
 
 def post(client, path, data, page="/admin/users"):
