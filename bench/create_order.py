@@ -364,6 +364,40 @@ class ForeignLoad:
         return False
 
 
+class GroupsCpu:
+    """CPU jiffies, between begin() and end(), of process groups (each pid with its children), of this
+    process (as ``own_name``) and of the PostgreSQL backends of ``database``, and the machine's busy
+    and total jiffies: bench/batch_payout.py's and bench/webhooks.py's split of a phase's CPU.
+    A process that starts meanwhile counts from zero."""
+
+    def __init__(self, groups: dict[str, list[int]], database: str, own_name: str) -> None:
+        self.groups, self.database, self.own_name = groups, database, own_name
+
+    def _pids(self) -> dict[str, set[int]]:
+        from app.extensions import db
+
+        found = {g: {q for p in pids for q in _tree(p)} for g, pids in self.groups.items()}
+        found[self.own_name] = {os.getpid()}
+        found["postgres"] = set(db.session.scalars(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.database}))
+        db.session.rollback()
+        return found
+
+    def begin(self) -> None:
+        self.pids = self._pids()
+        self.start_jiffies = {p: _proc_jiffies(p) for pids in self.pids.values() for p in pids}
+        self.busy0, self.total0 = _cpu_times()
+
+    def end(self) -> tuple[dict[str, int], int, int]:
+        """Jiffies per group, and the machine's busy and total jiffies, since begin()."""
+        busy1, total1 = _cpu_times()
+        for g, pids in self._pids().items():
+            self.pids[g] |= pids
+        jiffies = {g: sum(max(0, _proc_jiffies(p) - self.start_jiffies.get(p, 0)) for p in pids)
+                   for g, pids in self.pids.items()}
+        return jiffies, busy1 - self.busy0, total1 - self.total0
+
+
 # --- load ----------------------------------------------------------------------------------------
 
 def drive(driver: str, base: str, target: str, key: str, prefix: str, connections: int, duration: float,
