@@ -438,21 +438,24 @@ def drive(driver: str, base: str, target: str, key: str, prefix: str, connection
     return r
 
 
-def machine_info(engine, driver: str) -> dict:
-    cpu = platform.processor() or ""
+def cpu_model() -> str:
+    """The processor's model name (/proc/cpuinfo), else what platform knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or ""
+
+
+def machine_info(engine, driver: str) -> dict:
     with engine.connect() as conn:
         pg = conn.execute(sa.text("SHOW server_version")).scalar_one()
         sync = conn.execute(sa.text("SHOW synchronous_commit")).scalar_one()
     from importlib.metadata import PackageNotFoundError, version
 
-    info = {"cpus": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
+    info = {"cpus": os.cpu_count(), "cpu_model": cpu_model(), "python": platform.python_version(),
             "postgresql": pg, "synchronous_commit": sync, "flask": version("flask"),
             "kernel": platform.release(), "load_generator": driver, "uptime_load": os.getloadavg()}
     for package in ("gunicorn", "granian"):
