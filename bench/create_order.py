@@ -117,6 +117,25 @@ def drop_database(base_url: str, name: str) -> None:
     admin.dispose()
 
 
+def drop_or_keep_database(base_url: str, name: str, keep: bool) -> None:
+    """The end of a run: its database dropped, or kept (``--keep-db``) and named."""
+    if keep:
+        log(f"kept database {name}")
+    else:
+        drop_database(base_url, name)
+
+
+def write_results(out: dict, output: str, valid: bool) -> Path:
+    """The run's figures as JSON at ``output`` (``.invalid.json`` instead when a check failed)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = Path(output)
+    if not valid:
+        path = path.with_suffix(".invalid.json")
+    path.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    log(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return path
+
+
 def prepare(env: dict, online: bool = False) -> dict:
     """Migrate, create R1001 and an API client (scope payments) and the naive table; with ``online``
     (the status, list and callback targets) also R1002 with a signed-in operator and PAID_PAYMENTS
@@ -708,12 +727,7 @@ def main(argv=None) -> int:
         })
         target_met = out.get("ratio_to_naive", 0) >= 2.0 and out.get("p99_ms", 1e9) < 50
         out["target_met"] = target_met
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = Path(args.output)
-        if status != 0:
-            path = path.with_suffix(".invalid.json")
-        path.write_text(json.dumps(out, indent=2) + "\n")
-        log(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        write_results(out, args.output, valid=status == 0)
         if status == 0 and args.check_target and not target_met:
             status = 2
         return status
@@ -721,10 +735,7 @@ def main(argv=None) -> int:
         for srv in running:
             srv.stop()
         engine.dispose()
-        if args.keep_db:
-            log(f"kept database {db_name}")
-        else:
-            drop_database(args.database_url, db_name)
+        drop_or_keep_database(args.database_url, db_name, args.keep_db)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
