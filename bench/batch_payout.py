@@ -69,7 +69,9 @@ from bench.create_order import (  # noqa: E402
     GroupsCpu,
     create_database,
     drop_database,
+    empty_queues_and_disconnect,
     free_port,
+    stop_processes,
 )
 
 RESULTS = ROOT / "bench" / "results"
@@ -663,27 +665,12 @@ def main() -> int:
             status = 2
         return status
     finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            try:
-                w.wait(20)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop_processes(workers)
         if web is not None:
             web.stop()
         if gw is not None:
             gw.stop()
-        try:
-            from app.extensions import db
-            from app.services.platform.queues import all_queues
-
-            for q in all_queues():
-                q.empty()
-            db.session.remove()
-            db.engine.dispose()
-        except Exception as exc:  # noqa: BLE001
-            log(f"cleanup: {exc}")
+        empty_queues_and_disconnect()
         if not args.keep_db:
             drop_database(args.database_url, db_name)
             shutil.rmtree(tmp, ignore_errors=True)

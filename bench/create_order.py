@@ -125,6 +125,32 @@ def drop_or_keep_database(base_url: str, name: str, keep: bool) -> None:
         drop_database(base_url, name)
 
 
+def stop_processes(procs: list[subprocess.Popen], timeout: float = 20) -> None:
+    """SIGTERM to each, then SIGKILL to any still running ``timeout`` s later."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def empty_queues_and_disconnect() -> None:
+    """The end of a run with RQ workers: the run's queues emptied and this process's database
+    connections closed; a failure is shown, not raised (the database is dropped next)."""
+    try:
+        from app.extensions import db
+        from app.services.platform.queues import all_queues
+
+        for q in all_queues():
+            q.empty()
+        db.session.remove()
+        db.engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        log(f"cleanup: {exc}")
+
+
 def write_results(out: dict, output: str, valid: bool) -> Path:
     """The run's figures as JSON at ``output`` (``.invalid.json`` instead when a check failed)."""
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -64,8 +64,10 @@ import sqlalchemy as sa  # noqa: E402
 from bench.create_order import (  # noqa: E402
     GroupsCpu,
     create_database,
-    drop_database,
+    drop_or_keep_database,
+    empty_queues_and_disconnect,
     free_port,
+    stop_processes,
 )
 
 RESULTS = ROOT / "bench" / "results"
@@ -551,24 +553,9 @@ def main() -> int:
             return 1
         return 0
     finally:
-        for c in children:
-            c.terminate()
-        for c in children:
-            try:
-                c.wait(20)
-            except subprocess.TimeoutExpired:
-                c.kill()
-        try:
-            from app.services.platform.queues import all_queues
-
-            for q in all_queues():
-                q.empty()
-            db.session.remove()
-            db.engine.dispose()
-        except Exception as exc:  # noqa: BLE001
-            log(f"cleanup: {exc}")
-        if not args.keep_db:
-            drop_database(args.database_url, db_name)
+        stop_processes(children)
+        empty_queues_and_disconnect()
+        drop_or_keep_database(args.database_url, db_name, args.keep_db)
         tmp.cleanup()
 
 
