@@ -12,7 +12,7 @@ callback settlement p99 stays within 2x its idle figure". What it does (bench/RE
    operator each, two finance users (the uploader and the approver), the ONLINE channel ONLINE_UNIONPAY on the sandbox
    (also the payout channel), payout merchant MBENCH (single 50,000.00, daily 1,000,000,000.00);
 2. starts the real parts as processes: the sandbox gateway (``python -m sandbox``, sandbox/testing.py's
-   ``start_sandbox``), gunicorn (``bench.wsgi:app``, as bench/create_order.py starts it; PUBLIC_BASE_URL
+   ``start_sandbox``), gunicorn (``bench.wsgi:app``, bench/servers.py's gunicorn-sync; PUBLIC_BASE_URL
    points at it, so payment and payout callbacks come back to it) and ``--workers`` RQ workers
    (``python worker.py``: the queues high, default, low, documents in that priority; the bench's own
    RQ_QUEUE_PREFIX);
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -63,15 +64,14 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench import servers as http_servers  # noqa: E402
 from bench.create_order import (  # noqa: E402
-    _cpu_times,
-    _proc_jiffies,
-    _tree,
+    GroupsCpu,
     create_database,
     drop_database,
+    empty_queues_and_disconnect,
     free_port,
-    start_gunicorn,
-    stop_gunicorn,
+    stop_processes,
 )
 
 RESULTS = ROOT / "bench" / "results"
@@ -328,37 +328,22 @@ class QueueWatch:
 
 # --- CPU split -----------------------------------------------------------------------------------
 
-class Cpu:
+class Cpu(GroupsCpu):
     """CPU seconds of the bench's process groups and the whole machine during a phase."""
 
     def __init__(self, groups: dict[str, list[int]], database: str) -> None:
-        self.groups, self.database = groups, database
-
-    def _pids(self) -> dict[str, set[int]]:
-        from app.extensions import db
-
-        found = {g: {q for p in pids for q in _tree(p)} for g, pids in self.groups.items()}
-        found["bench (callback sender)"] = {os.getpid()}
-        found["postgres"] = set(db.session.scalars(sa.text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.database}))
-        db.session.rollback()
-        return found
+        super().__init__(groups, database, own_name="bench (callback sender)")
 
     def start(self) -> None:
-        self.pids = self._pids()
-        self.j0 = {p: _proc_jiffies(p) for pids in self.pids.values() for p in pids}
-        self.m0 = _cpu_times()
+        self.begin()
         self.t0 = time.perf_counter()
 
     def stop(self) -> dict:
-        busy1, total1 = _cpu_times()
-        for g, pids in self._pids().items():
-            self.pids[g] |= pids
+        jiffies, busy_jiffies, total_jiffies = self.end()
         hz = os.sysconf("SC_CLK_TCK")
-        own = {g: round(sum(max(0, _proc_jiffies(p) - self.j0.get(p, 0)) for p in pids) / hz, 1)
-               for g, pids in self.pids.items()}
+        own = {g: round(j / hz, 1) for g, j in jiffies.items()}
         seconds = time.perf_counter() - self.t0
-        busy = (busy1 - self.m0[0]) / max(1, total1 - self.m0[1])
+        busy = busy_jiffies / max(1, total_jiffies)
         return {"cpu_s": own, "machine_busy": round(busy, 3),
                 "foreign_cpu_s": round(max(0.0, busy * (os.cpu_count() or 1) * seconds - sum(own.values())), 1)}
 
@@ -607,7 +592,8 @@ def main() -> int:
         with db.engine.connect() as conn:
             info["postgresql"] = conn.execute(sa.text("SHOW server_version")).scalar()
         made = setup_rows(gw.base_url)
-        web = start_gunicorn(env, port, args.web_workers, "sync", 1, tmp / "gunicorn.log")
+        spec = dataclasses.replace(http_servers.SERVERS["gunicorn-sync"], workers=args.web_workers)
+        web = http_servers.Server(spec, "bench.wsgi:app", port, env, tmp / "gunicorn.log")
         workers = start_workers(args.workers, env, tmp)
         log(f"sandbox {gw.base_url} (payout_outcome {args.payout_outcome}), gunicorn -w {args.web_workers} on "
             f":{port}, {args.workers} RQ worker(s), queue prefix {prefix}")
@@ -679,27 +665,12 @@ def main() -> int:
             status = 2
         return status
     finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            try:
-                w.wait(20)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop_processes(workers)
         if web is not None:
-            stop_gunicorn(web)
+            web.stop()
         if gw is not None:
             gw.stop()
-        try:
-            from app.extensions import db
-            from app.services.platform.queues import all_queues
-
-            for q in all_queues():
-                q.empty()
-            db.session.remove()
-            db.engine.dispose()
-        except Exception as exc:  # noqa: BLE001
-            log(f"cleanup: {exc}")
+        empty_queues_and_disconnect()
         if not args.keep_db:
             drop_database(args.database_url, db_name)
             shutil.rmtree(tmp, ignore_errors=True)

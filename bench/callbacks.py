@@ -57,13 +57,14 @@ from bench.create_order import (  # noqa: E402
     _pids_named,
     _tree,
     create_database,
-    drop_database,
+    drop_or_keep_database,
     free_port,
     log,
     loud,
     machine_info,
     sa_url,
     wait_for_quiet,
+    write_results,
 )
 from bench.online_payments import CALLBACK_PATH, CHANNEL  # noqa: E402
 
@@ -311,12 +312,7 @@ def main(argv=None) -> int:
         log(f"settled / bare = {out['ratio_to_bare']:.2f}; orders settled per second "
             f"{out['orders_settled_per_second']:.0f}; goal >= {GOAL_RPS}/s and p99 < {GOAL_P99_MS} ms: "
             + ("met" if out["goal_met"] else "NOT met"))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = Path(args.output)
-        if status != 0:
-            path = path.with_suffix(".invalid.json")
-        path.write_text(json.dumps(out, indent=2, default=str) + "\n")
-        log(f"wrote {path}")
+        write_results(out, args.output, valid=status == 0)
         if status == 0 and args.check_target and not out["goal_met"]:
             status = 2
         return status
@@ -324,10 +320,7 @@ def main(argv=None) -> int:
         if srv is not None:
             srv.stop()
         engine.dispose()
-        if args.keep_db:
-            log(f"kept database {db_name}")
-        else:
-            drop_database(args.database_url, db_name)
+        drop_or_keep_database(args.database_url, db_name, args.keep_db)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -70,7 +70,7 @@ from bench.create_order import (  # noqa: E402
     _pids_named,
     _proc_jiffies,
     _tree,
-    drop_database,
+    drop_or_keep_database,
     free_port,
     sa_url,
 )
@@ -638,10 +638,7 @@ def main(argv: list[str] | None = None) -> int:
                         conn.delete(key)
             except Exception as exc:  # noqa: BLE001 - cleanup of the bench's own keys: shown, not fatal
                 log(f"cleanup: {exc}")
-        if args.keep_db:
-            log(f"kept database {db_name}")
-        else:
-            drop_database(args.database_url, db_name)
+        drop_or_keep_database(args.database_url, db_name, args.keep_db)
         if not keep_logs:
             shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(env["INSTANCE_PATH"], ignore_errors=True)

@@ -117,6 +117,51 @@ def drop_database(base_url: str, name: str) -> None:
     admin.dispose()
 
 
+def drop_or_keep_database(base_url: str, name: str, keep: bool) -> None:
+    """The end of a run: its database dropped, or kept (``--keep-db``) and named."""
+    if keep:
+        log(f"kept database {name}")
+    else:
+        drop_database(base_url, name)
+
+
+def stop_processes(procs: list[subprocess.Popen], timeout: float = 20) -> None:
+    """SIGTERM to each, then SIGKILL to any still running ``timeout`` s later."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def empty_queues_and_disconnect() -> None:
+    """The end of a run with RQ workers: the run's queues emptied and this process's database
+    connections closed; a failure is shown, not raised (the database is dropped next)."""
+    try:
+        from app.extensions import db
+        from app.services.platform.queues import all_queues
+
+        for q in all_queues():
+            q.empty()
+        db.session.remove()
+        db.engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        log(f"cleanup: {exc}")
+
+
+def write_results(out: dict, output: str, valid: bool) -> Path:
+    """The run's figures as JSON at ``output`` (``.invalid.json`` instead when a check failed)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = Path(output)
+    if not valid:
+        path = path.with_suffix(".invalid.json")
+    path.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    log(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return path
+
+
 def prepare(env: dict, online: bool = False) -> dict:
     """Migrate, create R1001 and an API client (scope payments) and the naive table; with ``online``
     (the status, list and callback targets) also R1002 with a signed-in operator and PAID_PAYMENTS
@@ -364,6 +409,40 @@ class ForeignLoad:
         return False
 
 
+class GroupsCpu:
+    """CPU jiffies, between begin() and end(), of process groups (each pid with its children), of this
+    process (as ``own_name``) and of the PostgreSQL backends of ``database``, and the machine's busy
+    and total jiffies: bench/batch_payout.py's and bench/webhooks.py's split of a phase's CPU.
+    A process that starts meanwhile counts from zero."""
+
+    def __init__(self, groups: dict[str, list[int]], database: str, own_name: str) -> None:
+        self.groups, self.database, self.own_name = groups, database, own_name
+
+    def _pids(self) -> dict[str, set[int]]:
+        from app.extensions import db
+
+        found = {g: {q for p in pids for q in _tree(p)} for g, pids in self.groups.items()}
+        found[self.own_name] = {os.getpid()}
+        found["postgres"] = set(db.session.scalars(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.database}))
+        db.session.rollback()
+        return found
+
+    def begin(self) -> None:
+        self.pids = self._pids()
+        self.start_jiffies = {p: _proc_jiffies(p) for pids in self.pids.values() for p in pids}
+        self.busy0, self.total0 = _cpu_times()
+
+    def end(self) -> tuple[dict[str, int], int, int]:
+        """Jiffies per group, and the machine's busy and total jiffies, since begin()."""
+        busy1, total1 = _cpu_times()
+        for g, pids in self._pids().items():
+            self.pids[g] |= pids
+        jiffies = {g: sum(max(0, _proc_jiffies(p) - self.start_jiffies.get(p, 0)) for p in pids)
+                   for g, pids in self.pids.items()}
+        return jiffies, busy1 - self.busy0, total1 - self.total0
+
+
 # --- load ----------------------------------------------------------------------------------------
 
 def drive(driver: str, base: str, target: str, key: str, prefix: str, connections: int, duration: float,
@@ -404,21 +483,24 @@ def drive(driver: str, base: str, target: str, key: str, prefix: str, connection
     return r
 
 
-def machine_info(engine, driver: str) -> dict:
-    cpu = platform.processor() or ""
+def cpu_model() -> str:
+    """The processor's model name (/proc/cpuinfo), else what platform knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or ""
+
+
+def machine_info(engine, driver: str) -> dict:
     with engine.connect() as conn:
         pg = conn.execute(sa.text("SHOW server_version")).scalar_one()
         sync = conn.execute(sa.text("SHOW synchronous_commit")).scalar_one()
     from importlib.metadata import PackageNotFoundError, version
 
-    info = {"cpus": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
+    info = {"cpus": os.cpu_count(), "cpu_model": cpu_model(), "python": platform.python_version(),
             "postgresql": pg, "synchronous_commit": sync, "flask": version("flask"),
             "kernel": platform.release(), "load_generator": driver, "uptime_load": os.getloadavg()}
     for package in ("gunicorn", "granian"):
@@ -671,12 +753,7 @@ def main(argv=None) -> int:
         })
         target_met = out.get("ratio_to_naive", 0) >= 2.0 and out.get("p99_ms", 1e9) < 50
         out["target_met"] = target_met
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = Path(args.output)
-        if status != 0:
-            path = path.with_suffix(".invalid.json")
-        path.write_text(json.dumps(out, indent=2) + "\n")
-        log(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        write_results(out, args.output, valid=status == 0)
         if status == 0 and args.check_target and not target_met:
             status = 2
         return status
@@ -684,10 +761,7 @@ def main(argv=None) -> int:
         for srv in running:
             srv.stop()
         engine.dispose()
-        if args.keep_db:
-            log(f"kept database {db_name}")
-        else:
-            drop_database(args.database_url, db_name)
+        drop_or_keep_database(args.database_url, db_name, args.keep_db)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

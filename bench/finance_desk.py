@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench import order_list  # noqa: E402
-from bench.create_order import _cpu_times, wait_for_quiet  # noqa: E402
+from bench.create_order import wait_for_quiet  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGET_MS = 100.0
@@ -154,50 +154,10 @@ def dashboard_cases() -> list[tuple[str, str]]:
 
 # --- measuring -----------------------------------------------------------------------------------
 
-def _sign_in(app) -> Any:
-    client = app.test_client()
-    page = client.get("/login")
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.get_data(as_text=True))
-    assert match, "no CSRF token on /login"
-    signed = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": match.group(1)})
-    assert signed.status_code == 302, signed.get_data(as_text=True)[:500]
-    return client
-
-
 def _run_case(client, sql: dict, path: str, query: str, requests: int, warmup: int, quiet_wait: float) -> dict:
     if quiet_wait:
         wait_for_quiet(quiet_wait)
-    htmx = "hx=1" in query
-    query = query.replace("&hx=1", "").replace("hx=1", "")
-    url = path + (f"?{query}" if query else "")
-    headers = {"HX-Request": "true"} if htmx else {}
-    times: list[float] = []
-    sql_ms: list[float] = []
-    sql_n: list[int] = []
-    cpu_ms: list[float] = []
-    body = ""
-    busy = _cpu_times()
-    for i in range(warmup + requests):
-        if i == warmup:
-            busy = _cpu_times()
-        sql["n"], sql["ms"] = 0, 0.0
-        c0, t0 = time.process_time(), time.perf_counter()
-        response = client.get(url, headers=headers)
-        body = response.get_data(as_text=True)
-        elapsed = (time.perf_counter() - t0) * 1000
-        cpu = (time.process_time() - c0) * 1000
-        assert response.status_code == 200, (url, response.status_code, body[:300])
-        if i >= warmup:
-            times.append(elapsed)
-            cpu_ms.append(cpu)
-            sql_ms.append(sql["ms"])
-            sql_n.append(sql["n"])
-    b1, t1 = _cpu_times()
-    return {"url": url, "htmx": htmx, "body": body,
-            "p50_ms": round(statistics.median(times), 2), "p95_ms": round(percentile(times, 0.95), 2),
-            "max_ms": round(max(times), 2), "sql_p50_ms": round(statistics.median(sql_ms), 2),
-            "python_cpu_p50_ms": round(statistics.median(cpu_ms), 2), "statements": int(statistics.median(sql_n)),
-            "machine_busy": round((b1 - busy[0]) / max(1, t1 - busy[1]), 2)}
+    return order_list.time_page(client, sql, path, query, requests, warmup)
 
 
 def _bare_queries(app, query: str, requests: int, warmup: int) -> dict:
@@ -323,25 +283,9 @@ def check_aggregates(env: dict) -> dict:
 
 
 def measure_screens(env: dict, engine, args: argparse.Namespace) -> dict:
-    os.environ.update(env)
-    from app import create_app
     from app.extensions import db
 
-    app = create_app({"LOGIN_RATE_LIMIT": "100000 per minute"})
-    client = _sign_in(app)
-    sql = {"n": 0, "ms": 0.0}
-    with app.app_context():
-        db_engine = db.engine
-
-    @sa.event.listens_for(db_engine, "before_cursor_execute")
-    def _before(conn, cursor, statement, parameters, context, executemany):
-        conn.info["bench_t0"] = time.perf_counter()
-
-    @sa.event.listens_for(db_engine, "after_cursor_execute")
-    def _after(conn, cursor, statement, parameters, context, executemany):
-        sql["n"] += 1
-        sql["ms"] += (time.perf_counter() - conn.info.pop("bench_t0")) * 1000
-
+    app, client, sql = order_list.signed_in_app(env, EMAIL, PASSWORD)
     head = (f"  {'case':<36} {'match':>7} {'p50':>7} {'p95':>7} {'max':>7} {'sql p50':>7} {'cpu p50':>7} "
             f"{'stmts':>5} {'busy':>5} {'bare p50':>8} {'bare p95':>8} {'exact50':>8} {'exact n':>8}")
     out: dict[str, list[dict]] = {"baseline": [], "dashboard": [], "transactions": []}

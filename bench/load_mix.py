@@ -41,7 +41,6 @@ What it does (see bench/README.md, "Mixed load"):
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import secrets
@@ -69,9 +68,10 @@ from bench.create_order import (  # noqa: E402
     _proc_jiffies,
     _tree,
     create_database,
-    drop_database,
+    drop_or_keep_database,
     free_port,
     sa_url,
+    write_results,
 )
 from tests.support.cluster import Cluster  # noqa: E402
 
@@ -503,12 +503,7 @@ def main(argv=None) -> int:
             "cpus": os.cpu_count(), "loadavg_end": os.getloadavg(),
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = Path(args.output)
-        if found:
-            path = path.with_suffix(".invalid.json")
-        path.write_text(json.dumps(out, indent=2) + "\n")
-        log(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        write_results(out, args.output, valid=not found)
         return status
     finally:
         if server is not None:
@@ -518,10 +513,7 @@ def main(argv=None) -> int:
         if gateway is not None:
             gateway.stop()
         if db_name:
-            if args.keep_db:
-                log(f"kept database {db_name}")
-            else:
-                drop_database(args.database_url, db_name)
+            drop_or_keep_database(args.database_url, db_name, args.keep_db)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -20,11 +20,16 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import multiprocessing as mp
 import threading
 import time
+from collections.abc import Iterator
 from urllib.parse import urlsplit
+
+# METHOD, path, body, headers
+Request = tuple[str, str, bytes | None, dict[str, str]]
 
 
 def body_for(prefix: str, tid: str, counter: int) -> bytes:
@@ -38,41 +43,13 @@ def body_for(prefix: str, tid: str, counter: int) -> bytes:
     ).encode()
 
 
-def _worker(host: str, port: int, path: str, token: str, prefix: str, expected: int, tid: str,
-            deadline: float, out: dict) -> None:
+def _create_requests(path: str, token: str, prefix: str, tid: str) -> Iterator[Request]:
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-    conn = http.client.HTTPConnection(host, port, timeout=5)
-    lat, ok, bad, errors, counter = [], 0, 0, 0, 0
-    first_bad = None
-    while time.perf_counter() < deadline:
-        counter += 1
-        body = body_for(prefix, tid, counter)
-        t0 = time.perf_counter()
-        try:
-            conn.request("POST", path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            closing = resp.will_close
-        except (OSError, http.client.HTTPException):
-            errors += 1
-            conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=5)
-            continue
-        lat.append(int((time.perf_counter() - t0) * 1e6))
-        if resp.status == expected:
-            ok += 1
-        else:
-            bad += 1
-            if first_bad is None:
-                first_bad = (resp.status, data[:300].decode("utf-8", "replace"))
-        if closing:  # e.g. gunicorn's sync worker closes after every answer
-            conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=5)
-    conn.close()
-    out.update(lat=lat, ok=ok, bad=bad, errors=errors, first_bad=first_bad, sent=counter)
+    for counter in itertools.count(1):
+        yield "POST", path, body_for(prefix, tid, counter), headers
 
 
-def read_requests(path: str) -> list[tuple[str, str, bytes | None, dict]]:
+def read_requests(path: str) -> list[Request]:
     out = []
     with open(path) as f:
         for line in f:
@@ -82,14 +59,17 @@ def read_requests(path: str) -> list[tuple[str, str, bytes | None, dict]]:
     return out
 
 
-def _file_worker(host: str, port: int, reqs: list, expected: int, cycle: bool, deadline: float, out: dict) -> None:
-    conn = http.client.HTTPConnection(host, port, timeout=10)
+def _send(host: str, port: int, timeout: float, requests: Iterator[Request], expected: int, deadline: float,
+          out: dict) -> None:
+    """One keep-alive connection sending ``requests`` in turn until they run out or ``deadline``."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
     lat, ok, bad, errors, counter = [], 0, 0, 0, 0
     first_bad = None
-    i = 0
-    while reqs and time.perf_counter() < deadline and (cycle or i < len(reqs)):
-        method, path, body, headers = reqs[i % len(reqs)]
-        i += 1
+    while time.perf_counter() < deadline:
+        request = next(requests, None)
+        if request is None:
+            break
+        method, path, body, headers = request
         counter += 1
         t0 = time.perf_counter()
         try:
@@ -100,7 +80,7 @@ def _file_worker(host: str, port: int, reqs: list, expected: int, cycle: bool, d
         except (OSError, http.client.HTTPException):
             errors += 1
             conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=10)
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
             continue
         lat.append(int((time.perf_counter() - t0) * 1e6))
         if resp.status == expected:
@@ -109,9 +89,9 @@ def _file_worker(host: str, port: int, reqs: list, expected: int, cycle: bool, d
             bad += 1
             if first_bad is None:
                 first_bad = (resp.status, data[:300].decode("utf-8", "replace"))
-        if closing:
+        if closing:  # e.g. gunicorn's sync worker closes after every answer
             conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=10)
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
     conn.close()
     out.update(lat=lat, ok=ok, bad=bad, errors=errors, first_bad=first_bad, sent=counter,
                finished=time.perf_counter())
@@ -126,13 +106,14 @@ def _process(args, pidx: int, threads: int, first_conn: int, start_at: float, qu
     deadline = started + args.duration
     outs: list[dict] = [{} for _ in range(threads)]
     if reqs is not None:
-        ts = [threading.Thread(target=_file_worker, args=(
-            u.hostname, u.port or 80, reqs[first_conn + i::args.connections], args.expected, args.cycle,
-            deadline, outs[i])) for i in range(threads)]
+        timeout = 10.0
+        sources = [(itertools.cycle if args.cycle else iter)(reqs[first_conn + i::args.connections])
+                   for i in range(threads)]
     else:
-        ts = [threading.Thread(target=_worker, args=(u.hostname, u.port or 80, args.path, args.token, args.prefix,
-                                                     args.expected, f"{pidx}.{i}", deadline, outs[i]))
-              for i in range(threads)]
+        timeout = 5.0
+        sources = [_create_requests(args.path, args.token, args.prefix, f"{pidx}.{i}") for i in range(threads)]
+    ts = [threading.Thread(target=_send, args=(u.hostname, u.port or 80, timeout, sources[i], args.expected,
+                                               deadline, outs[i])) for i in range(threads)]
     for t in ts:
         t.start()
     for t in ts:

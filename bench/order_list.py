@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.create_order import _cpu_times, wait_for_quiet  # noqa: E402
+from bench.create_order import _cpu_times, cpu_model, drop_database, sa_url, wait_for_quiet  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
@@ -72,14 +72,6 @@ def log(msg: str = "") -> None:
     print(msg, flush=True)
 
 
-def sa_url(url: str) -> sa.engine.URL:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    elif url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url[len("postgres://"):]
-    return sa.engine.make_url(url)
-
-
 # --- database ------------------------------------------------------------------------------------
 
 def ensure_database(base_url: str, name: str) -> str:
@@ -91,13 +83,6 @@ def ensure_database(base_url: str, name: str) -> str:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(base_url: str, name: str) -> None:
-    admin = sa.create_engine(sa_url(base_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def migrate(env: dict) -> None:
@@ -275,7 +260,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def measure(env: dict, engine, requests: int, warmup: int, quiet_wait: float) -> list[dict]:
+def signed_in_app(env: dict, email: str, password: str = PASSWORD):
+    """The real app on ``env``'s database (login rate limit lifted), a test client signed in as ``email``
+    through the sign-in form, and the counter ``{"n": statements, "ms": their time}`` that the app's
+    engine adds every SQL statement to."""
     os.environ.update(env)
     from app import create_app
     from app.extensions import db
@@ -283,8 +271,9 @@ def measure(env: dict, engine, requests: int, warmup: int, quiet_wait: float) ->
     app = create_app({"LOGIN_RATE_LIMIT": "100000 per minute"})
     client = app.test_client()
     page = client.get("/login")
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.get_data(as_text=True)).group(1)
-    signed = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.get_data(as_text=True))
+    assert match, "no CSRF token on /login"
+    signed = client.post("/login", data={"email": email, "password": password, "csrf_token": match.group(1)})
     assert signed.status_code == 302, signed.get_data(as_text=True)[:500]
 
     sql = {"n": 0, "ms": 0.0}
@@ -300,43 +289,60 @@ def measure(env: dict, engine, requests: int, warmup: int, quiet_wait: float) ->
         sql["n"] += 1
         sql["ms"] += (time.perf_counter() - conn.info.pop("bench_t0")) * 1000
 
+    return app, client, sql
+
+
+def time_page(client, sql: dict, path: str, query: str, requests: int, warmup: int) -> dict:
+    """``requests`` timed GETs of ``path?query`` after ``warmup`` untimed ones (``hx=1`` in the query:
+    asked as HTMX asks, with HX-Request); ``sql`` is signed_in_app's counter. Returns the url, htmx,
+    the last answer's body and the figures."""
+    htmx = "hx=1" in query
+    query = query.replace("&hx=1", "").replace("hx=1", "")
+    url = path + (f"?{query}" if query else "")
+    headers = {"HX-Request": "true"} if htmx else {}
+    times: list[float] = []
+    sql_ms: list[float] = []
+    sql_n: list[int] = []
+    cpu_ms: list[float] = []
+    body = ""
+    busy = _cpu_times()
+    for i in range(warmup + requests):
+        if i == warmup:
+            busy = _cpu_times()
+        sql["n"], sql["ms"] = 0, 0.0
+        c0, t0 = time.process_time(), time.perf_counter()
+        response = client.get(url, headers=headers)
+        body = response.get_data(as_text=True)
+        elapsed = (time.perf_counter() - t0) * 1000
+        cpu = (time.process_time() - c0) * 1000
+        assert response.status_code == 200, (url, response.status_code, body[:300])
+        if i >= warmup:
+            times.append(elapsed)
+            cpu_ms.append(cpu)
+            sql_ms.append(sql["ms"])
+            sql_n.append(sql["n"])
+    b1, t1 = _cpu_times()
+    return {"url": url, "htmx": htmx, "body": body,
+            "p50_ms": round(statistics.median(times), 2), "p95_ms": round(percentile(times, 0.95), 2),
+            "max_ms": round(max(times), 2), "sql_p50_ms": round(statistics.median(sql_ms), 2),
+            "python_cpu_p50_ms": round(statistics.median(cpu_ms), 2), "statements": int(statistics.median(sql_n)),
+            "machine_busy": round((b1 - busy[0]) / max(1, t1 - busy[1]), 2)}
+
+
+def measure(env: dict, engine, requests: int, warmup: int, quiet_wait: float) -> list[dict]:
+    from app.extensions import db
+
+    app, client, sql = signed_in_app(env, EMAIL)
     results = []
     for name, query in cases(engine):
         if quiet_wait:
             wait_for_quiet(quiet_wait)
-        htmx = "hx=1" in query
-        query = query.replace("&hx=1", "").replace("hx=1", "")
-        url = "/orders" + (f"?{query}" if query else "")
-        headers = {"HX-Request": "true"} if htmx else {}
-        times, sql_ms, sql_n, cpu_ms = [], [], [], []
-        body = ""
-        busy = None
-        for i in range(warmup + requests):
-            if i == warmup:
-                busy = _cpu_times()
-            sql["n"], sql["ms"] = 0, 0.0
-            c0, t0 = time.process_time(), time.perf_counter()
-            response = client.get(url, headers=headers)
-            body = response.get_data(as_text=True)
-            elapsed = (time.perf_counter() - t0) * 1000
-            cpu = (time.process_time() - c0) * 1000
-            assert response.status_code == 200, (url, response.status_code, body[:300])
-            if i >= warmup:
-                times.append(elapsed)
-                cpu_ms.append(cpu)
-                sql_ms.append(sql["ms"])
-                sql_n.append(sql["n"])
-        b1, t1 = _cpu_times()
-        machine_busy = (b1 - busy[0]) / max(1, t1 - busy[1])
+        figures = time_page(client, sql, "/orders", query, requests, warmup)
+        body = figures.pop("body")
         count = re.search(r'data-testid="order-totals" data-count="(\d+)"', body)
         rows = len(re.findall(r'data-testid="order-row"', body))
-        results.append({
-            "case": name, "url": url, "htmx": htmx, "matched": int(count.group(1)) if count else 0, "rows": rows,
-            "p50_ms": round(statistics.median(times), 2), "p95_ms": round(percentile(times, 0.95), 2),
-            "max_ms": round(max(times), 2), "sql_p50_ms": round(statistics.median(sql_ms), 2),
-            "python_cpu_p50_ms": round(statistics.median(cpu_ms), 2), "statements": int(statistics.median(sql_n)),
-            "machine_busy": round(machine_busy, 2),
-        })
+        results.append({"case": name, "url": figures.pop("url"), "htmx": figures.pop("htmx"),
+                        "matched": int(count.group(1)) if count else 0, "rows": rows, **figures})
         r = results[-1]
         log(f"  {name:<32} {r['matched']:>6} {r['rows']:>4} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} "
             f"{r['max_ms']:>7.1f} {r['sql_p50_ms']:>7.1f} {r['python_cpu_p50_ms']:>7.1f} {r['statements']:>5} "
@@ -348,21 +354,13 @@ def measure(env: dict, engine, requests: int, warmup: int, quiet_wait: float) ->
 
 
 def machine_info(engine) -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     with engine.connect() as conn:
         settings = {k: conn.execute(sa.text(f"SHOW {k}")).scalar_one()
                     for k in ("server_version", "shared_buffers", "work_mem", "effective_cache_size")}
         sizes = {t: conn.execute(sa.text(f"SELECT pg_size_pretty(pg_total_relation_size('{t}'))")).scalar_one()
                  for t in ("payment_orders", "transactions")}
-    return {"cpus": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(), "postgresql": settings,
-            "table_sizes": sizes}
+    return {"cpus": os.cpu_count(), "cpu_model": cpu_model(), "python": platform.python_version(),
+            "postgresql": settings, "table_sizes": sizes}
 
 
 def main(argv=None) -> int:

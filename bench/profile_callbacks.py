@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bench.callbacks import prepare  # noqa: E402
 from bench.create_order import create_database, drop_database  # noqa: E402
 from bench.online_payments import CALLBACK_PATH, callback_request  # noqa: E402
+from bench.sql_profile import PythonProfile  # noqa: E402
 
 WARMUP = 30
 
@@ -91,23 +92,13 @@ def main(argv=None) -> int:
         statements.clear()
         spent.clear()
         timed = made[WARMUP:]
-        profiler = None
-        if args.profiler == "pyinstrument":
-            from pyinstrument import Profiler
-
-            profiler = Profiler(interval=0.0005)
-            profiler.start()
-        elif args.profiler == "cprofile":
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
+        profile = PythonProfile(args.profiler)
+        profile.start()
         t0, c0 = time.perf_counter(), time.process_time()
         for p in timed:
             send(p, "prof")
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-        if profiler is not None:
-            profiler.stop() if args.profiler == "pyinstrument" else profiler.disable()
+        profile.stop()
         n = len(timed)
         print(f"{n} settling callbacks ({args.orders} orders each) in {elapsed:.2f} s -> "
               f"{elapsed / n * 1000:.2f} ms each ({n / elapsed:.0f}/s in one process, one client); "
@@ -118,13 +109,7 @@ def main(argv=None) -> int:
         print("  per callback   ms in driver+server   statement")
         for stmt, count in statements.most_common():
             print(f"  {count / n:6.2f}        {spent[stmt] / n * 1000:6.3f}          {stmt}")
-        if args.profiler == "pyinstrument":
-            print(profiler.output_text(unicode=True, color=False, show_all=False))
-        elif args.profiler == "cprofile":
-            import pstats
-
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        profile.print(cumulative_rows=45)
         with app.app_context():
             db.session.remove()
             engine.dispose()

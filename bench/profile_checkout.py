@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.create_order import drop_database  # noqa: E402
 from bench.load_mix import PASSWORD, VENV_BIN, WALLET, portal_app, seed  # noqa: E402
-from bench.sql_profile import StatementLog, add_database_argument, throwaway_portal  # noqa: E402
+from bench.sql_profile import PythonProfile, StatementLog, add_database_argument, throwaway_portal  # noqa: E402
 
 CREATE = "/api/v1/integration/payment/create"
 _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -91,28 +91,19 @@ def main(argv=None) -> int:
             send(i)
         sql.clear()
 
-        profiler = None
-        if args.profiler == "cprofile":
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
+        profile = PythonProfile(args.profiler)
+        profile.start()
         t0, c0 = time.perf_counter(), time.process_time()
         for i in range(WARMUP, WARMUP + n):
             send(i)
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-        if profiler:
-            profiler.disable()
+        profile.stop()
 
         print(f"{args.target}: {n} requests in {elapsed:.2f} s -> {elapsed / n * 1000:.2f} ms each; "
               f"CPU of this process {cpu / n * 1000:.2f} ms each (with cProfile on: {args.profiler != 'none'}); "
               f"load {os.getloadavg()}")
         sql.print_per_request(n)
-        if profiler:
-            import pstats
-
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        profile.print(cumulative_rows=45)
         with w.portal.app_context():
             db.engine.dispose()
     finally:

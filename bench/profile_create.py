@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.create_order import drop_database, prepare  # noqa: E402
 from bench.loadgen import body_for  # noqa: E402
-from bench.sql_profile import StatementLog, add_database_argument, throwaway_portal  # noqa: E402
+from bench.sql_profile import PythonProfile, StatementLog, add_database_argument, throwaway_portal  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -56,39 +56,21 @@ def main(argv=None) -> int:
             send(i, "warm")
         sql.clear()
 
-        profiler = None
-        if args.profiler == "pyinstrument":
-            from pyinstrument import Profiler
-
-            profiler = Profiler(interval=0.0005)
-            profiler.start()
-        elif args.profiler == "cprofile":
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
+        profile = PythonProfile(args.profiler)
+        profile.start()
         t0 = time.perf_counter()
         c0 = time.process_time()
         for i in range(args.requests):
             send(i, "prof")
         elapsed = time.perf_counter() - t0
         cpu = time.process_time() - c0
-        if args.profiler == "pyinstrument":
-            profiler.stop()
-        elif args.profiler == "cprofile":
-            profiler.disable()
+        profile.stop()
 
         n = args.requests
         print(f"{args.target}: {n} requests in {elapsed:.2f} s -> {elapsed / n * 1000:.2f} ms each, "
               f"{n / elapsed:.0f} req/s in one process, one client; CPU of this process {cpu / n * 1000:.2f} ms each")
         sql.print_per_request(n)
-        if args.profiler == "pyinstrument":
-            print(profiler.output_text(unicode=True, color=False, show_all=False))
-        elif args.profiler == "cprofile":
-            import pstats
-
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        profile.print(cumulative_rows=40)
         with (w.portal if args.target == "create" else w.baseline).app_context():
             engine.dispose()
     finally:

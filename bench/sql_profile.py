@@ -1,6 +1,7 @@
-"""What the single-process profile scripts (profile_create.py, profile_checkout.py) share: a throw-away
-database with the environment of a portal on it, and the SQL statements an engine runs, counted and
-timed (statements per request, driver + server time per request, by statement)."""
+"""What the single-process profile scripts (profile_create.py, profile_checkout.py, profile_callbacks.py)
+share: a throw-away database with the environment of a portal on it, the SQL statements an engine runs,
+counted and timed (statements per request, driver + server time per request, by statement), and the
+Python profiler of the measured requests."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import secrets
 import tempfile
 import time
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import event
 
@@ -74,3 +76,39 @@ class StatementLog:
         print("  per request   ms in driver+server   statement")
         for stmt, count in self.statements.most_common():
             print(f"  {count / n:5.2f}        {self.spent[stmt] / n * 1000:6.3f}          {stmt}")
+
+
+class PythonProfile:
+    """The ``--profiler`` of a profile script around its measured requests: ``pyinstrument`` (its text
+    tree), ``cprofile`` (the top functions by cumulative, then by own time) or ``none``."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._profiler: Any = None
+
+    def start(self) -> None:
+        if self.kind == "pyinstrument":
+            from pyinstrument import Profiler
+
+            self._profiler = Profiler(interval=0.0005)
+            self._profiler.start()
+        elif self.kind == "cprofile":
+            import cProfile
+
+            self._profiler = cProfile.Profile()
+            self._profiler.enable()
+
+    def stop(self) -> None:
+        if self.kind == "pyinstrument":
+            self._profiler.stop()
+        elif self.kind == "cprofile":
+            self._profiler.disable()
+
+    def print(self, cumulative_rows: int) -> None:
+        if self.kind == "pyinstrument":
+            print(self._profiler.output_text(unicode=True, color=False, show_all=False))
+        elif self.kind == "cprofile":
+            import pstats
+
+            pstats.Stats(self._profiler).sort_stats("cumulative").print_stats(cumulative_rows)
+            pstats.Stats(self._profiler).sort_stats("tottime").print_stats(30)

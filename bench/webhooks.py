@@ -62,12 +62,12 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.create_order import (  # noqa: E402
-    _cpu_times,
-    _proc_jiffies,
-    _tree,
+    GroupsCpu,
     create_database,
-    drop_database,
+    drop_or_keep_database,
+    empty_queues_and_disconnect,
     free_port,
+    stop_processes,
 )
 
 RESULTS = ROOT / "bench" / "results"
@@ -223,38 +223,22 @@ def wait_delivered(rcv: str, events: int, target: int, timeout: float) -> float:
         time.sleep(0.02)
 
 
-class CpuSplit:
+class CpuSplit(GroupsCpu):
     """CPU used during a phase by the bench's processes (workers with their scheduler children, the
     receiver, this process, the PostgreSQL backends of the bench's database) and by everything else
     on the machine (``foreign``), in jiffies; ``per_event_ms`` divides by the events of the phase."""
 
     def __init__(self, groups: dict[str, list[int]], database: str) -> None:
-        self.groups, self.database = groups, database
-
-    def _pids(self) -> dict[str, set[int]]:
-        from app.extensions import db
-
-        found = {g: {q for p in pids for q in _tree(p)} for g, pids in self.groups.items()}
-        found["this process"] = {os.getpid()}
-        found["postgres"] = set(db.session.scalars(sa.text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.database}))
-        db.session.rollback()
-        return found
+        super().__init__(groups, database, own_name="this process")
 
     def __enter__(self) -> CpuSplit:
-        self.pids = self._pids()
-        self.start = {p: _proc_jiffies(p) for pids in self.pids.values() for p in pids}
-        self.busy0, self.total0 = _cpu_times()
+        self.begin()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        busy1, total1 = _cpu_times()
-        for g, pids in self._pids().items():
-            self.pids[g] |= pids
-        self.jiffies = {g: sum(max(0, _proc_jiffies(p) - self.start.get(p, 0)) for p in pids)
-                        for g, pids in self.pids.items()}
-        self.total = max(1, total1 - self.total0)
-        self.foreign = max(0, (busy1 - self.busy0) - sum(self.jiffies.values()))
+        self.jiffies, busy, total = self.end()
+        self.total = max(1, total)
+        self.foreign = max(0, busy - sum(self.jiffies.values()))
 
     def report(self, events: int) -> dict:
         ms = 1000 / os.sysconf("SC_CLK_TCK")
@@ -569,24 +553,9 @@ def main() -> int:
             return 1
         return 0
     finally:
-        for c in children:
-            c.terminate()
-        for c in children:
-            try:
-                c.wait(20)
-            except subprocess.TimeoutExpired:
-                c.kill()
-        try:
-            from app.services.platform.queues import all_queues
-
-            for q in all_queues():
-                q.empty()
-            db.session.remove()
-            db.engine.dispose()
-        except Exception as exc:  # noqa: BLE001
-            log(f"cleanup: {exc}")
-        if not args.keep_db:
-            drop_database(args.database_url, db_name)
+        stop_processes(children)
+        empty_queues_and_disconnect()
+        drop_or_keep_database(args.database_url, db_name, args.keep_db)
         tmp.cleanup()
 
 

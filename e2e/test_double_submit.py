@@ -17,15 +17,27 @@ FORM_DATA = """() => {
 }"""
 
 
-def test_double_submit_makes_one_merged_payment(browsing, stack):
-    # a part only: a second payment of the same amount would still fit, so only the token stops it
-    (order,) = stack.create_orders(["100000.00"], desc="重复提交")
-    part = Decimal("40000.00")
+def _checkout_of_a_part(browsing, stack, amount: str, desc: str, part: Decimal):
+    """The operator's checkout page with ``part`` of a new order of ``amount`` allocated on WIRE, ready
+    to submit; returns the page and the order."""
+    (order,) = stack.create_orders([amount], desc=desc)
     page = browsing.as_user(OPERATOR)
     steps.checkout_orders(page, stack, [order])
     steps.allocate(page, order["paymentId"], "WIRE", part)
     steps.expect_checkout_total(page, part)
     steps.expect_no_alloc_errors(page)
+    return page, order
+
+
+def _check_one_payment(stack, order, merged_id: str, part: Decimal) -> None:
+    payments = [t for t in stack.transactions(order["paymentId"]) if t["transactionType"] == "PAYMENT"]
+    assert [(t["mergedPaymentId"], Decimal(t["transactionAmount"])) for t in payments] == [(merged_id, part)]
+
+
+def test_double_submit_makes_one_merged_payment(browsing, stack):
+    # a part only: a second payment of the same amount would still fit, so only the token stops it
+    part = Decimal("40000.00")
+    page, order = _checkout_of_a_part(browsing, stack, "100000.00", "重复提交", part)
     form = page.evaluate(FORM_DATA)
 
     page.get_by_test_id("checkout-submit").dblclick()
@@ -40,8 +52,7 @@ def test_double_submit_makes_one_merged_payment(browsing, stack):
     else:
         assert again.status in (409, 422), (again.status, again.text()[:500])
 
-    payments = [t for t in stack.transactions(order["paymentId"]) if t["transactionType"] == "PAYMENT"]
-    assert [(t["mergedPaymentId"], Decimal(t["transactionAmount"])) for t in payments] == [(merged_id, part)]
+    _check_one_payment(stack, order, merged_id, part)
     status = stack.order(order["paymentId"])
     assert Decimal(status["reservedAmount"]) == part
     assert Decimal(status["payableAmount"]) == Decimal("60000.00")
@@ -57,13 +68,8 @@ RACE = """async () => {
 
 
 def test_two_simultaneous_submits_of_one_checkout_make_one_merged_payment(browsing, stack):
-    (order,) = stack.create_orders(["90000.00"], desc="并发提交")
     part = Decimal("25000.00")
-    page = browsing.as_user(OPERATOR)
-    steps.checkout_orders(page, stack, [order])
-    steps.allocate(page, order["paymentId"], "WIRE", part)
-    steps.expect_checkout_total(page, part)
-    steps.expect_no_alloc_errors(page)
+    page, order = _checkout_of_a_part(browsing, stack, "90000.00", "并发提交", part)
 
     answers = page.evaluate(RACE)
     landed = {steps.PAYMENT_URL.search(a["url"]).group(1) for a in answers if steps.PAYMENT_URL.search(a["url"])}
@@ -71,6 +77,5 @@ def test_two_simultaneous_submits_of_one_checkout_make_one_merged_payment(browsi
     (merged_id,) = landed
     assert all(a["status"] in (200, 409, 422) for a in answers), answers
 
-    payments = [t for t in stack.transactions(order["paymentId"]) if t["transactionType"] == "PAYMENT"]
-    assert [(t["mergedPaymentId"], Decimal(t["transactionAmount"])) for t in payments] == [(merged_id, part)]
+    _check_one_payment(stack, order, merged_id, part)
     assert Decimal(stack.order(order["paymentId"])["reservedAmount"]) == part

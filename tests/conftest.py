@@ -18,7 +18,8 @@ from tests.support import factories
 from tests.support.api import Api
 from tests.support.database import fresh_database, reset_database
 
-pytest_plugins = ["tests.support.online_gateway", "tests.support.mail"]
+pytest_plugins = ["tests.support.online_gateway", "tests.support.mail", "tests.support.webhook_receiver",
+                  "tests.support.webhook_world"]
 
 # Most web tests begin by signing people in, and argon2 at OWASP's cost is ~60 ms a hash: it was 44 %
 # of the authorization matrix's time. Passwords made in the test processes use argon2's floor (each

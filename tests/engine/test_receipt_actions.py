@@ -6,8 +6,6 @@ action; two finance users acting on one receipt at once make one effect (row loc
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -24,6 +22,7 @@ from app.services.ledgers import wallet_changes
 from app.services.platform.actor import Actor
 from app.services.reconciliation import receipt_actions as actions
 from app.services.reconciliation import wire_matching
+from tests.support.concurrency import race
 from tests.support.engine import OPERATOR, check_invariants, detached, make_order, order
 from tests.support.factories import add_user
 
@@ -251,32 +250,15 @@ def test_a_rejected_assignment_leaves_the_receipt_open_and_it_can_be_returned(de
     check_invariants()
 
 
-def _race(app, *calls):
-    barrier = threading.Barrier(len(calls))
-
-    def one(call):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return call()
-            except Exception as exc:  # noqa: BLE001 - the loser's refusal is part of the outcome
-                return exc
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(one, calls))
-
-
 def test_two_finance_users_acting_on_one_receipt_at_once_make_one_effect(app, desk):
     r2 = desk["R1002"]
     for n in range(3):
         _, cp = wire_checkout(desk, "700.00")
         pk = receipt("700.00", ref=f"BR-RACE-{n}")
         db.session.remove()
-        outcomes = _race(app, lambda pk=pk: actions.assign(FIN1, desk["f1"], pk, "R1002", "theirs"),
-                         lambda pk=pk, cp=cp: actions.accept(FIN2, pk, cp.channel_payment_id, "this payment"),
-                         lambda pk=pk: actions.return_receipt(FIN2, pk, "sent back"))
+        outcomes = race(app, lambda pk=pk: actions.assign(FIN1, desk["f1"], pk, "R1002", "theirs"),
+                        lambda pk=pk, cp=cp: actions.accept(FIN2, pk, cp.channel_payment_id, "this payment"),
+                        lambda pk=pk: actions.return_receipt(FIN2, pk, "sent back"))
         refused = [o for o in outcomes if isinstance(o, Exception)]
         assert len(refused) == 2 and all(isinstance(o, StateConflict) for o in refused), outcomes
         r = row(pk)
@@ -295,8 +277,8 @@ def test_two_approvals_of_one_assignment_at_once_credit_once(app, desk):
     actions.assign(FIN1, desk["f1"], pk, "R1002", "theirs")
     change_id = actions.pending_change_id(pk)
     db.session.remove()
-    outcomes = _race(app, lambda: wallet_changes.approve(FIN2, desk["f2"], change_id),
-                     lambda: wallet_changes.approve(Actor("user", "fin3"), f3, change_id))
+    outcomes = race(app, lambda: wallet_changes.approve(FIN2, desk["f2"], change_id),
+                    lambda: wallet_changes.approve(Actor("user", "fin3"), f3, change_id))
     assert sum(isinstance(o, StateConflict) for o in outcomes) == 1, outcomes
     assert row(pk).state == "ASSIGNED"
     assert db.session.get_one(Reseller, desk["R1002"]).wallet_balance == Decimal("2000.00")

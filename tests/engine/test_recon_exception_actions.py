@@ -9,8 +9,6 @@ exception at once make one money effect (row locks: PostgreSQL; serialised on SQ
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
@@ -48,6 +46,7 @@ from app.services.reconciliation.statement_import import import_statement
 from app.services.settlement import channel_result as settlement
 from sandbox.testing import wait_until
 from tests.support.alerts import alerts_of
+from tests.support.concurrency import race
 from tests.support.engine import (
     OPERATOR,
     check_invariants,
@@ -352,23 +351,6 @@ def test_requery_asks_the_gateway_through_the_compensation_path(online, desk):
     check_invariants()
 
 
-def _race(app, *calls):
-    barrier = threading.Barrier(len(calls))
-
-    def one(call):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return call()
-            except Exception as exc:  # noqa: BLE001 - the loser's refusal is part of the outcome
-                return exc
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(one, calls))
-
-
 def test_two_finance_users_acting_on_one_exception_at_once_make_one_money_effect(app, desk):
     f3 = add_user("fin3@example.com", "finance")
     db.session.commit()
@@ -379,11 +361,11 @@ def test_two_finance_users_acting_on_one_exception_at_once_make_one_money_effect
         wallet_before = balance(desk)
         db.session.remove()
         pk, held_pk = ids[cp.channel_payment_id], ids[held.channel_payment_id]
-        outcomes = _race(app, lambda pk=pk: actions.accept_channel(FIN1, desk["f1"], pk, "take 650"),
-                         lambda pk=pk: actions.accept_channel(FIN2, desk["f2"], pk, "take 650 too"),
-                         lambda pk=pk: resolution.resolve(FIN2, pk, "write off"),
-                         lambda pk=held_pk: actions.accept_channel(FIN1, desk["f1"], pk, "credit it"),
-                         lambda pk=held_pk: actions.accept_channel(FIN2, desk["f2"], pk, "credit it too"))
+        outcomes = race(app, lambda pk=pk: actions.accept_channel(FIN1, desk["f1"], pk, "take 650"),
+                        lambda pk=pk: actions.accept_channel(FIN2, desk["f2"], pk, "take 650 too"),
+                        lambda pk=pk: resolution.resolve(FIN2, pk, "write off"),
+                        lambda pk=held_pk: actions.accept_channel(FIN1, desk["f1"], pk, "credit it"),
+                        lambda pk=held_pk: actions.accept_channel(FIN2, desk["f2"], pk, "credit it too"))
         refused = [o for o in outcomes if isinstance(o, Exception)]
         assert len(refused) == 3 and all(isinstance(o, StateConflict) for o in refused), outcomes
         assert succeeded(cp.id) in (D("0"), D("650.00"))
@@ -395,8 +377,8 @@ def test_two_finance_users_acting_on_one_exception_at_once_make_one_money_effect
     threshold(desk, "500.00")
     assert actions.accept_channel(FIN1, desk["f1"], pk, "950 arrived") == "waiting"
     db.session.remove()
-    outcomes = _race(app, lambda: approval.approve(FIN2, desk["f2"], pk),
-                     lambda: approval.approve(Actor("user", "fin3"), f3, pk))
+    outcomes = race(app, lambda: approval.approve(FIN2, desk["f2"], pk),
+                    lambda: approval.approve(Actor("user", "fin3"), f3, pk))
     assert sum(isinstance(o, StateConflict) for o in outcomes) == 1, outcomes
     assert succeeded(cp.id) == D("900.00") and cp_now(cp.id).received_amount == D("950.00")
     check_invariants()
@@ -605,10 +587,10 @@ def test_two_reversals_or_two_approvals_at_once_reverse_once(app, desk):
     assert reversal.reverse(FIN1, desk["f1"], ids[approved.channel_payment_id], "not at the bank") == "waiting"
     db.session.remove()
     pk, waiting = ids[clicked.channel_payment_id], ids[approved.channel_payment_id]
-    outcomes = _race(app, lambda: reversal.reverse(FIN1, desk["f1"], pk, "not at the bank"),
-                     lambda: reversal.reverse(FIN2, desk["f2"], pk, "not at the bank either"),
-                     lambda: approval.approve(FIN2, desk["f2"], waiting),
-                     lambda: approval.approve(Actor("user", "fin3"), f3, waiting))
+    outcomes = race(app, lambda: reversal.reverse(FIN1, desk["f1"], pk, "not at the bank"),
+                    lambda: reversal.reverse(FIN2, desk["f2"], pk, "not at the bank either"),
+                    lambda: approval.approve(FIN2, desk["f2"], waiting),
+                    lambda: approval.approve(Actor("user", "fin3"), f3, waiting))
     assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyResolved", "AlreadyResolved", "NoneType", "str"], \
         outcomes
     assert order(clicked_pid).paid_amount == order(approved_pid).paid_amount == 0

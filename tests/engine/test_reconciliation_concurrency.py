@@ -5,9 +5,7 @@ imported by several finance users at once is one import; two runs of one day are
 from __future__ import annotations
 
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
@@ -24,6 +22,7 @@ from app.services.reconciliation.lines import Line
 from app.services.reconciliation.statement_import import import_statement
 from sandbox import signing
 from sandbox.testing import http_request
+from tests.support.concurrency import race
 from tests.support.engine import check_invariants, checkout_online, detached, order
 from tests.support.online_gateway import CALLBACK_SECRET
 
@@ -47,21 +46,6 @@ def _callback(portal_http, cp, event_id):
     return http_request("POST", portal_http + CALLBACK_PATH, body, headers)
 
 
-def _race(app, *calls):
-    barrier = threading.Barrier(len(calls))
-
-    def one(call):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return call()
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(one, calls))
-
-
 def test_a_callback_racing_the_run_settles_the_payment_once(app, online, engine_setup, portal_http):
     online.set_faults(statement_delay_ms=-86_400_000, drop_rate=1.0)  # our callbacks are the only ones
     channel_id, today = _channel_id(), shanghai_today()
@@ -70,8 +54,8 @@ def test_a_callback_racing_the_run_settles_the_payment_once(app, online, engine_
         pids, _res, cp = checkout_online(engine_setup)
         online.complete_payment(cp.channel_transaction_id, "SUCCESS")
         db.session.remove()
-        outcome, answer = _race(app, lambda: online_fetch.fetch_and_reconcile(channel_id, today),
-                                lambda cp=cp, n=n: _callback(portal_http, cp, f"race-{n}"))
+        outcome, answer = race(app, lambda: online_fetch.fetch_and_reconcile(channel_id, today),
+                               lambda cp=cp, n=n: _callback(portal_http, cp, f"race-{n}"), refused=())
         assert outcome["reconciled"] is True and answer.status == 200, (outcome, answer.text)
         paid.extend(pids)
         db.session.expire_all()
@@ -93,13 +77,13 @@ def test_the_same_statement_imported_at_once_is_one_import(app, online, engine_s
     channel_id, day = _channel_id(), date(2026, 11, 25)
     lines = [Line("payment", f"GW{i}", f"CP{i}", Decimal("10.00") + i, "SUCCESS", None) for i in range(50)]
     db.session.remove()
-    results = _race(app, *[lambda i=i: import_statement(channel_id, "ONLINE_UNIONPAY", day, StatementSource.GATEWAY,
-                                                        lines, Actor("user", f"fin{i}@example.com"))
-                           for i in range(users)])
+    results = race(app, *[lambda i=i: import_statement(channel_id, "ONLINE_UNIONPAY", day, StatementSource.GATEWAY,
+                                                       lines, Actor("user", f"fin{i}@example.com"))
+                          for i in range(users)], refused=())
     assert sum(r.created for r in results) == 1 and len({r.import_id for r in results}) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StatementImport)) == 1
     db.session.rollback()
-    ids = _race(app, *[lambda r=results[0]: runs.reconcile(channel_id, day, r.import_id)] * 3)
+    ids = race(app, *[lambda r=results[0]: runs.reconcile(channel_id, day, r.import_id)] * 3, refused=())
     assert len(set(ids)) == 1
     run = db.session.scalar(sa.select(ReconciliationRun))
     assert run.attempt == 3 and run.figures["MISSING_IN_SYSTEM"]["count"] == 50 and run.exception_count == 50

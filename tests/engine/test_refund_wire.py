@@ -6,8 +6,6 @@ polling, or finance's MANUAL settlement)."""
 from __future__ import annotations
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,27 +13,26 @@ import pytest
 import sqlalchemy as sa
 
 from app.channels.online import signature
-from app.domain.errors import DomainError, StateConflict
+from app.domain.errors import StateConflict
 from app.extensions import db
 from app.models import AuditEntry, Disbursement, Merchant, OutboxEvent, PaymentTransaction, Refund, Reseller
 from app.models.types import now_utc
 from app.services.payouts import manual as payout_manual
 from app.services.payouts import polling as payout_polling
 from app.services.refunds import retry as refund_retry
-from app.services.refunds.creation import create_refund
 from app.services.refunds.instruction import RefundInstruction
 from sandbox.testing import wait_until
 from tests.support.engine import FINANCE, check_invariants, detached, make_order, order
 from tests.support.online_gateway import CALLBACK_SECRET, MERCHANT
 from tests.support.refunds import (
     ACCOUNT,
-    ORDER_SYSTEM,
     count,
     events,
     part,
     pay,
     pay_by_wire,
     pay_online,
+    race_refunds,
     refund,
     refund_status,
 )
@@ -348,28 +345,10 @@ def test_every_strategy_over_every_channel(wire, engine_setup):
 
 # --- concurrency ---------------------------------------------------------------------------------------
 
-def _race(app, instructions):
-    barrier = threading.Barrier(len(instructions))
-
-    def one(ins):
-        with app.app_context():
-            barrier.wait()
-            try:
-                _, code, dup = create_refund(ORDER_SYSTEM, ins)
-                return "duplicate" if dup else code
-            except DomainError as exc:
-                return type(exc).__name__
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(instructions)) as pool:
-        return list(pool.map(one, instructions))
-
-
 def test_concurrent_wire_refunds_never_pay_out_more_than_paid(app, wire, engine_setup):
     pid = make_order(amount="1000.00")
     pay_by_wire(engine_setup, pid, "1000.00")
-    results = _race(app, [RefundInstruction(f"RW-C{i:02d}", pid, Decimal("150.00")) for i in range(20)])
+    results = race_refunds(app, [RefundInstruction(f"RW-C{i:02d}", pid, Decimal("150.00")) for i in range(20)])
     assert results.count(202) == 6 and results.count("StateConflict") == 14, results
     o = order(pid)
     assert o.refunded_amount == Decimal("900.00") and o.refunding_amount == 0
@@ -383,7 +362,7 @@ def test_concurrent_replays_of_a_wire_refund_make_one_payout(app, wire, engine_s
     wire.set_faults(payout_outcome="async_success", payout_delay_ms=500)
     pid = make_order(amount="1000.00")
     pay_by_wire(engine_setup, pid, "1000.00")
-    results = _race(app, [RefundInstruction("RW-ONE", pid, Decimal("400.00"))] * 20)
+    results = race_refunds(app, [RefundInstruction("RW-ONE", pid, Decimal("400.00"))] * 20)
     assert results.count(202) == 1 and results.count("duplicate") == 19, results
     wait_until(lambda: refund_status("RW-ONE") == "SUCCESS", timeout=10)
     assert count(Disbursement) == 1 and wire.stats()["payouts"] == 1

@@ -4,16 +4,14 @@ concurrency. ``check_invariants`` (conftest) holds after every test."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
-from app.domain.errors import DomainError, IdempotencyKeyReused, NotFound, StateConflict, ValidationFailed
+from app.domain.errors import IdempotencyKeyReused, NotFound, StateConflict, ValidationFailed
 from app.extensions import db
 from app.models import (
     Channel,
@@ -39,6 +37,7 @@ from sandbox import signing
 from sandbox.testing import http_request, wait_until
 from tests.support.engine import FINANCE, OPERATOR, check_invariants, detached, make_order, order
 from tests.support.online_gateway import CALLBACK_SECRET
+from tests.support.refunds import race_refunds
 
 ORDER_SYSTEM = Actor(type="api_client", id="order-system", client_id=None)
 REFUND_CALLBACK = "/api/v1/payment/callback/refund/ONLINE_UNIONPAY"
@@ -372,28 +371,10 @@ def test_dropped_refund_callback_is_caught_by_the_query_job(online, engine_setup
 
 # --- concurrency (both databases) -------------------------------------------------------------------
 
-def _race(app, instructions):
-    barrier = threading.Barrier(len(instructions))
-
-    def one(ins):
-        with app.app_context():
-            barrier.wait()
-            try:
-                refund, code, dup = create_refund(ORDER_SYSTEM, ins)
-                return "duplicate" if dup else code
-            except DomainError as exc:
-                return type(exc).__name__
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(instructions)) as pool:
-        return list(pool.map(one, instructions))
-
-
 def test_concurrent_refunds_never_refund_more_than_paid(app, engine_setup):
     pid = make_order(amount="1000.00")
     _pay(engine_setup, pid, ("600.00", "WALLET"), ("400.00", "CREDIT"))
-    results = _race(app, [RefundInstruction(f"RO-C{i:02d}", pid, Decimal("150.00")) for i in range(20)])
+    results = race_refunds(app, [RefundInstruction(f"RO-C{i:02d}", pid, Decimal("150.00")) for i in range(20)])
     assert results.count(201) == 6 and results.count("StateConflict") == 14, results
     o = order(pid)
     assert o.refunded_amount == Decimal("900.00") and o.refunding_amount == 0
@@ -404,7 +385,7 @@ def test_concurrent_replays_make_one_refund(app, engine_setup):
     pid = make_order(amount="1000.00")
     _pay(engine_setup, pid, ("1000.00", "WALLET"))
     ins = RefundInstruction("RO-ONE", pid, Decimal("250.00"), strategy="PROPORTIONAL")
-    results = _race(app, [ins] * 20)
+    results = race_refunds(app, [ins] * 20)
     assert results.count(201) == 1 and results.count("duplicate") == 19, results
     assert _count(Refund) == 1 and order(pid).refunded_amount == Decimal("250.00")
     check_invariants()
@@ -414,7 +395,7 @@ def test_concurrent_online_refunds_send_each_part_to_the_gateway_once(app, onlin
     online.set_faults(refund_delay_ms=50, refund_outcome="SUCCESS")
     pid = make_order(amount="1000.00")
     _pay_online(online, engine_setup, pid, "1000.00")
-    results = _race(app, [RefundInstruction(f"RO-O{i:02d}", pid, Decimal("150.00")) for i in range(20)])
+    results = race_refunds(app, [RefundInstruction(f"RO-O{i:02d}", pid, Decimal("150.00")) for i in range(20)])
     assert results.count(202) == 6 and results.count("StateConflict") == 14, results
     wait_until(lambda: order(pid).refunded_amount == Decimal("900.00"), timeout=10)
     assert online.stats()["refunds"] == 6 and order(pid).refunding_amount == 0

@@ -5,8 +5,6 @@ top-up apply it once, and top-ups racing wallet payments leave the right balance
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -20,6 +18,7 @@ from app.services.checkout.validation import AllocationIn
 from app.services.ledgers import wallet, wallet_changes
 from app.services.ledgers.wallet import InsufficientBalance
 from app.services.platform.actor import Actor
+from tests.support.concurrency import race
 from tests.support.engine import OPERATOR, check_invariants, make_order
 from tests.support.factories import add_user
 
@@ -140,23 +139,6 @@ def test_bad_requests_store_nothing(desk, kind, amount, memo, serial, field):
     assert _counts(desk["R1002"]) == before
 
 
-def _race(app, calls):
-    barrier = threading.Barrier(len(calls))
-
-    def one(call):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return call()
-            except DomainError as exc:
-                return type(exc).__name__
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(one, calls))
-
-
 def test_two_approvals_at_once_apply_a_pending_top_up_once(app, desk):
     r2, f2 = desk["R1002"], desk["f2"]
     f3 = add_user("fin3@example.com", "finance")
@@ -165,8 +147,9 @@ def test_two_approvals_at_once_apply_a_pending_top_up_once(app, desk):
            for i in range(5)]
     db.session.remove()
     for cid in ids:
-        results = _race(app, [lambda cid=cid: wallet_changes.approve(FIN2, f2, cid).status,
-                              lambda cid=cid: wallet_changes.approve(Actor("user", "fin3"), f3, cid).status])
+        results = race(app, lambda cid=cid: wallet_changes.approve(FIN2, f2, cid).status,
+                       lambda cid=cid: wallet_changes.approve(Actor("user", "fin3"), f3, cid).status,
+                       refused=DomainError, by_name=True)
         assert sorted(results) == ["APPROVED", "StateConflict"], results
     assert wallet.balance(r2) == Decimal("10000.00")
     assert db.session.scalar(sa.select(sa.func.count(WalletEntry.id)).where(WalletEntry.reseller_id == r2)) == 5
@@ -185,7 +168,7 @@ def test_top_ups_racing_wallet_payments_leave_the_right_balance(app, desk):
                      .status)
         calls.append(lambda i=i: wallet_changes.request_change(FIN1, f1, r1, "TOPUP", Decimal("1234.56"), "",
                                                                 f"SN-P{i}").status)
-    results = _race(app, calls)
+    results = race(app, *calls, refused=DomainError, by_name=True)
     assert results.count("SUCCEEDED") == 10 and results.count("APPROVED") == 10, results
     assert wallet.balance(r1) == Decimal("500000.00") - 10 * Decimal("40000.00") + 10 * Decimal("1234.56")
     entries = db.session.scalars(sa.select(WalletEntry).where(WalletEntry.reseller_id == r1)

@@ -5,8 +5,6 @@ Both databases; the race with finance's voucher confirm matters on PostgreSQL.""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -22,6 +20,7 @@ from app.services.checkout.validation import AllocationIn
 from app.services.reconciliation import wire_matching
 from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
+from tests.support.concurrency import race
 from tests.support.engine import FINANCE, OPERATOR, check_invariants, detached, make_order, order
 from tests.support.files import minimal_pdf
 
@@ -176,23 +175,6 @@ def test_a_second_line_for_a_payment_already_confirmed_stays_unidentified(online
     check_invariants()
 
 
-def _race(app, *calls):
-    barrier = threading.Barrier(len(calls))
-
-    def one(call):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return call()
-            except Exception as exc:  # noqa: BLE001 - the loser's refusal is part of the outcome
-                return exc
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(one, calls))
-
-
 def test_finance_confirming_a_voucher_while_the_statement_matches_applies_once(app, online, engine_setup, tmp_path):
     users = engine_setup["users"]
     rounds = []
@@ -204,8 +186,8 @@ def test_finance_confirming_a_voucher_while_the_statement_matches_applies_once(a
         receive(online, "1000.00", cp.wire_reference)
         parsed = statement(online)
         db.session.remove()
-        _race(app, lambda parsed=parsed: wire_matching.match_statement(parsed),
-              lambda v=voucher_id: voucher_review.confirm(FINANCE, "finance", users["fin"], v, "1000.00"))
+        race(app, lambda parsed=parsed: wire_matching.match_statement(parsed),
+             lambda v=voucher_id: voucher_review.confirm(FINANCE, "finance", users["fin"], v, "1000.00"))
         assert cp_now(cp.id).status == "SUCCESS", n
         rounds.append(pids[0])
     assert [order(p).paid_amount for p in rounds] == [Decimal("1000.00")] * 4

@@ -28,13 +28,15 @@ def _worker(app, *args) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def test_killed_worker_job_is_retried_and_applied_once(app, online, engine_setup):
+def _settlement_job_whose_worker_was_killed(app, online, engine_setup):
+    """A paid ONLINE payment (its callback dropped) whose refresh job a worker took and was SIGKILLed in,
+    the job blocked mid-settlement on the payment's row (the whole database on SQLite) that the test held.
+    Returns the orders' ids, the channel payment, the job, the started-job registry and the kill's
+    monotonic time."""
     online.set_faults(drop_rate=1.0)
-    pids, res, cp = checkout_online(engine_setup)
+    pids, _res, cp = checkout_online(engine_setup)
     online.complete_payment(cp.channel_transaction_id, "SUCCESS")
     queue("high").empty()
-
-    # Hold the channel payment's row (the whole database on SQLite) so the job blocks mid-settlement.
     blocker = db.engine.connect()
     tx = blocker.begin()
     blocker.execute(sa.select(ChannelPayment.id).where(ChannelPayment.id == cp.id).with_for_update())
@@ -48,9 +50,24 @@ def test_killed_worker_job_is_retried_and_applied_once(app, online, engine_setup
         time.sleep(0.5)  # it is now inside the job, waiting for the lock
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
+        killed_at = time.monotonic()
     finally:
         tx.rollback()
         blocker.close()
+    return pids, cp, job, registry, killed_at
+
+
+def _check_settled_once(pids) -> None:
+    assert [order(p).payment_status for p in pids] == ["PAID", "PAID"]
+    succeeded = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent).where(
+        OutboxEvent.event_type == "transaction.succeeded"))
+    db.session.rollback()
+    assert succeeded == 2
+    check_invariants()
+
+
+def test_killed_worker_job_is_retried_and_applied_once(app, online, engine_setup):
+    pids, cp, job, registry, _killed_at = _settlement_job_whose_worker_was_killed(app, online, engine_setup)
     assert detached(db.session.get(ChannelPayment, cp.id)).status == "PROCESSING"
 
     # The next worker's maintenance finds the abandoned job and puts it back (its retry policy).
@@ -64,38 +81,13 @@ def test_killed_worker_job_is_retried_and_applied_once(app, online, engine_setup
     assert runner.wait(60) == 0
     db.session.expire_all()
     assert detached(db.session.get(ChannelPayment, cp.id)).status == "SUCCESS"
-    assert [order(p).payment_status for p in pids] == ["PAID", "PAID"]
-    succeeded = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent).where(
-        OutboxEvent.event_type == "transaction.succeeded"))
-    db.session.rollback()
-    assert succeeded == 2
-    check_invariants()
+    _check_settled_once(pids)
 
 
 def test_a_killed_workers_job_is_rerun_within_a_minute_with_no_help(app, online, engine_setup):
     """No registry cleanup by hand: another worker's maintenance finds the job whose worker died (its
     heartbeat lapsed), retries it, and the payment settles once, within a minute of the kill."""
-    online.set_faults(drop_rate=1.0)
-    pids, res, cp = checkout_online(engine_setup)
-    online.complete_payment(cp.channel_transaction_id, "SUCCESS")
-    queue("high").empty()
-    blocker = db.engine.connect()
-    tx = blocker.begin()
-    blocker.execute(sa.select(ChannelPayment.id).where(ChannelPayment.id == cp.id).with_for_update())
-    if db.engine.dialect.name == "sqlite":
-        blocker.execute(sa.text("UPDATE channel_payments SET updated_at = updated_at WHERE id = :i"), {"i": cp.id})
-    job = compensation.enqueue_refresh(cp.id)
-    victim = _worker(app)
-    try:
-        registry = StartedJobRegistry(queue=queue("high"))
-        wait_until(lambda: job.id in registry.get_job_ids(), timeout=30)
-        time.sleep(0.5)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(10)
-        killed_at = time.monotonic()
-    finally:
-        tx.rollback()
-        blocker.close()
+    pids, cp, _job, _registry, killed_at = _settlement_job_whose_worker_was_killed(app, online, engine_setup)
     survivor = _worker(app)
     try:
         wait_until(lambda: detached(db.session.get(ChannelPayment, cp.id)).status == "SUCCESS", timeout=60)
@@ -104,9 +96,4 @@ def test_a_killed_workers_job_is_rerun_within_a_minute_with_no_help(app, online,
         survivor.send_signal(signal.SIGTERM)
         survivor.wait(20)
     assert recovered_in < 60, recovered_in
-    assert [order(p).payment_status for p in pids] == ["PAID", "PAID"]
-    succeeded = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent).where(
-        OutboxEvent.event_type == "transaction.succeeded"))
-    db.session.rollback()
-    assert succeeded == 2
-    check_invariants()
+    _check_settled_once(pids)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +20,6 @@ from cryptography.x509.oid import NameOID
 
 from app.extensions import db
 from app.models import AuditEntry, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.services.accounts import api_clients
 from app.services.platform import outbox
 from app.services.platform.unit_of_work import transaction
 from app.services.webhooks import connections
@@ -32,21 +30,6 @@ from tests.support.database import TEST_ACTOR
 from tests.support.webhook_receiver import Reply, started, stop, verify
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def receiver():
-    r = started()
-    yield r
-    stop(r)
-
-
-@pytest.fixture
-def client_id(ctx):
-    client, _ = api_clients.create_client(TEST_ACTOR, f"batch-{uuid.uuid4().hex[:8]}", frozenset({"payments"}))
-    cid = client.id
-    db.session.commit()
-    return cid
 
 
 @pytest.fixture(autouse=True)

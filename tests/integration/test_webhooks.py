@@ -10,7 +10,6 @@ import json
 import re
 import socket
 import threading
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,6 @@ from app.domain.errors import StateConflict, ValidationFailed
 from app.domain.event_types import EventType
 from app.extensions import db
 from app.models import AuditEntry, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.services.accounts import api_clients
 from app.services.platform import crypto, outbox
 from app.services.platform.queues import resolve_job_function
 from app.services.platform.unit_of_work import transaction
@@ -31,28 +29,13 @@ from app.services.webhooks import delivery as webhooks
 from app.services.webhooks import endpoints as webhook_endpoints
 from tests.support.alerts import alerts_of
 from tests.support.database import TEST_ACTOR
-from tests.support.webhook_receiver import Reply, started, stop, verify
+from tests.support.webhook_receiver import Reply, verify
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SIGNATURE = re.compile(r"^v1,[A-Za-z0-9+/]{43}=$")  # base64 of a 32-byte HMAC-SHA256
 
 
-@pytest.fixture
-def receiver():
-    r = started()
-    yield r
-    stop(r)
-
-
 # --- helpers -----------------------------------------------------------------------------------------
-
-@pytest.fixture
-def client_id(ctx):
-    client, _ = api_clients.create_client(TEST_ACTOR, f"hooks-{uuid.uuid4().hex[:8]}", frozenset({"payments"}))
-    cid = client.id
-    db.session.commit()
-    return cid
-
 
 @pytest.fixture(autouse=True)
 def receivers_allowed(app, monkeypatch):

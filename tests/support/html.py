@@ -1,5 +1,6 @@
 """A small DOM of a page or fragment, built with the standard library's HTML parser, to find elements
-by ``data-testid`` (``one``/``all``) and read their attributes and text."""
+by ``data-testid`` (``one``/``all``) and read their attributes and text; and the check of a form
+refused for one field."""
 
 from __future__ import annotations
 
@@ -80,3 +81,14 @@ def dom(response_or_html) -> Node:
     builder.feed(html)
     builder.close()
     return builder.root
+
+
+def refused_field(response, field: str, words: str | None) -> Node:
+    """The DOM of a 422 answer whose one field error is ``field``'s, saying ``words`` (when given)."""
+    assert response.status_code == 422
+    tree = dom(response)
+    errors = {e["data-field"]: e.text for e in tree.all("field-error")}
+    assert list(errors) == [field], errors
+    if words:
+        assert words in errors[field], errors
+    return tree

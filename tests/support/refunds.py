@@ -1,13 +1,16 @@
 """Refund test helpers: paying an order by wire (voucher confirmed by finance) or online (the sandbox's
-pay page), making refunds and reading their parts and events. The payout merchant and the reseller's
-refund account (``ACCOUNT``) are the ``wire`` fixture of tests/engine/conftest.py."""
+pay page), making refunds (one at a time or raced) and reading their parts and events. The payout
+merchant and the reseller's refund account (``ACCOUNT``) are the ``wire`` fixture of
+tests/engine/conftest.py."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 import sqlalchemy as sa
 
+from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import ChannelPayment, OutboxEvent, PaymentTransaction, Refund
 from app.services.checkout import submission as checkout
@@ -20,6 +23,7 @@ from app.services.vouchers import review as voucher_review
 from app.services.vouchers import upload as voucher_upload
 from sandbox.testing import wait_until
 
+from .concurrency import race
 from .engine import FINANCE, OPERATOR, detached, order
 from .files import minimal_pdf
 
@@ -66,6 +70,17 @@ def refund(pid, amount, ro=None, **kw):
     data = refund_view.refund_dict(r)
     db.session.rollback()
     return data, code, dup
+
+
+def _created(instruction: RefundInstruction) -> int | str:
+    _, code, dup = create_refund(ORDER_SYSTEM, instruction)
+    return "duplicate" if dup else code
+
+
+def race_refunds(app, instructions: list[RefundInstruction]) -> list[int | str]:
+    """create_refund of every instruction at the same moment, as the order system: for each, the HTTP
+    status, "duplicate" for a replay, or the refusal's class name."""
+    return race(app, *[partial(_created, ins) for ins in instructions], refused=DomainError, by_name=True)
 
 
 def refund_status(ro):

@@ -1,5 +1,5 @@
 """Screen test helpers: the people of every role (``PEOPLE``, one password), the rows the ``portal``
-fixture makes, and signing in through the real form with its CSRF token."""
+fixture makes, signing in through the real form with its CSRF token, and closing an answer."""
 
 from __future__ import annotations
 
@@ -60,3 +60,10 @@ def csrf_token(client, path: str = "/login") -> str:
 def sign_in(client, email: str, password: str = PASSWORD):
     token = csrf_token(client, "/login")
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def done(response):
+    """The answer read and closed: an open answer keeps its request's session (on SQLite, the lock)."""
+    response.get_data()
+    response.close()
+    return response

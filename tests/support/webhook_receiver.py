@@ -1,5 +1,6 @@
 """A real HTTP receiver of webhooks on 127.0.0.1 (replies scripted per path) and an independent
-Standard Webhooks verifier: what an upstream system does with the portal's deliveries."""
+Standard Webhooks verifier: what an upstream system does with the portal's deliveries. A pytest plugin
+(tests/conftest.py ``pytest_plugins``): the ``receiver`` fixture is a started one."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 # --- a real receiver ---------------------------------------------------------------------------------
 
@@ -120,6 +123,14 @@ def stop(r: Receiver) -> None:
     r.server.shutdown()
     r.server.server_close()
     r.thread.join(5)
+
+
+@pytest.fixture
+def receiver():
+    """A receiver on 127.0.0.1, stopped after the test (some folders and modules have one of their own)."""
+    r = started()
+    yield r
+    stop(r)
 
 
 # --- an independent Standard Webhooks verifier (https://www.standardwebhooks.com/) -------------------

@@ -1,10 +1,12 @@
-"""API clients, webhook endpoints and deliveries for the admin screens' tests (call inside an app
-context): a client whose endpoint points at a local receiver, events sent to it for real."""
+"""API clients, webhook endpoints and deliveries for the webhook and admin screens' tests (call inside an
+app context): a client whose endpoint points at a local receiver, events sent to it for real. A pytest
+plugin (tests/conftest.py ``pytest_plugins``): the ``client_id`` fixture is a new API client's id."""
 
 from __future__ import annotations
 
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from app.domain.event_types import EventType
@@ -22,6 +24,14 @@ def new_client(scopes: frozenset[str] = frozenset({"payments"})) -> tuple[int, s
     """A new active API client: its id and key."""
     client, key = api_clients.create_client(TEST_ACTOR, f"client-{uuid.uuid4().hex[:8]}", scopes)
     return client.id, key
+
+
+@pytest.fixture
+def client_id(ctx) -> int:
+    """A new active API client with the payments scope, committed."""
+    cid, _ = new_client()
+    db.session.commit()
+    return cid
 
 
 def new_endpoint(client_id: int, url: str, event_types: str = "*") -> tuple[int, str]:

@@ -18,8 +18,8 @@ from app.models import ApiClient, AuditEntry, WebhookDelivery, WebhookEndpoint
 from app.services.webhooks import delivery as webhooks
 from tests.support import screen_setup, webhook_world
 from tests.support.routes import ADMIN
-from tests.support.web import csrf_token
-from tests.support.webhook_receiver import Reply, started, stop, verify
+from tests.support.web import csrf_token, done
+from tests.support.webhook_receiver import Reply, verify
 
 SHOWN = re.compile(r'data-testid="shown-once-value">([^<]+)<')
 ROW = re.compile(r'<tr data-testid="delivery-row" data-delivery-id="(\d+)" data-status="(\w+)">')
@@ -29,20 +29,6 @@ ROW = re.compile(r'<tr data-testid="delivery-row" data-delivery-id="(\d+)" data-
 def admin(signed_in, shop, app, monkeypatch):
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
     return signed_in(ADMIN)
-
-
-@pytest.fixture
-def receiver():
-    r = started()
-    yield r
-    stop(r)
-
-
-def done(response):
-    """The answer read and closed: an open answer keeps its request's session (on SQLite, the lock)."""
-    response.get_data()
-    response.close()
-    return response
 
 
 def post(client, path, data, page="/admin/clients", **kw):
