@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from flask import request
 from flask_babel import gettext as _
 from wtforms import Field
 from wtforms.validators import ValidationError
@@ -30,6 +31,11 @@ def date_in_range(form, field) -> None:
     """A WTForms validator: a date field's date within the dates the portal takes (domain/timeutil.py)."""
     if field.data is not None and not in_date_range(field.data):
         raise ValidationError(date_range_message())
+
+
+def posted_text(name: str) -> str:
+    """A posted form field's text, stripped; control characters (a NUL PostgreSQL refuses) are dropped."""
+    return "".join(c for c in (request.form.get(name) or "") if c.isprintable()).strip()
 
 
 def strip_text(value):
