@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from rq import get_current_job
 
@@ -16,6 +17,15 @@ log = logging.getLogger(__name__)
 def export_orders(spec: dict) -> dict:
     """Write one reseller's filtered order list as CSV or XLSX; progress goes to ``job.meta``
     (``done`` of ``total`` rows) for the page that polls it."""
+    return _run(order_export.run_export, spec, "export")
+
+
+def export_transactions(spec: dict) -> dict:
+    """Write the finance desk's filtered transaction list as CSV or XLSX, with the same progress."""
+    return _run(txn_export.run_export, spec, "transaction export")
+
+
+def _run(run_export: Callable[[str, dict, Callable[[int], None]], dict], spec: dict, what: str) -> dict:
     job = get_current_job()
     assert job is not None  # run by a worker, inside its job
 
@@ -23,20 +33,6 @@ def export_orders(spec: dict) -> dict:
         job.meta["done"] = done
         job.save_meta()
 
-    result = order_export.run_export(job.id, spec, progress)
-    log.info("export %s: %d rows to %s", job.id, result["rows"], result["file"])
-    return result
-
-
-def export_transactions(spec: dict) -> dict:
-    """Write the finance desk's filtered transaction list as CSV or XLSX, with the same progress."""
-    job = get_current_job()
-    assert job is not None
-
-    def progress(done: int) -> None:
-        job.meta["done"] = done
-        job.save_meta()
-
-    result = txn_export.run_export(job.id, spec, progress)
-    log.info("transaction export %s: %d rows to %s", job.id, result["rows"], result["file"])
+    result = run_export(job.id, spec, progress)
+    log.info("%s %s: %d rows to %s", what, job.id, result["rows"], result["file"])
     return result

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 
-from ...metrics import CALLBACKS, callback_outcome
 from ...services.refunds.refund_callback import handle_refund_callback
 from ...services.settlement.payment_callback import handle_payment_callback
+from .callback_response import answered
 from .openapi import operation
 
 bp = Blueprint("callbacks", __name__, url_prefix="/api/v1/payment/callback")
@@ -18,8 +18,7 @@ bp = Blueprint("callbacks", __name__, url_prefix="/api/v1/payment/callback")
            tag="callbacks")
 def online_payment(channel_code: str):
     answer = handle_payment_callback(channel_code, dict(request.headers), request.get_data(cache=False))
-    CALLBACKS.labels("payment", callback_outcome(answer.status)).inc()
-    return Response(answer.text, status=answer.status, mimetype="text/plain")
+    return answered("payment", answer)
 
 
 @bp.post("/refund/<channel_code>")
@@ -28,5 +27,4 @@ def online_payment(channel_code: str):
            tag="callbacks")
 def online_refund(channel_code: str):
     answer = handle_refund_callback(channel_code, dict(request.headers), request.get_data(cache=False))
-    CALLBACKS.labels("refund", callback_outcome(answer.status)).inc()
-    return Response(answer.text, status=answer.status, mimetype="text/plain")
+    return answered("refund", answer)

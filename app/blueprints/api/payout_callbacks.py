@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 
-from ...metrics import CALLBACKS, callback_outcome
 from ...services.payouts.callback import handle_callback
+from .callback_response import answered
 from .openapi import operation
 
 bp = Blueprint("disburse_callbacks", __name__, url_prefix="/api/v1/disburse")
@@ -15,6 +15,4 @@ bp = Blueprint("disburse_callbacks", __name__, url_prefix="/api/v1/disburse")
 @operation("post", "/disburse/callback", "Payout result from the bank (signed; answers the text 'success')",
            auth=False, tag="callbacks")
 def payout_callback():
-    answer = handle_callback(dict(request.headers), request.get_data(cache=False))
-    CALLBACKS.labels("payout", callback_outcome(answer.status)).inc()
-    return Response(answer.text, status=answer.status, mimetype="text/plain")
+    return answered("payout", handle_callback(dict(request.headers), request.get_data(cache=False)))

@@ -4,12 +4,16 @@ another company's object is the view's business and answers 404 (``tenant_or_404
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import wraps
+from typing import TypeVar
 
 from flask import abort, g, request
 from flask_login import current_user
 
 from ...domain.enums import Role
+from ...domain.errors import NotFound
 from ...extensions import login_manager
 from ...services.platform.actor import Actor
 
@@ -18,6 +22,8 @@ APPROVER = frozenset({Role.RESELLER_APPROVER.value})
 FINANCE = frozenset({Role.FINANCE.value})
 ADMIN = frozenset({Role.ADMIN.value})
 ANY_USER = RESELLER | FINANCE | ADMIN
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+T = TypeVar("T")
 
 
 def allow(roles: frozenset[str] | None):
@@ -57,3 +63,13 @@ def tenant_or_404(obj, rid: int | None = None):
         abort(404)
     return obj
 
+
+def code_or_404(get: Callable[[str], T], code: str) -> T:
+    """What ``get`` finds by a code from the URL, else 404; a code that is not 1 to 32 letters, digits,
+    ``_`` or ``-`` is not looked up."""
+    if not _CODE.match(code):
+        abort(404)
+    try:
+        return get(code)
+    except NotFound:
+        abort(404)

@@ -8,37 +8,21 @@ error stores nothing."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms.validators import ValidationError
 
-from ...domain.errors import NotFound, StateConflict, ValidationFailed
+from ...domain.errors import StateConflict, ValidationFailed
 from ...domain.timeutil import SHANGHAI
 from ...services.channel_config import lookup, settings
-from .access import ADMIN, allow, web_actor
-from .form_fields import amount_field_check
+from .access import ADMIN, allow, code_or_404, web_actor
+from .form_fields import amount_field_check, posted_text
 
 bp = Blueprint("admin_channels", __name__)
 MAX_NAME = 100
-_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-
-
-def _text(name: str) -> str:
-    """A form field's text, stripped; control characters are dropped."""
-    return "".join(c for c in (request.form.get(name) or "") if c.isprintable()).strip()
-
-
-def _channel_or_404(code: str):
-    if not _CODE.match(code):
-        abort(404)
-    try:
-        return settings.get_channel(code)
-    except NotFound:
-        abort(404)
 
 
 def local_input(moment: datetime | None) -> str:
@@ -47,7 +31,7 @@ def local_input(moment: datetime | None) -> str:
 
 
 def _window_moment(name: str, errors: dict) -> datetime | None:
-    text = _text(name)[:40]
+    text = posted_text(name)[:40]
     if not text:
         return None
     try:
@@ -61,7 +45,7 @@ def _window_moment(name: str, errors: dict) -> datetime | None:
 
 
 def _amount(name: str, errors: dict, required: bool) -> Decimal | None:
-    text = _text(name)
+    text = posted_text(name)
     if not text and not required:
         return None
     try:
@@ -90,7 +74,7 @@ CROSS_FIELD = {
 def read_form() -> tuple[settings.ChannelSettings | None, dict, dict]:
     """(settings, errors by field, the form as typed)."""
     errors: dict[str, str] = {}
-    name, name_en = _text("name"), _text("name_en")
+    name, name_en = posted_text("name"), posted_text("name_en")
     if not name or len(name) > MAX_NAME:
         errors["name"] = _("Enter a name of at most %(n)s characters.", n=MAX_NAME)
     if len(name_en) > MAX_NAME:
@@ -100,8 +84,8 @@ def read_form() -> tuple[settings.ChannelSettings | None, dict, dict]:
     daily = _amount("daily_limit_per_reseller", errors, required=False)
     start, end = _window_moment("maintenance_start", errors), _window_moment("maintenance_end", errors)
     ids = _reseller_ids(errors)
-    form: dict = {k: _text(k) for k in ("name", "name_en", "min_amount", "max_amount", "daily_limit_per_reseller",
-                                  "maintenance_start", "maintenance_end")}
+    form: dict = {k: posted_text(k) for k in ("name", "name_en", "min_amount", "max_amount",
+                                              "daily_limit_per_reseller", "maintenance_start", "maintenance_end")}
     form["enabled"] = request.form.get("enabled") == "true"
     form["available_to_all"] = request.form.get("available_to_all") == "true"
     form["resellers"] = ids
@@ -141,13 +125,13 @@ def index():
 @bp.get("/admin/channels/<code>")
 @allow(ADMIN)
 def edit(code: str):
-    return _edit_page(_channel_or_404(code))
+    return _edit_page(code_or_404(settings.get_channel, code))
 
 
 @bp.post("/admin/channels/<code>")
 @allow(ADMIN)
 def save(code: str):
-    ch = _channel_or_404(code)
+    ch = code_or_404(settings.get_channel, code)
     s, errors, form = read_form()
     if s is not None:
         try:
@@ -166,8 +150,8 @@ def save(code: str):
 @bp.post("/admin/channels/<code>/rotate-secret")
 @allow(ADMIN)
 def rotate_secret(code: str):
-    ch = _channel_or_404(code)
-    text = _text("overlap_hours")
+    ch = code_or_404(settings.get_channel, code)
+    text = posted_text("overlap_hours")
     max_hours = int(settings.MAX_OVERLAP.total_seconds() // 3600)
     if not (text.isascii() and text.isdigit() and len(text) <= 4 and int(text) <= max_hours):
         return _edit_page(ch, 422, errors={"overlap_hours": _("Enter whole hours from 0 to %(n)s.", n=max_hours)},

@@ -21,15 +21,11 @@ from ...services.webhooks import delivery as webhook_delivery
 from ...services.webhooks import endpoints as webhook_endpoints
 from ...services.webhooks import queries as webhook_queries
 from .access import ADMIN, allow, web_actor
+from .form_fields import posted_text
 from .rendering import page_arg, render_screen
 
 bp = Blueprint("admin_clients", __name__)
 PAGE_SIZE = 50
-
-
-def _text(name: str) -> str:
-    """A form field's text, stripped; control characters (a NUL PostgreSQL refuses) are dropped."""
-    return "".join(c for c in (request.form.get(name) or "") if c.isprintable()).strip()
 
 
 def _endpoints_by_client() -> dict[int, list]:
@@ -56,7 +52,7 @@ def index():
 @bp.post("/admin/clients")
 @allow(ADMIN)
 def create_client():
-    name = _text("name")
+    name = posted_text("name")
     scopes = frozenset(request.form.getlist("scopes")) & api_clients.ALL_SCOPES
     errors = {}
     if not name or len(name) > 100:
@@ -89,7 +85,7 @@ def revoke_client(client_id: int):
 @bp.post("/admin/clients/<int:client_id>/rotate")
 @allow(ADMIN)
 def rotate_key(client_id: int):
-    text = _text("overlap_hours")
+    text = posted_text("overlap_hours")
     overlap = int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else -1
     if not 0 <= overlap <= api_clients.MAX_OVERLAP_HOURS:
         error = _("Enter a whole number of hours from 0 to %(n)s.", n=api_clients.MAX_OVERLAP_HOURS)
@@ -138,11 +134,11 @@ def create_endpoint(client_id: int):
         abort(404)
     if not client.active:
         return _clients_page(409, problem=_("This API client is revoked; its endpoints cannot change."))
-    url = _text("url")
-    known = {name for name, _text in catalogue.catalogue()}
+    url = posted_text("url")
+    known = {name for name, _words in catalogue.catalogue()}
     chosen = set(request.form.getlist("event_types"))
     types = [catalogue.ALL] if catalogue.ALL in chosen else sorted(chosen & known)
-    description = _text("description")
+    description = posted_text("description")
     errors = {}
     problem = url_error(url)
     if problem:

@@ -8,39 +8,26 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from ...domain.errors import NotFound, StateConflict
+from ...domain.errors import StateConflict
 from ...domain.money import CENT, MAX_AMOUNT, at_most_two_decimals
 from ...models import Reseller
 from ...services.accounts import resellers as reseller_service
-from .access import ADMIN, allow, web_actor
+from .access import ADMIN, allow, code_or_404, web_actor
+from .form_fields import posted_text
 
 bp = Blueprint("admin_resellers", __name__)
-_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _AMOUNT = re.compile(r"^\d+(\.\d+)?$")
 _ACCOUNT = re.compile(r"^[0-9]{6,32}$")
 _BANK = re.compile(r"^[A-Z]{2,10}$")
 MAX_TERM_DAYS = 3650
 
 
-def _text(name: str) -> str:
-    return "".join(c for c in (request.form.get(name) or "") if c.isprintable()).strip()
-
-
-def _reseller_or_404(code: str) -> Reseller:
-    if not _CODE.match(code):
-        abort(404)
-    try:
-        return reseller_service.get_reseller(code)
-    except NotFound:
-        abort(404)
-
-
 def _amount(name: str, errors: dict) -> Decimal | None:
     """An amount of at least 0 in yuan with at most two decimals (``1,000,000.00`` and ``¥`` allowed)."""
-    text = _text(name).replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace(" ", "")
+    text = posted_text(name).replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace(" ", "")
     if not text:
         errors[name] = _("Enter the amount.")
         return None
@@ -59,8 +46,8 @@ def _amount(name: str, errors: dict) -> Decimal | None:
 
 def read_form() -> tuple[reseller_service.ResellerChanges | None, dict, dict]:
     errors: dict[str, str] = {}
-    form = {k: _text(k) for k in ("approval_threshold", "credit_limit", "credit_term_days", "account_no",
-                                  "account_name", "bank_code")}
+    form = {k: posted_text(k) for k in ("approval_threshold", "credit_limit", "credit_term_days", "account_no",
+                                        "account_name", "bank_code")}
     threshold = _amount("approval_threshold", errors)
     limit = _amount("credit_limit", errors)
     term = form["credit_term_days"]
@@ -103,13 +90,13 @@ def index():
 @bp.get("/admin/resellers/<code>")
 @allow(ADMIN)
 def edit(code: str):
-    return _edit_page(_reseller_or_404(code))
+    return _edit_page(code_or_404(reseller_service.get_reseller, code))
 
 
 @bp.post("/admin/resellers/<code>")
 @allow(ADMIN)
 def save(code: str):
-    r = _reseller_or_404(code)
+    r = code_or_404(reseller_service.get_reseller, code)
     changes, errors, form = read_form()
     if changes is not None:
         try:

@@ -16,15 +16,12 @@ from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...services.accounts import user_admin
 from ...services.accounts.users import MIN_PASSWORD_LENGTH
 from .access import ADMIN, allow, web_actor
+from .form_fields import posted_text
 
 bp = Blueprint("admin_users", __name__)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 LOCALES = ("zh", "en")
-
-
-def _text(name: str) -> str:
-    return "".join(c for c in (request.form.get(name) or "") if c.isprintable()).strip()
 
 
 def role_labels() -> dict[str, str]:
@@ -51,7 +48,7 @@ def index():
 @bp.post("/admin/users")
 @allow(ADMIN)
 def create():
-    form = {k: _text(k) for k in ("email", "name", "role", "reseller", "locale")}
+    form = {k: posted_text(k) for k in ("email", "name", "role", "reseller", "locale")}
     errors = {}
     email = form["email"].lower()
     if not _EMAIL.match(email) or len(email) > 254:

@@ -4,11 +4,11 @@ CREDIT_REPAYMENT payment orders that repay them. Only that company's rows are ev
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from ...services.ledgers import queries as ledger_queries
 from .access import RESELLER, allow, reseller_id
-from .rendering import page_arg, render_screen
+from .rendering import choice_arg, page_arg, render_screen
 
 bp = Blueprint("credit", __name__)
 
@@ -17,8 +17,7 @@ bp = Blueprint("credit", __name__)
 @allow(RESELLER)
 def index():
     rid = reseller_id()
-    status = request.args.get("status")
-    status = status if status in ledger_queries.RECORD_STATUSES else None
+    status = choice_arg("status", ledger_queries.RECORD_STATUSES)
     context = {
         "summary": ledger_queries.credit_summary(rid),
         "records": ledger_queries.credit_records(rid, page_arg(), status),

@@ -8,6 +8,8 @@ downloads. The service (``payouts.batches``, ``batch_run``) locks, checks and au
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +18,7 @@ from ...domain.errors import NotFound, StateConflict, ValidationFailed
 from ...i18n import money
 from ...services.audit import log as audit
 from ...services.payouts import batch_queries, batches
+from ...services.platform.actor import Actor
 from ...services.platform.unit_of_work import transaction
 from .access import FINANCE, allow, web_actor
 from .batch_forms import RejectForm, UploadForm, upload_form
@@ -118,20 +121,22 @@ def _checked_form() -> RejectForm:
     return form
 
 
+def _step(batch_no: str, step: Callable[[Actor, int, str], None], done: str):
+    """A step of the batch's maker-checker that takes no input (submit, approve)."""
+    _checked_form()
+    return _act(batch_no, lambda: step(web_actor(), current_user.id, batch_no), done)
+
+
 @bp.post("/finance/disbursements/batches/<batch_no>/submit")
 @allow(FINANCE)
 def submit(batch_no: str):
-    _checked_form()
-    return _act(batch_no, lambda: batches.submit(web_actor(), current_user.id, batch_no),
-                _("Submitted: the batch waits for a second finance user's approval."))
+    return _step(batch_no, batches.submit, _("Submitted: the batch waits for a second finance user's approval."))
 
 
 @bp.post("/finance/disbursements/batches/<batch_no>/approve")
 @allow(FINANCE)
 def approve(batch_no: str):
-    _checked_form()
-    return _act(batch_no, lambda: batches.approve(web_actor(), current_user.id, batch_no),
-                _("Approved: the batch is being paid out."))
+    return _step(batch_no, batches.approve, _("Approved: the batch is being paid out."))
 
 
 @bp.post("/finance/disbursements/batches/<batch_no>/reject")

@@ -25,7 +25,7 @@ from .access import FINANCE, allow, web_actor
 from .batch_forms import upload_form
 from .finance_refunds import date_args, safe_back, text_arg
 from .form_fields import strip_text
-from .rendering import page_arg, render_screen, wants_fragment
+from .rendering import choice_arg, page_arg, render_screen, wants_fragment
 
 bp = Blueprint("finance_disbursements", __name__)
 
@@ -54,8 +54,7 @@ def index_context(forms: dict | None = None, problem: str | None = None) -> dict
     """The page's context: payouts (filtered), the MANUAL queue, recent batches and the batch upload form."""
     errors: dict[str, str] = {}
     created_from, created_to = date_args(errors)
-    status = request.args.get("status") or ""
-    f = PayoutFilter(status=status if status in payout_queries.STATUSES else None,
+    f = PayoutFilter(status=choice_arg("status", payout_queries.STATUSES),
                      merchant_id=text_arg("merchantId", 32) or None, request_id=text_arg("requestId") or None,
                      created_from=created_from, created_to=created_to)
     return {"rows": payout_queries.list_payouts(f, page_arg()), "errors": errors,

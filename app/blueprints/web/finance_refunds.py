@@ -19,7 +19,7 @@ from ...services.refunds import retry as refund_retry
 from ...services.refunds.queries import RefundFilter
 from .access import FINANCE, allow, web_actor
 from .form_fields import date_range_message
-from .rendering import page_arg, render_screen, wants_fragment
+from .rendering import choice_arg, page_arg, render_screen, wants_fragment
 
 bp = Blueprint("finance_refunds", __name__)
 
@@ -58,8 +58,7 @@ def safe_back(default: str, prefix: str) -> str:
 def _context() -> dict:
     errors: dict[str, str] = {}
     created_from, created_to = date_args(errors)
-    status = request.args.get("status") or ""
-    f = RefundFilter(status=status if status in refund_queries.STATUSES else None,
+    f = RefundFilter(status=choice_arg("status", refund_queries.STATUSES),
                      refund_order_id=text_arg("refundOrderId") or None, payment_id=text_arg("paymentId") or None,
                      created_from=created_from, created_to=created_to)
     return {"rows": refund_queries.list_refunds(f, page_arg()), "errors": errors,

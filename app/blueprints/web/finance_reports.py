@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ...domain.errors import ValidationFailed
-from ...domain.timeutil import in_date_range, shanghai_today
+from ...domain.timeutil import shanghai_today
 from ...services.audit import log as audit
 from ...services.charts.figures import amounts_chart
 from ...services.platform.unit_of_work import transaction
@@ -34,7 +34,7 @@ from ...services.reports import range as range_reports
 from ...services.reports.daily import daily_report
 from .access import FINANCE, allow, web_actor
 from .downloads import attachment
-from .form_fields import date_range_message
+from .form_fields import typed_day
 from .rendering import render_screen
 
 bp = Blueprint("finance_reports", __name__)
@@ -112,25 +112,13 @@ class RangeArgs:
         return {"from": self.first.isoformat(), "to": self.last.isoformat(), "groupBy": self.group_by}
 
 
-def _range_date(name: str, text: str, errors: dict[str, str]) -> date | None:
-    try:
-        value = date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
-    except ValueError:
-        value = None
-    if value is None:
-        errors[name] = _("Enter a date like 2026-11-30.")
-    elif not in_date_range(value):
-        errors[name], value = date_range_message(), None
-    return value
-
-
 def range_args(values: Mapping[str, str], errors: dict[str, str]) -> RangeArgs:
     """``from``, ``to`` and ``groupBy``: by default this month up to today by payment type. Each bad
     value is reported under its field name (``errors``); the report is then not computed."""
     today = shanghai_today()
     text = {k: (values.get(k) or "").strip()[:20] for k in ("from", "to", "groupBy")}
-    first = _range_date("from", text["from"], errors) if text["from"] else today.replace(day=1)
-    last = _range_date("to", text["to"], errors) if text["to"] else today
+    first = typed_day("from", text["from"], errors) if text["from"] else today.replace(day=1)
+    last = typed_day("to", text["to"], errors) if text["to"] else today
     group_by = text["groupBy"] or "paymentType"
     if group_by not in range_reports.GROUP_NAMES:
         errors["groupBy"] = _("Choose payment type, channel, reseller or day.")

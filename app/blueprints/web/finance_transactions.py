@@ -21,7 +21,6 @@ from redis.exceptions import RedisError
 
 from ...domain.enums import TransactionStatus, TransactionType
 from ...domain.money import MoneyFormatError, parse_money
-from ...domain.timeutil import in_date_range
 from ...services.audit import log as audit
 from ...services.orders.export import FORMATS, download
 from ...services.platform.unit_of_work import transaction
@@ -30,7 +29,7 @@ from ...services.transactions import export as txn_export
 from ...services.transactions import search as txn_search
 from .access import ADMIN, FINANCE, allow, web_actor
 from .downloads import attachment
-from .form_fields import date_range_message
+from .form_fields import typed_day
 from .rendering import page_arg, render_screen
 
 bp = Blueprint("finance_transactions", __name__)
@@ -46,17 +45,7 @@ def _text(name: str) -> str:
 
 def _date(name: str, errors: dict[str, str]) -> date | None:
     text = _text(name)
-    if not text:
-        return None
-    try:
-        value = date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
-    except ValueError:
-        value = None
-    if value is None:
-        errors[name] = _("Enter a date like 2026-11-30.")
-    elif not in_date_range(value):
-        errors[name], value = date_range_message(), None
-    return value
+    return typed_day(name, text, errors) if text else None
 
 
 def _amount(name: str, errors: dict[str, str]) -> Decimal | None:

@@ -4,8 +4,10 @@ finance types it (``1,250,000.00``, ``¥`` allowed), with the error in the reade
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
+from flask import request
 from flask_babel import gettext as _
 from wtforms import Field
 from wtforms.validators import ValidationError
@@ -26,10 +28,29 @@ def date_range_message() -> str:
     return _("Enter a date between %(first)s and %(last)s.", first=FIRST_DATE.isoformat(), last=LAST_DATE.isoformat())
 
 
+def typed_day(name: str, text: str, errors: dict[str, str]) -> date | None:
+    """The day typed as YYYY-MM-DD in the field ``name``, within the dates the portal takes; else None,
+    the field's error in ``errors``."""
+    try:
+        value = date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
+    except ValueError:
+        value = None
+    if value is None:
+        errors[name] = _("Enter a date like 2026-11-30.")
+    elif not in_date_range(value):
+        errors[name], value = date_range_message(), None
+    return value
+
+
 def date_in_range(form, field) -> None:
     """A WTForms validator: a date field's date within the dates the portal takes (domain/timeutil.py)."""
     if field.data is not None and not in_date_range(field.data):
         raise ValidationError(date_range_message())
+
+
+def posted_text(name: str) -> str:
+    """A posted form field's text, stripped; control characters (a NUL PostgreSQL refuses) are dropped."""
+    return "".join(c for c in (request.form.get(name) or "") if c.isprintable()).strip()
 
 
 def strip_text(value):

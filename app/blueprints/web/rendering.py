@@ -8,6 +8,8 @@ whole page. Every screen response varies on ``HX-Request`` (``web_setup``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from flask import render_template, request
 
 MAX_PAGE = 100_000
@@ -38,3 +40,9 @@ def page_arg(name: str = "page") -> int:
     if not (text.isascii() and text.isdigit()):
         return 1
     return MAX_PAGE if len(text) > 6 else max(1, min(int(text), MAX_PAGE))
+
+
+def choice_arg(name: str, choices: Collection[str]) -> str | None:
+    """A query argument that is one of ``choices``, else None: an unknown value filters nothing."""
+    value = request.args.get(name)
+    return value if value in choices else None

@@ -3,11 +3,11 @@ first, paginated, optionally by entry type. Only that company's entries are ever
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from ...services.ledgers import queries as ledger_queries
 from .access import RESELLER, allow, reseller_id
-from .rendering import page_arg, render_screen
+from .rendering import choice_arg, page_arg, render_screen
 
 bp = Blueprint("wallet", __name__)
 
@@ -16,8 +16,7 @@ bp = Blueprint("wallet", __name__)
 @allow(RESELLER)
 def index():
     rid = reseller_id()
-    entry_type = request.args.get("type")
-    entry_type = entry_type if entry_type in ledger_queries.WALLET_TYPES else None
+    entry_type = choice_arg("type", ledger_queries.WALLET_TYPES)
     context = {
         "balance": ledger_queries.wallet_balance(rid),
         "totals": ledger_queries.wallet_totals(rid),

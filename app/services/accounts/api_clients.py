@@ -80,13 +80,18 @@ def list_clients() -> list[ApiClient]:
     return rows
 
 
+def _lock_client(client_id: int) -> ApiClient:
+    client = db.session.scalar(sa.select(ApiClient).where(ApiClient.id == client_id).with_for_update())
+    if client is None:
+        raise NotFound(f"no API client {client_id}")
+    return client
+
+
 def revoke_client(actor: Actor, client_id: int) -> None:
     """Revoke a client's key: it is refused from now on (this process's cache is cleared; another
     process's cache answers for at most its few seconds). Its endpoints receive nothing more."""
     with transaction():
-        client = db.session.scalar(sa.select(ApiClient).where(ApiClient.id == client_id).with_for_update())
-        if client is None:
-            raise NotFound(f"no API client {client_id}")
+        client = _lock_client(client_id)
         if not client.active:
             raise StateConflict(f"API client {client.name} is revoked already")
         client.active = False
@@ -103,9 +108,7 @@ def rotate_key(actor: Actor, client_id: int, overlap_hours: int) -> tuple[ApiCli
         raise ValidationFailed(f"the overlap is 0 to {MAX_OVERLAP_HOURS} hours", field="overlap_hours")
     key = new_key()
     with transaction():
-        client = db.session.scalar(sa.select(ApiClient).where(ApiClient.id == client_id).with_for_update())
-        if client is None:
-            raise NotFound(f"no API client {client_id}")
+        client = _lock_client(client_id)
         if not client.active:
             raise StateConflict(f"API client {client.name} is revoked: its key cannot be rotated")
         before = {"key_prefix": client.key_prefix, "previous_key_prefix": client.previous_key_prefix}

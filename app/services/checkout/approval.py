@@ -33,16 +33,22 @@ def lock_channel_payments(merged_pk: int) -> list[ChannelPayment]:
                                    .order_by(ChannelPayment.id).with_for_update()))
 
 
+def _lock_waiting(merged_payment_id: str, reseller_id: int) -> tuple[MergedPayment, list[ChannelPayment]]:
+    """The merged payment waiting for approval and its channel payments, locked (channel payments first)."""
+    mp = find_merged_payment(merged_payment_id, reseller_id)
+    cps = lock_channel_payments(mp.id)
+    db.session.refresh(mp, with_for_update=True)
+    if mp.status != MergedPaymentStatus.PENDING_APPROVAL:
+        raise StateConflict(f"this payment is {mp.status}, not waiting for approval")
+    return mp, cps
+
+
 def approve(actor: Actor, user_id: int, role: str, reseller_id: int, merged_payment_id: str) -> None:
     """A reseller approver, not the operator who made it, lets a large payment go ahead."""
     if role != Role.RESELLER_APPROVER:
         raise Forbidden("only a reseller approver can approve payments")
     with transaction():
-        mp = find_merged_payment(merged_payment_id, reseller_id)
-        cps = lock_channel_payments(mp.id)
-        db.session.refresh(mp, with_for_update=True)
-        if mp.status != MergedPaymentStatus.PENDING_APPROVAL:
-            raise StateConflict(f"this payment is {mp.status}, not waiting for approval")
+        mp, cps = _lock_waiting(merged_payment_id, reseller_id)
         if any(cp.status != ChannelPaymentStatus.PENDING for cp in cps):
             raise StateConflict("part of this payment expired while it waited for approval; it can no longer be "
                                 "approved, the operator pays again")
@@ -66,11 +72,7 @@ def reject(actor: Actor, role: str, reseller_id: int, merged_payment_id: str, re
     if not reason.strip():
         raise ValidationFailed("give a reason", field="reason")
     with transaction():
-        mp = find_merged_payment(merged_payment_id, reseller_id)
-        cps = lock_channel_payments(mp.id)
-        db.session.refresh(mp, with_for_update=True)
-        if mp.status != MergedPaymentStatus.PENDING_APPROVAL:
-            raise StateConflict(f"this payment is {mp.status}, not waiting for approval")
+        mp, cps = _lock_waiting(merged_payment_id, reseller_id)
         mp.reject_reason = reason[:500]
         for cp in cps:
             settlement.apply(cp, settlement.Outcome(status=ChannelPaymentStatus.CANCELLED,

@@ -21,11 +21,11 @@ from ...domain.enums import (
     VoucherStatus,
 )
 from ...domain.payment_states import MERGED_FINAL
-from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller, User, Voucher
 from ..channel_config import lookup as channel_config
 from ..ledgers import credit_line
+from ..platform.day_range import on_shanghai_days
 from .validation import spent_today
 
 ZERO = Decimal("0.00")
@@ -229,10 +229,7 @@ def list_merged(reseller_id: int, statuses: list[str] | None = None, created_fro
     conds = [MergedPayment.reseller_id == reseller_id]
     if statuses:
         conds.append(MergedPayment.status.in_(statuses))
-    if created_from:
-        conds.append(MergedPayment.created_at >= shanghai_day_bounds(created_from)[0])
-    if created_to:
-        conds.append(MergedPayment.created_at < shanghai_day_bounds(created_to)[1])
+    conds.extend(on_shanghai_days(MergedPayment.created_at, created_from, created_to))
     mps = db.session.scalars(sa.select(MergedPayment).where(*conds)
                              .order_by(MergedPayment.created_at.desc(), MergedPayment.id.desc())
                              .limit(page_size).offset((page - 1) * page_size)).all()

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -42,6 +42,9 @@ from ..platform.unit_of_work import end_read, transaction
 from .queries import OrderFilter
 from .screen_list import conditions, order_by
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -53,6 +56,7 @@ JOB_TIMEOUT_SECONDS = 30 * 60
 PROGRESS_EVERY = spreadsheet.PROGRESS_EVERY
 JOB_ID = re.compile(r"^export-[0-9a-f]{32}$")
 CENT = Decimal("0.01")
+F = TypeVar("F", bound="DataclassInstance")  # a list filter
 
 # (header, column or expression, kind); kinds: text, code (a word from labels), money, time, flag
 o = PaymentOrder
@@ -74,6 +78,8 @@ COLUMNS = (
     (_l("Description"), o.business_desc, "text"),
 )
 del o
+WIDTHS = (24, 20, 14, 14, 14, 16, 16, 16, 16, 16, 18, 8, 18, 18, 40)
+SHEET = _l("Payment orders")
 
 
 class ExportError(Exception):
@@ -138,8 +144,7 @@ def csv_chunks(rows: Iterable[list], progress: Callable[[int], None] | None = No
 def write_xlsx(target: str | os.PathLike[str] | BinaryIO, rows: Iterable[list],
                progress: Callable[[int], None] | None = None) -> int:
     """An XLSX workbook (one sheet) into ``target`` (a path or a binary file); returns the row count."""
-    return spreadsheet.write_xlsx(target, str(_l("Payment orders")), headers(), rows,
-                                  (24, 20, 14, 14, 14, 16, 16, 16, 16, 16, 18, 8, 18, 18, 40), progress)
+    return spreadsheet.write_xlsx(target, str(SHEET), headers(), rows, WIDTHS, progress)
 
 
 def download_name(fmt: str, when: datetime | None = None) -> str:
@@ -156,7 +161,9 @@ def xlsx_bytes(f: OrderFilter, sort: str) -> bytes:
 # --- through the worker --------------------------------------------------------------------------
 
 
-def filter_to_json(f: OrderFilter) -> dict:
+def filter_to_json(f: DataclassInstance) -> dict:
+    """A list filter (a dataclass) as the JSON of an export job's spec: days as ISO text, amounts as
+    plain decimal text."""
     out = {}
     for k, v in asdict(f).items():
         if isinstance(v, date):
@@ -167,16 +174,22 @@ def filter_to_json(f: OrderFilter) -> dict:
     return out
 
 
-def filter_from_json(data: dict) -> OrderFilter:
-    known = {f.name for f in fields(OrderFilter)}
+def filter_of(cls: type[F], data: dict, days: Iterable[str], amounts: Iterable[str]) -> F:
+    """The list filter ``cls`` back from ``filter_to_json``'s JSON (unknown keys are dropped)."""
+    known = {f.name for f in fields(cls)}
     values = {k: v for k, v in data.items() if k in known}
-    for k in ("created_from", "created_to", "deadline_from", "deadline_to"):
+    for k in days:
         if values.get(k):
             values[k] = date.fromisoformat(values[k])
-    for k in ("min_amount", "max_amount"):
+    for k in amounts:
         if values.get(k) is not None:
             values[k] = Decimal(values[k])
-    return OrderFilter(**values)
+    return cls(**values)
+
+
+def filter_from_json(data: dict) -> OrderFilter:
+    return filter_of(OrderFilter, data, days=("created_from", "created_to", "deadline_from", "deadline_to"),
+                     amounts=("min_amount", "max_amount"))
 
 
 def file_key(job_id: str, fmt: str) -> str:
@@ -213,14 +226,20 @@ def enqueue_export(*, user_id: int, reseller_id: int, f: OrderFilter, sort: str,
         raise ExportError(f"unknown format {fmt}")
     if f.reseller_id != reseller_id:
         raise ExportError("an export is always of one reseller's orders")
-    job_id = f"export-{uuid.uuid4().hex}"
     spec = {"filter": filter_to_json(f), "sort": sort, "format": fmt, "locale": locale,
             "reseller_id": reseller_id, "requested_at": utcnow().isoformat()}
+    return queue_export("app.jobs.exports.export_orders", spec,
+                        {"user_id": user_id, "reseller_id": reseller_id, "format": fmt, "total": total, "done": 0,
+                         "download_name": download_name(fmt)})
+
+
+def queue_export(job: str, spec: dict, meta: dict) -> str:
+    """Queue the export job ``job`` (a function of ``app.jobs.exports``) with its ``spec`` on the export
+    queue, kept a day; ``meta`` holds who asked and the progress (``done`` of ``total``). Returns its id."""
+    job_id = f"export-{uuid.uuid4().hex}"
     queue(EXPORT_QUEUE).enqueue(
-        "app.jobs.exports.export_orders", spec, job_id=job_id, job_timeout=JOB_TIMEOUT_SECONDS,
-        result_ttl=EXPORT_TTL_SECONDS, failure_ttl=EXPORT_TTL_SECONDS, ttl=EXPORT_TTL_SECONDS,
-        meta={"user_id": user_id, "reseller_id": reseller_id, "format": fmt, "total": total, "done": 0,
-              "download_name": download_name(fmt)},
+        job, spec, job_id=job_id, job_timeout=JOB_TIMEOUT_SECONDS,
+        result_ttl=EXPORT_TTL_SECONDS, failure_ttl=EXPORT_TTL_SECONDS, ttl=EXPORT_TTL_SECONDS, meta=meta,
     )
     return job_id
 
@@ -237,21 +256,8 @@ def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict
 
 def _write(tmp: Path, fmt: str, f: OrderFilter, spec: dict, progress: Callable[[int], None]) -> int:
     with force_locale(spec.get("locale") or "zh"):
-        rows = iter_values(f, spec.get("sort") or "-created")
-        if fmt == "csv":
-            n = 0
-
-            def counting(done: int) -> None:
-                nonlocal n
-                n = done
-                progress(done)
-
-            with tmp.open("wb") as out:
-                for chunk in csv_chunks(rows, counting):
-                    out.write(chunk)
-        else:
-            n = write_xlsx(tmp, rows, progress)
-    return n
+        return spreadsheet.write_file(tmp, fmt, str(SHEET), headers(),
+                                      iter_values(f, spec.get("sort") or "-created"), WIDTHS, progress)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
 from ...models.types import now_utc
+from ..platform.day_range import on_shanghai_days
 from ..platform.paging import Page
 from .view import transaction_dict
 
@@ -62,14 +63,8 @@ def conditions(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
         c.append(PaymentOrder.payment_status.in_(f.payment_statuses))
     if f.payment_types:
         c.append(PaymentOrder.payment_type.in_(f.payment_types))
-    if f.created_from:
-        c.append(PaymentOrder.created_at >= shanghai_day_bounds(f.created_from)[0])
-    if f.created_to:
-        c.append(PaymentOrder.created_at < shanghai_day_bounds(f.created_to)[1])
-    if f.deadline_from:
-        c.append(PaymentOrder.payment_deadline >= shanghai_day_bounds(f.deadline_from)[0])
-    if f.deadline_to:
-        c.append(PaymentOrder.payment_deadline < shanghai_day_bounds(f.deadline_to)[1])
+    c.extend(on_shanghai_days(PaymentOrder.created_at, f.created_from, f.created_to))
+    c.extend(on_shanghai_days(PaymentOrder.payment_deadline, f.deadline_from, f.deadline_to))
     if f.min_amount is not None:
         c.append(PaymentOrder.payment_amount >= f.min_amount)
     if f.max_amount is not None:
@@ -83,10 +78,7 @@ def conditions(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
             sub = sub.where(t.channel_code == f.channel)
         c.append(sa.exists(sub))
     c.extend(_paid_conditions(f))
-    if f.updated_from:
-        c.append(PaymentOrder.updated_at >= shanghai_day_bounds(f.updated_from)[0])
-    if f.updated_to:
-        c.append(PaymentOrder.updated_at < shanghai_day_bounds(f.updated_to)[1])
+    c.extend(on_shanghai_days(PaymentOrder.updated_at, f.updated_from, f.updated_to))
     if f.refund_statuses:
         c.append(PaymentOrder.refund_status.in_(f.refund_statuses))
     if f.overdue is not None:

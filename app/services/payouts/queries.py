@@ -11,9 +11,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ...domain.enums import DisbursementStatus
-from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import Disbursement, Merchant
+from ..platform.day_range import on_shanghai_days
 from ..platform.paging import Page
 
 STATUSES = tuple(DisbursementStatus)
@@ -67,10 +67,7 @@ def _conditions(f: PayoutFilter) -> list:
         c.append(Merchant.merchant_id == f.merchant_id.strip())
     if f.request_id:
         c.append(Disbursement.request_id == f.request_id.strip())
-    if f.created_from:
-        c.append(Disbursement.created_at >= shanghai_day_bounds(f.created_from)[0])
-    if f.created_to:
-        c.append(Disbursement.created_at < shanghai_day_bounds(f.created_to)[1])
+    c.extend(on_shanghai_days(Disbursement.created_at, f.created_from, f.created_to))
     return c
 
 

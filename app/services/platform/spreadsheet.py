@@ -99,3 +99,24 @@ def write_xlsx(target: str | os.PathLike[str] | BinaryIO, sheet: str, header: Se
     if progress:
         progress(n)
     return n
+
+
+def write_file(path: str | os.PathLike[str], fmt: str, sheet: str, header: Sequence[str],
+               rows: Iterable[Sequence[object]], widths: Sequence[int] = (),
+               progress: Callable[[int], None] | None = None) -> int:
+    """The table into the file at ``path`` as ``fmt`` ("csv" or "xlsx"; ``sheet`` and ``widths`` are
+    XLSX's); returns the row count."""
+    if fmt != "csv":
+        return write_xlsx(path, sheet, header, rows, widths, progress)
+    n = 0
+
+    def counting(done: int) -> None:
+        nonlocal n
+        n = done
+        if progress:
+            progress(done)
+
+    with open(path, "wb") as out:
+        for chunk in csv_chunks(header, rows, counting):
+            out.write(chunk)
+    return n

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from ...domain.enums import RefundOrderStatus, TransactionStatus, TransactionType
-from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import PaymentOrder, PaymentTransaction, Refund, Reseller
+from ..platform.day_range import on_shanghai_days
 from ..platform.paging import Page
 from .part_settlement import LIVE_PART
 
@@ -65,10 +65,7 @@ def _conditions(f: RefundFilter) -> list:
         c.append(Refund.refund_order_id == f.refund_order_id.strip())
     if f.payment_id:
         c.append(PaymentOrder.payment_id == f.payment_id.strip())
-    if f.created_from:
-        c.append(Refund.created_at >= shanghai_day_bounds(f.created_from)[0])
-    if f.created_to:
-        c.append(Refund.created_at < shanghai_day_bounds(f.created_to)[1])
+    c.extend(on_shanghai_days(Refund.created_at, f.created_from, f.created_to))
     return c
 
 

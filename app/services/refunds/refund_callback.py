@@ -4,16 +4,14 @@ raw event recorded by its id, and the refund part settled, in one transaction.""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from ...channels.base import CallbackRejected
 from ...domain.enums import GatewayRefundStatus, TransactionType
 from ...extensions import db
-from ...models import ChannelEvent, PaymentTransaction
-from ...models.types import now_utc
+from ...models import PaymentTransaction
 from ..alerts import raising as alerts
 from ..platform.actor import Actor
-from ..platform.unit_of_work import discard, transaction
+from ..settlement.callback_recording import record_event, settle_and_answer
 from ..settlement.callback_verification import CallbackAnswer, verified_event
 from . import part_settlement as refund_settlement
 
@@ -28,29 +26,23 @@ def handle_refund_callback(channel_code: str, headers: dict, body: bytes) -> Cal
     result = event.refund
     assert result is not None  # the adapter builds a "refund" event with its result
     actor = Actor(type="channel", id=channel_code)
-    try:
-        with transaction():
-            part = db.session.scalar(sa.select(PaymentTransaction).where(
-                PaymentTransaction.transaction_id == result.refund_no,
-                PaymentTransaction.transaction_type == TransactionType.REFUND,
-                PaymentTransaction.channel_id == cfg.id).with_for_update())
-            if part is None:
-                raise CallbackRejected("unknown merchant refund")
-            if result.amount != -part.amount:
-                raise CallbackRejected(f"amount {result.amount} does not match {-part.amount}")
-            db.session.add(ChannelEvent(channel_code=channel_code, kind="refund", event_key=result.event_id,
-                                        body=body.decode("utf-8", "replace"), received_at=now_utc()))
-            db.session.flush()
-            if result.status not in (GatewayRefundStatus.SUCCESS, GatewayRefundStatus.FAILED):
-                return CallbackAnswer(200, "success")
-            applied = refund_settlement.apply_part_outcome(part, result.status, result.failure_reason or "", actor,
-                                                 result.channel_refund_id)
-            if not applied and part.status != result.status:
-                alerts.raise_alert("late_refund_callback", f"{result.status} after {part.status}",
-                                   transaction=part.transaction_id, channel=channel_code)
-    except CallbackRejected as exc:
-        return CallbackAnswer(400, f"rejected: {exc}")
-    except IntegrityError:
-        discard()  # the same event id was recorded already: a duplicate
-    return CallbackAnswer(200, "success")
 
+    def settle() -> None:
+        part = db.session.scalar(sa.select(PaymentTransaction).where(
+            PaymentTransaction.transaction_id == result.refund_no,
+            PaymentTransaction.transaction_type == TransactionType.REFUND,
+            PaymentTransaction.channel_id == cfg.id).with_for_update())
+        if part is None:
+            raise CallbackRejected("unknown merchant refund")
+        if result.amount != -part.amount:
+            raise CallbackRejected(f"amount {result.amount} does not match {-part.amount}")
+        record_event(channel_code, "refund", result.event_id, body)
+        if result.status not in (GatewayRefundStatus.SUCCESS, GatewayRefundStatus.FAILED):
+            return
+        applied = refund_settlement.apply_part_outcome(part, result.status, result.failure_reason or "", actor,
+                                                       result.channel_refund_id)
+        if not applied and part.status != result.status:
+            alerts.raise_alert("late_refund_callback", f"{result.status} after {part.status}",
+                               transaction=part.transaction_id, channel=channel_code)
+
+    return settle_and_answer(settle)

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from ...domain.enums import ChannelKind
 from ...domain.errors import NotFound
 from ...domain.money import money_str
-from ...domain.timeutil import shanghai_day_bounds, to_shanghai_iso
+from ...domain.timeutil import to_shanghai_iso
 from ...extensions import db
 from ...models import ChannelPayment, PaymentOrder, PaymentTransaction, Refund
 from ..orders.view import transaction_dict
+from ..platform.day_range import on_shanghai_days
 from ..platform.paging import Page
 
 ASYNC_KINDS = (ChannelKind.ONLINE, ChannelKind.WIRE)  # parts settled later: by the gateway's refund, or by a payout
@@ -69,10 +70,7 @@ def list_refunds(payment_id: str | None, statuses: list[str] | None, created_fro
                      .where(PaymentOrder.payment_id == payment_id).scalar_subquery())
     if statuses:
         conds.append(Refund.status.in_(statuses))
-    if created_from:
-        conds.append(Refund.created_at >= shanghai_day_bounds(created_from)[0])
-    if created_to:
-        conds.append(Refund.created_at < shanghai_day_bounds(created_to)[1])
+    conds.extend(on_shanghai_days(Refund.created_at, created_from, created_to))
     rows = db.session.execute(
         sa.select(Refund, PaymentOrder.payment_id).join(PaymentOrder, PaymentOrder.id == Refund.payment_order_id)
         .where(*conds).order_by(Refund.created_at.desc(), Refund.id.desc())

@@ -12,13 +12,10 @@ or download it."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -30,12 +27,13 @@ from ...labels import label
 from ...models import ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
 from ..orders.export import (
     EXPORT_QUEUE,
-    EXPORT_TTL_SECONDS,
     FORMATS,
-    JOB_TIMEOUT_SECONDS,
     ExportError,
     ExportState,
     export_state,
+    filter_of,
+    filter_to_json,
+    queue_export,
     write_and_store,
 )
 from ..platform import spreadsheet
@@ -111,37 +109,19 @@ def download_name(fmt: str, when: datetime | None = None) -> str:
     return f"transactions-{stamp}.{fmt}"
 
 
-def filter_to_json(f: TransactionFilter) -> dict:
-    out = {}
-    for k, v in asdict(f).items():
-        out[k] = v.isoformat() if isinstance(v, date) else f"{v:f}" if isinstance(v, Decimal) else v
-    return out
-
-
 def filter_from_json(data: dict) -> TransactionFilter:
-    values: dict[str, Any] = {k.name: data.get(k.name) for k in fields(TransactionFilter)}
-    for k in ("created_from", "created_to", "completed_from", "completed_to"):
-        if values[k]:
-            values[k] = date.fromisoformat(values[k])
-    for k in ("min_amount", "max_amount"):
-        if values[k] is not None:
-            values[k] = Decimal(values[k])
-    return TransactionFilter(**values)
+    return filter_of(TransactionFilter, data, days=("created_from", "created_to", "completed_from", "completed_to"),
+                     amounts=("min_amount", "max_amount"))
 
 
 def enqueue_export(*, user_id: int, f: TransactionFilter, fmt: str, locale: str, total: int) -> str:
     """Queue the export of ``f`` for this finance/admin user; returns the job id the progress page follows."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt}")
-    job_id = f"export-{uuid.uuid4().hex}"
     spec = {"filter": filter_to_json(f), "format": fmt, "locale": locale, "requested_at": utcnow().isoformat()}
-    queue(EXPORT_QUEUE).enqueue(
-        "app.jobs.exports.export_transactions", spec, job_id=job_id, job_timeout=JOB_TIMEOUT_SECONDS,
-        result_ttl=EXPORT_TTL_SECONDS, failure_ttl=EXPORT_TTL_SECONDS, ttl=EXPORT_TTL_SECONDS,
-        meta={"user_id": user_id, "kind": KIND, "format": fmt, "total": total, "done": 0,
-              "download_name": download_name(fmt)},
-    )
-    return job_id
+    return queue_export("app.jobs.exports.export_transactions", spec,
+                        {"user_id": user_id, "kind": KIND, "format": fmt, "total": total, "done": 0,
+                         "download_name": download_name(fmt)})
 
 
 def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict:
@@ -152,21 +132,8 @@ def run_export(job_id: str, spec: dict, progress: Callable[[int], None]) -> dict
 
 
 def _write(tmp: Path, fmt: str, f: TransactionFilter, spec: dict, progress: Callable[[int], None]) -> int:
-    n = 0
-
-    def counting(done: int) -> None:
-        nonlocal n
-        n = done
-        progress(done)
-
     with force_locale(spec.get("locale") or "zh"):
-        if fmt == "csv":
-            with tmp.open("wb") as out:
-                for chunk in spreadsheet.csv_chunks(headers(), iter_values(f), counting):
-                    out.write(chunk)
-        else:
-            spreadsheet.write_xlsx(tmp, str(_l("Transactions")), headers(), iter_values(f), WIDTHS, counting)
-    return n
+        return spreadsheet.write_file(tmp, fmt, str(_l("Transactions")), headers(), iter_values(f), WIDTHS, progress)
 
 
 def state_of(job_id: str, user_id: int) -> ExportState | None:

@@ -27,6 +27,7 @@ from ...domain.timeutil import shanghai_day_bounds
 from ...extensions import db
 from ...models import Channel, ChannelPayment, MergedPayment, PaymentOrder, PaymentTransaction, Reseller
 from ...models.money_flow import MoneyFlowDay
+from ..platform.day_range import on_shanghai_days
 from ..platform.paging import Page
 from ..statements.owed import money
 
@@ -107,14 +108,9 @@ def conditions(f: TransactionFilter) -> list[sa.ColumnElement[bool]]:
         c.append(t.status == f.status)
     if f.reseller_code:
         c.append(t.reseller_id == sa.select(Reseller.id).where(Reseller.code == f.reseller_code).scalar_subquery())
-    if f.created_from:
-        c.append(t.created_at >= shanghai_day_bounds(f.created_from)[0])
-    if f.created_to:
-        c.append(t.created_at < shanghai_day_bounds(f.created_to)[1])
-    if f.completed_from:
-        c.append(t.completed_at >= shanghai_day_bounds(f.completed_from)[0])
+    c.extend(on_shanghai_days(t.created_at, f.created_from, f.created_to))
+    c.extend(on_shanghai_days(t.completed_at, f.completed_from, f.completed_to))
     if f.completed_to:
-        c.append(t.completed_at < shanghai_day_bounds(f.completed_to)[1])
         # Implied (a transaction completes after it is created), and it lets the page's backward scan
         # of (created_at, id) start at that day instead of walking every newer transaction first.
         c.append(t.created_at < shanghai_day_bounds(f.completed_to)[1])
