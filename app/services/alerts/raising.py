@@ -42,10 +42,10 @@ def raise_alert(kind: str, message: str, *, subject: str | None = None, **detail
     text = {k: str(v) for k, v in details.items()}
     subject_key = _subject(subject, text)
     now = now_utc()
-    stmt = upsert.insert(A).values(
+    new_row = upsert.insert(A).values(
         kind=kind, severity=severity_of(kind).value, subject=subject_key, message=message[:500], details=text,
         state=AlertState.OPEN.value, count=1, first_seen_at=now, last_seen_at=now)
-    stmt = stmt.on_conflict_do_update(
+    stmt = new_row.on_conflict_do_update(
         index_elements=["kind", "subject"], index_where=_UNRESOLVED,
         set_={"count": A.c.count + 1, "last_seen_at": now, "message": message[:500], "details": text},
     ).returning(A.c.id, A.c.count)
