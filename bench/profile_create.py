@@ -70,6 +70,10 @@ def main(argv=None) -> int:
         print(f"{args.target}: {n} requests in {elapsed:.2f} s -> {elapsed / n * 1000:.2f} ms each, "
               f"{n / elapsed:.0f} req/s in one process, one client; CPU of this process {cpu / n * 1000:.2f} ms each")
         sql.print_per_request(n)
+        if args.target == "create":
+            # SQLAlchemy's events see the statements of the session only.
+            print("  (+ 1 statement a request, in autocommit on the driver's own connection: the one-statement "
+                  "create of app/services/orders/writer_pg.py, which SQLAlchemy does not see)")
         profile.print(cumulative_rows=40)
         with (w.portal if args.target == "create" else w.baseline).app_context():
             engine.dispose()
