@@ -201,7 +201,8 @@ def test_scheduler_enqueues_json_jobs_the_worker_runs(rq_queues, app, monkeypatc
     assert _unsealed() == 0
     for entry in scheduler.get_jobs():
         redis_connection().delete(entry.job_history_key)
-    redis_connection().delete(scheduler._leader_key, scheduler._last_key)
+    prefix = app.config["RQ_QUEUE_PREFIX"]
+    redis_connection().delete(f"{prefix}cron:leader", f"{prefix}cron:last")
 
 
 def test_queue_stats_counts_depths_failures_and_workers(rq_queues):
