@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import ChannelEvent, ChannelPayment, OutboxEvent, PaymentTransaction
 from app.models.types import REASON_LENGTH, now_utc
 from app.services.checkout import cancellation
-from app.services.settlement import compensation
+from app.services.settlement import channel_result, compensation
 from sandbox import signing
 from sandbox.testing import http_request, wait_until
 from tests.support.engine import OPERATOR, check_invariants, checkout_online, detached, order
@@ -140,6 +140,35 @@ def test_forged_or_stale_callbacks_are_refused_and_change_nothing(online, engine
     assert r.status == 400, (case, r.text)
     assert _cp(cp.id).status == "PROCESSING" and order(pids[0]).payment_status == "PAYING"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChannelEvent)) == 0
+    check_invariants()
+
+
+def test_a_settlement_the_database_refuses_is_not_answered_success_and_the_resent_callback_settles(
+        online, engine_setup, portal_http, monkeypatch):
+    """Only a duplicate event id is answered 200 without settling: any other database error inside
+    the settlement fails the request, keeps nothing, and the channel's next attempt settles."""
+    online.set_faults(drop_rate=1.0)  # no callback of the gateway's own: this test sends them
+    pids, res, cp = checkout_online(engine_setup)
+    online.complete_payment(cp.channel_transaction_id, "SUCCESS")
+    real_apply = channel_result.apply
+
+    def apply_then_refused(*args, **kwargs):
+        applied = real_apply(*args, **kwargs)
+        db.session.execute(sa.text("INSERT INTO channel_events (channel_code, kind, event_key, body, received_at) "
+                                   "SELECT channel_code, kind, event_key, body, received_at FROM channel_events"))
+        return applied  # (the copy breaks the unique event key: an IntegrityError that is no duplicate)
+
+    monkeypatch.setattr(channel_result, "apply", apply_then_refused)
+    r = _signed_callback(portal_http, cp, event_id="ev-refused")
+    assert r.status == 500 and r.text != "success"
+    assert _cp(cp.id).status == "PROCESSING" and [order(p).payment_status for p in pids] == ["PAYING"] * len(pids)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ChannelEvent)) == 0
+    db.session.rollback()
+
+    monkeypatch.setattr(channel_result, "apply", real_apply)
+    r = _signed_callback(portal_http, cp, event_id="ev-refused")
+    assert r.status == 200 and r.text == "success"
+    assert _cp(cp.id).status == "SUCCESS" and [order(p).payment_status for p in pids] == ["PAID"] * len(pids)
     check_invariants()
 
 
