@@ -124,8 +124,10 @@ FORGERIES = {
     "garbage signature": dict(mutate=lambda b, h: (b, "t=1,v1=zz")),
     "body changed by a byte": dict(mutate=lambda b, h: (b.replace(b'"SUCCESS"', b'"SUCCESs"'), h)),
     "re-serialised json": dict(mutate=lambda b, h: (json.dumps(json.loads(b), indent=1).encode(), h)),
-    "stale +301s": dict(t_offset=301),
-    "stale -301s": dict(t_offset=-301),
+    # Ten seconds past the 300 s tolerance (its exact edge: tests/sandbox/test_sandbox_signing.py): a
+    # slow request brings a timestamp 301 s ahead back within it.
+    "stale +310s": dict(t_offset=310),
+    "stale -310s": dict(t_offset=-310),
     "wrong amount": dict(amount="1.00"),
     "unknown merchant order": dict(order_no="CP-UNKNOWN"),
     "another merchant": dict(merchant="MCH2002"),

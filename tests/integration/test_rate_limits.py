@@ -37,9 +37,11 @@ def test_a_large_budget_is_leased_and_never_exceeded(processes):
     allowed = _spend((a, b), item, key, 3600)
     # Both processes' leases were spent: the budget exactly, none of the last 600.
     assert allowed == 3000
-    # Redis counted a lease per three requests, each process's refused lease, then each refused
-    # request once (as a plain fixed window does).
-    assert storage.get(item.key_for("test", key)) == 3000 + 2 * 3 + 600
+    # Redis counted a lease per three requests, then each refused request once (as a plain fixed
+    # window does), and each process's refused lease of 3 — again whenever its mark expired
+    # (LEASE_SECONDS) while the refused requests went on, on a slow machine.
+    refused_leases = storage.get(item.key_for("test", key)) - (3000 + 600)
+    assert refused_leases >= 2 * 3 and refused_leases % 3 == 0
 
 
 def test_a_lease_is_dropped_when_its_time_is_up(processes, monkeypatch):
