@@ -59,12 +59,12 @@ def emit(event_type: EventType, aggregate_type: str, aggregate_id: str, payload:
 def insert_row(row: dict) -> None:
     """Add an event built by ``event_row`` to the caller's transaction."""
     commit_hooks.defer(_PENDING, row)
-    commit_hooks.defer(_COMMITTED, None)
 
 
 @commit_hooks.writes_before(_PENDING)
 def _write_emitted(rows: list[dict]) -> None:
     db.session.execute(_INSERT, rows)
+    commit_hooks.defer(_COMMITTED, None)  # this transaction wrote events: announce its commit
 
 
 def on_committed(listener: Callable[[], None]) -> None:
